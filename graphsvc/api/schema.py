@@ -1,0 +1,159 @@
+"""The GraphQL schema: the Query type, thin resolvers over the graph layer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+from strawberry.types import Info
+
+from ..graph import GraphError
+from ..graph import chains as gc
+from ..graph import traverse as gt
+from .types import (
+    Article,
+    ArticleFilter,
+    ArticleOrder,
+    Chain,
+    Connection,
+    Direction,
+    EdgeKind,
+    GraphStats,
+    LoadIssue,
+    Node,
+    Provider,
+    Subgraph,
+    SubgraphEdge,
+    Topic,
+    article_page,
+    graph,
+    load_report,
+    paginate,
+    parse_global_id,
+    to_subgraph,
+)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The article any of its URLs names; null when unknown.")
+    def article(self, info: Info, url: str) -> Article | None:
+        return graph(info).article(url)
+
+    @strawberry.field
+    def articles(
+        self,
+        info: Info,
+        filter: ArticleFilter | None = None,
+        order_by: ArticleOrder = ArticleOrder.PUBLISHED_AT_DESC,
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> Connection[Article]:
+        return article_page(info, filter, order_by, first, after)
+
+    @strawberry.field
+    def provider(self, info: Info, domain: str) -> Provider | None:
+        return graph(info).provider(domain)
+
+    @strawberry.field(description="Providers, most articles first.")
+    def providers(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[Provider]:
+        return paginate(graph(info).providers(), first, after)
+
+    @strawberry.field
+    def topic(self, info: Info, name: str) -> Topic | None:
+        return graph(info).topic(name)
+
+    @strawberry.field(description="Topics, most articles first.")
+    def topics(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[Topic]:
+        return paginate(graph(info).topics(), first, after)
+
+    @strawberry.field(description="Relay global object identification.")
+    def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        parsed = parse_global_id(id)
+        if parsed is None:
+            return None
+        type_name, key = parsed
+        lg = graph(info)
+        if type_name not in ("Article", "Provider", "Topic") or key not in lg.g:
+            return None
+        data = lg.data(key)
+        return data if type(data).__name__ == type_name else None
+
+    @strawberry.field(description="The nodes and edges around one article.")
+    def neighbors(
+        self,
+        info: Info,
+        url: str,
+        depth: int = 1,
+        direction: Direction = Direction.BOTH,
+        edge_kinds: list[EdgeKind] | None = (EdgeKind.RELATED,),  # type: ignore[assignment]
+        limit: int = 500,
+    ) -> Subgraph:
+        lg = graph(info)
+        kinds = tuple(k.value for k in (edge_kinds or ()))
+        sub = gt.neighborhood(lg, [lg.require(url)], depth, direction.value, kinds, limit)
+        return to_subgraph(lg, sub)
+
+    @strawberry.field(
+        description="The shortest chain of related links between two articles; "
+        "null when there is none within maxLength."
+    )
+    def chain(
+        self,
+        info: Info,
+        from_: Annotated[str, strawberry.argument(name="from")],
+        to: str,
+        max_length: int = 6,
+        directed: bool = False,
+    ) -> Chain | None:
+        lg = graph(info)
+        path = gc.shortest_chain(lg, lg.require(from_), lg.require(to), max_length, directed)
+        if path is None:
+            return None
+        edges = [
+            SubgraphEdge(source=s, target=t, kind=EdgeKind(k), rank=r)
+            for s, t, k, r in gc.chain_edges(lg, path)
+        ]
+        return Chain(length=len(path) - 1, articles=[lg.data(k) for k in path], edges=edges)
+
+    @strawberry.field
+    def stats(self, info: Info) -> GraphStats:
+        s = graph(info).stats()
+        return GraphStats(
+            version=s.version,
+            files=s.files,
+            articles=s.articles,
+            documents=s.documents,
+            stubs=s.stubs,
+            providers=s.providers,
+            topics=s.topics,
+            related_edges=s.related_edges,
+            load_errors=s.load_errors,
+            load_warnings=s.load_warnings,
+        )
+
+    @strawberry.field(description="Every problem seen while loading: errors, then warnings.")
+    def load_report(self, info: Info) -> list[LoadIssue]:
+        return load_report(graph(info))
+
+
+def _hide(error: GraphQLError) -> bool:
+    """Mask unexpected errors; our own (bad URL, bound) and GraphQL's are safe to show."""
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphError)
+
+
+def make_schema() -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        extensions=[MaskErrors(should_mask_error=_hide, error_message="internal error")],
+    )
+
+
+schema = make_schema()

@@ -1,0 +1,117 @@
+"""Command line: ``graphsvc serve|validate|schema``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+
+
+def default_corpus() -> Path:
+    """The seed articles: shipped inside the package, or the repo's ``seeds/``."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_seeds", here.parent / "seeds"):
+        if candidate.is_dir():
+            return candidate
+    raise SystemExit("graphsvc: no default corpus found; give a folder: graphsvc serve DIR")
+
+
+def load_graph(folder: Path, quiet: bool = False):
+    from .graph import build_graph
+    from .ingest import load_corpus
+
+    t0 = time.perf_counter()
+    corpus = load_corpus(folder)
+    lg = build_graph(corpus)
+    s = lg.stats()
+    if not quiet:
+        print(
+            f"graphsvc: {s.files} files, {s.articles} articles ({s.documents} with files, "
+            f"{s.stubs} stubs), {s.providers} providers, {s.topics} topics, "
+            f"{s.related_edges} related links, {s.load_errors} errors, "
+            f"{s.load_warnings} warnings in {time.perf_counter() - t0:.2f}s",
+            file=sys.stderr,
+        )
+    return lg
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .api.app import create_app
+    from .graph.store import GraphStore
+
+    folder = Path(args.dir) if args.dir else default_corpus()
+    lg = load_graph(folder)
+    if lg.stats().load_errors:
+        print(
+            f"graphsvc: {lg.stats().load_errors} load errors; see `graphsvc validate {folder}`",
+            file=sys.stderr,
+        )
+    app = create_app(GraphStore(lg))
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(
+        f"graphsvc: serving {folder} - GraphiQL at http://{host}:{args.port}/graphql",
+        file=sys.stderr,
+        flush=True,
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    lg = load_graph(Path(args.dir), quiet=True)
+    from .api.types import load_report
+
+    for issue in load_report(lg):
+        print(issue)
+    s = lg.stats()
+    print(
+        f"{s.files} files: {s.documents} articles with files, {s.stubs} stubs, "
+        f"{s.load_errors} errors, {s.load_warnings} warnings"
+    )
+    return 1 if s.load_errors else 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from .api.schema import schema
+
+    sys.stdout.write(schema.as_str() + "\n")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="graphsvc", description=__doc__)
+    p.add_argument("--version", action="version", version=f"graphsvc {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="serve a corpus folder over GraphQL")
+    s.add_argument("dir", nargs="?", help="corpus folder (default: the seed articles)")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--log-level", default="info")
+    s.set_defaults(func=cmd_serve)
+
+    v = sub.add_parser("validate", help="report every problem in a corpus folder; exit 1 on errors")
+    v.add_argument("dir")
+    v.set_defaults(func=cmd_validate)
+
+    sc = sub.add_parser("schema", help="print the GraphQL schema (SDL)")
+    sc.set_defaults(func=cmd_schema)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except NotADirectoryError as e:
+        print(f"graphsvc: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""Records -> graph: the networkx link graph, its indexes and algorithms.
+
+Nothing here knows about GraphQL.
+"""
+
+from .build import build_graph
+from .errors import BoundError, GraphError, UnknownURL
+from .model import (
+    ARTICLE,
+    EDGE_KINDS,
+    PROVIDER,
+    PUBLISHED_BY,
+    RELATED,
+    TAGGED,
+    TOPIC,
+    Article,
+    LinkGraph,
+    Provider,
+    Stats,
+    Topic,
+)
+from .urls import canonical_url
+
+__all__ = [
+    "ARTICLE",
+    "EDGE_KINDS",
+    "PROVIDER",
+    "PUBLISHED_BY",
+    "RELATED",
+    "TAGGED",
+    "TOPIC",
+    "Article",
+    "BoundError",
+    "GraphError",
+    "LinkGraph",
+    "Provider",
+    "Stats",
+    "Topic",
+    "UnknownURL",
+    "build_graph",
+    "canonical_url",
+]

@@ -1,0 +1,227 @@
+"""Records -> graph: merge records that share a URL, add stubs, providers and topics."""
+
+from __future__ import annotations
+
+from collections import Counter
+from urllib.parse import urlsplit
+
+import networkx as nx
+
+from ..ingest.loader import Corpus
+from ..ingest.records import ArticleRecord, LoadIssue
+from .model import (
+    ARTICLE,
+    PROVIDER,
+    PUBLISHED_BY,
+    RELATED,
+    TAGGED,
+    TOPIC,
+    Article,
+    LinkGraph,
+    Provider,
+    Topic,
+    provider_key,
+    topic_key,
+)
+from .urls import canonical_url
+
+_OLDEST = float("-inf")
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        parent = self.parent
+        root = parent.setdefault(x, x)
+        while root != parent[root]:
+            root = parent[root]
+        while x != root:  # path compression
+            parent[x], x = root, parent[x]
+        return root
+
+    def union_all(self, items: list[str]) -> str:
+        root = self.find(items[0])
+        for other in items[1:]:
+            r = self.find(other)
+            if r != root:
+                self.parent[r] = root
+        return root
+
+
+def _newest_first(rec: ArticleRecord) -> float:
+    return -(rec.published_at.timestamp() if rec.published_at else _OLDEST)
+
+
+def _canon(rec: ArticleRecord) -> list[str]:
+    return [canonical_url(u) for u in rec.urls.values()]
+
+
+def _article(key: str, rec: ArticleRecord, group: list[ArticleRecord], *, stub: bool) -> Article:
+    aliases: list[str] = []
+    for r in group:
+        for u in r.urls.values():
+            if u not in aliases:
+                aliases.append(u)
+    return Article(
+        key=key,
+        urls=dict(rec.urls),
+        aliases=aliases,
+        title=rec.title,
+        excerpt=rec.excerpt,
+        body=rec.body,
+        published_at=rec.published_at,
+        category=rec.category,
+        type=rec.type,
+        quality=rec.quality,
+        heat=rec.heat,
+        published=rec.published,
+        images=rec.images,
+        provider=rec.provider,
+        topics=rec.topics,
+        secured=rec.secured,
+        featured_content=rec.featured_content,
+        extra=rec.extra,
+        is_stub=stub,
+        sources=sorted({r.path for r in group if r.path}),
+    )
+
+
+def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
+    """Build the link graph of a corpus.
+
+    Records sharing any URL (in canonical form) are one article. Of several files for
+    one article the newest ``publishedDateTime`` wins, then the first path; a related
+    item with no file of its own becomes a stub, and a file for it, wherever it is in
+    the load order, replaces the stub.
+    """
+    issues = list(corpus.issues)
+    docs = corpus.records
+    uf = _UnionFind()
+    for rec in docs:
+        uf.union_all(_canon(rec))
+        for item in rec.related:
+            uf.union_all(_canon(item))
+
+    # Group files by article; pick each group's winner.
+    groups: dict[str, list[ArticleRecord]] = {}
+    for rec in docs:
+        groups.setdefault(uf.find(canonical_url(rec.primary_url)), []).append(rec)
+    winners: dict[str, ArticleRecord] = {}
+    for root, group in groups.items():
+        group.sort(key=lambda r: (_newest_first(r), r.path))
+        winners[root] = group[0]
+        if len(group) > 1:
+            paths = ", ".join(r.path for r in group)
+            issues.append(
+                LoadIssue(
+                    group[0].path,
+                    None,
+                    f"{len(group)} files describe the same article ({paths}); "
+                    f"{group[0].path} wins (newest publishedDateTime, then path order)",
+                    "warning",
+                )
+            )
+
+    # Stubs: related items whose article has no file. Same winner rule.
+    stub_items: dict[str, list[ArticleRecord]] = {}
+    for rec in winners.values():
+        for item in rec.related:
+            root = uf.find(canonical_url(item.primary_url))
+            if root not in winners:
+                stub_items.setdefault(root, []).append(item)
+    for items in stub_items.values():
+        items.sort(key=_newest_first)  # stable: first seen wins ties
+
+    g = nx.DiGraph()
+    key_of_root: dict[str, str] = {}
+    for root, rec in winners.items():
+        key = canonical_url(rec.primary_url)
+        key_of_root[root] = key
+        g.add_node(key, kind=ARTICLE, data=_article(key, rec, groups[root], stub=False))
+    for root, items in stub_items.items():
+        key = canonical_url(items[0].primary_url)
+        key_of_root[root] = key
+        g.add_node(key, kind=ARTICLE, data=_article(key, items[0], items, stub=True))
+
+    # Providers: merged by domain; the most frequent name wins.
+    names: dict[str, Counter] = {}
+    provider_images: dict[str, list] = {}
+    for rec in docs:
+        for r in (rec, *rec.related):
+            if r.provider and r.provider.domain:
+                pk = provider_key(r.provider.domain)
+                if r.provider.name:
+                    names.setdefault(pk, Counter())[r.provider.name] += 1
+                if r.provider.images and pk not in provider_images:
+                    provider_images[pk] = r.provider.images
+
+    def link_provider(akey: str, art: Article, path: str | None) -> None:
+        p = art.provider
+        if p is None:
+            return
+        domain = p.domain
+        if not domain:
+            host = (urlsplit(art.key).hostname or "").removeprefix("www.")
+            if not host:
+                return
+            domain = host
+            issues.append(
+                LoadIssue(
+                    path or art.key,
+                    None,
+                    f"provider {p.name!r} of {art.key} has no domain; filed under {host}",
+                    "warning",
+                )
+            )
+        pk = provider_key(domain)
+        if pk not in g:
+            counts = names.get(pk)
+            name = counts.most_common(1)[0][0] if counts else (p.name or domain.lower())
+            g.add_node(
+                pk,
+                kind=PROVIDER,
+                data=Provider(pk, domain.strip().lower(), name, provider_images.get(pk, [])),
+            )
+        g.add_edge(akey, pk, kind=PUBLISHED_BY)
+
+    for root, rec in winners.items():
+        akey = key_of_root[root]
+        art = g.nodes[akey]["data"]
+        link_provider(akey, art, rec.path)
+        for name in rec.topics:
+            tk = topic_key(name)
+            if tk not in g:
+                g.add_node(tk, kind=TOPIC, data=Topic(tk, name))
+            g.add_edge(akey, tk, kind=TAGGED)
+        for rank, item in enumerate(rec.related):
+            target = key_of_root[uf.find(canonical_url(item.primary_url))]
+            if target == akey:
+                issues.append(
+                    LoadIssue(
+                        rec.path,
+                        None,
+                        f"related item {rank + 1} is the article itself; no edge",
+                        "warning",
+                    )
+                )
+            elif g.has_edge(akey, target):
+                first = g.edges[akey, target]["rank"]
+                issues.append(
+                    LoadIssue(
+                        rec.path,
+                        None,
+                        f"related item {rank + 1} names the same article as item {first + 1}; "
+                        "the first is kept",
+                        "warning",
+                    )
+                )
+            else:
+                g.add_edge(akey, target, kind=RELATED, rank=rank)
+    for root in stub_items:
+        akey = key_of_root[root]
+        link_provider(akey, g.nodes[akey]["data"], None)
+
+    aliases = {c: key_of_root[uf.find(c)] for c in uf.parent if uf.find(c) in key_of_root}
+    return LinkGraph(g, aliases, issues, files=corpus.files, root=corpus.root, version=version)

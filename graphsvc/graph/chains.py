@@ -1,0 +1,98 @@
+"""Chains: shortest paths of related links between two articles."""
+
+from __future__ import annotations
+
+from .errors import check_bound
+from .model import RELATED, LinkGraph
+
+MAX_CHAIN = 10
+
+
+def _related_steps(adj, u):
+    return [v for v, a in adj[u].items() if a["kind"] == RELATED]
+
+
+def shortest_chain(
+    lg: LinkGraph, source: str, target: str, max_length: int = 6, directed: bool = False
+) -> list[str] | None:
+    """Shortest chain of RELATED edges from ``source`` to ``target`` (node keys).
+
+    A bidirectional breadth-first search that gives up once no chain of at most
+    ``max_length`` hops can exist, so far-apart pairs cost no more than the bound.
+    ``directed`` follows links only as published; otherwise either way.
+    Returns the keys from source to target, or None.
+
+    >>> import networkx as nx
+    >>> g = nx.DiGraph()
+    >>> for u, v in [("a", "b"), ("c", "b"), ("c", "d")]:
+    ...     g.add_edge(u, v, kind="RELATED", rank=0)
+    >>> lg = LinkGraph(g, {}, [])
+    >>> shortest_chain(lg, "a", "d"), shortest_chain(lg, "a", "d", directed=True)
+    (['a', 'b', 'c', 'd'], None)
+    >>> shortest_chain(lg, "a", "d", max_length=2) is None
+    True
+    """
+    check_bound("maxLength", max_length, 1, MAX_CHAIN)
+    if source == target:
+        return [source]
+    succ, pred = lg.g._succ, lg.g._pred
+
+    def forward(u):
+        out = _related_steps(succ, u)
+        return out if directed else out + _related_steps(pred, u)
+
+    def backward(u):
+        out = _related_steps(pred, u)
+        return out if directed else out + _related_steps(succ, u)
+
+    parents: dict[str, str | None] = {source: None}
+    children: dict[str, str | None] = {target: None}
+    fwd, bwd = [source], [target]
+    hops = 0
+    while fwd and bwd and hops < max_length:
+        hops += 1
+        if len(fwd) <= len(bwd):
+            nxt = []
+            for u in fwd:
+                for v in forward(u):
+                    if v not in parents:
+                        parents[v] = u
+                        if v in children:
+                            return _join(parents, children, v)
+                        nxt.append(v)
+            fwd = nxt
+        else:
+            nxt = []
+            for u in bwd:
+                for v in backward(u):
+                    if v not in children:
+                        children[v] = u
+                        if v in parents:
+                            return _join(parents, children, v)
+                        nxt.append(v)
+            bwd = nxt
+    return None
+
+
+def _join(parents: dict, children: dict, meet: str) -> list[str]:
+    path = []
+    n = meet
+    while n is not None:
+        path.append(n)
+        n = parents[n]
+    path.reverse()
+    n = children[meet]
+    while n is not None:
+        path.append(n)
+        n = children[n]
+    return path
+
+
+def chain_edges(lg: LinkGraph, path: list[str]) -> list[tuple[str, str, str, int | None]]:
+    """The RELATED edges along ``path``, each as stored (source, target, kind, rank)."""
+    g = lg.g
+    out = []
+    for u, v in zip(path, path[1:], strict=False):
+        s, t = (u, v) if g.has_edge(u, v) and g.edges[u, v]["kind"] == RELATED else (v, u)
+        out.append((s, t, RELATED, g.edges[s, t].get("rank")))
+    return out

@@ -1,0 +1,97 @@
+"""Read a corpus folder into records, in parallel when it is large."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .parse import parse_bytes
+from .records import ArticleRecord, LoadIssue
+
+#: Below this many files one process is faster than starting a pool.
+PARALLEL_MIN_FILES = 2000
+
+
+@dataclass
+class Corpus:
+    """What reading a folder gave: records in path order, and every problem seen."""
+
+    root: str
+    records: list[ArticleRecord] = field(default_factory=list)
+    issues: list[LoadIssue] = field(default_factory=list)
+    files: int = 0
+
+    @property
+    def errors(self) -> list[LoadIssue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+
+def list_files(root: str | os.PathLike) -> list[str]:
+    """Every file below ``root``, sorted, skipping hidden files and folders."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        out.extend(os.path.join(dirpath, f) for f in filenames if not f.startswith("."))
+    out.sort()
+    return out
+
+
+def read_file(path: str, root: str) -> tuple[ArticleRecord | None, list[LoadIssue]]:
+    """Parse one file; ``path`` in records and issues is relative to ``root``."""
+    rel = os.path.relpath(path, root)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as e:
+        return None, [LoadIssue(rel, None, f"cannot read file: {e.strerror}")]
+    return parse_bytes(raw, rel)
+
+
+def _read_chunk(args: tuple[list[str], str]) -> list[tuple[ArticleRecord | None, list[LoadIssue]]]:
+    paths, root = args
+    return [read_file(p, root) for p in paths]
+
+
+def read_files(
+    paths: list[str],
+    root: str,
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Iterable[tuple[ArticleRecord | None, list[LoadIssue]]]:
+    """Parse ``paths``, yielding results in the same order."""
+    if workers is None:
+        workers = os.cpu_count() or 1
+    if workers <= 1 or len(paths) < PARALLEL_MIN_FILES:
+        for p in paths:
+            yield read_file(p, root)
+            if progress:
+                progress(1)
+        return
+    size = 500
+    chunks = [(paths[i : i + size], root) for i in range(0, len(paths), size)]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for results in pool.map(_read_chunk, chunks):
+            yield from results
+            if progress:
+                progress(len(results))
+
+
+def load_corpus(
+    root: str | os.PathLike,
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Corpus:
+    """Read every file below ``root``. A bad file is reported, never fatal."""
+    root = str(root)
+    if not Path(root).is_dir():
+        raise NotADirectoryError(f"corpus folder not found: {root}")
+    paths = list_files(root)
+    corpus = Corpus(root=root, files=len(paths))
+    for rec, issues in read_files(paths, root, workers, progress):
+        corpus.issues.extend(issues)
+        if rec is not None:
+            corpus.records.append(rec)
+    return corpus

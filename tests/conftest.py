@@ -1,0 +1,107 @@
+"""Test harness: real `graphsvc serve` processes on free loopback ports, queried over HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "seeds"
+SHARED_CORPUS = REPO.parent / "shared" / "corpus"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A running `graphsvc serve` process."""
+
+    def __init__(self, base: str, proc: subprocess.Popen, log: Path):
+        self.base, self.proc, self.log = base, proc, log
+        self.client = httpx.Client(base_url=base, timeout=60)
+
+    def gql(self, query: str, variables: dict | None = None, **kw) -> dict:
+        """POST a query; returns the JSON body (asserting HTTP 200)."""
+        r = self.client.post("/graphql", json={"query": query, "variables": variables or {}}, **kw)
+        assert r.status_code == 200, (r.status_code, r.text[:500])
+        return r.json()
+
+    def data(self, query: str, variables: dict | None = None) -> dict:
+        """POST a query that must succeed; returns its data."""
+        body = self.gql(query, variables)
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+    def logs(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@contextmanager
+def serve(
+    folder: Path | str | None,
+    *args: str,
+    tmp: Path,
+    env: dict | None = None,
+    ready: str = "/healthz",
+    timeout: float = 60,
+) -> Iterator[Server]:
+    """Start `python -m graphsvc serve [folder] args...` and wait until it answers."""
+    port = free_port()
+    log = tmp / f"server-{port}.log"
+    cmd = [sys.executable, "-m", "graphsvc", "serve"]
+    if folder is not None:
+        cmd.append(str(folder))
+    cmd += ["--host", "127.0.0.1", "--port", str(port), *args]
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(
+            cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=tmp, env={**os.environ, **(env or {})}
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()}")
+            try:
+                if httpx.get(base + ready, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start:\n{log.read_text()}")
+            time.sleep(0.1)
+        server = Server(base, proc, log)
+        yield server
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def seeds_server(tmp_path_factory) -> Iterator[Server]:
+    """The default corpus, served the way a newcomer runs it: no folder argument."""
+    with serve(None, tmp=tmp_path_factory.mktemp("seeds")) as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def shared_corpus() -> Path:
+    if not SHARED_CORPUS.is_dir():
+        pytest.skip(f"{SHARED_CORPUS} is absent")
+    return SHARED_CORPUS
