@@ -7,6 +7,7 @@ from typing import Annotated
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
+from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from ..graph import GraphError
@@ -37,7 +38,7 @@ from .types import (
 
 
 @strawberry.type
-class Query:
+class CoreQuery:
     @strawberry.field(description="The article any of its URLs names; null when unknown.")
     def article(self, info: Info, url: str) -> Article | None:
         return graph(info).article(url)
@@ -149,9 +150,13 @@ def _hide(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, GraphError)
 
 
+#: Each feature module adds its own query class here; they merge into one Query type.
+QUERIES: tuple[type, ...] = (CoreQuery,)
+
+
 def make_schema() -> strawberry.Schema:
     return strawberry.Schema(
-        query=Query,
+        query=merge_types("Query", QUERIES),
         extensions=[MaskErrors(should_mask_error=_hide, error_message="internal error")],
     )
 
