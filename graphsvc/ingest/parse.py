@@ -377,6 +377,10 @@ def parse_bytes(raw: bytes, path: str) -> tuple[ArticleRecord | None, list[LoadI
     issues: list[LoadIssue] = []
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
+    if not raw.startswith(b"---"):  # not an article file (README, image, ...): say only that
+        return None, [
+            LoadIssue(path, 1, "no front matter: the file does not start with a '---' line")
+        ]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
