@@ -157,7 +157,7 @@ QUERIES: tuple[type, ...] = (CoreQuery,)
 def make_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=merge_types("Query", QUERIES),
-        extensions=[MaskErrors(should_mask_error=_hide, error_message="internal error")],
+        extensions=[lambda: MaskErrors(should_mask_error=_hide, error_message="internal error")],
     )
 
 

@@ -1,0 +1,42 @@
+"""The README's examples run against the seeds, and its answers must match."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+from .conftest import REPO
+
+BLOCK = re.compile(r"```graphql\n(.*?)```\s*```json\n(.*?)```", re.S)
+
+
+def examples() -> list[tuple[str, dict]]:
+    text = (REPO / "README.md").read_text()
+    return [(q, json.loads(a)) for q, a in BLOCK.findall(text)]
+
+
+def test_readme_has_examples():
+    assert len(examples()) >= 5
+
+
+def test_readme_examples_answer_as_documented(seeds_server):
+    for query, expected in examples():
+        assert seeds_server.data(query) == expected, query
+
+
+def test_readme_starts_with_serve_and_test_commands():
+    text = (REPO / "README.md").read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", text, re.S)
+    assert "pip install . && graphsvc serve" in blocks[0]
+    assert "pytest" in blocks[1]
+    ci = (REPO / ".ci" / "run").read_text()
+    assert blocks[1].strip() in ci, "CI must run the README's test command"
+
+
+def test_schema_file_matches_code():
+    out = subprocess.run(
+        [sys.executable, "-m", "graphsvc", "schema"], capture_output=True, text=True, check=True
+    ).stdout
+    assert out == (REPO / "schema.graphql").read_text(), "run: graphsvc schema > schema.graphql"
