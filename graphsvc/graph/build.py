@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from urllib.parse import urlsplit
 
 import networkx as nx
 
@@ -163,18 +162,15 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
             return
         domain = p.domain
         if not domain:
-            host = (urlsplit(art.key).hostname or "").removeprefix("www.")
-            if not host:
-                return
-            domain = host
             issues.append(
                 LoadIssue(
                     path or art.key,
                     None,
-                    f"provider {p.name!r} of {art.key} has no domain; filed under {host}",
+                    f"provider {p.name!r} of {art.key} has no domain; not linked to a provider",
                     "warning",
                 )
             )
+            return
         pk = provider_key(domain)
         if pk not in g:
             counts = names.get(pk)
