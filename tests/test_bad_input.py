@@ -46,6 +46,11 @@ BAD_FILES: dict[str, tuple[bytes, int | None, str]] = {
         2,
         "not valid UTF-8",
     ),
+    "deep.md": (
+        b"---\nwebUrl: https://t.example/deep\nx: " + b"[" * 100_000 + b"]" * 100_000 + b"\n---\n",
+        None,
+        "nested",
+    ),
     "binary.bin": (b"\x89PNG\r\n\x1a\n\x00\x00\x00", None, "no front matter"),
     "alias-bomb.md": (
         b"---\nwebUrl: https://t.example/bomb\n"

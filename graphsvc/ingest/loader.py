@@ -47,7 +47,10 @@ def read_file(path: str, root: str) -> tuple[ArticleRecord | None, list[LoadIssu
             raw = fh.read()
     except OSError as e:
         return None, [LoadIssue(rel, None, f"cannot read file: {e.strerror}")]
-    return parse_bytes(raw, rel)
+    try:
+        return parse_bytes(raw, rel)
+    except (RecursionError, MemoryError):
+        return None, [LoadIssue(rel, None, "front matter is nested too deeply to read")]
 
 
 def _read_chunk(args: tuple[list[str], str]) -> list[tuple[ArticleRecord | None, list[LoadIssue]]]:

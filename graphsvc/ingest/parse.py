@@ -25,6 +25,9 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
 MAX_FILE_BYTES = 10 * 1024 * 1024
 #: Scalars plus containers in one front matter, counted with aliases expanded.
 MAX_YAML_NODES = 100_000
+MAX_YAML_DEPTH = 50
+#: Checked on the raw text before parsing, as libyaml itself cannot survive deep nesting.
+MAX_FLOW_DEPTH = 1000
 
 _DELIM = re.compile(r"^---[ \t]*\r?$", re.M)
 
@@ -74,26 +77,44 @@ def split_front_matter(text: str) -> tuple[str, str | None, int]:
     return fm, (rest if rest.strip() else None), body_line
 
 
-def _count_nodes(obj: Any, budget: int) -> int:
-    """Count nodes with YAML aliases expanded, giving up past ``budget``."""
-    stack = [obj]
+def _count_nodes(obj: Any, budget: int, max_depth: int = MAX_YAML_DEPTH) -> int:
+    """Count nodes with YAML aliases expanded, giving up past ``budget`` or ``max_depth``."""
+    stack = [(obj, 0)]
     n = 0
     while stack:
-        o = stack.pop()
+        o, depth = stack.pop()
         n += 1
         if n > budget:
             raise ParseError(
                 f"front matter expands to more than {budget} values (a YAML alias bomb?)"
             )
+        if depth > max_depth:
+            raise ParseError(f"front matter is nested more than {max_depth} levels deep")
         if isinstance(o, dict):
-            stack.extend(o.keys())
-            stack.extend(o.values())
+            stack.extend((k, depth + 1) for k in o)
+            stack.extend((v, depth + 1) for v in o.values())
         elif isinstance(o, list):
-            stack.extend(o)
+            stack.extend((v, depth + 1) for v in o)
     return n
 
 
+def _flow_depth(fm: str) -> int:
+    """Deepest ``[``/``{`` nesting, counted naively (quotes ignored): an upper bound."""
+    depth = deepest = 0
+    for ch in fm:
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(depth - 1, 0)
+    return deepest
+
+
 def load_yaml(fm: str) -> Any:
+    # libyaml recurses on flow collections and crashes the process (SIGSEGV) somewhere
+    # past ~20,000 levels: refuse absurd nesting before it sees the text.
+    if fm.count("[") + fm.count("{") > MAX_YAML_DEPTH and _flow_depth(fm) > MAX_FLOW_DEPTH:
+        raise ParseError(f"front matter is nested more than {MAX_FLOW_DEPTH} levels deep")
     try:
         data = yaml.load(fm, Loader=_Loader)  # noqa: S506 - a safe loader
     except yaml.MarkedYAMLError as e:
