@@ -21,6 +21,7 @@ from .types import (
     Layout,
     Subgraph,
     SubgraphEdge,
+    analytic,
     graph,
     to_subgraph,
 )
@@ -119,5 +120,10 @@ class MapsQuery:
     @strawberry.field(description="Clusters of articles, largest first.")
     def clusters(self, info: Info, first: int = 20) -> list[Cluster]:
         check_bound("first", first, 0, ga.MAX_CLUSTERS_PAGE)
-        page = ga.clusters(graph(info))[:first]
-        return [Cluster(id=c.id, size=c.size, members=c.members) for c in page]
+        lg = graph(info)
+
+        def read() -> list[Cluster]:
+            page = ga.clusters(lg)[:first]
+            return [Cluster(id=c.id, size=c.size, members=c.members) for c in page]
+
+        return analytic(lg, "clusters", read)

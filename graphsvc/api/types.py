@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import Enum
 from typing import Generic, TypeVar
 
 import strawberry
+from starlette.concurrency import run_in_threadpool
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -28,6 +29,14 @@ MAX_PAGE = 1000
 
 def graph(info: Info) -> gl.LinkGraph:
     return info.context["graph"]
+
+
+def analytic(lg: gl.LinkGraph, name: str, read: Callable[[], T]) -> T | Awaitable[T]:
+    """``read()`` now when analytics ``name`` is cached; else computed in a worker thread,
+    so the first request on a big graph does not stop the server answering others."""
+    if ga.ready(lg, name):
+        return read()
+    return run_in_threadpool(read)
 
 
 # -- ids and cursors -----------------------------------------------------------------
@@ -361,11 +370,13 @@ class Article(Node):
 
     @strawberry.field(description="PageRank over the related links (a link is a vote).")
     def pagerank(self, info: Info) -> float:
-        return ga.pagerank(graph(info)).get(self.key, 0.0)
+        lg, key = graph(info), self.key
+        return analytic(lg, "pagerank", lambda: ga.pagerank(lg).get(key, 0.0))
 
     @strawberry.field(description="Its cluster's id (Louvain, fixed seed); see `clusters`.")
     def cluster(self, info: Info) -> int:
-        return ga.cluster_of(graph(info))[self.key]
+        lg, key = graph(info), self.key
+        return analytic(lg, "cluster_of", lambda: ga.cluster_of(lg)[key])
 
 
 @strawberry.type

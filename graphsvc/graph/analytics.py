@@ -52,6 +52,11 @@ def degree(lg: LinkGraph, key: str) -> int:
     )
 
 
+def ready(lg: LinkGraph, name: str) -> bool:
+    """Whether ``name`` (``pagerank``, ``clusters``, ``cluster_of``) is computed already."""
+    return ("analytics", name) in lg._cache
+
+
 def _cached(lg: LinkGraph, name: str, compute):
     ck = ("analytics", name)
     value = lg._cache.get(ck)
