@@ -11,6 +11,7 @@ from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 
 from ..graph.store import GraphStore
+from .export import export_route
 from .schema import schema as default_schema
 
 
@@ -41,6 +42,7 @@ def create_app(store: GraphStore) -> Starlette:
             WebSocketRoute("/graphql", gql),
             Route("/schema.graphql", schema_sdl),
             Route("/healthz", healthz),
+            Route("/export/{format}", export_route),
         ]
     )
     app.state.store = store

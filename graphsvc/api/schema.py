@@ -12,7 +12,9 @@ from strawberry.types import Info
 
 from ..graph import GraphError
 from ..graph import chains as gc
+from ..graph import explore as ge
 from ..graph import traverse as gt
+from .maps import MapsQuery
 from .types import (
     Article,
     ArticleFilter,
@@ -22,6 +24,7 @@ from .types import (
     Direction,
     EdgeKind,
     GraphStats,
+    Layout,
     LoadIssue,
     Node,
     Provider,
@@ -95,11 +98,13 @@ class CoreQuery:
         direction: Direction = Direction.BOTH,
         edge_kinds: list[EdgeKind] | None = (EdgeKind.RELATED,),  # type: ignore[assignment]
         limit: int = 500,
+        layout: Layout | None = None,
     ) -> Subgraph:
         lg = graph(info)
         kinds = tuple(k.value for k in (edge_kinds or ()))
         sub = gt.neighborhood(lg, [lg.require(url)], depth, direction.value, kinds, limit)
-        return to_subgraph(lg, sub)
+        pos = ge.layout_positions(lg, sub, layout.value) if layout else None
+        return to_subgraph(lg, sub, pos)
 
     @strawberry.field(
         description="The shortest chain of related links between two articles; "
@@ -151,7 +156,7 @@ def _hide(error: GraphQLError) -> bool:
 
 
 #: Each feature module adds its own query class here; they merge into one Query type.
-QUERIES: tuple[type, ...] = (CoreQuery,)
+QUERIES: tuple[type, ...] = (CoreQuery, MapsQuery)
 
 
 def make_schema() -> strawberry.Schema:

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import Enum
 from typing import Generic, TypeVar
 
 import strawberry
+from starlette.concurrency import run_in_threadpool
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from .. import graph as gl
+from ..graph import analytics as ga
+from ..graph import export as gx
+from ..graph import layout as glayout
 from ..graph import query as gq
 from ..graph import traverse as gt
 from ..graph.errors import BoundError
@@ -25,6 +29,14 @@ MAX_PAGE = 1000
 
 def graph(info: Info) -> gl.LinkGraph:
     return info.context["graph"]
+
+
+def analytic(lg: gl.LinkGraph, name: str, read: Callable[[], T]) -> T | Awaitable[T]:
+    """``read()`` now when analytics ``name`` is cached; else computed in a worker thread,
+    so the first request on a big graph does not stop the server answering others."""
+    if ga.ready(lg, name):
+        return read()
+    return run_in_threadpool(read)
 
 
 # -- ids and cursors -----------------------------------------------------------------
@@ -84,6 +96,22 @@ class ArticleOrder(Enum):
     PUBLISHED_AT_ASC = gq.PUBLISHED_AT_ASC
     QUALITY_DESC = gq.QUALITY_DESC
     RELATED_COUNT_DESC = gq.RELATED_COUNT_DESC
+
+
+@strawberry.enum(description="Server-side layouts (networkx, fixed seed).")
+class Layout(Enum):
+    SPRING = glayout.SPRING
+    KAMADA_KAWAI = glayout.KAMADA_KAWAI
+    CIRCULAR = glayout.CIRCULAR
+    SHELL = glayout.SHELL
+
+
+@strawberry.enum
+class ExportFormat(Enum):
+    NODE_LINK = gx.NODE_LINK
+    CYTOSCAPE = gx.CYTOSCAPE
+    GRAPHML = gx.GRAPHML
+    GEXF = gx.GEXF
 
 
 # -- connections -------------------------------------------------------------------
@@ -336,6 +364,20 @@ class Article(Node):
     def related_by(self, info: Info) -> list[Article]:
         return graph(info).related_by(self.key)
 
+    @strawberry.field(description="Related links in and out (a link each way counts twice).")
+    def degree(self, info: Info) -> int:
+        return ga.degree(graph(info), self.key)
+
+    @strawberry.field(description="PageRank over the related links (a link is a vote).")
+    def pagerank(self, info: Info) -> float:
+        lg, key = graph(info), self.key
+        return analytic(lg, "pagerank", lambda: ga.pagerank(lg).get(key, 0.0))
+
+    @strawberry.field(description="Its cluster's id (Louvain, fixed seed); see `clusters`.")
+    def cluster(self, info: Info) -> int:
+        lg, key = graph(info), self.key
+        return analytic(lg, "cluster_of", lambda: ga.cluster_of(lg)[key])
+
 
 @strawberry.type
 class SubgraphNode:
@@ -347,6 +389,8 @@ class SubgraphNode:
     label: str
     distance: int = strawberry.field(description="Hops from the nearest centre (0 for a centre).")
     article: Article | None
+    x: float | None = strawberry.field(default=None, description="Layout x in [-1, 1].")
+    y: float | None = strawberry.field(default=None, description="Layout y in [-1, 1].")
 
 
 @strawberry.type
@@ -357,11 +401,36 @@ class SubgraphEdge:
     rank: int | None = strawberry.field(description="Position in the related list (0 = first).")
 
 
+@strawberry.type(description="A provider or topic whose neighbours were not all drawn.")
+class HubOmission:
+    key: str
+    kind: NodeKind
+    label: str
+    total: int = strawberry.field(description="Its neighbours over the edges walked.")
+    shown: int = strawberry.field(description="Of those, how many are in the subgraph.")
+    omitted: int = strawberry.field(description="total - shown.")
+
+
 @strawberry.type(description="Nodes and edges ready to draw.")
 class Subgraph:
     nodes: list[SubgraphNode]
     edges: list[SubgraphEdge]
-    truncated: bool = strawberry.field(description="True when `limit` cut the walk short.")
+    truncated: bool = strawberry.field(description="True when `limit` or a hub cap left nodes out.")
+    omitted: int = strawberry.field(
+        default=0, description="Hub links left out: the sum of `omittedByHub` counts."
+    )
+    omitted_by_hub: list[HubOmission] = strawberry.field(
+        default_factory=list, description="Hubs with neighbours left out, most first."
+    )
+    source: strawberry.Private[gt.Subgraph | None] = None
+    positions: strawberry.Private[dict | None] = None
+
+    @strawberry.field(
+        description="This subgraph in a graph tool's format, from networkx's writers: "
+        "an object for NODE_LINK and CYTOSCAPE, a string of XML for GRAPHML and GEXF."
+    )
+    def export(self, info: Info, format: ExportFormat) -> JSON:
+        return gx.export(graph(info), format.value, self.source, self.positions)
 
 
 def node_label(lg: gl.LinkGraph, key: str) -> str:
@@ -374,11 +443,12 @@ def node_label(lg: gl.LinkGraph, key: str) -> str:
 _TYPE_NAME = {gl.ARTICLE: "Article", gl.PROVIDER: "Provider", gl.TOPIC: "Topic"}
 
 
-def to_subgraph(lg: gl.LinkGraph, sub: gt.Subgraph) -> Subgraph:
+def to_subgraph(lg: gl.LinkGraph, sub: gt.Subgraph, positions: dict | None = None) -> Subgraph:
     nodes = []
     for key, dist in sub.nodes:
         kind = lg.kind(key)
         data = lg.data(key)
+        x, y = positions[key] if positions else (None, None)
         nodes.append(
             SubgraphNode(
                 id=global_id(_TYPE_NAME[kind], key),
@@ -387,10 +457,31 @@ def to_subgraph(lg: gl.LinkGraph, sub: gt.Subgraph) -> Subgraph:
                 label=node_label(lg, key),
                 distance=dist,
                 article=data if kind == gl.ARTICLE else None,
+                x=x,
+                y=y,
             )
         )
     edges = [SubgraphEdge(source=u, target=v, kind=EdgeKind(k), rank=r) for u, v, k, r in sub.edges]
-    return Subgraph(nodes=nodes, edges=edges, truncated=sub.truncated)
+    hubs = [
+        HubOmission(
+            key=h.key,
+            kind=NodeKind(lg.kind(h.key)),
+            label=node_label(lg, h.key),
+            total=h.total,
+            shown=h.shown,
+            omitted=h.omitted,
+        )
+        for h in getattr(sub, "hubs", ())
+    ]
+    return Subgraph(
+        nodes=nodes,
+        edges=edges,
+        truncated=sub.truncated,
+        omitted=sum(h.omitted for h in hubs),
+        omitted_by_hub=hubs,
+        source=sub,
+        positions=positions,
+    )
 
 
 @strawberry.type(description="A chain of related links between two articles.")

@@ -10,6 +10,9 @@ from .traverse import Subgraph
 SPRING, KAMADA_KAWAI, CIRCULAR, SHELL = "SPRING", "KAMADA_KAWAI", "CIRCULAR", "SHELL"
 LAYOUTS = (SPRING, KAMADA_KAWAI, CIRCULAR, SHELL)
 SEED = 42
+#: Most nodes each method lays out in one request (spring and Kamada-Kawai cost seconds
+#: beyond these on a small machine).
+MAX_NODES = {SPRING: 1000, KAMADA_KAWAI: 200, CIRCULAR: 5000, SHELL: 5000}
 
 
 def positions(
@@ -22,6 +25,11 @@ def positions(
     >>> positions(sub, CIRCULAR) == positions(sub, CIRCULAR)
     True
     """
+    if method in MAX_NODES and len(sub.nodes) > MAX_NODES[method]:
+        raise BoundError(
+            f"layout {method} handles at most {MAX_NODES[method]} nodes "
+            f"(this subgraph has {len(sub.nodes)}); lower limit or depth, or use CIRCULAR"
+        )
     g = nx.Graph()
     g.add_nodes_from(k for k, _ in sub.nodes)
     g.add_edges_from((u, v) for u, v, _, _ in sub.edges)

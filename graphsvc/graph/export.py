@@ -1,0 +1,165 @@
+"""Exports in formats frontends and graph tools read, written by networkx's own writers.
+
+node-link JSON (``nx.node_link_data``, D3 and friends), Cytoscape.js JSON
+(``nx.cytoscape_data``), GraphML (``nx.generate_graphml``; yEd, Gephi, igraph) and GEXF
+(``nx.generate_gexf``; Gephi). Nodes carry flat attributes only (strings, numbers,
+booleans; a missing value is left out, never written as null):
+
+* every node: ``kind`` (ARTICLE, PROVIDER, TOPIC), ``label``; on a subgraph also
+  ``distance``, and ``x``/``y`` when a layout was asked for;
+* articles: ``url``, ``title``, ``publishedAt`` (ISO 8601), ``provider`` (domain),
+  ``category``, ``quality``, ``heat``, ``isStub``;
+* providers: ``domain``, ``name``; topics: ``name``.
+
+Edges carry ``kind`` and, for RELATED links, ``rank`` (0 = first in the related list).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import networkx as nx
+
+from .errors import BoundError
+from .model import ARTICLE, PROVIDER, Article, LinkGraph
+from .traverse import Subgraph
+
+NODE_LINK, CYTOSCAPE, GRAPHML, GEXF = "node-link", "cytoscape", "graphml", "gexf"
+FORMATS = (NODE_LINK, CYTOSCAPE, GRAPHML, GEXF)
+JSON_FORMATS = (NODE_LINK, CYTOSCAPE)
+#: Cytoscape.js ``position`` is the layout's [-1, 1] square scaled to this many pixels,
+#: y pointing down as on screen.
+CYTOSCAPE_SCALE = 500.0
+
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _text(s: str) -> str:
+    """A string XML 1.0 can hold: control characters other than tab/newline dropped."""
+    return _XML_BAD.sub("", s)
+
+
+def node_attrs(lg: LinkGraph, key: str) -> dict[str, str | int | float | bool]:
+    """The flat attributes of one node (see the module docstring).
+
+    >>> from graphsvc.graph.model import Article, LinkGraph
+    >>> g = nx.DiGraph()
+    >>> g.add_node("https://x.example/a", kind="ARTICLE",
+    ...            data=Article("https://x.example/a", {}, [], title="A", quality=3))
+    >>> node_attrs(LinkGraph(g, {}, []), "https://x.example/a")
+    {'kind': 'ARTICLE', 'label': 'A', 'url': 'https://x.example/a', 'title': 'A', \
+'quality': 3.0, 'isStub': False}
+    """
+    kind = lg.kind(key)
+    d = lg.data(key)
+    out: dict[str, str | int | float | bool] = {"kind": kind}
+    if kind == ARTICLE:
+        a: Article = d
+        out["label"] = _text(a.title or a.key)
+        out["url"] = a.key
+        if a.title is not None:
+            out["title"] = _text(a.title)
+        if a.published_at is not None:
+            out["publishedAt"] = a.published_at.isoformat()
+        p = lg.provider_of(key)
+        if p is not None:
+            out["provider"] = p.domain
+        if a.category is not None:
+            out["category"] = _text(a.category)
+        if a.quality is not None:
+            out["quality"] = float(a.quality)
+        if a.heat is not None:
+            out["heat"] = float(a.heat)
+        out["isStub"] = bool(a.is_stub)
+    else:
+        out["label"] = _text(d.name)
+        if kind == PROVIDER:
+            out["domain"] = d.domain
+        out["name"] = _text(d.name)
+    return out
+
+
+def to_networkx(
+    lg: LinkGraph,
+    sub: Subgraph | None = None,
+    positions: dict[str, tuple[float, float]] | None = None,
+) -> nx.DiGraph:
+    """A new DiGraph of ``sub`` (or of the whole graph) with flat attributes only.
+
+    Its size is that of what is exported; the served graph is only read.
+    """
+    out = nx.DiGraph(name="graphsvc", version=lg.version)
+    if sub is None:
+        for key in lg.g:
+            out.add_node(key, **node_attrs(lg, key))
+        edges = ((u, v, a["kind"], a.get("rank")) for u, v, a in lg.g.edges(data=True))
+    else:
+        out.graph["truncated"] = bool(sub.truncated)
+        omitted = getattr(sub, "omitted", None)
+        if omitted is not None:
+            out.graph["omitted"] = int(omitted)
+        for key, dist in sub.nodes:
+            out.add_node(key, **node_attrs(lg, key), distance=dist)
+        edges = sub.edges
+    if positions:
+        for key, (x, y) in positions.items():
+            if key in out:
+                out.nodes[key]["x"] = float(x)
+                out.nodes[key]["y"] = float(y)
+    for u, v, kind, rank in edges:
+        if rank is None:
+            out.add_edge(u, v, kind=kind)
+        else:
+            out.add_edge(u, v, kind=kind, rank=int(rank))
+    return out
+
+
+def export_json(g: nx.DiGraph, fmt: str) -> dict:
+    """``g`` as node-link or Cytoscape.js data (a JSON-ready dict).
+
+    >>> g = nx.DiGraph(); g.add_edge("a", "b", kind="RELATED", rank=0)
+    >>> sorted(export_json(g, "node-link"))
+    ['directed', 'edges', 'graph', 'multigraph', 'nodes']
+    """
+    if fmt == NODE_LINK:
+        return nx.node_link_data(g, edges="edges")
+    if fmt == CYTOSCAPE:
+        data = nx.cytoscape_data(g)
+        for el in data["elements"]["nodes"]:
+            d = el["data"]
+            if "x" in d and "y" in d:
+                el["position"] = {"x": d["x"] * CYTOSCAPE_SCALE, "y": -d["y"] * CYTOSCAPE_SCALE}
+        return data
+    raise BoundError(f"not a JSON export format: {fmt!r}")
+
+
+def export_lines(g: nx.DiGraph, fmt: str) -> Iterator[str]:
+    """``g`` as GraphML or GEXF text, a line at a time."""
+    if fmt == GRAPHML:
+        return nx.generate_graphml(g)
+    if fmt == GEXF:
+        return nx.generate_gexf(g)
+    raise BoundError(f"not an XML export format: {fmt!r}")
+
+
+def export(
+    lg: LinkGraph,
+    fmt: str,
+    sub: Subgraph | None = None,
+    positions: dict[str, tuple[float, float]] | None = None,
+) -> dict | str:
+    """``sub`` (or the whole graph) in ``fmt``: a dict for the JSON formats, else text.
+
+    >>> g = nx.DiGraph()
+    >>> from graphsvc.graph.model import Article
+    >>> g.add_node("a", kind="ARTICLE", data=Article("a", {}, [], title="A"))
+    >>> export(LinkGraph(g, {}, []), "graphml").startswith("<graphml")
+    True
+    """
+    if fmt not in FORMATS:
+        raise BoundError(f"format must be one of {', '.join(FORMATS)} (got {fmt!r})")
+    g = to_networkx(lg, sub, positions)
+    if fmt in JSON_FORMATS:
+        return export_json(g, fmt)
+    return "\n".join(export_lines(g, fmt)) + "\n"

@@ -1,0 +1,186 @@
+"""Exports over a real server: each format parses back with networkx into the nodes and
+edges asked for (checked against the test's own graph built from the corpus dicts)."""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from datetime import datetime
+
+import networkx as nx
+import pytest
+from conftest import serve
+from explore_corpus import url, write_corpus
+
+HOSTILE = 'Bold <b>move</b> & "quotes" <script>alert(1)</script>\x0b<iframe src="x">'
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return write_corpus(tmp_path_factory.mktemp("export") / "corpus", {7: HOSTILE})
+
+
+@pytest.fixture(scope="module")
+def server(corpus, tmp_path_factory):
+    with serve(corpus.folder, tmp=tmp_path_factory.mktemp("export-server")) as s:
+        yield s
+
+
+def parse(fmt: str, body: bytes | str | dict) -> nx.DiGraph:
+    """Read an export back with networkx's own readers."""
+    if fmt == "node-link":
+        return nx.node_link_graph(body, edges="edges")
+    if fmt == "cytoscape":
+        return nx.cytoscape_graph(body)
+    raw = body.encode() if isinstance(body, str) else body
+    if fmt == "graphml":
+        return nx.read_graphml(io.BytesIO(raw))
+    return nx.read_gexf(io.BytesIO(raw))
+
+
+def edge_set(g: nx.DiGraph) -> set[tuple[str, str, str]]:
+    return {(u, v, a["kind"]) for u, v, a in g.edges(data=True)}
+
+
+SUBGRAPH = """query($urls: [String!]!, $depth: Int, $kinds: [EdgeKind!], $hubCap: Int,
+                    $layout: Layout, $fmt: ExportFormat!) {
+  subgraph(urls: $urls, depth: $depth, edgeKinds: $kinds, hubCap: $hubCap, layout: $layout) {
+    truncated omitted nodes { key x y } edges { source target kind } export(format: $fmt) } }"""
+
+FORMATS = {
+    "node-link": ("NODE_LINK", "application/json", ".node-link.json"),
+    "cytoscape": ("CYTOSCAPE", "application/json", ".cytoscape.json"),
+    "graphml": ("GRAPHML", "application/graphml+xml", ".graphml"),
+    "gexf": ("GEXF", "application/gexf+xml", ".gexf"),
+}
+
+
+def expected_union(corpus, centres, depth) -> tuple[set[str], set[tuple[str, str, str]]]:
+    und = corpus.related.to_undirected()
+    nodes = set()
+    for c in centres:
+        nodes |= set(nx.single_source_shortest_path_length(und, c, cutoff=depth))
+    edges = {(u, v, "RELATED") for u, v in corpus.related.edges if u in nodes and v in nodes}
+    return nodes, edges
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_http_export_of_several_centres_parses_back(server, corpus, fmt):
+    centres = [url(0), url(7), url(33)]
+    r = server.client.get(f"/export/{fmt}", params={"url": centres, "depth": 2})
+    assert r.status_code == 200, r.text
+    enum, ctype, ext = FORMATS[fmt]
+    assert r.headers["content-type"].startswith(ctype)
+    cd = r.headers["content-disposition"]
+    assert cd.startswith("attachment;")
+    name = re.search(r'filename="([^"]+)"', cd).group(1)
+    assert name.startswith("graphsvc-maps-example-a000-and-2-more-depth2") and name.endswith(ext)
+    g = parse(fmt, r.json() if ctype == "application/json" else r.content)
+    nodes, edges = expected_union(corpus, centres, 2)
+    assert set(g.nodes) == nodes
+    assert edge_set(g) == edges
+    assert g.is_directed()
+    # The GraphQL field gives the same graph.
+    data = server.data(SUBGRAPH, {"urls": centres, "depth": 2, "fmt": enum})["subgraph"]
+    again = parse(fmt, data["export"])
+    assert set(again.nodes) == {n["key"] for n in data["nodes"]} == nodes
+    assert edge_set(again) == {(e["source"], e["target"], e["kind"]) for e in data["edges"]}
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_export_attributes_are_flat_and_right(server, corpus, fmt):
+    enum = FORMATS[fmt][0]
+    data = server.data(
+        SUBGRAPH,
+        {
+            "urls": [url(7)],
+            "depth": 1,
+            "kinds": ["RELATED", "PUBLISHED_BY", "TAGGED"],
+            "fmt": enum,
+        },
+    )["subgraph"]
+    g = parse(fmt, data["export"])
+    want = {url(7)} | set(corpus.g.successors(url(7))) | set(corpus.g.predecessors(url(7)))
+    assert set(g.nodes) == want
+    assert edge_set(g) == {
+        (u, v, a["kind"]) for u, v, a in corpus.g.edges(data=True) if u in want and v in want
+    }
+    for n, a in g.nodes(data=True):
+        kind = corpus.g.nodes[n]["kind"]
+        assert a["kind"] == kind
+        for value in a.values():
+            assert isinstance(value, str | int | float | bool), (n, a)
+        if kind == "ARTICLE":
+            assert a["url"] == n
+            assert datetime.fromisoformat(a["publishedAt"]) == corpus.g.nodes[n]["date"]
+            assert math.isclose(float(a["quality"]), corpus.g.nodes[n]["quality"])
+            assert a["provider"] in ("p0.example", "p1.example", "p2.example", "filler.example")
+        elif kind == "PROVIDER":
+            assert a["domain"] == n.removeprefix("provider:")
+        else:
+            assert a["name"].casefold() == n.removeprefix("topic:")
+    # Raw HTML in a title survives as text; XML formats drop the control character.
+    label = g.nodes[url(7)]["label"]
+    assert label in (HOSTILE, HOSTILE.replace("\x0b", ""))
+    assert "<script>alert(1)</script>" in label
+    for u, v, a in g.edges(data=True):
+        if a["kind"] == "RELATED":
+            assert int(a["rank"]) == corpus.g.edges[u, v]["rank"]
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_whole_graph_export_without_url(server, corpus, fmt):
+    r = server.client.get(f"/export/{fmt}")
+    assert r.status_code == 200
+    assert re.search(r'filename="graphsvc-graph-v1\.', r.headers["content-disposition"])
+    ctype = FORMATS[fmt][1]
+    g = parse(fmt, r.json() if ctype == "application/json" else r.content)
+    assert set(g.nodes) == set(corpus.g.nodes)
+    assert edge_set(g) == {(u, v, a["kind"]) for u, v, a in corpus.g.edges(data=True)}
+
+
+def test_exported_layout_is_the_subgraph_layout(server):
+    params = {"urls": [url(20)], "depth": 2, "layout": "SPRING", "fmt": "NODE_LINK"}
+    data = server.data(SUBGRAPH, params)["subgraph"]
+    g = parse("node-link", data["export"])
+    for n in data["nodes"]:
+        assert (g.nodes[n["key"]]["x"], g.nodes[n["key"]]["y"]) == (n["x"], n["y"])
+    r = server.client.get(
+        "/export/cytoscape", params={"url": url(20), "depth": 2, "layout": "spring"}
+    )
+    elements = r.json()["elements"]["nodes"]
+    xy = {n["key"]: (n["x"], n["y"]) for n in data["nodes"]}
+    for el in elements:
+        x, y = xy[el["data"]["value"]]
+        assert math.isclose(el["position"]["x"], x * 500) and math.isclose(
+            el["position"]["y"], -y * 500
+        )
+
+
+def test_capped_export_says_it_is_truncated(server, corpus):
+    r = server.client.get(
+        "/export/graphml",
+        params={"url": url(35), "depth": 2, "edgeKinds": "TAGGED", "hubCap": 3},
+    )
+    g = parse("graphml", r.content)
+    assert len(g) == 2 + 3
+    assert g.graph["truncated"] is True
+    assert g.graph["omitted"] == corpus.g.in_degree("topic:ai") - 4
+
+
+def test_export_errors(server):
+    r = server.client.get("/export/pdf", params={"url": url(0)})
+    assert r.status_code == 404
+    assert "pdf" in r.text and "graphml" in r.text and "node-link" in r.text
+    bad = "https://nowhere.example/gone"
+    r = server.client.get("/export/graphml", params={"url": [url(0), bad]})
+    assert r.status_code == 404 and bad in r.text
+    r = server.client.get("/export/gexf", params={"url": url(0), "depth": "two"})
+    assert r.status_code == 400 and "depth" in r.text
+    r = server.client.get("/export/gexf", params={"url": url(0), "depth": 9})
+    assert r.status_code == 400 and "depth" in r.text
+    r = server.client.get("/export/gexf", params={"url": url(0), "layout": "RANDOM"})
+    assert r.status_code == 400 and "layout" in r.text
+    r = server.client.get("/export/gexf", params={"url": url(0), "edgeKinds": "LIKES"})
+    assert r.status_code == 400 and "edge kinds" in r.text
