@@ -17,7 +17,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import networkx as nx
-from corpus import article, item, write
+
+from .corpus import article, item, write
 
 BASE = "https://maps.example/"
 GROUPS, SIZE, FILLER = 3, 10, 60

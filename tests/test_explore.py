@@ -8,8 +8,9 @@ from datetime import datetime
 
 import networkx as nx
 import pytest
-from conftest import serve
-from explore_corpus import CHAIN, GROUPS, SIZE, STUBS, url, write_corpus
+
+from .conftest import serve
+from .explore_corpus import CHAIN, GROUPS, SIZE, STUBS, url, write_corpus
 
 
 @pytest.fixture(scope="module")

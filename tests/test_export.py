@@ -10,8 +10,9 @@ from datetime import datetime
 
 import networkx as nx
 import pytest
-from conftest import serve
-from explore_corpus import url, write_corpus
+
+from .conftest import serve
+from .explore_corpus import url, write_corpus
 
 HOSTILE = 'Bold <b>move</b> & "quotes" <script>alert(1)</script>\x0b<iframe src="x">'
 
