@@ -10,7 +10,6 @@ import strawberry
 from strawberry.types import Info
 
 from ..graph import analytics as ga
-from ..graph import chains as gc
 from ..graph import explore as ge
 from ..graph.errors import check_bound
 from .types import (
@@ -20,9 +19,9 @@ from .types import (
     EdgeKind,
     Layout,
     Subgraph,
-    SubgraphEdge,
     analytic,
     graph,
+    to_chain,
     to_subgraph,
 )
 
@@ -44,14 +43,6 @@ class Cluster:
         check_bound("first", first, 0, ga.MAX_CLUSTERS_PAGE)
         lg = graph(info)
         return [lg.data(k) for k in self.members[:first]]
-
-
-def _chain(lg, path: list[str]) -> Chain:
-    edges = [
-        SubgraphEdge(source=s, target=t, kind=EdgeKind(k), rank=r)
-        for s, t, k, r in gc.chain_edges(lg, path)
-    ]
-    return Chain(length=len(path) - 1, articles=[lg.data(k) for k in path], edges=edges)
 
 
 @strawberry.type
@@ -99,7 +90,9 @@ class MapsQuery:
     ) -> list[Chain]:
         lg = graph(info)
         src, dst = lg.require(from_), lg.require(to)
-        return [_chain(lg, p) for p in ge.k_shortest_chains(lg, src, dst, k, max_length, directed)]
+        return [
+            to_chain(lg, p) for p in ge.k_shortest_chains(lg, src, dst, k, max_length, directed)
+        ]
 
     @strawberry.field(
         description="What to read after an article: follow its related links, best next "

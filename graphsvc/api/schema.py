@@ -29,13 +29,13 @@ from .types import (
     Node,
     Provider,
     Subgraph,
-    SubgraphEdge,
     Topic,
     article_page,
     graph,
     load_report,
     paginate,
     parse_global_id,
+    to_chain,
     to_subgraph,
 )
 
@@ -122,11 +122,7 @@ class CoreQuery:
         path = gc.shortest_chain(lg, lg.require(from_), lg.require(to), max_length, directed)
         if path is None:
             return None
-        edges = [
-            SubgraphEdge(source=s, target=t, kind=EdgeKind(k), rank=r)
-            for s, t, k, r in gc.chain_edges(lg, path)
-        ]
-        return Chain(length=len(path) - 1, articles=[lg.data(k) for k in path], edges=edges)
+        return to_chain(lg, path)
 
     @strawberry.field
     def stats(self, info: Info) -> GraphStats:

@@ -17,6 +17,7 @@ from strawberry.types import Info
 
 from .. import graph as gl
 from ..graph import analytics as ga
+from ..graph import chains as gc
 from ..graph import export as gx
 from ..graph import layout as glayout
 from ..graph import query as gq
@@ -489,6 +490,14 @@ class Chain:
     length: int = strawberry.field(description="Hops from `from` to `to`.")
     articles: list[Article]
     edges: list[SubgraphEdge]
+
+
+def to_chain(lg: gl.LinkGraph, path: list[str]) -> Chain:
+    edges = [
+        SubgraphEdge(source=s, target=t, kind=EdgeKind(k), rank=r)
+        for s, t, k, r in gc.chain_edges(lg, path)
+    ]
+    return Chain(length=len(path) - 1, articles=[lg.data(k) for k in path], edges=edges)
 
 
 @strawberry.type
