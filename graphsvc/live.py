@@ -233,7 +233,8 @@ class LiveCorpus:
     def __init__(
         self, root: str | os.PathLike, store: GraphStore | None = None, workers: int | None = None
     ):
-        self.root = os.path.abspath(root)
+        # The real path: file system events name real paths, whatever symlinks led here.
+        self.root = os.path.realpath(root)
         self.store = store if store is not None else GraphStore()
         self.lock = threading.RLock()
         self._files: dict[str, FileState] = {}

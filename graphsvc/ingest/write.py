@@ -213,7 +213,7 @@ def atomic_write(path: str | os.PathLike, data: bytes, sync: bool = True) -> os.
         old = os.stat(path)
     except FileNotFoundError:
         old = None
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=TMP_SUFFIX, dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name[:100]}.", suffix=TMP_SUFFIX, dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
             os.fchmod(fh.fileno(), stat.S_IMODE(old.st_mode) if old else 0o644)
