@@ -239,6 +239,8 @@ class LiveCorpus:
         self.lock = threading.RLock()
         self._files: dict[str, FileState] = {}
         self._listeners: list[Callable[[Change], None]] = []
+        # Apart from ``lock``: (un)subscribing from the event loop never waits for a rebuild.
+        self._listeners_lock = threading.Lock()
         self._watcher: tuple[threading.Thread, threading.Event] | None = None
         self._load(workers)
 
@@ -298,11 +300,11 @@ class LiveCorpus:
     def subscribe(self, listener: Callable[[Change], None]) -> Callable[[], None]:
         """Call ``listener(change)`` after each new version, in version order, from the
         thread that applied it (so it must not block). Returns the unsubscribe function."""
-        with self.lock:
+        with self._listeners_lock:
             self._listeners.append(listener)
 
         def unsubscribe() -> None:
-            with self.lock, contextlib.suppress(ValueError):
+            with self._listeners_lock, contextlib.suppress(ValueError):
                 self._listeners.remove(listener)
 
         return unsubscribe
@@ -347,7 +349,9 @@ class LiveCorpus:
             len(changed),
             len(removed),
         )
-        for listener in list(self._listeners):
+        with self._listeners_lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
             try:
                 listener(change)
             except Exception:  # a listener must not stop the others, nor the change
