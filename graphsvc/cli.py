@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -28,8 +26,15 @@ def load_graph(folder: Path, quiet: bool = False):
     t0 = time.perf_counter()
     corpus = load_corpus(folder)
     lg = build_graph(corpus)
+    s = lg.stats()
     if not quiet:
-        describe(lg, time.perf_counter() - t0)
+        print(
+            f"graphsvc: {s.files} files, {s.articles} articles ({s.documents} with files, "
+            f"{s.stubs} stubs), {s.providers} providers, {s.topics} topics, "
+            f"{s.related_edges} related links, {s.load_errors} errors, "
+            f"{s.load_warnings} warnings in {time.perf_counter() - t0:.2f}s",
+            file=sys.stderr,
+        )
     return lg
 
 
@@ -44,49 +49,17 @@ def describe(lg, seconds: float) -> None:
     )
 
 
-def _token(path: str | None, env: str) -> str | None:
-    """A token from a file (surrounding whitespace dropped) or else the environment."""
-    if path:
-        try:
-            token = Path(path).read_text(encoding="utf-8").strip()
-        except OSError as e:
-            raise SystemExit(f"graphsvc: cannot read token file {path}: {e.strerror}") from None
-        if not token:
-            raise SystemExit(f"graphsvc: token file {path} is empty")
-        return token
-    return os.environ.get(env, "").strip() or None
-
-
-def auth_from_args(args: argparse.Namespace, writable: bool = True):
-    from .api.auth import READ_ONLY_MESSAGE, Auth
-
-    write = _token(args.token_file, "GRAPHSVC_TOKEN")
-    read = _token(args.read_token_file, "GRAPHSVC_READ_TOKEN")
-    if args.read_token and not (read or write):
-        raise SystemExit(
-            "graphsvc: --read-token needs a token: set GRAPHSVC_READ_TOKEN or "
-            "--read-token-file (or a write token, which may read too)"
-        )
-    reason = READ_ONLY_MESSAGE
-    if not writable:
-        write, reason = (
-            None,
-            (
-                "this server is read-only: it serves the built-in seed articles; "
-                "give a corpus folder (graphsvc serve DIR) to write to"
-            ),
-        )
-    return Auth(write, read, reads_need_token=args.read_token, read_only_reason=reason)
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .api.app import create_app
-    from .live import LiveCorpus
+    from .api.auth import auth_from_options
+    from .live import LiveCorpus, log_to_stderr
 
     folder = Path(args.dir) if args.dir else default_corpus()
-    auth = auth_from_args(args, writable=args.dir is not None)
+    auth = auth_from_options(
+        args.token_file, args.read_token, args.read_token_file, writable=args.dir is not None
+    )
     t0 = time.perf_counter()
     live = LiveCorpus(folder)
     lg = live.graph
@@ -96,12 +69,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             f"graphsvc: {lg.stats().load_errors} load errors; see `graphsvc validate {folder}`",
             file=sys.stderr,
         )
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("graphsvc: %(message)s"))
-    logger = logging.getLogger("graphsvc")
-    logger.addHandler(handler)
-    logger.setLevel(getattr(logging, args.log_level.upper(), logging.DEBUG))
-    logger.propagate = False
+    log_to_stderr(args.log_level)
     app = create_app(live.store, live=live, auth=auth, watch=not args.no_watch)
     host = f"[{args.host}]" if ":" in args.host else args.host
     following = "not following changes (--no-watch)" if args.no_watch else "following changes"

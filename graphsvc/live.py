@@ -61,6 +61,15 @@ MAX_BATCH = 1000
 STALE_TMP_SECONDS = 3600
 
 
+def log_to_stderr(level: str = "info") -> None:
+    """Print what the live corpus applies (one line per version) on stderr."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("graphsvc: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(getattr(logging, level.upper(), logging.DEBUG))
+    log.propagate = False
+
+
 class WriteRefused(GraphError):
     """The write was not attempted: invalid input, or an article that cannot be written."""
 

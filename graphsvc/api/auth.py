@@ -9,8 +9,10 @@ headers on websockets).
 from __future__ import annotations
 
 import hmac
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..graph.errors import GraphError
@@ -88,3 +90,42 @@ class Auth:
             if token:  # compare with each, in constant time, without stopping early
                 ok |= _matches(given, token)
         return ok
+
+
+def _token(path: str | None, env: str) -> str | None:
+    """A token from a file (surrounding whitespace dropped) or else the environment."""
+    if path:
+        try:
+            token = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as e:
+            raise SystemExit(f"graphsvc: cannot read token file {path}: {e.strerror}") from None
+        if not token:
+            raise SystemExit(f"graphsvc: token file {path} is empty")
+        return token
+    return os.environ.get(env, "").strip() or None
+
+
+def auth_from_options(
+    token_file: str | None,
+    read_token: bool = False,
+    read_token_file: str | None = None,
+    writable: bool = True,
+) -> Auth:
+    """The serve command's tokens: ``--token-file`` or ``GRAPHSVC_TOKEN`` for writes;
+    with ``--read-token``, ``--read-token-file`` or ``GRAPHSVC_READ_TOKEN`` (or the write
+    token) for reads. ``writable=False`` makes the server read-only whatever is set."""
+    write = _token(token_file, "GRAPHSVC_TOKEN")
+    read = _token(read_token_file, "GRAPHSVC_READ_TOKEN")
+    if read_token and not (read or write):
+        raise SystemExit(
+            "graphsvc: --read-token needs a token: set GRAPHSVC_READ_TOKEN or "
+            "--read-token-file (or a write token, which may read too)"
+        )
+    reason = READ_ONLY_MESSAGE
+    if not writable:
+        write = None
+        reason = (
+            "this server is read-only: it serves the built-in seed articles; "
+            "give a corpus folder (graphsvc serve DIR) to write to"
+        )
+    return Auth(write, read, reads_need_token=read_token, read_only_reason=reason)
