@@ -1,4 +1,4 @@
-"""Command line: ``graphsvc serve|validate|schema``."""
+"""Command line: ``graphsvc serve|validate|schema|export``."""
 
 from __future__ import annotations
 
@@ -38,23 +38,46 @@ def load_graph(folder: Path, quiet: bool = False):
     return lg
 
 
+def describe(lg, seconds: float) -> None:
+    s = lg.stats()
+    print(
+        f"graphsvc: {s.files} files, {s.articles} articles ({s.documents} with files, "
+        f"{s.stubs} stubs), {s.providers} providers, {s.topics} topics, "
+        f"{s.related_edges} related links, {s.load_errors} errors, "
+        f"{s.load_warnings} warnings in {seconds:.2f}s",
+        file=sys.stderr,
+    )
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .api.app import create_app
-    from .graph.store import GraphStore
+    from .api.auth import auth_from_options
+    from .live import LiveCorpus, log_to_stderr
 
     folder = Path(args.dir) if args.dir else default_corpus()
-    lg = load_graph(folder)
+    auth = auth_from_options(
+        args.token_file, args.read_token, args.read_token_file, writable=args.dir is not None
+    )
+    t0 = time.perf_counter()
+    live = LiveCorpus(folder)
+    lg = live.graph
+    describe(lg, time.perf_counter() - t0)
     if lg.stats().load_errors:
         print(
             f"graphsvc: {lg.stats().load_errors} load errors; see `graphsvc validate {folder}`",
             file=sys.stderr,
         )
-    app = create_app(GraphStore(lg))
+    log_to_stderr(args.log_level)
+    app = create_app(live.store, live=live, auth=auth, watch=not args.no_watch)
     host = f"[{args.host}]" if ":" in args.host else args.host
+    following = "not following changes (--no-watch)" if args.no_watch else "following changes"
+    writes = "writes with the bearer token" if auth.writable else "read-only"
+    reads = ", reads with a bearer token" if auth.reads_need_token else ""
     print(
-        f"graphsvc: serving {folder} - GraphiQL at http://{host}:{args.port}/graphql",
+        f"graphsvc: serving {folder} ({following}; {writes}{reads}) - "
+        f"GraphiQL at http://{host}:{args.port}/graphql",
         file=sys.stderr,
         flush=True,
     )
@@ -83,6 +106,27 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_frontmatter
+    from .ingest import load_corpus
+
+    source = Path(args.source) if args.source else default_corpus()
+    corpus = load_corpus(source)
+    try:
+        report = export_frontmatter(corpus, args.dir)
+    except FileExistsError as e:
+        print(f"graphsvc: {e}", file=sys.stderr)
+        return 2
+    for path in report.mismatches:
+        print(f"graphsvc: warning: {path} does not read back exactly as loaded", file=sys.stderr)
+    print(
+        f"graphsvc: wrote {report.files} files to {args.dir} "
+        f"({report.skipped} of {corpus.files} files did not load and are not in the graph)",
+        file=sys.stderr,
+    )
+    return 1 if report.mismatches else 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="graphsvc", description=__doc__)
     p.add_argument("--version", action="version", version=f"graphsvc {__version__}")
@@ -93,6 +137,22 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--log-level", default="info")
+    s.add_argument(
+        "--no-watch", action="store_true", help="do not follow changes to the folder's files"
+    )
+    s.add_argument(
+        "--token-file",
+        metavar="FILE",
+        help="file holding the bearer token writes need (default: $GRAPHSVC_TOKEN; "
+        "without either the server is read-only)",
+    )
+    s.add_argument(
+        "--read-token",
+        action="store_true",
+        help="reads need a bearer token too: $GRAPHSVC_READ_TOKEN, --read-token-file, "
+        "or the write token",
+    )
+    s.add_argument("--read-token-file", metavar="FILE", help="file holding the read token")
     s.set_defaults(func=cmd_serve)
 
     v = sub.add_parser("validate", help="report every problem in a corpus folder; exit 1 on errors")
@@ -101,6 +161,14 @@ def parser() -> argparse.ArgumentParser:
 
     sc = sub.add_parser("schema", help="print the GraphQL schema (SDL)")
     sc.set_defaults(func=cmd_schema)
+
+    e = sub.add_parser("export", help="write the graph as files that load back into the same graph")
+    e.add_argument("dir", help="folder to write (created; must be empty)")
+    e.add_argument("--format", choices=["frontmatter"], default="frontmatter")
+    e.add_argument(
+        "--from", dest="source", metavar="CORPUS", help="corpus folder (default: the seed articles)"
+    )
+    e.set_defaults(func=cmd_export)
     return p
 
 

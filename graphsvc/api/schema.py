@@ -15,6 +15,8 @@ from ..graph import chains as gc
 from ..graph import explore as ge
 from ..graph import traverse as gt
 from .maps import MapsQuery
+from .mutations import Mutation
+from .subscriptions import PinGraph, Subscription
 from .types import (
     Article,
     ArticleFilter,
@@ -146,9 +148,10 @@ class CoreQuery:
 
 
 def _hide(error: GraphQLError) -> bool:
-    """Mask unexpected errors; our own (bad URL, bound) and GraphQL's are safe to show."""
+    """Mask unexpected errors; our own (bad URL, bound) and GraphQL's are safe to show
+    (a variable of the wrong type carries graphql-core's own coercion error)."""
     original = error.original_error
-    return original is not None and not isinstance(original, GraphError)
+    return original is not None and not isinstance(original, GraphError | GraphQLError)
 
 
 #: Each feature module adds its own query class here; they merge into one Query type.
@@ -158,7 +161,12 @@ QUERIES: tuple[type, ...] = (CoreQuery, MapsQuery)
 def make_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=merge_types("Query", QUERIES),
-        extensions=[lambda: MaskErrors(should_mask_error=_hide, error_message="internal error")],
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=[
+            lambda: MaskErrors(should_mask_error=_hide, error_message="internal error"),
+            PinGraph,
+        ],
     )
 
 

@@ -1,0 +1,140 @@
+"""The served graph follows its folder: a real server, a real folder, real file changes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+import pytest
+
+from graphsvc.live import LiveCorpus
+
+from .conftest import serve
+from .corpus import article, item, write
+from .livetools import BOUND, title_of, version, wait_for
+
+A = "https://live.example/a"
+B = "https://live.example/b"
+
+
+@pytest.fixture
+def folder(tmp_path):
+    f = tmp_path / "corpus"
+    write(f, "a.md", article(A, "Article A", related=[item(B, "B as related")]), "Body of A\n")
+    return f
+
+
+def report(server, path: str) -> list[dict]:
+    issues = server.data("{ loadReport { path line message severity } }")["loadReport"]
+    return [i for i in issues if i["path"] == path]
+
+
+def test_add_edit_break_fix_delete(folder, tmp_path):
+    with serve(folder, tmp=tmp_path) as s:
+        assert title_of(s, A) == "Article A"
+        v = version(s)
+
+        # add: B had only a stub; its own file replaces the stub
+        t0 = time.monotonic()
+        write(folder, "b.md", article(B, "Article B"))
+        wait_for(lambda: title_of(s, B) == "Article B", what="added file shows")
+        assert time.monotonic() - t0 < BOUND
+        assert s.data("query($u: String!) { article(url: $u) { isStub sources } }", {"u": B})[
+            "article"
+        ] == {"isStub": False, "sources": ["b.md"]}
+        assert version(s) == v + 1
+
+        # edit
+        write(folder, "b.md", article(B, "Article B, edited"))
+        wait_for(lambda: title_of(s, B) == "Article B, edited", what="edit shows")
+        assert version(s) == v + 2
+
+        # break: the last good version stays, the error is in the load report
+        (folder / "b.md").write_text("---\ntitle: [unclosed\nwebUrl: " + B + "\n---\n")
+        wait_for(lambda: report(s, "b.md"), what="error reported")
+        assert title_of(s, B) == "Article B, edited"
+        issues = report(s, "b.md")
+        assert any(i["severity"] == "error" and "invalid YAML" in i["message"] for i in issues)
+        assert any("last good version" in i["message"] for i in issues)
+        stats = s.data("{ stats { version loadErrors } }")["stats"]
+        assert stats == {"version": v + 3, "loadErrors": 1}
+
+        # fix: the error is gone, the new content shows
+        write(folder, "b.md", article(B, "Article B, fixed"))
+        wait_for(lambda: title_of(s, B) == "Article B, fixed", what="fix shows")
+        assert report(s, "b.md") == []
+        assert s.data("{ stats { loadErrors } }")["stats"]["loadErrors"] == 0
+
+        # delete: B is a stub again (A still names it); deleting A removes A
+        os.remove(folder / "b.md")
+        wait_for(
+            lambda: s.data("query($u: String!) { article(url: $u) { isStub } }", {"u": B})[
+                "article"
+            ]["isStub"],
+            what="deleted file becomes a stub",
+        )
+        os.remove(folder / "a.md")
+        wait_for(lambda: title_of(s, A) is None, what="delete shows")
+        assert s.data("{ stats { articles files } }")["stats"] == {"articles": 0, "files": 0}
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """One server for the tests that only add their own files."""
+    tmp = tmp_path_factory.mktemp("shared")
+    folder = tmp / "corpus"
+    write(folder, "a.md", article(A, "Article A"))
+    with serve(folder, tmp=tmp) as s:
+        yield folder, tmp, s
+
+
+def test_burst_is_one_batch(shared):
+    folder, _, s = shared
+    v, docs = version(s), s.data("{ stats { documents } }")["stats"]["documents"]
+    for i in range(30):
+        write(folder, f"burst/{i:02d}.md", article(f"https://burst.example/{i}", f"Burst {i}"))
+    wait_for(
+        lambda: s.data("{ stats { documents } }")["stats"]["documents"] == docs + 30,
+        what="burst applied",
+    )
+    assert version(s) == v + 1  # thirty files, one new version
+
+
+def test_folders_moved_in_and_out_and_hidden_files(shared):
+    folder, tmp, s = shared
+    outside = tmp / "outside"
+    for i in range(3):
+        write(outside / "batch", f"{i}.md", article(f"https://moved.example/{i}", f"Moved {i}"))
+    os.rename(outside / "batch", folder / "batch")
+    wait_for(lambda: title_of(s, "https://moved.example/2") == "Moved 2", what="moved in")
+    v = version(s)
+    # hidden files and folders are not corpus files (atomic writes use them)
+    write(folder, ".hidden.md", article("https://hidden.example/1", "Hidden"))
+    write(folder / ".cache", "x.md", article("https://hidden.example/2", "Hidden"))
+    shutil.move(folder / "batch", outside / "batch2")
+    wait_for(lambda: title_of(s, "https://moved.example/0") is None, what="moved out")
+    assert version(s) == v + 1
+    assert title_of(s, "https://hidden.example/1") is None
+    assert title_of(s, "https://hidden.example/2") is None
+
+
+def test_changes_before_the_watcher_started_are_caught(folder):
+    # A file that changes after the load and before the watch is set up is not lost:
+    # the watcher rescans the folder once it is watching.
+    live = LiveCorpus(folder)
+    write(folder, "early.md", article("https://live.example/early", "Early"))
+    live.start_watching()
+    try:
+        assert live.graph.article("https://live.example/early").title == "Early"
+        assert live.graph.version == 2
+    finally:
+        live.stop_watching()
+
+
+def test_no_watch(folder, tmp_path):
+    with serve(folder, "--no-watch", tmp=tmp_path) as s:
+        write(folder, "b.md", article(B, "Article B"))
+        time.sleep(1.0)
+        assert title_of(s, B) == "B as related"  # still the stub
+        assert "not following changes" in s.logs()
