@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from . import __version__
+from .api.settings import add_arguments
 
 
 def default_corpus() -> Path:
@@ -41,24 +42,46 @@ def load_graph(folder: Path, quiet: bool = False):
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from .api import ops
     from .api.app import create_app
+    from .api.settings import Settings
     from .graph.store import GraphStore
 
     folder = Path(args.dir) if args.dir else default_corpus()
-    lg = load_graph(folder)
-    if lg.stats().load_errors:
-        print(
-            f"graphsvc: {lg.stats().load_errors} load errors; see `graphsvc validate {folder}`",
-            file=sys.stderr,
-        )
-    app = create_app(GraphStore(lg))
+    if not folder.is_dir():
+        raise NotADirectoryError(f"corpus folder not found: {folder}")
+    settings = Settings.from_args(args)
+    ops.configure_logging(settings.log_json, args.log_level)
+
+    def load():
+        lg = load_graph(folder)
+        if lg.stats().load_errors:
+            print(
+                f"graphsvc: {lg.stats().load_errors} load errors; see `graphsvc validate {folder}`",
+                file=sys.stderr,
+            )
+        return lg
+
+    # Serve at once (/healthz alive, /readyz 503) and load the corpus meanwhile.
+    store = GraphStore()
+    app = create_app(store, settings)
+    ops.load_in_background(store, load, app.state.load_state)
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(
         f"graphsvc: serving {folder} - GraphiQL at http://{host}:{args.port}/graphql",
         file=sys.stderr,
         flush=True,
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        log_config=None,  # ops.configure_logging's handlers
+        access_log=False,  # graphsvc.access writes one line per request
+        proxy_headers=args.proxy_headers,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+    )
     return 0
 
 
@@ -93,6 +116,18 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--log-level", default="info")
+    s.add_argument(
+        "--proxy-headers",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="trust X-Forwarded-For/-Proto from --forwarded-allow-ips (default on)",
+    )
+    s.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        help="proxy addresses to trust (default: uvicorn's, 127.0.0.1 or $FORWARDED_ALLOW_IPS)",
+    )
+    add_arguments(s)
     s.set_defaults(func=cmd_serve)
 
     v = sub.add_parser("validate", help="report every problem in a corpus folder; exit 1 on errors")

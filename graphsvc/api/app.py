@@ -1,7 +1,9 @@
-"""The Starlette app: /graphql (GraphiQL for browsers), /schema.graphql, /healthz."""
+"""The Starlette app: /graphql (GraphiQL for browsers), /schema.graphql, and the
+operations endpoints /healthz, /readyz and /metrics (see ``ops``)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from starlette.applications import Starlette
@@ -9,39 +11,131 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from ..graph.store import GraphStore
+from . import limits, ops
+from .middleware import stack
+from .schema import make_schema
 from .schema import schema as default_schema
+from .settings import Settings
 
 
 class GraphQLApp(GraphQL):
-    """Strawberry's ASGI view; every request reads one graph version from the store."""
+    """Strawberry's ASGI view; every request reads one graph version from the store.
 
-    def __init__(self, store: GraphStore, **kwargs: Any):
-        super().__init__(default_schema, **kwargs)
+    Operations run in a worker thread under the time limit (see
+    ``limits.run_with_time_limit``); errors are masked, name the limit that refused
+    them and carry the request id.
+    """
+
+    def __init__(self, store: GraphStore, settings: Settings | None = None, schema=None, **kw):
+        self.settings = settings or Settings()
+        kw.setdefault("graphql_ide", "graphiql" if self.settings.graphiql else None)
+        super().__init__(schema or default_schema, **kw)
         self.store = store
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and not self.store.ready and not self._wants_page(scope):
+            rid = scope.get("state", {}).get("request_id", "-")
+            response = JSONResponse(
+                {
+                    "errors": [
+                        {
+                            "message": "the graph is still loading; retry shortly",
+                            "extensions": {"code": "NOT_READY", "requestId": rid},
+                        }
+                    ]
+                },
+                status_code=503,
+                headers={"Retry-After": "1"},
+            )
+            await response(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+    def _wants_page(self, scope) -> bool:
+        headers = dict(scope.get("headers", []))
+        return (
+            self.graphql_ide is not None
+            and scope.get("method") == "GET"
+            and b"query=" not in scope.get("query_string", b"")
+            and b"text/html" in headers.get(b"accept", b"")
+        )
 
     async def get_context(self, request, response) -> dict[str, Any]:
         return {"request": request, "response": response, "graph": self.store.current}
 
+    async def execute_single(
+        self, request, request_adapter, sub_response, context, root_value, request_data
+    ):  # noqa: E501
+        run = super().execute_single
+        seconds = self.settings.time_limit
 
-def create_app(store: GraphStore) -> Starlette:
-    gql = GraphQLApp(store)
+        def start():
+            context["deadline"] = time.monotonic() + seconds
+            return run(
+                request=request,
+                request_adapter=request_adapter,
+                sub_response=sub_response,
+                context=context,
+                root_value=root_value,
+                request_data=request_data,
+            )
+
+        try:
+            result = await limits.run_with_time_limit(start, seconds)
+        except limits.LimitExceeded as e:
+            result = ExecutionResult(data=None, errors=[e])
+        op = context.get("operation") or request_data.operation_name
+        request.state.graphql_operation = ops.operation_label(op)
+        return result
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:  # noqa: E501
+        rid = getattr(request.state, "request_id", None) or ops.request_id.get()
+        op = getattr(request.state, "graphql_operation", None) or "anonymous"
+        for error in result.errors or ():
+            if not limits.is_expected(error):
+                # Last line of defence: never show an unexpected exception's text.
+                error.message = "internal error"
+                error.original_error = None
+            limits.name_limit(error)
+            ext = error.extensions or {}
+            if ext.get("code") == limits.LIMIT_EXCEEDED:
+                ops.record_refusal(ext.get("limit", "?"))
+            ops.ERRORS.labels(operation=op, code=limits.error_code(error)).inc()
+            error.extensions = {**ext, "requestId": rid}
+        request.state.graphql_errors = len(result.errors or ())
+        return await super().process_result(request, result)
+
+
+def create_app(store: GraphStore, settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings()
+    schema = make_schema(limits.schema_extensions(settings))
+    gql = GraphQLApp(store, settings, schema=schema)
     sdl = default_schema.as_str() + "\n"
+    load_state = ops.LoadState()
 
     async def schema_sdl(request: Request) -> Response:
         return PlainTextResponse(sdl, media_type="application/graphql")
 
-    async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+    routes = [
+        Route("/graphql", gql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", gql),
+        Route("/schema.graphql", schema_sdl),
+        *ops.routes(store, load_state),
+    ]
+    known = {r.path for r in routes if "{" not in r.path}
 
-    app = Starlette(
-        routes=[
-            Route("/graphql", gql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", gql),
-            Route("/schema.graphql", schema_sdl),
-            Route("/healthz", healthz),
-        ]
-    )
+    def path_label(path: str) -> str:
+        return path if path in known else "other"
+
+    app = Starlette(routes=routes, middleware=stack(settings, path_label))
     app.state.store = store
+    app.state.settings = settings
+    app.state.load_state = load_state
+    ops.watch_store(store)
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import partial
 from typing import Annotated
 
 import strawberry
@@ -154,10 +156,15 @@ def _hide(error: GraphQLError) -> bool:
 QUERIES: tuple[type, ...] = (CoreQuery,)
 
 
-def make_schema() -> strawberry.Schema:
+def make_schema(extensions: Sequence = ()) -> strawberry.Schema:
+    """The schema; ``extensions`` (the limits, see ``limits.schema_extensions``) run first."""
     return strawberry.Schema(
         query=merge_types("Query", QUERIES),
-        extensions=[MaskErrors(should_mask_error=_hide, error_message="internal error")],
+        extensions=[
+            *extensions,
+            # A factory: an instance would be shared by concurrent requests.
+            partial(MaskErrors, should_mask_error=_hide, error_message="internal error"),
+        ],
     )
 
 
