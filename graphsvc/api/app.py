@@ -75,6 +75,7 @@ class GraphQLApp(GraphQL):
 
         def start():
             context["deadline"] = time.monotonic() + seconds
+            context["time_limit"] = seconds
             return run(
                 request=request,
                 request_adapter=request_adapter,
@@ -88,6 +89,9 @@ class GraphQLApp(GraphQL):
             result = await limits.run_with_time_limit(start, seconds)
         except limits.LimitExceeded as e:
             result = ExecutionResult(data=None, errors=[e])
+        if any(isinstance(e.original_error, limits.TimeLimitPassed) for e in result.errors or ()):
+            # Fields past the deadline failed one by one: answer with the one reason.
+            result = ExecutionResult(data=None, errors=[limits.time_limit_error(seconds)])
         op = context.get("operation") or request_data.operation_name
         request.state.graphql_operation = ops.operation_label(op)
         return result

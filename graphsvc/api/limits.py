@@ -2,7 +2,7 @@
 
 Every refusal is a GraphQL error whose ``extensions`` say which limit refused it::
 
-    {"message": "query refused by the max-cost limit (10000): ...",
+    {"message": "query refused by the limit max-cost=10000: estimated cost 25000 ...",
      "extensions": {"code": "LIMIT_EXCEEDED", "limit": "max-cost", "max": 10000}}
 
 The limit names are the ``graphsvc serve`` flags that set them.
@@ -54,6 +54,7 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 
+from ..graph.errors import GraphError
 from ..graph.model import LinkGraph
 from .settings import Settings
 
@@ -103,11 +104,23 @@ class LimitExceeded(GraphQLError):
     """A request refused by a limit; its message and extensions name the limit."""
 
     def __init__(self, limit: str, maximum: Any, detail: str, verb: str = "refused"):
-        what = "query stopped" if verb == "stopped" else "query refused"
         super().__init__(
-            f"{what} by the {limit} limit ({maximum}): {detail}",
+            f"query {verb} by the limit {limit}={maximum}: {detail}",
             extensions={"code": LIMIT_EXCEEDED, "limit": limit, "max": maximum},
         )
+
+
+class TimeLimitPassed(GraphError):
+    """Raised by a resolver once the operation's time limit has passed (a GraphError, so
+    its message is shown; graphql-core copies its ``extensions`` into the field error)."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"query stopped by the limit time-limit={seconds:g} s: it ran too long")
+        self.extensions = {"code": LIMIT_EXCEEDED, "limit": "time-limit", "max": f"{seconds:g} s"}
+
+
+def time_limit_error(seconds: float) -> LimitExceeded:
+    return LimitExceeded("time-limit", f"{seconds:g} s", "it ran too long", verb="stopped")
 
 
 # Strawberry's and graphql-core's own limit messages, recognised to name the limit.
@@ -126,7 +139,7 @@ def name_limit(error: GraphQLError) -> None:
         m = pattern.search(error.message)
         if m:
             maximum = int(m.group(1))
-            error.message = f"query refused by the {limit} limit ({maximum}): {error.message}"
+            error.message = f"query refused by the limit {limit}={maximum}: {error.message}"
             error.extensions = {
                 **(error.extensions or {}),
                 "code": LIMIT_EXCEEDED,
@@ -280,7 +293,7 @@ class Deadline(SchemaExtension):
         ctx = info.context
         deadline = ctx.get("deadline") if isinstance(ctx, dict) else None
         if deadline is not None and time.monotonic() > deadline:
-            raise TimeoutError("time limit passed")
+            raise TimeLimitPassed(ctx.get("time_limit", 0))
         return _next(root, info, *args, **kwargs)
 
 
@@ -329,16 +342,12 @@ async def run_with_time_limit(make_coro: Callable[[], Any], seconds: float, limi
         with anyio.fail_after(seconds):
             return await anyio.to_thread.run_sync(run, abandon_on_cancel=True, limiter=limiter)
     except TimeoutError:
-        raise LimitExceeded(
-            "time-limit", f"{seconds:g} s", "the operation ran too long", verb="stopped"
-        ) from None
+        raise time_limit_error(seconds) from None
 
 
 def is_expected(error: GraphQLError) -> bool:
     """True for errors whose message is meant for the client: a bad query (no original
     exception), a refused limit, or a request the graph layer cannot answer."""
-    from ..graph.errors import GraphError  # noqa: PLC0415
-
     original = error.original_error
     return original is None or isinstance(original, GraphError | GraphQLError)
 

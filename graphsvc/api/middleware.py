@@ -111,7 +111,7 @@ class RequestContext:
             if len(qs) > s.max_get_query:
                 await refuse(
                     414,
-                    f"request refused by the max-get-query limit ({s.max_get_query} bytes): "
+                    f"request refused by the limit max-get-query={s.max_get_query} bytes: "
                     f"the query string has {len(qs)} bytes; send long queries by POST",
                     "max-get-query",
                     s.max_get_query,
@@ -119,7 +119,7 @@ class RequestContext:
             elif length is not None and (not length.isdigit() or int(length) > s.max_body_bytes):
                 await refuse(
                     413,
-                    f"request refused by the max-body-bytes limit ({s.max_body_bytes} bytes): "
+                    f"request refused by the limit max-body-bytes={s.max_body_bytes} bytes: "
                     f"the body has {length.decode('latin-1')[:20]} bytes",
                     "max-body-bytes",
                     s.max_body_bytes,
@@ -143,8 +143,8 @@ class RequestContext:
                         raise
                     await refuse(
                         413,
-                        f"request refused by the max-body-bytes limit ({s.max_body_bytes} "
-                        "bytes): the body is larger",
+                        f"request refused by the limit max-body-bytes={s.max_body_bytes} bytes: "
+                        "the body is larger",
                         "max-body-bytes",
                         s.max_body_bytes,
                     )
