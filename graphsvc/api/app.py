@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import anyio
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -35,6 +36,7 @@ class GraphQLApp(GraphQL):
         kw.setdefault("graphql_ide", "graphiql" if self.settings.graphiql else None)
         super().__init__(schema or default_schema, **kw)
         self.store = store
+        self._threads: anyio.CapacityLimiter | None = None  # made on the server's loop
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http" and not self.store.ready and not self._wants_page(scope):
@@ -74,8 +76,9 @@ class GraphQLApp(GraphQL):
         seconds = self.settings.time_limit
 
         def start():
-            context["deadline"] = time.monotonic() + seconds
-            context["time_limit"] = seconds
+            if seconds > 0:
+                context["deadline"] = time.monotonic() + seconds
+                context["time_limit"] = seconds
             return run(
                 request=request,
                 request_adapter=request_adapter,
@@ -85,10 +88,15 @@ class GraphQLApp(GraphQL):
                 request_data=request_data,
             )
 
-        try:
-            result = await limits.run_with_time_limit(start, seconds)
-        except limits.LimitExceeded as e:
-            result = ExecutionResult(data=None, errors=[e])
+        if seconds <= 0:  # no time limit: run on the server's own loop
+            result = await start()
+        else:
+            if self._threads is None:
+                self._threads = anyio.CapacityLimiter(self.settings.threads)
+            try:
+                result = await limits.run_with_time_limit(start, seconds, self._threads)
+            except limits.LimitExceeded as e:
+                result = ExecutionResult(data=None, errors=[e])
         if any(isinstance(e.original_error, limits.TimeLimitPassed) for e in result.errors or ()):
             # Fields past the deadline failed one by one: answer with the one reason.
             result = ExecutionResult(data=None, errors=[limits.time_limit_error(seconds)])

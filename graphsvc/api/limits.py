@@ -78,16 +78,18 @@ def _neighbors_cost(args: dict[str, Any], lg: LinkGraph | None) -> int:
 
 
 def _chain_cost(args: dict[str, Any], lg: LinkGraph | None) -> int:
-    """Nodes a bidirectional search may visit: each side grows by its end's degree per hop,
-    and it can never visit more than the whole graph (articles plus related links)."""
+    """Nodes a bidirectional search may visit: it grows the smaller side first, from the
+    end with fewer links, then by the graph's average degree per hop; never more than the
+    whole graph (articles plus related links)."""
     max_length = max(1, arg_int(args, "maxLength", 6))
     if lg is None:
         return 10 * max_length
-    ends = [lg.resolve(u) for u in (args.get("from"), args.get("to")) if isinstance(u, str)]
-    degree = max([len(lg.g._succ[k]) + len(lg.g._pred[k]) for k in ends if k] or [1])
     s = lg.stats()
     whole = s.articles + s.related_edges
-    per_side = max(1, degree) ** math.ceil(max_length / 2) if degree > 1 else max_length
+    ends = [lg.resolve(u) for u in (args.get("from"), args.get("to")) if isinstance(u, str)]
+    end_degree = min([len(lg.g._succ[k]) + len(lg.g._pred[k]) for k in ends if k] or [1])
+    avg = max(1.0, 2 * s.related_edges / max(1, s.articles))
+    per_side = max(1, end_degree) * avg ** (math.ceil(max_length / 2) - 1)
     return int(min(whole, 2 * per_side))
 
 

@@ -286,3 +286,24 @@ def configure_logging(json_lines: bool = False, level: str = "info") -> None:
         lg = logging.getLogger(name)
         lg.handlers[:] = []
         lg.propagate = True
+
+
+def app_from_env():
+    """An app configured from the environment, for ``uvicorn --factory`` (e.g. with
+    ``--workers``): ``GRAPHSVC_CORPUS`` names the folder (default: the seed articles),
+    ``GRAPHSVC_*`` the settings. Each worker loads the graph in the background."""
+    import os  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    from ..cli import default_corpus, load_graph  # noqa: PLC0415
+    from .app import create_app  # noqa: PLC0415
+    from .settings import Settings  # noqa: PLC0415
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_json, os.environ.get("GRAPHSVC_LOG_LEVEL", "info"))
+    folder = Path(os.environ["GRAPHSVC_CORPUS"]) if os.environ.get("GRAPHSVC_CORPUS") else None
+    folder = folder or default_corpus()
+    store = GraphStore()
+    app = create_app(store, settings)
+    load_in_background(store, lambda: load_graph(folder), app.state.load_state)
+    return app
