@@ -366,3 +366,20 @@ def test_graphiql_headers_gzip_and_no_tracebacks(hub_server):
         )
         assert r.status_code in (200, 400)
         assert "Traceback" not in r.text and 'File "/' not in r.text
+
+
+def test_fragment_bomb_refused_by_expanded_size(hub_server):
+    """Each fragment spreads the previous one twice: 300 bytes that expand to millions of
+    fields. Refused before validation (which would take exponential time), also when the
+    bomb sits in an operation that is not the one selected."""
+    frags = ["fragment F0 on Query { stats { articles } }"]
+    frags += [f"fragment F{i} on Query {{ ...F{i - 1} ...F{i - 1} }}" for i in range(1, 25)]
+    for q, name in (
+        ("query Bomb { ...F24 } " + " ".join(frags), "Bomb"),
+        ("query Small { stats { articles } } query Bomb { ...F24 } " + " ".join(frags), "Small"),
+    ):
+        r, took = timed_post(hub_server, {"query": q, "operationName": name})
+        err = assert_refused(r, "max-fields")
+        assert int(err["message"].split("selects ")[1].split()[0]) >= 2 * 2**24
+        assert took < FAST, took
+    still_answers(hub_server)

@@ -252,20 +252,75 @@ def estimate_cost(
     return walk(op.selection_set, root, frozenset())
 
 
+def expanded_fields(document, cap: int = 10**9) -> int:
+    """Field selections in all of ``document``'s operations with every fragment spread
+    expanded, computed without expanding them (each fragment is counted once).
+
+    Validation rules walk the expanded document, so a small "fragment bomb" (each
+    fragment spreading the previous one twice) would take exponential time there.
+
+    >>> from graphql import parse
+    >>> frags = " ".join(f"fragment F{i} on Q {{ ...F{i-1} ...F{i-1} }}" for i in range(1, 41))
+    >>> expanded_fields(parse("{ ...F40 } fragment F0 on Q { a } " + frags), cap=10**15)
+    1099511627776
+    """
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    memo: dict[str, int] = {}
+
+    def size(sel_set, visiting: frozenset[str]) -> int:
+        n = 0
+        for sel in sel_set.selections:
+            if isinstance(sel, FieldNode):
+                n += 1
+                if sel.selection_set is not None:
+                    n += size(sel.selection_set, visiting)
+            elif isinstance(sel, InlineFragmentNode):
+                n += size(sel.selection_set, visiting)
+            elif isinstance(sel, FragmentSpreadNode):
+                name = sel.name.value
+                if name in fragments and name not in visiting:
+                    if name not in memo:
+                        memo[name] = size(fragments[name].selection_set, visiting | {name})
+                    n += memo[name]
+            n = min(n, cap)
+        return n
+
+    total = 0
+    for d in document.definitions:
+        if isinstance(d, OperationDefinitionNode):
+            total = min(cap, total + size(d.selection_set, frozenset()))
+    return total
+
+
 def describe_costs(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} × {k}" for k, n in sorted(counts.items()))
 
 
 class CostLimiter(SchemaExtension):
-    """Refuses, before validation, operations whose estimated traversal cost is over budget."""
+    """Refuses, before validation, documents that expand to too many fields and operations
+    whose estimated traversal cost is over budget."""
 
-    def __init__(self, max_cost: int):
+    def __init__(self, max_cost: int, max_fields: int = 10_000):
         self.max_cost = max_cost
+        self.max_fields = max_fields
 
     def on_validate(self) -> Iterator[None]:
         ec = self.execution_context
         if ec.graphql_document is not None and ec.pre_execution_errors is None:
             ctx = ec.context if isinstance(ec.context, dict) else {}
+            nfields = expanded_fields(ec.graphql_document)
+            if nfields > self.max_fields:
+                ec.pre_execution_errors = [
+                    LimitExceeded(
+                        "max-fields",
+                        self.max_fields,
+                        f"the document selects {nfields} fields once its fragments are expanded",
+                    )
+                ]
+                yield
+                return
             cost, counts = estimate_cost(
                 ec.schema._schema,
                 ec.graphql_document,
@@ -304,7 +359,7 @@ def schema_extensions(settings: Settings) -> list:
     # Factories, not instances: Strawberry shares an instance between concurrent requests.
     ext: list = [
         partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
-        partial(CostLimiter, settings.max_cost),
+        partial(CostLimiter, settings.max_cost, settings.max_fields),
         partial(QueryDepthLimiter, max_depth=settings.max_depth),
         partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
         Deadline,

@@ -22,9 +22,11 @@ class Settings:
     #: Deepest selection nesting allowed (introspection fields are not counted).
     max_depth: int = 10
     #: Most lexical tokens in one query document; parsing stops past it.
-    max_tokens: int = 2000
+    max_tokens: int = 1000
     #: Most aliased fields in one document.
     max_aliases: int = 50
+    #: Most field selections once fragments are expanded (stops "fragment bombs").
+    max_fields: int = 10_000
     #: Budget for the estimated cost of traversal fields (see ``limits.COSTS``).
     max_cost: int = 10_000
     #: Seconds one GraphQL operation may run.
@@ -88,6 +90,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-depth", type=int, help=f"query depth limit (default {d.max_depth})")
     g.add_argument("--max-tokens", type=int, help=f"query token limit (default {d.max_tokens})")
     g.add_argument("--max-aliases", type=int, help=f"alias limit (default {d.max_aliases})")
+    g.add_argument(
+        "--max-fields",
+        type=int,
+        help=f"field selections with fragments expanded (default {d.max_fields})",
+    )
     g.add_argument(
         "--max-cost", type=int, help=f"traversal cost budget per request (default {d.max_cost})"
     )
