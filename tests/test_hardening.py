@@ -227,8 +227,9 @@ def test_batching_is_off(hub_server):
     assert r.status_code == 400 and "Batching is not enabled" in r.text
 
 
-def test_time_limit_stops_a_slow_query_and_the_server_goes_on(hub_folder, tmp_path):
-    with serve(hub_folder[0], "--time-limit", "0.05", tmp=tmp_path) as s:
+@pytest.mark.parametrize("threads", ["0", "2"])
+def test_time_limit_stops_a_slow_query_and_the_server_goes_on(hub_folder, tmp_path, threads):
+    with serve(hub_folder[0], "--time-limit", "0.05", "--threads", threads, tmp=tmp_path) as s:
         # 300 articles × 40 related × 40 related: far more than 50 ms of work.
         q = "{ articles(first: 1000) { nodes { related { related { title excerpt } } } } }"
         t0 = time.perf_counter()

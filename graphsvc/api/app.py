@@ -26,9 +26,10 @@ from .settings import Settings
 class GraphQLApp(GraphQL):
     """Strawberry's ASGI view; every request reads one graph version from the store.
 
-    Operations run in a worker thread under the time limit (see
-    ``limits.run_with_time_limit``); errors are masked, name the limit that refused
-    them and carry the request id.
+    Operations run on the server's loop and stop at their first field resolved after the
+    time limit (``limits.Deadline``), or with ``Settings.threads`` in worker threads that
+    the limit abandons (``limits.run_with_time_limit``). Errors are masked, name the
+    limit that refused them and carry the request id.
     """
 
     def __init__(self, store: GraphStore, settings: Settings | None = None, schema=None, **kw):
@@ -71,7 +72,7 @@ class GraphQLApp(GraphQL):
 
     async def execute_single(
         self, request, request_adapter, sub_response, context, root_value, request_data
-    ):  # noqa: E501
+    ):
         run = super().execute_single
         seconds = self.settings.time_limit
 
@@ -88,7 +89,9 @@ class GraphQLApp(GraphQL):
                 request_data=request_data,
             )
 
-        if seconds <= 0:  # no time limit: run on the server's own loop
+        if seconds <= 0 or self.settings.threads <= 0:
+            # On the server's loop: the Deadline extension stops the operation at its
+            # first field resolved after the time limit.
             result = await start()
         else:
             if self._threads is None:
@@ -106,7 +109,7 @@ class GraphQLApp(GraphQL):
 
     async def process_result(
         self, request: Request, result: ExecutionResult
-    ) -> GraphQLHTTPResponse:  # noqa: E501
+    ) -> GraphQLHTTPResponse:
         rid = getattr(request.state, "request_id", None) or ops.request_id.get()
         op = getattr(request.state, "graphql_operation", None) or "anonymous"
         for error in result.errors or ():

@@ -31,9 +31,11 @@ class Settings:
     max_cost: int = 10_000
     #: Seconds one GraphQL operation may run.
     time_limit: float = 10.0
-    #: Operations running at once (in worker threads); more wait their turn. Resolvers
-    #: hold the GIL, so more threads add no speed and starve the event loop.
-    threads: int = 2
+    #: 0: operations run on the server's loop and stop at their first field past the time
+    #: limit. N > 0: they run in up to N worker threads and the time limit answers at
+    #: once, even inside a long resolver; but resolvers hold the GIL, so the threads slow
+    #: the loop's own work (HTTP, JSON) and cut throughput (see bench/RESULTS.md).
+    threads: int = 0
     #: Largest request body in bytes; larger ones get 413 before being read.
     max_body_bytes: int = 1_048_576
     #: Longest query string of a GET request in bytes; longer ones get 414.
@@ -101,7 +103,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--time-limit", type=float, help=f"seconds per operation (default {d.time_limit:g})"
     )
-    g.add_argument("--threads", type=int, help=f"operations running at once (default {d.threads})")
+    g.add_argument(
+        "--threads",
+        type=int,
+        help=f"run operations in N worker threads (default {d.threads}: on the event loop)",
+    )
     g.add_argument(
         "--max-body-bytes", type=int, help=f"request body limit (default {d.max_body_bytes})"
     )
