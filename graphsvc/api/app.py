@@ -26,10 +26,10 @@ from .settings import Settings
 class GraphQLApp(GraphQL):
     """Strawberry's ASGI view; every request reads one graph version from the store.
 
-    Operations run on the server's loop and stop at their first field resolved after the
-    time limit (``limits.Deadline``), or with ``Settings.threads`` in worker threads that
-    the limit abandons (``limits.run_with_time_limit``). Errors are masked, name the
-    limit that refused them and carry the request id.
+    Operations run on the server's loop and stop at their first list completed after
+    the time limit (``limits.DeadlineExecutionContext``), or with ``Settings.threads`` in
+    worker threads that the limit abandons (``limits.run_with_time_limit``). Errors are
+    masked, name the limit that refused them and carry the request id.
     """
 
     def __init__(self, store: GraphStore, settings: Settings | None = None, schema=None, **kw):
@@ -90,8 +90,8 @@ class GraphQLApp(GraphQL):
             )
 
         if seconds <= 0 or self.settings.threads <= 0:
-            # On the server's loop: the Deadline extension stops the operation at its
-            # first field resolved after the time limit.
+            # On the server's loop: DeadlineExecutionContext stops the operation at its
+            # first list completed after the time limit.
             result = await start()
         else:
             if self._threads is None:
@@ -129,7 +129,10 @@ class GraphQLApp(GraphQL):
 
 def create_app(store: GraphStore, settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
-    schema = make_schema(limits.schema_extensions(settings))
+    schema = make_schema(
+        limits.schema_extensions(settings),
+        execution_context_class=limits.DeadlineExecutionContext,
+    )
     gql = GraphQLApp(store, settings, schema=schema)
     sdl = default_schema.as_str() + "\n"
     load_state = ops.LoadState()

@@ -228,6 +228,8 @@ def stack(settings: Settings, path_label: Callable[[str], str]) -> list[Middlewa
                 max_age=600,
             )
         )
-    mw.append(Middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes))
+    if settings.gzip_min_bytes > 0:
+        # Level 1: on JSON about 90% of level 9's saving at a sixth of its CPU.
+        mw.append(Middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes, compresslevel=1))
     mw.append(Middleware(SecurityHeaders))
     return mw

@@ -156,10 +156,12 @@ def _hide(error: GraphQLError) -> bool:
 QUERIES: tuple[type, ...] = (CoreQuery,)
 
 
-def make_schema(extensions: Sequence = ()) -> strawberry.Schema:
-    """The schema; ``extensions`` (the limits, see ``limits.schema_extensions``) run first."""
+def make_schema(extensions: Sequence = (), **kwargs) -> strawberry.Schema:
+    """The schema; ``extensions`` (the limits, see ``limits.schema_extensions``) run first;
+    ``kwargs`` go to ``strawberry.Schema``."""
     return strawberry.Schema(
         query=merge_types("Query", QUERIES),
+        **kwargs,
         extensions=[
             *extensions,
             # A factory: an instance would be shared by concurrent requests.

@@ -46,7 +46,8 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     #: One JSON object per log line instead of text.
     log_json: bool = False
-    #: Responses at least this large are gzipped when the client accepts it.
+    #: Responses at least this large are gzipped when the client accepts it (0: never,
+    #: e.g. when the reverse proxy compresses).
     gzip_min_bytes: int = 1024
     #: Room for other features' settings without changing this class's signature.
     extra: dict[str, Any] = field(default_factory=dict)
