@@ -18,7 +18,11 @@ STACK_TEXT = ("Traceback", 'File "/', "site-packages", '.py", line')
 
 #: Custom scalars in input positions need a strategy that makes literal nodes.
 SCALARS = {
-    "DateTime": st.datetimes().map(lambda d: graphql.StringValueNode(value=d.isoformat() + "Z")),
+    "DateTime": st.builds(
+        lambda d, zone: graphql.StringValueNode(value=d.isoformat() + zone),
+        st.datetimes(),
+        st.sampled_from(["", "Z", "+02:00"]),
+    ),
     "JSON": st.just(graphql.NullValueNode()),
 }
 
@@ -48,6 +52,9 @@ def test_generated_queries_never_break_the_server(seeds_server):
         if r.status_code == 200:
             body = r.json()
             assert "data" in body or "errors" in body, body
+            # "internal error" is an unexpected exception, masked: a bug to fix.
+            internal = [e for e in body.get("errors") or () if e["message"] == "internal error"]
+            assert not internal, (query, internal)
             seen["data"] += body.get("data") is not None
             seen["errors"] += bool(body.get("errors"))
         else:

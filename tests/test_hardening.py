@@ -384,3 +384,11 @@ def test_fragment_bomb_refused_by_expanded_size(hub_server):
         assert int(err["message"].split("selects ")[1].split()[0]) >= 2 * 2**24
         assert took < FAST, took
     still_answers(hub_server)
+
+
+def test_filter_times_without_zone_mean_utc(hub_server):
+    """Found while checking that internal errors are masked: a time without a zone in a
+    filter raised TypeError (naive vs aware) and answered "internal error"."""
+    for t in ("2020-01-01T00:00:00", "2020-01-01T00:00:00Z"):
+        q = f'{{ articles(filter: {{publishedAfter: "{t}"}}) {{ totalCount }} }}'
+        assert hub_server.data(q)["articles"]["totalCount"] == ARTICLES
