@@ -1,4 +1,4 @@
-"""Query limits: depth, tokens, aliases, traversal cost and time.
+"""Query limits: depth, tokens, aliases, expanded fields, traversal cost and time.
 
 Every refusal is a GraphQL error whose ``extensions`` say which limit refused it::
 
@@ -10,8 +10,9 @@ The limit names are the ``graphsvc serve`` flags that set them.
 Traversal cost
 --------------
 :data:`COSTS` maps a field name to a rule that estimates how much graph work one
-occurrence of that field does, from its arguments (defaults filled in, variables
-substituted) and the graph being served. Every occurrence counts, aliases and
+occurrence of that field does, from its arguments (keyed by their GraphQL names,
+defaults filled in, variables substituted) and the graph being served (None while
+loading). Every occurrence counts, aliases and
 fragment spreads included; a field inside a list counts once per expected item
 (``first`` when the list field has one, else :data:`LIST_FANOUT`). A request whose
 total exceeds ``Settings.max_cost`` is refused before anything runs. To price a
@@ -392,13 +393,14 @@ async def run_with_time_limit(make_coro: Callable[[], Any], seconds: float, limi
     """Run ``make_coro()`` to completion in a worker thread's own event loop, giving up
     after ``seconds``.
 
-    Resolvers are synchronous, so running them on the server's event loop would block it:
-    a timeout could not fire and no other request would be served. In a worker thread the
-    server keeps answering; on timeout the client gets its answer at once and the
-    :class:`DeadlineExecutionContext` makes the abandoned work stop at its next field.
+    Resolvers are synchronous: on the server's loop a timeout cannot fire while one runs
+    (there :class:`DeadlineExecutionContext` stops the operation at its next list). In a
+    worker thread the client gets its answer when the limit passes, even inside one long
+    resolver, and the abandoned work stops at its next list. The price: resolvers hold
+    the GIL, which slows the loop's own work (``Settings.threads``).
     Raises :class:`LimitExceeded` on timeout.
     """
-    import anyio.to_thread
+    import anyio.to_thread  # noqa: PLC0415
 
     def run() -> Any:
         return _thread_loop().run_until_complete(make_coro())
