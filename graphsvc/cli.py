@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from . import __version__
+from .api.settings import add_arguments
 
 
 def default_corpus() -> Path:
@@ -52,25 +53,44 @@ def describe(lg, seconds: float) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from .api import ops
     from .api.app import create_app
     from .api.auth import auth_from_options
+    from .api.settings import Settings
+    from .graph.store import GraphStore
     from .live import LiveCorpus, log_to_stderr
 
     folder = Path(args.dir) if args.dir else default_corpus()
+    if not folder.is_dir():
+        raise NotADirectoryError(f"corpus folder not found: {folder}")
     auth = auth_from_options(
         args.token_file, args.read_token, args.read_token_file, writable=args.dir is not None
     )
-    t0 = time.perf_counter()
-    live = LiveCorpus(folder)
-    lg = live.graph
-    describe(lg, time.perf_counter() - t0)
-    if lg.stats().load_errors:
-        print(
-            f"graphsvc: {lg.stats().load_errors} load errors; see `graphsvc validate {folder}`",
-            file=sys.stderr,
-        )
+    settings = Settings.from_args(args)
+    ops.configure_logging(settings.log_json, args.log_level)
     log_to_stderr(args.log_level)
-    app = create_app(live.store, live=live, auth=auth, watch=not args.no_watch)
+
+    # Serve at once (/healthz alive, /readyz 503) and load the corpus meanwhile; follow
+    # the folder once it is loaded.
+    store = GraphStore()
+    live = LiveCorpus(folder, store=store, load=False)
+    app = create_app(store, settings, live=live, auth=auth)
+
+    def load():
+        t0 = time.perf_counter()
+        live.load()
+        lg = store.current
+        describe(lg, time.perf_counter() - t0)
+        if lg.stats().load_errors:
+            print(
+                f"graphsvc: {lg.stats().load_errors} load errors; see `graphsvc validate {folder}`",
+                file=sys.stderr,
+            )
+        if not args.no_watch:
+            live.start_watching()
+        # None: the live corpus has put the graph in the store (and may have a newer one)
+
+    ops.load_in_background(store, load, app.state.load_state)
     host = f"[{args.host}]" if ":" in args.host else args.host
     following = "not following changes (--no-watch)" if args.no_watch else "following changes"
     writes = "writes with the bearer token" if auth.writable else "read-only"
@@ -81,7 +101,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        log_config=None,  # ops.configure_logging's handlers
+        access_log=False,  # graphsvc.access writes one line per request
+        proxy_headers=args.proxy_headers,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+    )
     return 0
 
 
@@ -153,6 +182,18 @@ def parser() -> argparse.ArgumentParser:
         "or the write token",
     )
     s.add_argument("--read-token-file", metavar="FILE", help="file holding the read token")
+    s.add_argument(
+        "--proxy-headers",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="trust X-Forwarded-For/-Proto from --forwarded-allow-ips (default on)",
+    )
+    s.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        help="proxy addresses to trust (default: uvicorn's, 127.0.0.1 or $FORWARDED_ALLOW_IPS)",
+    )
+    add_arguments(s)
     s.set_defaults(func=cmd_serve)
 
     v = sub.add_parser("validate", help="report every problem in a corpus folder; exit 1 on errors")

@@ -240,8 +240,13 @@ class LiveCorpus:
     """A corpus folder, its per-file records and the graph store that serves them."""
 
     def __init__(
-        self, root: str | os.PathLike, store: GraphStore | None = None, workers: int | None = None
+        self,
+        root: str | os.PathLike,
+        store: GraphStore | None = None,
+        workers: int | None = None,
+        load: bool = True,
     ):
+        """Reads the folder now, or, with ``load=False``, when :meth:`load` is called."""
         # The real path: file system events name real paths, whatever symlinks led here.
         self.root = os.path.realpath(root)
         self.store = store if store is not None else GraphStore()
@@ -251,7 +256,8 @@ class LiveCorpus:
         # Apart from ``lock``: (un)subscribing from the event loop never waits for a rebuild.
         self._listeners_lock = threading.Lock()
         self._watcher: tuple[threading.Thread, threading.Event] | None = None
-        self._load(workers)
+        if load:
+            self.load(workers)
 
     # -- loading ---------------------------------------------------------------------
     def _rel(self, path: str) -> str:
@@ -273,7 +279,8 @@ class LiveCorpus:
                             os.unlink(path)
                             log.info("removed %s, left by an interrupted write", path)
 
-    def _load(self, workers: int | None) -> None:
+    def load(self, workers: int | None = None) -> None:
+        """Read the whole folder and serve the graph it makes."""
         self._sweep()
         # Stat before reading: a file changed during the load has a newer signature than
         # the one kept, so the first rescan reads it again.

@@ -54,7 +54,7 @@ def serve(
     *args: str,
     tmp: Path,
     env: dict | None = None,
-    ready: str = "/healthz",
+    ready: str = "/readyz",
     timeout: float = 60,
 ) -> Iterator[Server]:
     """Start `python -m graphsvc serve [folder] args...` and wait until it answers."""

@@ -89,7 +89,9 @@ def test_write_refused_by_the_file_system_changes_nothing(tmp_path):
     folder = tmp_path / "c"
     a = "https://fail.example/a"
     write(folder, "a.md", article(a, "A as it was"), "Old body\n")
-    with serve(folder, tmp=tmp_path, env={"GRAPHSVC_TOKEN": TOKEN}) as s:
+    # The request body limit (1 MiB by default) must not refuse the write first.
+    args = ("--max-body-bytes", str(8 << 20))
+    with serve(folder, *args, tmp=tmp_path, env={"GRAPHSVC_TOKEN": TOKEN}) as s:
         limit = 1 << 20
         resource.prlimit(s.proc.pid, resource.RLIMIT_FSIZE, (limit, limit))
         big = "x" * (2 << 20) + "\n"  # valid (under the 10 MB file limit), too big to write

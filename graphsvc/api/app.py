@@ -1,11 +1,14 @@
 """The Starlette app: /graphql (GraphiQL for browsers; subscriptions over
-graphql-transport-ws), /schema.graphql, /healthz."""
+graphql-transport-ws), /schema.graphql, /export, and the operations endpoints
+/healthz, /readyz and /metrics (see ``ops``)."""
 
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import Any
 
+import anyio
 import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
@@ -14,24 +17,45 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from ..graph.store import GraphStore
 from ..live import LiveCorpus
+from . import limits, ops
 from .auth import READ_DENIED_MESSAGE, Auth
 from .export import export_route
+from .middleware import stack
+from .schema import make_schema
 from .schema import schema as default_schema
+from .settings import Settings
 
 
 class GraphQLApp(GraphQL):
-    """Strawberry's ASGI view; every operation reads one graph version from the store."""
+    """Strawberry's ASGI view; every request reads one graph version from the store.
+
+    Operations run on the server's loop and stop at their first list completed after
+    the time limit (``limits.DeadlineExecutionContext``), or with ``Settings.threads`` in
+    worker threads that the limit abandons (``limits.run_with_time_limit``). Errors are
+    masked, name the limit that refused them and carry the request id.
+    """
 
     def __init__(
-        self, store: GraphStore, live: LiveCorpus | None = None, auth: Auth | None = None, **kw
+        self,
+        store: GraphStore,
+        settings: Settings | None = None,
+        schema=None,
+        live: LiveCorpus | None = None,
+        auth: Auth | None = None,
+        **kw,
     ):
-        super().__init__(default_schema, **kw)
+        self.settings = settings or Settings()
+        kw.setdefault("graphql_ide", "graphiql" if self.settings.graphiql else None)
+        super().__init__(schema or default_schema, **kw)
         self.store = store
         self.live = live
         self.auth = auth or Auth()
+        self._threads: anyio.CapacityLimiter | None = None  # made on the server's loop
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http" and not self.auth.may_read(Headers(scope=scope)):
@@ -39,7 +63,32 @@ class GraphQLApp(GraphQL):
             headers = {"WWW-Authenticate": "Bearer"}
             await JSONResponse(body, status_code=401, headers=headers)(scope, receive, send)
             return
+        if scope["type"] == "http" and not self.store.ready and not self._wants_page(scope):
+            rid = scope.get("state", {}).get("request_id", "-")
+            response = JSONResponse(
+                {
+                    "errors": [
+                        {
+                            "message": "the graph is still loading; retry shortly",
+                            "extensions": {"code": "NOT_READY", "requestId": rid},
+                        }
+                    ]
+                },
+                status_code=503,
+                headers={"Retry-After": "1"},
+            )
+            await response(scope, receive, send)
+            return
         await super().__call__(scope, receive, send)
+
+    def _wants_page(self, scope) -> bool:
+        headers = dict(scope.get("headers", []))
+        return (
+            self.graphql_ide is not None
+            and scope.get("method") == "GET"
+            and b"query=" not in scope.get("query_string", b"")
+            and b"text/html" in headers.get(b"accept", b"")
+        )
 
     async def get_context(self, request, response) -> dict[str, Any]:
         return {
@@ -57,16 +106,78 @@ class GraphQLApp(GraphQL):
             raise ConnectionRejectionError({"message": READ_DENIED_MESSAGE})
         return await super().on_ws_connect(context)
 
+    async def execute_single(
+        self, request, request_adapter, sub_response, context, root_value, request_data
+    ):
+        run = super().execute_single
+        seconds = self.settings.time_limit
+
+        def start():
+            if seconds > 0:
+                context["deadline"] = time.monotonic() + seconds
+                context["time_limit"] = seconds
+            return run(
+                request=request,
+                request_adapter=request_adapter,
+                sub_response=sub_response,
+                context=context,
+                root_value=root_value,
+                request_data=request_data,
+            )
+
+        if seconds <= 0 or self.settings.threads <= 0:
+            # On the server's loop: DeadlineExecutionContext stops the operation at its
+            # first list completed after the time limit.
+            result = await start()
+        else:
+            if self._threads is None:
+                self._threads = anyio.CapacityLimiter(self.settings.threads)
+            try:
+                result = await limits.run_with_time_limit(start, seconds, self._threads)
+            except limits.LimitExceeded as e:
+                result = ExecutionResult(data=None, errors=[e])
+        if any(isinstance(e.original_error, limits.TimeLimitPassed) for e in result.errors or ()):
+            # Fields past the deadline failed one by one: answer with the one reason.
+            result = ExecutionResult(data=None, errors=[limits.time_limit_error(seconds)])
+        op = context.get("operation") or request_data.operation_name
+        request.state.graphql_operation = ops.operation_label(op)
+        return result
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        rid = getattr(request.state, "request_id", None) or ops.request_id.get()
+        op = getattr(request.state, "graphql_operation", None) or "anonymous"
+        for error in result.errors or ():
+            if not limits.is_expected(error):
+                # Last line of defence: never show an unexpected exception's text.
+                error.message = "internal error"
+                error.original_error = None
+            limits.name_limit(error)
+            ext = error.extensions or {}
+            if ext.get("code") == limits.LIMIT_EXCEEDED:
+                ops.record_refusal(ext.get("limit", "?"))
+            ops.ERRORS.labels(operation=op, code=limits.error_code(error)).inc()
+            error.extensions = {**ext, "requestId": rid}
+        request.state.graphql_errors = len(result.errors or ())
+        return await super().process_result(request, result)
+
 
 def create_app(
     store: GraphStore,
+    settings: Settings | None = None,
     live: LiveCorpus | None = None,
     auth: Auth | None = None,
     watch: bool = False,
 ) -> Starlette:
     """The app. With ``live`` it accepts writes (given ``auth``'s write token) and
     publishes changes; with ``watch`` too, it follows the folder while it runs."""
-    gql = GraphQLApp(store, live, auth)
+    settings = settings or Settings()
+    schema = make_schema(
+        limits.schema_extensions(settings),
+        execution_context_class=limits.DeadlineExecutionContext,
+    )
+    gql = GraphQLApp(store, settings, schema=schema, live=live, auth=auth)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
@@ -76,27 +187,31 @@ def create_app(
         try:
             yield
         finally:
-            if following:
+            if live is not None:  # also a watch started after a background load
                 await anyio.to_thread.run_sync(live.stop_watching)
 
     sdl = default_schema.as_str() + "\n"
+    load_state = ops.LoadState()
 
     async def schema_sdl(request: Request) -> Response:
         return PlainTextResponse(sdl, media_type="application/graphql")
 
-    async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+    routes = [
+        Route("/graphql", gql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", gql),
+        Route("/schema.graphql", schema_sdl),
+        Route("/export/{format}", export_route),
+        *ops.routes(store, load_state),
+    ]
+    known = {r.path for r in routes if "{" not in r.path}
 
-    app = Starlette(
-        routes=[
-            Route("/graphql", gql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", gql),
-            Route("/schema.graphql", schema_sdl),
-            Route("/healthz", healthz),
-            Route("/export/{format}", export_route),
-        ],
-        lifespan=lifespan,
-    )
+    def path_label(path: str) -> str:
+        return path if path in known else "other"
+
+    app = Starlette(routes=routes, middleware=stack(settings, path_label), lifespan=lifespan)
     app.state.store = store
     app.state.live = live
+    app.state.settings = settings
+    app.state.load_state = load_state
+    ops.watch_store(store)
     return app

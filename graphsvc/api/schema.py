@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import partial
 from typing import Annotated
 
 import strawberry
@@ -158,13 +160,18 @@ def _hide(error: GraphQLError) -> bool:
 QUERIES: tuple[type, ...] = (CoreQuery, MapsQuery)
 
 
-def make_schema() -> strawberry.Schema:
+def make_schema(extensions: Sequence = (), **kwargs) -> strawberry.Schema:
+    """The schema; ``extensions`` (the limits, see ``limits.schema_extensions``) run first;
+    ``kwargs`` go to ``strawberry.Schema``."""
     return strawberry.Schema(
         query=merge_types("Query", QUERIES),
         mutation=Mutation,
         subscription=Subscription,
+        **kwargs,
         extensions=[
-            lambda: MaskErrors(should_mask_error=_hide, error_message="internal error"),
+            *extensions,
+            # A factory: an instance would be shared by concurrent requests.
+            partial(MaskErrors, should_mask_error=_hide, error_message="internal error"),
             PinGraph,
         ],
     )

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncGenerator
 
 import strawberry
+from starlette.websockets import WebSocket
 from strawberry.extensions import SchemaExtension
 from strawberry.types import Info
 
@@ -73,6 +74,12 @@ class PinGraph(SchemaExtension):
 
     def on_operation(self):
         ctx = self.execution_context.context
-        if isinstance(ctx, dict) and ctx.get("store") is not None:
+        # An HTTP request has a context of its own, pinned in get_context; a copy would
+        # hide what other extensions write into it (the operation name, for metrics).
+        if (
+            isinstance(ctx, dict)
+            and ctx.get("store") is not None
+            and isinstance(ctx.get("request"), WebSocket)
+        ):
             self.execution_context.context = {**ctx, "graph": ctx["store"].current}
         yield

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Generic, TypeVar
 
@@ -189,12 +189,17 @@ class ArticleFilter:
         return gq.ArticleQuery(
             provider=self.provider,
             topic=self.topic,
-            published_after=self.published_after,
-            published_before=self.published_before,
+            published_after=_utc(self.published_after),
+            published_before=_utc(self.published_before),
             min_quality=self.min_quality,
             text=self.text,
             is_stub=self.is_stub,
         )
+
+
+def _utc(dt: datetime | None) -> datetime | None:
+    """A time without a zone means UTC, as in the files (comparing naive and aware fails)."""
+    return dt.replace(tzinfo=UTC) if dt is not None and dt.tzinfo is None else dt
 
 
 def article_page(

@@ -1,0 +1,430 @@
+"""Query limits: depth, tokens, aliases, expanded fields, traversal cost and time.
+
+Every refusal is a GraphQL error whose ``extensions`` say which limit refused it::
+
+    {"message": "query refused by the limit max-cost=10000: estimated cost 25000 ...",
+     "extensions": {"code": "LIMIT_EXCEEDED", "limit": "max-cost", "max": 10000}}
+
+The limit names are the ``graphsvc serve`` flags that set them.
+
+Traversal cost
+--------------
+:data:`COSTS` maps a field name to a rule that estimates how much graph work one
+occurrence of that field does, from its arguments (keyed by their GraphQL names,
+defaults filled in, variables substituted) and the graph being served (None while
+loading). Every occurrence counts, aliases and
+fragment spreads included; a field inside a list counts once per expected item
+(``first`` when the list field has one, else :data:`LIST_FANOUT`). A request whose
+total exceeds ``Settings.max_cost`` is refused before anything runs. To price a
+new field, add an entry::
+
+    from graphsvc.api.limits import COSTS
+    COSTS["subgraph"] = lambda args, lg: arg_int(args, "depth", 1) * arg_int(args, "limit", 500)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLNonNull,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    VariableNode,
+    get_named_type,
+    is_list_type,
+)
+from graphql.pyutils import Undefined
+from graphql.utilities import value_from_ast
+
+try:  # Strawberry's own executor subclass, when this Strawberry has one
+    from strawberry.schema.schema import (
+        StrawberryGraphQLCoreExecutionContext as _BaseExecutionContext,
+    )
+except ImportError:  # pragma: no cover
+    from graphql import ExecutionContext as _BaseExecutionContext
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+
+from ..graph.errors import GraphError
+from ..graph.model import LinkGraph
+from .settings import Settings
+
+LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
+
+#: Expected items of a list field without a ``first`` argument, for nested costs.
+LIST_FANOUT = 10
+
+CostRule = Callable[[dict[str, Any], "LinkGraph | None"], int]
+
+
+def arg_int(args: dict[str, Any], name: str, default: int) -> int:
+    """An integer argument, or ``default`` when absent or not an integer."""
+    v = args.get(name, default)
+    return v if isinstance(v, int) and not isinstance(v, bool) else default
+
+
+def _neighbors_cost(args: dict[str, Any], lg: LinkGraph | None) -> int:
+    """Nodes the walk may visit: depth × limit (depth 0 still reads its centre)."""
+    return max(1, arg_int(args, "depth", 1)) * max(1, arg_int(args, "limit", 500))
+
+
+def _chain_cost(args: dict[str, Any], lg: LinkGraph | None) -> int:
+    """Nodes a bidirectional search may visit: it grows the smaller side first, from the
+    end with fewer links, then by the graph's average degree per hop; never more than the
+    whole graph (articles plus related links)."""
+    max_length = max(1, arg_int(args, "maxLength", 6))
+    if lg is None:
+        return 10 * max_length
+    s = lg.stats()
+    whole = s.articles + s.related_edges
+    ends = [lg.resolve(u) for u in (args.get("from"), args.get("to")) if isinstance(u, str)]
+    end_degree = min([len(lg.g._succ[k]) + len(lg.g._pred[k]) for k in ends if k] or [1])
+    avg = max(1.0, 2 * s.related_edges / max(1, s.articles))
+    per_side = max(1, end_degree) * avg ** (math.ceil(max_length / 2) - 1)
+    return int(min(whole, 2 * per_side))
+
+
+#: Field name -> cost rule. Fields not listed cost nothing (depth, aliases, tokens and
+#: page sizes bound them). Other features add their traversal fields here.
+COSTS: dict[str, CostRule] = {
+    "neighbors": _neighbors_cost,
+    "subgraph": _neighbors_cost,  # the walk is bounded by limit whatever the centres
+    "chain": _chain_cost,
+    # k shortest simple chains: about k searches of the chain's size.
+    "chains": lambda args, lg: max(1, arg_int(args, "k", 3)) * _chain_cost(args, lg),
+    "readingList": lambda args, lg: 10 * max(1, arg_int(args, "length", 10)),
+}
+
+
+# -- errors --------------------------------------------------------------------------
+class LimitExceeded(GraphQLError):
+    """A request refused by a limit; its message and extensions name the limit."""
+
+    def __init__(self, limit: str, maximum: Any, detail: str, verb: str = "refused"):
+        super().__init__(
+            f"query {verb} by the limit {limit}={maximum}: {detail}",
+            extensions={"code": LIMIT_EXCEEDED, "limit": limit, "max": maximum},
+        )
+
+
+class TimeLimitPassed(GraphError):
+    """Raised by a resolver once the operation's time limit has passed (a GraphError, so
+    its message is shown; graphql-core copies its ``extensions`` into the field error)."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"query stopped by the limit time-limit={seconds:g} s: it ran too long")
+        self.extensions = {"code": LIMIT_EXCEEDED, "limit": "time-limit", "max": f"{seconds:g} s"}
+
+
+def time_limit_error(seconds: float) -> LimitExceeded:
+    return LimitExceeded("time-limit", f"{seconds:g} s", "it ran too long", verb="stopped")
+
+
+# Strawberry's and graphql-core's own limit messages, recognised to name the limit.
+_KNOWN = (
+    (re.compile(r"exceeds maximum operation depth of (\d+)"), "max-depth"),
+    (re.compile(r"aliases found\. Allowed: (\d+)"), "max-aliases"),
+    (re.compile(r"Document contains more than (\d+) tokens"), "max-tokens"),
+)
+
+
+def name_limit(error: GraphQLError) -> None:
+    """Rewrite, in place, a Strawberry/graphql-core limit error so that it names the limit."""
+    if (error.extensions or {}).get("code") == LIMIT_EXCEEDED:
+        return
+    for pattern, limit in _KNOWN:
+        m = pattern.search(error.message)
+        if m:
+            maximum = int(m.group(1))
+            error.message = f"query refused by the limit {limit}={maximum}: {error.message}"
+            error.extensions = {
+                **(error.extensions or {}),
+                "code": LIMIT_EXCEEDED,
+                "limit": limit,
+                "max": maximum,
+            }
+            return
+    if "introspection has been disabled" in error.message or (
+        "introspection is not allowed" in error.message
+    ):
+        error.extensions = {**(error.extensions or {}), "code": "INTROSPECTION_DISABLED"}
+
+
+# -- cost ------------------------------------------------------------------------------
+def _args(field_def, node: FieldNode, variables: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, arg in field_def.args.items():
+        if arg.default_value is not Undefined:
+            out[name] = arg.default_value
+    for a in node.arguments or ():
+        arg_def = field_def.args.get(a.name.value)
+        if arg_def is None:
+            continue
+        if isinstance(a.value, VariableNode):
+            v = variables.get(a.value.name.value, out.get(a.name.value))
+        else:
+            v = value_from_ast(a.value, arg_def.type, variables)
+        if v is not Undefined:
+            out[a.name.value] = v
+    return out
+
+
+def _is_list(t) -> bool:
+    return is_list_type(t.of_type if isinstance(t, GraphQLNonNull) else t)
+
+
+def estimate_cost(
+    schema, document, operation_name: str | None, variables: dict | None, lg: LinkGraph | None
+) -> tuple[int, dict[str, int]]:
+    """(total cost, occurrences per priced field) of the operation to run.
+
+    Runs before validation, so it copes with unknown fields and fragment cycles;
+    each fragment is priced once (memoised), so fragment "bombs" cost nothing to price.
+    """
+    variables = variables or {}
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name:
+        ops = [o for o in ops if o.name and o.name.value == operation_name]
+    if len(ops) != 1:
+        return 0, {}
+    op = ops[0]
+    root = schema.get_root_type(op.operation)
+    if root is None:
+        return 0, {}
+    memo: dict[str, tuple[int, dict[str, int]]] = {}
+    cap = 10**12
+
+    def walk(
+        sel_set, parent, visiting: frozenset[str], in_page: bool = False
+    ) -> tuple[int, dict[str, int]]:
+        total, seen = 0, {}
+
+        def add(cost: int, counts: dict[str, int], times: int = 1) -> None:
+            nonlocal total
+            total = min(cap, total + cost * times)
+            for k, n in counts.items():
+                seen[k] = min(cap, seen.get(k, 0) + n * times)
+
+        for sel in sel_set.selections:
+            if isinstance(sel, FieldNode):
+                fields = getattr(parent, "fields", None) or {}
+                fdef = fields.get(sel.name.value)
+                if fdef is None:
+                    continue
+                args = _args(fdef, sel, variables)
+                rule = COSTS.get(sel.name.value)
+                if rule is not None:
+                    try:
+                        add(max(0, int(rule(args, lg))), {sel.name.value: 1})
+                    except Exception:  # noqa: BLE001 - a rule must not break a request
+                        add(0, {sel.name.value: 1})
+                if sel.selection_set is not None:
+                    # A connection (a field with `first`) repeats its page's items `first`
+                    # times; the page's own list fields (nodes, edges) then count once.
+                    page = "first" in fdef.args and not _is_list(fdef.type)
+                    times = 1
+                    if page or (_is_list(fdef.type) and not in_page):
+                        times = max(1, arg_int(args, "first", LIST_FANOUT))
+                    named = get_named_type(fdef.type)
+                    add(*walk(sel.selection_set, named, visiting, page), times)
+            elif isinstance(sel, InlineFragmentNode):
+                t = schema.get_type(sel.type_condition.name.value) if sel.type_condition else None
+                add(*walk(sel.selection_set, t or parent, visiting, in_page))
+            elif isinstance(sel, FragmentSpreadNode):
+                name = sel.name.value
+                frag = fragments.get(name)
+                if frag is None or name in visiting:
+                    continue
+                if name not in memo:
+                    t = schema.get_type(frag.type_condition.name.value) or parent
+                    memo[name] = walk(frag.selection_set, t, visiting | {name})
+                add(*memo[name])
+        return total, seen
+
+    return walk(op.selection_set, root, frozenset())
+
+
+def expanded_fields(document, cap: int = 10**9) -> int:
+    """Field selections in all of ``document``'s operations with every fragment spread
+    expanded, computed without expanding them (each fragment is counted once).
+
+    Validation rules walk the expanded document, so a small "fragment bomb" (each
+    fragment spreading the previous one twice) would take exponential time there.
+
+    >>> from graphql import parse
+    >>> frags = " ".join(f"fragment F{i} on Q {{ ...F{i-1} ...F{i-1} }}" for i in range(1, 41))
+    >>> expanded_fields(parse("{ ...F40 } fragment F0 on Q { a } " + frags), cap=10**15)
+    1099511627776
+    """
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    memo: dict[str, int] = {}
+
+    def size(sel_set, visiting: frozenset[str]) -> int:
+        n = 0
+        for sel in sel_set.selections:
+            if isinstance(sel, FieldNode):
+                n += 1
+                if sel.selection_set is not None:
+                    n += size(sel.selection_set, visiting)
+            elif isinstance(sel, InlineFragmentNode):
+                n += size(sel.selection_set, visiting)
+            elif isinstance(sel, FragmentSpreadNode):
+                name = sel.name.value
+                if name in fragments and name not in visiting:
+                    if name not in memo:
+                        memo[name] = size(fragments[name].selection_set, visiting | {name})
+                    n += memo[name]
+            n = min(n, cap)
+        return n
+
+    total = 0
+    for d in document.definitions:
+        if isinstance(d, OperationDefinitionNode):
+            total = min(cap, total + size(d.selection_set, frozenset()))
+    return total
+
+
+def describe_costs(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} × {k}" for k, n in sorted(counts.items()))
+
+
+class CostLimiter(SchemaExtension):
+    """Refuses, before validation, documents that expand to too many fields and operations
+    whose estimated traversal cost is over budget."""
+
+    def __init__(self, max_cost: int, max_fields: int = 10_000):
+        self.max_cost = max_cost
+        self.max_fields = max_fields
+
+    def on_validate(self) -> Iterator[None]:
+        ec = self.execution_context
+        if ec.graphql_document is not None and ec.pre_execution_errors is None:
+            ctx = ec.context if isinstance(ec.context, dict) else {}
+            nfields = expanded_fields(ec.graphql_document)
+            if nfields > self.max_fields:
+                ec.pre_execution_errors = [
+                    LimitExceeded(
+                        "max-fields",
+                        self.max_fields,
+                        f"the document selects {nfields} fields once its fragments are expanded",
+                    )
+                ]
+                yield
+                return
+            cost, counts = estimate_cost(
+                ec.schema._schema,
+                ec.graphql_document,
+                ec.operation_name,
+                ec.variables,
+                ctx.get("graph"),
+            )
+            ctx["cost"] = cost
+            ctx["operation"] = ec.operation_name
+            if cost > self.max_cost:
+                ec.pre_execution_errors = [
+                    LimitExceeded(
+                        "max-cost",
+                        self.max_cost,
+                        f"estimated cost {cost} ({describe_costs(counts)}); "
+                        "ask for less depth, smaller limits or fewer traversals",
+                    )
+                ]
+        yield
+
+
+class DeadlineExecutionContext(_BaseExecutionContext):
+    """graphql-core's executor, checking the operation's deadline (``context["deadline"]``)
+    before each list it completes: every large answer is made of lists, so an operation
+    past its time limit stops soon, and abandoned work (see :func:`run_with_time_limit`)
+    ends. Checking per list rather than per field costs next to nothing."""
+
+    def complete_list_value(self, *args, **kwargs):
+        ctx = self.context_value
+        deadline = ctx.get("deadline") if isinstance(ctx, dict) else None
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeLimitPassed(ctx.get("time_limit", 0))
+        return super().complete_list_value(*args, **kwargs)
+
+
+def schema_extensions(settings: Settings) -> list:
+    """The Strawberry extensions that enforce ``settings``'s limits."""
+    # Factories, not instances: Strawberry shares an instance between concurrent requests.
+    ext: list = [
+        partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
+        partial(CostLimiter, settings.max_cost, settings.max_fields),
+        partial(QueryDepthLimiter, max_depth=settings.max_depth),
+        partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
+    ]
+    if not settings.introspection:
+        ext.append(DisableIntrospection)
+    return ext
+
+
+# -- time limit -------------------------------------------------------------------------
+_local = threading.local()
+
+
+def _thread_loop() -> asyncio.AbstractEventLoop:
+    loop = getattr(_local, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = _local.loop = asyncio.new_event_loop()
+    return loop
+
+
+async def run_with_time_limit(make_coro: Callable[[], Any], seconds: float, limiter=None) -> Any:
+    """Run ``make_coro()`` to completion in a worker thread's own event loop, giving up
+    after ``seconds``.
+
+    Resolvers are synchronous: on the server's loop a timeout cannot fire while one runs
+    (there :class:`DeadlineExecutionContext` stops the operation at its next list). In a
+    worker thread the client gets its answer when the limit passes, even inside one long
+    resolver, and the abandoned work stops at its next list. The price: resolvers hold
+    the GIL, which slows the loop's own work (``Settings.threads``).
+    Raises :class:`LimitExceeded` on timeout.
+    """
+    import anyio.to_thread  # noqa: PLC0415
+
+    def run() -> Any:
+        return _thread_loop().run_until_complete(make_coro())
+
+    try:
+        with anyio.fail_after(seconds):
+            return await anyio.to_thread.run_sync(run, abandon_on_cancel=True, limiter=limiter)
+    except TimeoutError:
+        raise time_limit_error(seconds) from None
+
+
+def is_expected(error: GraphQLError) -> bool:
+    """True for errors whose message is meant for the client: a bad query (no original
+    exception), a refused limit, or a request the graph layer cannot answer."""
+    original = error.original_error
+    return original is None or isinstance(original, GraphError | GraphQLError)
+
+
+def error_code(error: GraphQLError) -> str:
+    code = (error.extensions or {}).get("code")
+    if code:
+        return str(code)
+    return "GRAPHQL" if is_expected(error) else "INTERNAL"
