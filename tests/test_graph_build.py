@@ -69,3 +69,18 @@ def test_dates_become_timezone_aware(tmp_path):
     lg = build_graph(load_corpus(tmp_path))
     for url in ("https://x.example/a", "https://x.example/b"):
         assert lg.article(url).published_at.utcoffset().total_seconds() == 0
+
+
+def test_clusters_refused_past_their_bound(tmp_path, monkeypatch):
+    from graphsvc.graph import analytics
+    from graphsvc.graph.errors import BoundError
+
+    urls = [f"https://x.example/{i}" for i in range(4)]
+    for i, u in enumerate(urls):
+        write(tmp_path, f"{i}.md", article(u, str(i), related=[item(urls[(i + 1) % 4])]))
+    lg = build_graph(load_corpus(tmp_path))
+    monkeypatch.setattr(analytics, "MAX_CLUSTER_ARTICLES", 3)
+    with pytest.raises(BoundError, match="at most 3 linked articles"):
+        analytics.clusters(lg)
+    monkeypatch.setattr(analytics, "MAX_CLUSTER_ARTICLES", 4)
+    assert [c.size for c in analytics.clusters(lg)] == [4]
