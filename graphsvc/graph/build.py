@@ -54,8 +54,16 @@ def _newest_first(rec: ArticleRecord) -> float:
     return -(rec.published_at.timestamp() if rec.published_at else _OLDEST)
 
 
-def _canon(rec: ArticleRecord) -> list[str]:
-    return [canonical_url(u) for u in rec.urls.values()]
+class _Canon(dict):
+    """canonical_url, remembered for one build (each URL recurs several times)."""
+
+    def __missing__(self, url: str) -> str:
+        c = self[url] = canonical_url(url)
+        return c
+
+
+def _canon(rec: ArticleRecord, canon: _Canon) -> list[str]:
+    return [canon[u] for u in rec.urls.values()]
 
 
 def _article(key: str, rec: ArticleRecord, group: list[ArticleRecord], *, stub: bool) -> Article:
@@ -97,17 +105,18 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
     the load order, replaces the stub.
     """
     issues = list(corpus.issues)
+    canon = _Canon()
     docs = corpus.records
     uf = _UnionFind()
     for rec in docs:
-        uf.union_all(_canon(rec))
+        uf.union_all(_canon(rec, canon))
         for item in rec.related:
-            uf.union_all(_canon(item))
+            uf.union_all(_canon(item, canon))
 
     # Group files by article; pick each group's winner.
     groups: dict[str, list[ArticleRecord]] = {}
     for rec in docs:
-        groups.setdefault(uf.find(canonical_url(rec.primary_url)), []).append(rec)
+        groups.setdefault(uf.find(canon[rec.primary_url]), []).append(rec)
     winners: dict[str, ArticleRecord] = {}
     for root, group in groups.items():
         group.sort(key=lambda r: (_newest_first(r), r.path))
@@ -128,7 +137,7 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
     stub_items: dict[str, list[ArticleRecord]] = {}
     for rec in winners.values():
         for item in rec.related:
-            root = uf.find(canonical_url(item.primary_url))
+            root = uf.find(canon[item.primary_url])
             if root not in winners:
                 stub_items.setdefault(root, []).append(item)
     for items in stub_items.values():
@@ -137,11 +146,11 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
     g = nx.DiGraph()
     key_of_root: dict[str, str] = {}
     for root, rec in winners.items():
-        key = canonical_url(rec.primary_url)
+        key = canon[rec.primary_url]
         key_of_root[root] = key
         g.add_node(key, kind=ARTICLE, data=_article(key, rec, groups[root], stub=False))
     for root, items in stub_items.items():
-        key = canonical_url(items[0].primary_url)
+        key = canon[items[0].primary_url]
         key_of_root[root] = key
         g.add_node(key, kind=ARTICLE, data=_article(key, items[0], items, stub=True))
 
@@ -196,7 +205,7 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
                 g.add_node(tk, kind=TOPIC, data=Topic(tk, name))
             g.add_edge(akey, tk, kind=TAGGED)
         for rank, item in enumerate(rec.related):
-            target = key_of_root[uf.find(canonical_url(item.primary_url))]
+            target = key_of_root[uf.find(canon[item.primary_url])]
             if target == akey:
                 issues.append(
                     LoadIssue(

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from datetime import UTC, date, datetime, time
@@ -15,6 +16,7 @@ from typing import Any
 import ftfy
 import yaml
 
+from . import fastyaml
 from .records import URL_FIELDS, ArticleRecord, Image, LoadIssue, ProviderRef
 
 try:  # the C loader is ~10x faster; both are safe loaders
@@ -25,6 +27,8 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
 MAX_FILE_BYTES = 10 * 1024 * 1024
 #: Scalars plus containers in one front matter, counted with aliases expanded.
 MAX_YAML_NODES = 100_000
+#: Without aliases, front matter shorter than this cannot reach MAX_YAML_NODES.
+_SMALL = MAX_YAML_NODES // 2
 
 _DELIM = re.compile(r"^---[ \t]*\r?$", re.M)
 
@@ -50,6 +54,12 @@ def repair_text(value: str) -> str:
     """Undo mojibake and HTML entities: ``weâ€™ve &amp; co`` -> ``we’ve & co``."""
     if value.isascii() and "&" not in value:
         return value
+    return _repair(value)
+
+
+@functools.lru_cache(maxsize=16384)
+def _repair(value: str) -> str:
+    # ftfy is slow, and the same related item's title and excerpt recur across files.
     return html.unescape(ftfy.fix_text(value, config=_FTFY))
 
 
@@ -94,6 +104,15 @@ def _count_nodes(obj: Any, budget: int) -> int:
 
 
 def load_yaml(fm: str) -> Any:
+    """The front matter's value: :mod:`.fastyaml` when it can, else PyYAML's C loader."""
+    try:
+        data = fastyaml.load(fm)
+    except fastyaml.Unsupported:
+        pass
+    else:
+        if len(fm) >= _SMALL:  # no aliases: a value needs at least one character
+            _count_nodes(data, MAX_YAML_NODES)
+        return data
     try:
         data = yaml.load(fm, Loader=_Loader)  # noqa: S506 - a safe loader
     except yaml.MarkedYAMLError as e:
@@ -104,7 +123,8 @@ def load_yaml(fm: str) -> Any:
         raise ParseError(f"invalid YAML: {e}", None) from None
     except RecursionError:
         raise ParseError("invalid YAML: nested too deeply", None) from None
-    _count_nodes(data, MAX_YAML_NODES)
+    if "*" in fm or len(fm) >= _SMALL:  # only aliases make a short text expand
+        _count_nodes(data, MAX_YAML_NODES)
     return data
 
 
