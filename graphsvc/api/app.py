@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from starlette.applications import Starlette
@@ -23,6 +24,29 @@ class GraphQLApp(GraphQL):
 
     async def get_context(self, request, response) -> dict[str, Any]:
         return {"request": request, "response": response, "graph": self.store.current}
+
+
+CORPUS_ENV = "GRAPHSVC_CORPUS"
+NO_CACHE_ENV = "GRAPHSVC_NO_CACHE"
+
+
+def app_from_env() -> Starlette:
+    """App factory for ``uvicorn --factory`` (``graphsvc serve --workers N``).
+
+    Loads the corpus folder named by ``$GRAPHSVC_CORPUS``, from its snapshot when that
+    is current (set ``$GRAPHSVC_NO_CACHE=1`` to read the files).
+    """
+    import gc
+
+    from ..startup import load_graph
+
+    folder = os.environ.get(CORPUS_ENV)
+    if not folder:
+        raise RuntimeError(f"${CORPUS_ENV} names no corpus folder")
+    loaded = load_graph(folder, cache=not os.environ.get(NO_CACHE_ENV))
+    app = create_app(GraphStore(loaded.graph))
+    gc.freeze()
+    return app
 
 
 def create_app(store: GraphStore) -> Starlette:
