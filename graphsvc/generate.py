@@ -229,11 +229,13 @@ def generate(
     *,
     related_max: int = RELATED_MAX,
     stub_share: float = STUB_SHARE,
+    stub_reuse: float = 3.0,
 ) -> Iterator[GenArticle]:
     """The ``articles`` articles that have files, oldest first, each with its related items.
 
-    Stubs appear only as related targets (``is_stub``). ``related_max`` (default 6) and
-    ``stub_share`` (default 0.3) let benchmarks make denser graphs.
+    Stubs appear only as related targets (``is_stub``); each is named by about
+    ``stub_reuse`` items. ``related_max`` (default 6), ``stub_share`` (default 0.3) and
+    ``stub_reuse`` let benchmarks make denser graphs.
     """
     g = _Gen(articles, seed, related_max, stub_share)
     rng = g.rng
@@ -255,7 +257,7 @@ def generate(
     # the files, so popular outside articles are named by several files.
     stub_pool: list[GenArticle] = []
     expected_items = articles * related_max / 2 * stub_share
-    pool_size = max(1, int(expected_items / 3))
+    pool_size = max(1, int(expected_items / stub_reuse))
     stub_step = SPAN_DAYS * 86400 / pool_size
     for j in range(pool_size):
         when = START + timedelta(seconds=int(j * stub_step + rng.random() * stub_step))

@@ -5,14 +5,13 @@ import os
 import shutil
 
 import pytest
+from corpus import article, write
 
 from graphsvc import snapshot
 from graphsvc.generate import write_corpus
 from graphsvc.graph import build_graph
 from graphsvc.ingest import load_corpus
 from graphsvc.startup import load_graph
-
-from corpus import article, write
 
 
 def signature(lg):

@@ -13,6 +13,7 @@ from strawberry.types import Info
 from ..graph import GraphError
 from ..graph import chains as gc
 from ..graph import traverse as gt
+from .fastpath import FastQuery
 from .types import (
     Article,
     ArticleFilter,
@@ -151,7 +152,7 @@ def _hide(error: GraphQLError) -> bool:
 
 
 #: Each feature module adds its own query class here; they merge into one Query type.
-QUERIES: tuple[type, ...] = (CoreQuery,)
+QUERIES: tuple[type, ...] = (CoreQuery, FastQuery)
 
 
 def make_schema() -> strawberry.Schema:
