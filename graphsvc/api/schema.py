@@ -6,7 +6,7 @@ from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
@@ -158,7 +158,14 @@ QUERIES: tuple[type, ...] = (CoreQuery, FastQuery)
 def make_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=merge_types("Query", QUERIES),
-        extensions=[MaskErrors(should_mask_error=_hide, error_message="internal error")],
+        extensions=[
+            MaskErrors(should_mask_error=_hide, error_message="internal error"),
+            # Parsing and validating a document is most of a small query's cost, and the
+            # same documents come again and again with other variables. Both caches are
+            # bounded LRUs keyed by the document text.
+            ParserCache(maxsize=512),
+            ValidationCache(maxsize=512),
+        ],
     )
 
 

@@ -1,0 +1,61 @@
+"""P1: cold load of N files into the graph, against PyYAML's C loader on the same front matter."""
+
+from __future__ import annotations
+
+import gc
+import os
+import time
+
+import yaml
+
+from graphsvc.ingest.loader import list_files
+from graphsvc.ingest.parse import split_front_matter
+from graphsvc.startup import load_graph
+
+from .common import Row, corpus
+
+
+def yaml_baseline(paths: list[str]) -> float:
+    """Files per second for read + split + ``yaml.load(CSafeLoader)``, one process."""
+    t0 = time.perf_counter()
+    for p in paths:
+        with open(p, "rb") as fh:
+            text = fh.read().decode("utf-8")
+        yaml.load(split_front_matter(text)[0], Loader=yaml.CSafeLoader)  # noqa: S506
+    return len(paths) / (time.perf_counter() - t0)
+
+
+def run(files: int, baseline_sample: int) -> Row:
+    folder = corpus(files)
+    paths = list_files(folder)
+    cores = min(2, os.cpu_count() or 1)
+    sample = paths[:: max(1, len(paths) // baseline_sample)][:baseline_sample]
+    base = yaml_baseline(sample)
+    gc.collect()
+    t0 = time.perf_counter()
+    lg = load_graph(folder, cache=False, workers=cores).graph
+    cold = time.perf_counter() - t0
+    s = lg.stats()
+    del lg
+    gc.collect()
+    ours = files / cold
+    ratio = ours / cores / base
+    row = Row(
+        "P1",
+        "cold load of files into the graph",
+        f"{files} files, {s.articles} articles, {s.related_edges} related links",
+        {
+            "graphsvc": f"{cold:.2f} s = {ours:.0f} files/s on {cores} cores "
+            f"({ours / cores:.0f} per core)",
+            "baseline": f"{base:.0f} files/s, one core (read + yaml.CSafeLoader, "
+            f"{len(sample)} files)",
+        },
+        ratio,
+        f"{ratio:.2f} of the baseline per core",
+        ">= 0.8 of the baseline per core"
+        + ("; <= 15 s for 100k files" if files >= 100_000 else ""),
+        ratio >= 0.8 and (files < 100_000 or cold <= 15),
+    )
+    if files >= 100_000 and cold > 15:
+        row.note = f"100k cold took {cold:.1f} s, {cold / 15:.1f}x the 15 s goal"
+    return row
