@@ -26,7 +26,7 @@ def _timed(client: httpx.Client, path: str, body: dict) -> tuple[float, bytes]:
     return dt, r.content
 
 
-def run(files: int, centres: int = 5, min_size: int = 20_000, depth: int = 2) -> Row:
+def run(files: int, centres: int = 5, min_size: int = 20_000, depth: int = 3) -> Row:
     folder = corpus(files)
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp)

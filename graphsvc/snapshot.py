@@ -119,7 +119,7 @@ class Rejected(Exception):
 def load(path: Path, key: Key):
     """The graph in the snapshot at ``path`` if it matches ``key``; else :class:`Rejected`."""
     try:
-        fh = open(path, "rb")  # noqa: SIM115 - closed by the with below
+        fh = open(path, "rb", buffering=1 << 20)  # noqa: SIM115 - closed by the with below
     except FileNotFoundError:
         raise Rejected("no snapshot yet") from None
     except OSError as e:
@@ -137,20 +137,30 @@ def load(path: Path, key: Key):
         for field, value in want.items():
             if header.get(field) != value:
                 raise Rejected(f"snapshot is stale or foreign: {field} differs")
-        payload = fh.read(size + 1)
-    if len(payload) != size:
-        raise Rejected(f"snapshot is truncated or too long ({len(payload)} of {size} bytes)")
-    if hashlib.sha256(payload).hexdigest() != digest:
-        raise Rejected("snapshot is corrupt: checksum mismatch")
-    enabled = gc.isenabled()
-    gc.disable()  # millions of new objects, none of them garbage: skip the collector
-    try:
-        graph = pickle.loads(payload)
-    except Exception as e:  # noqa: BLE001 - whatever a damaged pickle raises
-        raise Rejected(f"snapshot does not unpickle: {type(e).__name__}") from None
-    finally:
-        if enabled:
-            gc.enable()
+        # Check length and checksum first, reading in pieces, then unpickle from the
+        # same open file: the payload is never held in memory whole (that would be
+        # about half as much again as the graph, at the peak). Snapshots are replaced
+        # by rename, never rewritten in place, so the open file cannot change under us.
+        start = fh.tell()
+        h = hashlib.sha256()
+        seen = 0
+        while chunk := fh.read(1 << 22):
+            h.update(chunk)
+            seen += len(chunk)
+        if seen != size:
+            raise Rejected(f"snapshot is truncated or too long ({seen} of {size} bytes)")
+        if h.hexdigest() != digest:
+            raise Rejected("snapshot is corrupt: checksum mismatch")
+        fh.seek(start)
+        enabled = gc.isenabled()
+        gc.disable()  # millions of new objects, none of them garbage: skip the collector
+        try:
+            graph = pickle.load(fh)
+        except Exception as e:  # noqa: BLE001 - whatever a damaged pickle raises
+            raise Rejected(f"snapshot does not unpickle: {type(e).__name__}") from None
+        finally:
+            if enabled:
+                gc.enable()
     from .graph.model import LinkGraph
 
     if not isinstance(graph, LinkGraph):

@@ -55,9 +55,12 @@ def load_graph(
             return Loaded(lg, time.perf_counter() - t0, "snapshot", None, path)
     if on_files:
         on_files(len(paths))
-    with paused_gc():
-        corpus = load_corpus(root, workers=workers, progress=progress, paths=paths)
-        lg = build_graph(corpus)
+    if cache and len(paths) >= ISOLATE_MIN_FILES and _writable(path.parent):
+        lg, why = _cold_in_child(root, paths, key, path, workers, progress)
+        if lg is not None:
+            return Loaded(lg, time.perf_counter() - t0, "files", note, path)
+        note = f"{note}; {why}"
+    lg = _cold(root, paths, workers, progress)
     if cache:
         try:
             snapshot.save(path, key, lg)
@@ -66,3 +69,70 @@ def load_graph(
             note = f"{note}; no snapshot written: {e}"
             path = None
     return Loaded(lg, time.perf_counter() - t0, "files", note, path)
+
+
+#: From this many files on, a cold load runs in a child process that writes the
+#: snapshot, and this process reads the snapshot: a graph unpickled in one go sits in
+#: about 40% less memory than one built among all the records it was built from.
+ISOLATE_MIN_FILES = 20_000
+
+
+def _writable(folder: Path) -> bool:
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK)
+
+
+def _cold(root: str, paths: list[str], workers, progress) -> LinkGraph:
+    with paused_gc():
+        corpus = load_corpus(root, workers=workers, progress=progress, paths=paths)
+        return build_graph(corpus)
+
+
+def _child(conn, root, paths, key, path, workers) -> None:
+    try:
+        lg = _cold(root, paths, workers, conn.send)
+        snapshot.save(path, key, lg)
+        conn.send(("done", None))
+    except BaseException as e:  # noqa: BLE001 - reported to the parent, which loads itself
+        conn.send(("failed", f"{type(e).__name__}: {e}"))
+    finally:
+        conn.close()
+
+
+def _cold_in_child(root, paths, key, path, workers, progress) -> tuple[LinkGraph | None, str]:
+    """Cold-load in a forked child that writes the snapshot; read it here."""
+    import multiprocessing as mp
+
+    try:
+        ctx = mp.get_context("fork")
+    except ValueError:  # no fork on this platform
+        return None, "no fork"
+    recv, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(send, root, paths, key, path, workers))
+    proc.start()
+    send.close()
+    outcome: tuple = ("failed", "the loading process died")
+    try:
+        while True:
+            try:
+                msg = recv.recv()
+            except EOFError:
+                break
+            if isinstance(msg, int):
+                if progress:
+                    progress(msg)
+            else:
+                outcome = msg
+                break
+    finally:
+        recv.close()
+        proc.join()
+    if outcome[0] != "done":
+        return None, f"loading in a child process failed ({outcome[1]}); loaded here instead"
+    try:
+        return snapshot.load(path, key), ""
+    except snapshot.Rejected as e:
+        return None, f"the fresh snapshot was not usable ({e}); loaded here instead"

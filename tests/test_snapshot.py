@@ -150,3 +150,33 @@ def test_an_unwritable_cache_still_loads(corpus, tmp_path):
     got = load_graph(corpus, cache_dir=blocker / "cache")
     assert got.source == "files" and "no snapshot written" in got.note
     assert got.graph.stats().documents == 120
+
+
+def test_a_large_cold_load_runs_in_a_child_and_serves_the_snapshot(corpus, cache, monkeypatch):
+    import graphsvc.startup as startup
+
+    monkeypatch.setattr(startup, "ISOLATE_MIN_FILES", 1)
+    seen = []
+    got = load_graph(corpus, cache_dir=cache, progress=seen.append)
+    assert got.source == "files" and got.snapshot.is_file()
+    assert sum(seen) == 121  # the child reported progress through the pipe
+    assert signature(got.graph) == signature(cold(corpus))
+    assert load_graph(corpus, cache_dir=cache).source == "snapshot"
+
+
+def test_a_failing_child_falls_back_to_loading_here(corpus, cache, monkeypatch):
+    import graphsvc.startup as startup
+
+    monkeypatch.setattr(startup, "ISOLATE_MIN_FILES", 1)
+
+    parent, save = os.getpid(), startup.snapshot.save
+
+    def broken_in_child(*args):
+        if os.getpid() != parent:
+            raise MemoryError("pretend")
+        return save(*args)
+
+    monkeypatch.setattr(startup.snapshot, "save", broken_in_child)
+    got = load_graph(corpus, cache_dir=cache)
+    assert got.source == "files" and "child process failed" in got.note
+    assert signature(got.graph) == signature(cold(corpus))

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import networkx as nx
 
 from ..ingest.loader import Corpus
-from ..ingest.records import ArticleRecord, LoadIssue
+from ..ingest.records import ArticleRecord, LoadIssue, ProviderRef
 from .model import (
     ARTICLE,
     PROVIDER,
@@ -62,11 +62,42 @@ class _Canon(dict):
         return c
 
 
+class _Shared:
+    """Equal read-only values made once per build: edge attributes and plain provider refs.
+
+    A big graph has millions of edges but only a few dozen distinct attribute dicts
+    ({kind}, or {kind, rank}), and most articles of a provider state it the same way;
+    sharing them saves about a fifth of the graph's memory. Graphs are never edited
+    after the build, so sharing is safe.
+    """
+
+    def __init__(self) -> None:
+        self.attrs: dict[tuple, dict] = {}
+        self.providers: dict[tuple, ProviderRef] = {}
+
+    def edge(self, g: nx.DiGraph, u: str, v: str, kind: str, rank: int | None = None) -> None:
+        key = (kind, rank)
+        attrs = self.attrs.get(key)
+        if attrs is None:
+            attrs = self.attrs[key] = (
+                {"kind": kind} if rank is None else {"kind": kind, "rank": rank}
+            )
+        g._succ[u][v] = attrs  # both nodes exist; what add_edge does, minus a dict per edge
+        g._pred[v][u] = attrs
+
+    def provider(self, p: ProviderRef | None) -> ProviderRef | None:
+        if p is None or p.images or p.extra:
+            return p
+        return self.providers.setdefault((p.name, p.domain), p)
+
+
 def _canon(rec: ArticleRecord, canon: _Canon) -> list[str]:
     return [canon[u] for u in rec.urls.values()]
 
 
-def _article(key: str, rec: ArticleRecord, group: list[ArticleRecord], *, stub: bool) -> Article:
+def _article(
+    key: str, rec: ArticleRecord, group: list[ArticleRecord], *, stub: bool, shared: _Shared
+) -> Article:
     aliases: list[str] = []
     for r in group:
         for u in r.urls.values():
@@ -86,7 +117,7 @@ def _article(key: str, rec: ArticleRecord, group: list[ArticleRecord], *, stub: 
         heat=rec.heat,
         published=rec.published,
         images=rec.images,
-        provider=rec.provider,
+        provider=shared.provider(rec.provider),
         topics=rec.topics,
         secured=rec.secured,
         featured_content=rec.featured_content,
@@ -106,6 +137,7 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
     """
     issues = list(corpus.issues)
     canon = _Canon()
+    shared = _Shared()
     docs = corpus.records
     uf = _UnionFind()
     for rec in docs:
@@ -148,11 +180,13 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
     for root, rec in winners.items():
         key = canon[rec.primary_url]
         key_of_root[root] = key
-        g.add_node(key, kind=ARTICLE, data=_article(key, rec, groups[root], stub=False))
+        g.add_node(
+            key, kind=ARTICLE, data=_article(key, rec, groups[root], stub=False, shared=shared)
+        )
     for root, items in stub_items.items():
         key = canon[items[0].primary_url]
         key_of_root[root] = key
-        g.add_node(key, kind=ARTICLE, data=_article(key, items[0], items, stub=True))
+        g.add_node(key, kind=ARTICLE, data=_article(key, items[0], items, stub=True, shared=shared))
 
     # Providers: merged by domain; the most frequent name wins.
     names: dict[str, Counter] = {}
@@ -193,7 +227,7 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
                 kind=PROVIDER,
                 data=Provider(pk, domain.strip().lower(), name, provider_images.get(pk, [])),
             )
-        g.add_edge(akey, pk, kind=PUBLISHED_BY)
+        shared.edge(g, akey, pk, PUBLISHED_BY)
 
     for root, rec in winners.items():
         akey = key_of_root[root]
@@ -203,7 +237,7 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
             tk = topic_key(name)
             if tk not in g:
                 g.add_node(tk, kind=TOPIC, data=Topic(tk, name))
-            g.add_edge(akey, tk, kind=TAGGED)
+            shared.edge(g, akey, tk, TAGGED)
         for rank, item in enumerate(rec.related):
             target = key_of_root[uf.find(canon[item.primary_url])]
             if target == akey:
@@ -227,7 +261,7 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
                     )
                 )
             else:
-                g.add_edge(akey, target, kind=RELATED, rank=rank)
+                shared.edge(g, akey, target, RELATED, rank)
     for root in stub_items:
         akey = key_of_root[root]
         link_provider(akey, g.nodes[akey]["data"], None)
