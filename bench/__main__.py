@@ -21,13 +21,13 @@ from .common import machine
 
 SIZES = {
     # load: P1/P2 files; sample: files for the YAML baseline; p3/p4: corpus files;
-    # p4_min: least nodes+edges of a P4 subgraph; big: P5/P6 files; pairs: P5 pairs.
+    # p4_min: least nodes+edges of a P4 subgraph; big: P5 files; pairs: P5 pairs; mem: P6 files.
     "smoke": dict(load=150, sample=150, p3=150, requests=60, p4=300, p4_min=300, big=2000,
-                  pairs=20),
+                  pairs=20, mem=2000),
     "default": dict(load=20_000, sample=5000, p3=20_000, requests=3000, p4=20_000, p4_min=20_000,
-                    big=80_000, pairs=200),
+                    big=80_000, pairs=400, mem=80_000),
     "full": dict(load=100_000, sample=10_000, p3=100_000, requests=5000, p4=100_000,
-                 p4_min=20_000, big=790_000, pairs=200),
+                 p4_min=20_000, big=790_000, pairs=400, mem=770_000),
 }  # fmt: skip
 
 
@@ -57,19 +57,17 @@ def main(argv: list[str] | None = None) -> int:
         ("P2", lambda: [p2_snapshot.run(z["load"])]),
         ("P3", lambda: [p3_article.run(z["p3"], z["requests"])]),
         ("P4", lambda: [p4_subgraph.run(z["p4"], min_size=z["p4_min"])]),
-        ("P5", lambda: list(p56_big.run(z["big"], z["pairs"]))),
+        ("P5", lambda: [p56_big.run_chain(z["big"], z["pairs"])]),
+        ("P6", lambda: [p56_big.run_memory(z["mem"])]),
     ]
     for ident, step in steps:
-        if ident == "P5" and not want("P5", "P6"):
-            continue
-        if ident != "P5" and not want(ident):
+        if not want(ident):
             continue
         t = time.perf_counter()
-        print(f"\nrunning {ident}{'/P6' if ident == 'P5' else ''} ...", flush=True)
+        print(f"\nrunning {ident} ...", flush=True)
         for row in step():
-            if want(row.id):
-                rows.append(row)
-                print(row.show(), flush=True)
+            rows.append(row)
+            print(row.show(), flush=True)
         print(f"    ({time.perf_counter() - t:.0f} s)", flush=True)
     print(f"\nall done in {time.perf_counter() - t0:.0f} s")
     if args.json:

@@ -237,4 +237,6 @@ def load(
 
 
 def ms(seconds: float) -> str:
+    if seconds < 0.001:
+        return f"{seconds * 1e6:.0f} µs"
     return f"{seconds * 1000:.1f} ms"
