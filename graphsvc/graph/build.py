@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from urllib.parse import urlsplit
 
@@ -91,6 +92,11 @@ class _Shared:
         return self.providers.setdefault((p.name, p.domain), p)
 
 
+def _intern(s: str | None) -> str | None:
+    """One copy of a value many articles share ("news", "article", topic names)."""
+    return None if s is None else sys.intern(s)
+
+
 def _canon(rec: ArticleRecord, canon: _Canon) -> list[str]:
     return [canon[u] for u in rec.urls.values()]
 
@@ -111,14 +117,14 @@ def _article(
         excerpt=rec.excerpt,
         body=rec.body,
         published_at=rec.published_at,
-        category=rec.category,
-        type=rec.type,
+        category=_intern(rec.category),
+        type=_intern(rec.type),
         quality=rec.quality,
         heat=rec.heat,
         published=rec.published,
         images=rec.images,
         provider=shared.provider(rec.provider),
-        topics=rec.topics,
+        topics=[sys.intern(t) for t in rec.topics],
         secured=rec.secured,
         featured_content=rec.featured_content,
         extra=rec.extra,
