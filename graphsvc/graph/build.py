@@ -105,13 +105,14 @@ def _article(
     key: str, rec: ArticleRecord, group: list[ArticleRecord], *, stub: bool, shared: _Shared
 ) -> Article:
     aliases: list[str] = []
+    one: dict[str, str] = {key: key}  # one string object per distinct URL
     for r in group:
         for u in r.urls.values():
             if u not in aliases:
-                aliases.append(u)
+                aliases.append(one.setdefault(u, u))
     return Article(
         key=key,
-        urls=dict(rec.urls),
+        urls={k: one.setdefault(u, u) for k, u in rec.urls.items()},
         aliases=aliases,
         title=rec.title,
         excerpt=rec.excerpt,
