@@ -83,18 +83,37 @@ def load_graph(folder: Path, quiet: bool = False, cache: bool = True):
     return lg
 
 
+def _preload(folder: Path, cache: bool = True):
+    lg = load_graph(folder, cache=cache)
+    if lg.stats().load_errors:
+        print(
+            f"graphsvc: {lg.stats().load_errors} load errors; see `graphsvc validate {folder}`",
+            file=sys.stderr,
+        )
+    sys.stderr.flush()
+    return lg
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import gc
 
     import uvicorn
 
     folder = Path(args.dir) if args.dir else default_corpus()
-    lg = load_graph(folder, cache=not args.no_cache)
-    if lg.stats().load_errors:
-        print(
-            f"graphsvc: {lg.stats().load_errors} load errors; see `graphsvc validate {folder}`",
-            file=sys.stderr,
-        )
+    if args.workers > 1:
+        # Load (and write the snapshot) in a short-lived child, so that the supervising
+        # process does not keep a copy of the graph's memory while the workers run.
+        import multiprocessing as mp
+
+        child = mp.get_context("fork").Process(target=_preload, args=(folder, not args.no_cache))
+        child.start()
+        child.join()
+        if child.exitcode != 0:
+            print("graphsvc: loading the corpus failed", file=sys.stderr)
+            return 1
+        lg = None
+    else:
+        lg = _preload(folder, cache=not args.no_cache)
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(
         f"graphsvc: serving {folder} - GraphiQL at http://{host}:{args.port}/graphql"
@@ -107,7 +126,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # the snapshot this process just wrote (or the files, with --no-cache).
         from .api.app import CORPUS_ENV, NO_CACHE_ENV
 
-        del lg
         os.environ[CORPUS_ENV] = str(folder.resolve())
         os.environ[NO_CACHE_ENV] = "1" if args.no_cache else ""
         uvicorn.run(
