@@ -114,3 +114,21 @@ def test_serve_with_two_workers(tmp_path):
         assert stats == {"articles": 4, "documents": 2}
         assert "2 worker processes" in s.logs()
     assert list((tmp_path / "cache").glob("*.snapshot"))
+
+
+def test_swapping_a_frozen_graph_lets_the_old_one_go():
+    import gc
+    import weakref
+
+    old = make_graph(200, seed=7)
+    old.g.edges  # noqa: B018 - networkx caches an edge view that refers back: a cycle
+    store = GraphStore(old)
+    ref = weakref.ref(old.g)
+    del old
+    gc.freeze()
+    try:
+        store.swap(make_graph(200, seed=8))
+        assert ref() is None
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
