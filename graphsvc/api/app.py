@@ -29,6 +29,9 @@ class GraphQLApp(GraphQL):
     def encode_json(self, data: object) -> str:
         return fastpath.encode_json(data)
 
+    def decode_json(self, data: str | bytes) -> object:
+        return fastpath.decode_json(data)
+
     def create_response(self, response_data, sub_response: Response) -> Response:
         # As Strawberry's, but orjson's bytes go out without a round trip through str.
         response = Response(

@@ -39,6 +39,13 @@ def encode_json_bytes(data: object) -> bytes:
         return json.dumps(data, separators=(",", ":"), default=str).encode()
 
 
+def decode_json(data: str | bytes) -> object:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)  # raises the error Strawberry expects, or reads what orjson won't
+
+
 def encode_json(data: object) -> str:
     return encode_json_bytes(data).decode()
 
