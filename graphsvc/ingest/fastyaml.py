@@ -35,6 +35,9 @@ _DATE = re.compile(r"(\d{4})-(\d\d)-(\d\d)$")
 _AWKWARD = re.compile(
     "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
 )
+_CTRL = re.compile("[\x00-\x09\x0b-\x1f\x7f]")  # the same, for ASCII text: much faster
+# Keys already seen to match _KEY and not be reserved words: most lines start with one.
+_GOOD_KEYS: set[str] = set()
 # Words YAML 1.1 (PyYAML's SafeLoader) reads as booleans or null, in any spelling.
 _RESERVED = frozenset({"yes", "no", "true", "false", "on", "off", "null", "y", "n", "~"})
 # PyYAML's double-quoted escapes.
@@ -135,7 +138,7 @@ def scalar(s: str) -> Any:
 
 def load(text: str) -> Any:
     """The value of a block-YAML document, or :class:`Unsupported`."""
-    if _AWKWARD.search(text):
+    if (_CTRL if text.isascii() else _AWKWARD).search(text):
         raise Unsupported("tabs, CR, line separators, BOM or non-printable characters")
     lines = []
     for raw in text.split("\n"):
@@ -168,14 +171,25 @@ def _mapping(lines: list[tuple[int, str]], i: int, indent: int) -> tuple[dict, i
             break
         if ind > indent:
             raise Unsupported("unexpected indentation")
-        m = _KEY.match(text)
-        if m is None:
-            raise Unsupported("not a 'key: value' line")
-        key, rest = m.group(1), m.group(2)
-        if key.lower() in _RESERVED:
-            raise Unsupported("reserved word as key")
+        colon = text.find(":")
+        key = text[:colon]
+        if colon > 0 and key in _GOOD_KEYS:
+            # What _KEY would match: the key, then nothing or spaces and the value.
+            rest = text[colon + 1 :]
+            if rest and rest[0] != " ":
+                raise Unsupported("not a 'key: value' line")
+            rest = rest.lstrip(" ")
+        else:
+            m = _KEY.match(text)
+            if m is None:
+                raise Unsupported("not a 'key: value' line")
+            key, rest = m.group(1), m.group(2) or ""
+            if key.lower() in _RESERVED:
+                raise Unsupported("reserved word as key")
+            if len(_GOOD_KEYS) < 10_000:
+                _GOOD_KEYS.add(key)
         i += 1
-        if rest is not None and rest.strip():
+        if rest.strip(" "):
             out[key] = scalar(rest)
             continue
         # Empty value: a nested block, an indentless sequence, or null.
