@@ -40,10 +40,14 @@ def canonical_url(url: str) -> str:
     Text that is not an absolute URL is returned stripped, unchanged otherwise.
     """
     url = url.strip()
-    if _PLAIN.fullmatch(url) and not url.endswith(_AMP_CACHE, 0, url.find("/", 8) % (len(url) + 1)):
-        head, _, path = url.partition("//")
-        host, slash, path = path.partition("/")
-        return f"{head}//{host}/{path.rstrip('/')}" if slash else f"{head}//{host}/"
+    if _PLAIN.fullmatch(url):
+        scheme, _, rest = url.partition("://")
+        host, slash, path = rest.partition("/")
+        if not host.endswith(_AMP_CACHE):
+            return f"{scheme}://{host}/{path.rstrip('/')}" if slash else f"{scheme}://{host}/"
+        inner = _unwrap_amp_cache(scheme, host, slash + path, "")
+        if inner is not None:
+            return canonical_url(inner)
     try:
         s = urlsplit(url)
         port = s.port
