@@ -273,5 +273,9 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
         akey = key_of_root[root]
         link_provider(akey, g.nodes[akey]["data"], None)
 
-    aliases = {c: key_of_root[uf.find(c)] for c in uf.parent if uf.find(c) in key_of_root}
+    aliases = {}
+    for c in uf.parent:
+        k = key_of_root.get(uf.find(c))
+        if k is not None:
+            aliases[c] = k
     return LinkGraph(g, aliases, issues, files=corpus.files, root=corpus.root, version=version)
