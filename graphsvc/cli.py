@@ -3,12 +3,44 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from . import __version__
 from .api.settings import add_arguments
+
+
+@contextlib.contextmanager
+def _progress(what: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr when it is a terminal; yields ``advance(n)``."""
+    if not sys.stderr.isatty() or os.environ.get("TERM") == "dumb":
+        yield lambda n: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(
+        TextColumn(f"graphsvc: {what}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(what, total=total)
+        yield lambda n: bar.advance(task, n)
 
 
 def default_corpus() -> Path:
@@ -20,22 +52,35 @@ def default_corpus() -> Path:
     raise SystemExit("graphsvc: no default corpus found; give a folder: graphsvc serve DIR")
 
 
-def load_graph(folder: Path, quiet: bool = False):
-    from .graph import build_graph
-    from .ingest import load_corpus
+def load_graph(folder: Path, quiet: bool = False, cache: bool = True):
+    """Load ``folder``'s graph with a progress bar and a summary line on a terminal.
 
-    t0 = time.perf_counter()
-    corpus = load_corpus(folder)
-    lg = build_graph(corpus)
+    The summary goes to stderr always unless ``quiet``, which keeps it for terminals.
+    """
+    from .startup import load_graph as load
+
+    tty = sys.stderr.isatty()
+    with contextlib.ExitStack() as stack:
+        advance = [lambda n: None]
+
+        def on_files(n: int) -> None:
+            if tty and n >= 200:
+                advance[0] = stack.enter_context(_progress("loading", n))
+
+        loaded = load(folder, cache=cache, on_files=on_files, progress=lambda n: advance[0](n))
+    lg = loaded.graph
     s = lg.stats()
-    if not quiet:
+    if not quiet or tty:
+        how = "from snapshot" if loaded.source == "snapshot" else "from files"
         print(
             f"graphsvc: {s.files} files, {s.articles} articles ({s.documents} with files, "
             f"{s.stubs} stubs), {s.providers} providers, {s.topics} topics, "
             f"{s.related_edges} related links, {s.load_errors} errors, "
-            f"{s.load_warnings} warnings in {time.perf_counter() - t0:.2f}s",
+            f"{s.load_warnings} warnings in {loaded.seconds:.2f}s ({how})",
             file=sys.stderr,
         )
+        if loaded.note and "no snapshot yet" not in loaded.note:
+            print(f"graphsvc: snapshot not used: {loaded.note}", file=sys.stderr)
     return lg
 
 
@@ -48,6 +93,79 @@ def describe(lg, seconds: float) -> None:
         f"{s.load_warnings} warnings in {seconds:.2f}s",
         file=sys.stderr,
     )
+
+
+def _preload(folder: Path, cache: bool = True):
+    lg = load_graph(folder, cache=cache)
+    if lg.stats().load_errors:
+        print(
+            f"graphsvc: {lg.stats().load_errors} load errors; see `graphsvc validate {folder}`",
+            file=sys.stderr,
+        )
+    sys.stderr.flush()
+    return lg
+
+
+def _serve_static(args: argparse.Namespace, folder: Path, settings) -> int:
+    """Serve a graph that does not change (``--no-watch`` and read-only, or ``--workers``):
+    loaded from its snapshot when current, in the background, one or more workers."""
+    import gc
+
+    import uvicorn
+
+    from .api import ops
+    from .api.app import create_app
+    from .graph.store import GraphStore
+
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    run = dict(
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        log_config=None,  # ops.configure_logging's handlers
+        access_log=False,  # graphsvc.access writes one line per request
+        proxy_headers=args.proxy_headers,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+    )
+    if args.workers > 1:
+        # Load (and write the snapshot) in a short-lived child, so that the supervising
+        # process does not keep a copy of the graph's memory while the workers run; each
+        # worker then reads the snapshot (ops.app_from_env).
+        import multiprocessing as mp
+
+        child = mp.get_context("fork").Process(target=_preload, args=(folder, not args.no_cache))
+        child.start()
+        child.join()
+        if child.exitcode != 0:
+            print("graphsvc: loading the corpus failed", file=sys.stderr)
+            return 1
+        os.environ[ops.CORPUS_ENV] = str(folder.resolve())
+        os.environ[ops.NO_CACHE_ENV] = "1" if args.no_cache else ""
+        print(
+            f"graphsvc: serving {folder} (read-only, {args.workers} worker processes) - "
+            f"GraphiQL at http://{host}:{args.port}/graphql",
+            file=sys.stderr,
+            flush=True,
+        )
+        uvicorn.run("graphsvc.api.ops:app_from_env", factory=True, workers=args.workers, **run)
+        return 0
+    store = GraphStore()
+    app = create_app(store, settings)
+
+    def load():
+        lg = _preload(folder, cache=not args.no_cache)
+        gc.freeze()  # the graph lives on: keep the collector from walking it again and again
+        return lg
+
+    ops.load_in_background(store, load, app.state.load_state)
+    print(
+        f"graphsvc: serving {folder} (read-only, not following changes) - "
+        f"GraphiQL at http://{host}:{args.port}/graphql",
+        file=sys.stderr,
+        flush=True,
+    )
+    uvicorn.run(app, **run)
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -69,6 +187,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = Settings.from_args(args)
     ops.configure_logging(settings.log_json, args.log_level)
     log_to_stderr(args.log_level)
+
+    if args.workers > 1 or (args.no_watch and not auth.writable):
+        return _serve_static(args, folder, settings)
 
     # Serve at once (/healthz alive, /readyz 503) and load the corpus meanwhile; follow
     # the folder once it is loaded.
@@ -115,7 +236,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    lg = load_graph(Path(args.dir), quiet=True)
+    lg = load_graph(Path(args.dir), quiet=True, cache=not args.no_cache)
     from .api.types import load_report
 
     for issue in load_report(lg):
@@ -156,6 +277,24 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 1 if report.mismatches else 0
 
 
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .generate import write_corpus
+
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()):
+        print(f"graphsvc: {out} is not empty; give a new folder", file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    with _progress("generating", args.articles) as advance:
+        size = write_corpus(out, args.articles, args.seed, progress=advance)
+    print(
+        f"graphsvc: wrote {args.articles} articles ({size / 1e6:.1f} MB) to {out} "
+        f"in {time.perf_counter() - t0:.2f}s (seed {args.seed})",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="graphsvc", description=__doc__)
     p.add_argument("--version", action="version", version=f"graphsvc {__version__}")
@@ -194,11 +333,25 @@ def parser() -> argparse.ArgumentParser:
         help="proxy addresses to trust (default: uvicorn's, 127.0.0.1 or $FORWARDED_ALLOW_IPS)",
     )
     add_arguments(s)
+    s.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes; each holds its own copy of the graph (default 1)",
+    )
+    s.add_argument("--no-cache", action="store_true", help="ignore and do not write snapshots")
     s.set_defaults(func=cmd_serve)
 
     v = sub.add_parser("validate", help="report every problem in a corpus folder; exit 1 on errors")
     v.add_argument("dir")
+    v.add_argument("--no-cache", action="store_true", help="ignore and do not write snapshots")
     v.set_defaults(func=cmd_validate)
+
+    gen = sub.add_parser("generate", help="write a synthetic corpus (for benchmarks and tests)")
+    gen.add_argument("--articles", type=int, required=True, help="how many article files")
+    gen.add_argument("--out", required=True, help="a new or empty folder")
+    gen.add_argument("--seed", type=int, default=0, help="same seed, same files (default 0)")
+    gen.set_defaults(func=cmd_generate)
 
     sc = sub.add_parser("schema", help="print the GraphQL schema (SDL)")
     sc.set_defaults(func=cmd_schema)

@@ -66,7 +66,11 @@ def serve(
     cmd += ["--host", "127.0.0.1", "--port", str(port), *args]
     with open(log, "wb") as fh:
         proc = subprocess.Popen(
-            cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=tmp, env={**os.environ, **(env or {})}
+            cmd,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            cwd=tmp,
+            env={"GRAPHSVC_CACHE_DIR": str(tmp / "cache"), **os.environ, **(env or {})},
         )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout

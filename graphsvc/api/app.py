@@ -22,7 +22,7 @@ from strawberry.types import ExecutionResult
 
 from ..graph.store import GraphStore
 from ..live import LiveCorpus
-from . import limits, ops
+from . import fastpath, limits, ops
 from .auth import READ_DENIED_MESSAGE, Auth
 from .export import export_route
 from .middleware import stack
@@ -56,6 +56,7 @@ class GraphQLApp(GraphQL):
         self.live = live
         self.auth = auth or Auth()
         self._threads: anyio.CapacityLimiter | None = None  # made on the server's loop
+        self._cached = fastpath.ResponseCache(self._answer, store)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http" and not self.auth.may_read(Headers(scope=scope)):
@@ -79,6 +80,10 @@ class GraphQLApp(GraphQL):
             )
             await response(scope, receive, send)
             return
+        # Large answers are replayed per graph version, after the checks above.
+        await self._cached(scope, receive, send)
+
+    async def _answer(self, scope, receive, send) -> None:
         await super().__call__(scope, receive, send)
 
     def _wants_page(self, scope) -> bool:
@@ -161,6 +166,24 @@ class GraphQLApp(GraphQL):
             error.extensions = {**ext, "requestId": rid}
         request.state.graphql_errors = len(result.errors or ())
         return await super().process_result(request, result)
+
+    def encode_json(self, data: object) -> str:
+        return fastpath.encode_json(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        return fastpath.decode_json(data)
+
+    def create_response(self, response_data, sub_response: Response) -> Response:
+        # As Strawberry's, but orjson's bytes go out without a round trip through str.
+        response = Response(
+            fastpath.encode_json_bytes(response_data),
+            status_code=sub_response.status_code or 200,
+            media_type="application/json",
+        )
+        response.headers.raw.extend(sub_response.headers.raw)
+        if sub_response.background:
+            response.background = sub_response.background
+        return response
 
 
 def create_app(

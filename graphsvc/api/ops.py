@@ -294,10 +294,16 @@ def configure_logging(json_lines: bool = False, level: str = "info") -> None:
         lg.propagate = True
 
 
+CORPUS_ENV = "GRAPHSVC_CORPUS"
+NO_CACHE_ENV = "GRAPHSVC_NO_CACHE"
+
+
 def app_from_env():
     """An app configured from the environment, for ``uvicorn --factory`` (e.g. with
     ``--workers``): ``GRAPHSVC_CORPUS`` names the folder (default: the seed articles),
-    ``GRAPHSVC_*`` the settings. Each worker loads the graph in the background."""
+    ``GRAPHSVC_*`` the settings. Each worker loads the graph in the background, from
+    its snapshot when that is current (``GRAPHSVC_NO_CACHE=1`` reads the files)."""
+    import gc  # noqa: PLC0415
     import os  # noqa: PLC0415
     from pathlib import Path  # noqa: PLC0415
 
@@ -307,9 +313,16 @@ def app_from_env():
 
     settings = Settings.from_env()
     configure_logging(settings.log_json, os.environ.get("GRAPHSVC_LOG_LEVEL", "info"))
-    folder = Path(os.environ["GRAPHSVC_CORPUS"]) if os.environ.get("GRAPHSVC_CORPUS") else None
+    folder = Path(os.environ[CORPUS_ENV]) if os.environ.get(CORPUS_ENV) else None
     folder = folder or default_corpus()
+    cache = not os.environ.get(NO_CACHE_ENV)
     store = GraphStore()
     app = create_app(store, settings)
-    load_in_background(store, lambda: load_graph(folder), app.state.load_state)
+
+    def load():
+        lg = load_graph(folder, cache=cache)
+        gc.freeze()  # the graph lives on: keep the collector from walking it again and again
+        return lg
+
+    load_in_background(store, load, app.state.load_state)
     return app

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
@@ -16,6 +16,7 @@ from ..graph import GraphError
 from ..graph import chains as gc
 from ..graph import explore as ge
 from ..graph import traverse as gt
+from .fastpath import FastQuery
 from .maps import MapsQuery
 from .mutations import Mutation
 from .subscriptions import PinGraph, Subscription
@@ -157,7 +158,18 @@ def _hide(error: GraphQLError) -> bool:
 
 
 #: Each feature module adds its own query class here; they merge into one Query type.
-QUERIES: tuple[type, ...] = (CoreQuery, MapsQuery)
+QUERIES: tuple[type, ...] = (CoreQuery, MapsQuery, FastQuery)
+
+
+class KeepRefusals(ValidationCache):
+    """Strawberry's validation cache, except that it keeps a refusal an earlier extension
+    made before validation (the cost and field limits): the cache would overwrite it."""
+
+    def on_validate(self):
+        if self.execution_context.pre_execution_errors:
+            yield
+            return
+        yield from super().on_validate()
 
 
 def make_schema(extensions: Sequence = (), **kwargs) -> strawberry.Schema:
@@ -172,6 +184,11 @@ def make_schema(extensions: Sequence = (), **kwargs) -> strawberry.Schema:
             *extensions,
             # A factory: an instance would be shared by concurrent requests.
             partial(MaskErrors, should_mask_error=_hide, error_message="internal error"),
+            # Parsing and validating a document is most of a small query's cost, and the
+            # same documents come again and again with other variables. Both caches are
+            # bounded LRUs keyed by the document text.
+            partial(ParserCache, maxsize=512),
+            partial(KeepRefusals, maxsize=512),
             PinGraph,
         ],
     )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 
 import networkx as nx
 
 from ..ingest.loader import Corpus
-from ..ingest.records import ArticleRecord, LoadIssue
+from ..ingest.records import ArticleRecord, LoadIssue, ProviderRef
 from .model import (
     ARTICLE,
     PROVIDER,
@@ -53,32 +54,77 @@ def _newest_first(rec: ArticleRecord) -> float:
     return -(rec.published_at.timestamp() if rec.published_at else _OLDEST)
 
 
-def _canon(rec: ArticleRecord) -> list[str]:
-    return [canonical_url(u) for u in rec.urls.values()]
+class _Canon(dict):
+    """canonical_url, remembered for one build (each URL recurs several times)."""
+
+    def __missing__(self, url: str) -> str:
+        c = self[url] = canonical_url(url)
+        return c
 
 
-def _article(key: str, rec: ArticleRecord, group: list[ArticleRecord], *, stub: bool) -> Article:
+class _Shared:
+    """Equal read-only values made once per build: edge attributes and plain provider refs.
+
+    A big graph has millions of edges but only a few dozen distinct attribute dicts
+    ({kind}, or {kind, rank}), and most articles of a provider state it the same way;
+    sharing them saves about a fifth of the graph's memory. Graphs are never edited
+    after the build, so sharing is safe.
+    """
+
+    def __init__(self) -> None:
+        self.attrs: dict[tuple, dict] = {}
+        self.providers: dict[tuple, ProviderRef] = {}
+
+    def edge(self, g: nx.DiGraph, u: str, v: str, kind: str, rank: int | None = None) -> None:
+        key = (kind, rank)
+        attrs = self.attrs.get(key)
+        if attrs is None:
+            attrs = self.attrs[key] = (
+                {"kind": kind} if rank is None else {"kind": kind, "rank": rank}
+            )
+        g._succ[u][v] = attrs  # both nodes exist; what add_edge does, minus a dict per edge
+        g._pred[v][u] = attrs
+
+    def provider(self, p: ProviderRef | None) -> ProviderRef | None:
+        if p is None or p.images or p.extra:
+            return p
+        return self.providers.setdefault((p.name, p.domain), p)
+
+
+def _intern(s: str | None) -> str | None:
+    """One copy of a value many articles share ("news", "article", topic names)."""
+    return None if s is None else sys.intern(s)
+
+
+def _canon(rec: ArticleRecord, canon: _Canon) -> list[str]:
+    return [canon[u] for u in rec.urls.values()]
+
+
+def _article(
+    key: str, rec: ArticleRecord, group: list[ArticleRecord], *, stub: bool, shared: _Shared
+) -> Article:
     aliases: list[str] = []
+    one: dict[str, str] = {key: key}  # one string object per distinct URL
     for r in group:
         for u in r.urls.values():
             if u not in aliases:
-                aliases.append(u)
+                aliases.append(one.setdefault(u, u))
     return Article(
         key=key,
-        urls=dict(rec.urls),
+        urls={k: one.setdefault(u, u) for k, u in rec.urls.items()},
         aliases=aliases,
         title=rec.title,
         excerpt=rec.excerpt,
         body=rec.body,
         published_at=rec.published_at,
-        category=rec.category,
-        type=rec.type,
+        category=_intern(rec.category),
+        type=_intern(rec.type),
         quality=rec.quality,
         heat=rec.heat,
         published=rec.published,
         images=rec.images,
-        provider=rec.provider,
-        topics=rec.topics,
+        provider=shared.provider(rec.provider),
+        topics=[sys.intern(t) for t in rec.topics],
         secured=rec.secured,
         featured_content=rec.featured_content,
         extra=rec.extra,
@@ -96,17 +142,19 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
     the load order, replaces the stub.
     """
     issues = list(corpus.issues)
+    canon = _Canon()
+    shared = _Shared()
     docs = corpus.records
     uf = _UnionFind()
     for rec in docs:
-        uf.union_all(_canon(rec))
+        uf.union_all(_canon(rec, canon))
         for item in rec.related:
-            uf.union_all(_canon(item))
+            uf.union_all(_canon(item, canon))
 
     # Group files by article; pick each group's winner.
     groups: dict[str, list[ArticleRecord]] = {}
     for rec in docs:
-        groups.setdefault(uf.find(canonical_url(rec.primary_url)), []).append(rec)
+        groups.setdefault(uf.find(canon[rec.primary_url]), []).append(rec)
     winners: dict[str, ArticleRecord] = {}
     for root, group in groups.items():
         group.sort(key=lambda r: (_newest_first(r), r.path))
@@ -127,7 +175,7 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
     stub_items: dict[str, list[ArticleRecord]] = {}
     for rec in winners.values():
         for item in rec.related:
-            root = uf.find(canonical_url(item.primary_url))
+            root = uf.find(canon[item.primary_url])
             if root not in winners:
                 stub_items.setdefault(root, []).append(item)
     for items in stub_items.values():
@@ -136,13 +184,15 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
     g = nx.DiGraph()
     key_of_root: dict[str, str] = {}
     for root, rec in winners.items():
-        key = canonical_url(rec.primary_url)
+        key = canon[rec.primary_url]
         key_of_root[root] = key
-        g.add_node(key, kind=ARTICLE, data=_article(key, rec, groups[root], stub=False))
+        g.add_node(
+            key, kind=ARTICLE, data=_article(key, rec, groups[root], stub=False, shared=shared)
+        )
     for root, items in stub_items.items():
-        key = canonical_url(items[0].primary_url)
+        key = canon[items[0].primary_url]
         key_of_root[root] = key
-        g.add_node(key, kind=ARTICLE, data=_article(key, items[0], items, stub=True))
+        g.add_node(key, kind=ARTICLE, data=_article(key, items[0], items, stub=True, shared=shared))
 
     # Providers: merged by domain; the most frequent name wins.
     names: dict[str, Counter] = {}
@@ -180,7 +230,7 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
                 kind=PROVIDER,
                 data=Provider(pk, domain.strip().lower(), name, provider_images.get(pk, [])),
             )
-        g.add_edge(akey, pk, kind=PUBLISHED_BY)
+        shared.edge(g, akey, pk, PUBLISHED_BY)
 
     for root, rec in winners.items():
         akey = key_of_root[root]
@@ -190,9 +240,9 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
             tk = topic_key(name)
             if tk not in g:
                 g.add_node(tk, kind=TOPIC, data=Topic(tk, name))
-            g.add_edge(akey, tk, kind=TAGGED)
+            shared.edge(g, akey, tk, TAGGED)
         for rank, item in enumerate(rec.related):
-            target = key_of_root[uf.find(canonical_url(item.primary_url))]
+            target = key_of_root[uf.find(canon[item.primary_url])]
             if target == akey:
                 issues.append(
                     LoadIssue(
@@ -214,10 +264,14 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
                     )
                 )
             else:
-                g.add_edge(akey, target, kind=RELATED, rank=rank)
+                shared.edge(g, akey, target, RELATED, rank)
     for root in stub_items:
         akey = key_of_root[root]
         link_provider(akey, g.nodes[akey]["data"], None)
 
-    aliases = {c: key_of_root[uf.find(c)] for c in uf.parent if uf.find(c) in key_of_root}
+    aliases = {}
+    for c in uf.parent:
+        k = key_of_root.get(uf.find(c))
+        if k is not None:
+            aliases[c] = k
     return LinkGraph(g, aliases, issues, files=corpus.files, root=corpus.root, version=version)

@@ -8,10 +8,6 @@ from .model import RELATED, LinkGraph
 MAX_CHAIN = 10
 
 
-def _related_steps(adj, u):
-    return [v for v, a in adj[u].items() if a["kind"] == RELATED]
-
-
 def shortest_chain(
     lg: LinkGraph, source: str, target: str, max_length: int = 6, directed: bool = False
 ) -> list[str] | None:
@@ -36,15 +32,10 @@ def shortest_chain(
     if source == target:
         return [source]
     succ, pred = lg.g._succ, lg.g._pred
-
-    def forward(u):
-        out = _related_steps(succ, u)
-        return out if directed else out + _related_steps(pred, u)
-
-    def backward(u):
-        out = _related_steps(pred, u)
-        return out if directed else out + _related_steps(succ, u)
-
+    # Inline loops over networkx's adjacency dicts, the visited test before the edge-kind
+    # test (most neighbours of a frontier are already known): this is the hot loop.
+    fwd_adjs = (succ,) if directed else (succ, pred)
+    bwd_adjs = (pred,) if directed else (succ, pred)
     parents: dict[str, str | None] = {source: None}
     children: dict[str, str | None] = {target: None}
     fwd, bwd = [source], [target]
@@ -52,24 +43,22 @@ def shortest_chain(
     while fwd and bwd and hops < max_length:
         hops += 1
         if len(fwd) <= len(bwd):
-            nxt = []
-            for u in fwd:
-                for v in forward(u):
-                    if v not in parents:
-                        parents[v] = u
-                        if v in children:
-                            return _join(parents, children, v)
-                        nxt.append(v)
+            seen, other, adjs, frontier = parents, children, fwd_adjs, fwd
+        else:
+            seen, other, adjs, frontier = children, parents, bwd_adjs, bwd
+        nxt = []
+        for u in frontier:
+            for adj in adjs:
+                for v, a in adj[u].items():
+                    if v in seen or a["kind"] != RELATED:
+                        continue
+                    seen[v] = u
+                    if v in other:
+                        return _join(parents, children, v)
+                    nxt.append(v)
+        if frontier is fwd:
             fwd = nxt
         else:
-            nxt = []
-            for u in bwd:
-                for v in backward(u):
-                    if v not in children:
-                        children[v] = u
-                        if v in parents:
-                            return _join(parents, children, v)
-                        nxt.append(v)
             bwd = nxt
     return None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from .model import LinkGraph
 
 
@@ -17,3 +19,10 @@ class GraphStore:
 
     def swap(self, graph: LinkGraph) -> None:
         self.current = graph
+        if gc.get_freeze_count():
+            # The server froze the first graph out of the collector's sight (gc.freeze);
+            # frozen objects are never collected, and a graph holds reference cycles, so
+            # let the old one go and freeze the new one instead (one full collection).
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()

@@ -8,10 +8,14 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _AMP_CACHE = ".cdn.ampproject.org"
+# Already plain: lower-case http(s), a lower-case host with no port or user, a path
+# and nothing else. For these the result is the same string minus trailing slashes.
+_PLAIN = re.compile(r"https?://[a-z0-9][a-z0-9.\-]*(?:/[^?#;\s\\@]*)?")
 
 
 def _unwrap_amp_cache(scheme: str, host: str, path: str, query: str) -> str | None:
@@ -36,6 +40,14 @@ def canonical_url(url: str) -> str:
     Text that is not an absolute URL is returned stripped, unchanged otherwise.
     """
     url = url.strip()
+    if _PLAIN.fullmatch(url):
+        scheme, _, rest = url.partition("://")
+        host, slash, path = rest.partition("/")
+        if not host.endswith(_AMP_CACHE):
+            return f"{scheme}://{host}/{path.rstrip('/')}" if slash else f"{scheme}://{host}/"
+        inner = _unwrap_amp_cache(scheme, host, slash + path, "")
+        if inner is not None:
+            return canonical_url(inner)
     try:
         s = urlsplit(url)
         port = s.port

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,9 +55,31 @@ def read_file(path: str, root: str) -> tuple[ArticleRecord | None, list[LoadIssu
         return None, [LoadIssue(rel, None, "front matter is nested too deeply to read")]
 
 
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection inside: loading makes millions of objects that live on.
+
+    Each collection would walk all of them again, which made loading 2-3 times slower;
+    reference counting still frees what loading drops.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _read_chunk(args: tuple[list[str], str]) -> list[tuple[ArticleRecord | None, list[LoadIssue]]]:
     paths, root = args
-    return [read_file(p, root) for p in paths]
+    with paused_gc():
+        return [read_file(p, root) for p in paths]
+
+
+def chunk_size(files: int, workers: int) -> int:
+    """Files per task: about 16 tasks per worker so all finish together, 50-1000 each."""
+    return max(50, min(1000, files // (workers * 16) or 1))
 
 
 def read_files(
@@ -73,7 +97,7 @@ def read_files(
             if progress:
                 progress(1)
         return
-    size = 500
+    size = chunk_size(len(paths), workers)
     chunks = [(paths[i : i + size], root) for i in range(0, len(paths), size)]
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for results in pool.map(_read_chunk, chunks):
@@ -86,15 +110,22 @@ def load_corpus(
     root: str | os.PathLike,
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
+    paths: list[str] | None = None,
 ) -> Corpus:
-    """Read every file below ``root``. A bad file is reported, never fatal."""
+    """Read every file below ``root`` (or just ``paths``, as :func:`list_files` gives them).
+
+    A bad file is reported, never fatal. Large corpora are parsed by ``workers``
+    processes (default: one per core); ``progress(n)`` is told as files are done.
+    """
     root = str(root)
     if not Path(root).is_dir():
         raise NotADirectoryError(f"corpus folder not found: {root}")
-    paths = list_files(root)
+    if paths is None:
+        paths = list_files(root)
     corpus = Corpus(root=root, files=len(paths))
-    for rec, issues in read_files(paths, root, workers, progress):
-        corpus.issues.extend(issues)
-        if rec is not None:
-            corpus.records.append(rec)
+    with paused_gc():
+        for rec, issues in read_files(paths, root, workers, progress):
+            corpus.issues.extend(issues)
+            if rec is not None:
+                corpus.records.append(rec)
     return corpus

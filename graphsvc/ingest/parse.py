@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from datetime import UTC, date, datetime, time
@@ -53,6 +54,12 @@ def repair_text(value: str) -> str:
     """Undo mojibake and HTML entities: ``weâ€™ve &amp; co`` -> ``we’ve & co``."""
     if value.isascii() and "&" not in value:
         return value
+    return _repair(value)
+
+
+@functools.lru_cache(maxsize=16384)
+def _repair(value: str) -> str:
+    # ftfy is slow, and the same related item's title and excerpt recur across files.
     return html.unescape(ftfy.fix_text(value, config=_FTFY))
 
 

@@ -1,0 +1,91 @@
+"""``python -m bench [--full | --smoke] [--only P1,P4] [--json FILE]``: run the benchmarks.
+
+Default sizes fit in a few minutes on 2 cores; ``--full`` uses the issue's sizes (100k
+files for P1-P4, about 1M articles for P5/P6); ``--smoke`` is a seconds-long run on tiny
+sizes that checks the code works (the test suite runs it). Generated corpora are kept
+in ``$GRAPHSVC_BENCH_DIR`` (default /tmp/graphsvc-bench) and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import shlex
+import sys
+import time
+from dataclasses import asdict
+
+from . import p1_load, p2_snapshot, p3_article, p4_subgraph, p56_big
+from .common import machine
+
+SIZES = {
+    # load: P1/P2 files; sample: files for the YAML baseline; p3/p4: corpus files;
+    # p4_min: least nodes+edges of a P4 subgraph; big: P5 files; pairs: P5 pairs; mem: P6 files.
+    "smoke": dict(load=150, sample=150, p3=150, requests=60, p4=300, p4_min=300, big=2000,
+                  pairs=20, mem=2000),
+    "default": dict(load=20_000, sample=5000, p3=20_000, requests=3000, p4=20_000, p4_min=20_000,
+                    big=80_000, pairs=400, mem=80_000),
+    "full": dict(load=100_000, sample=10_000, p3=100_000, requests=5000, p4=100_000,
+                 p4_min=20_000, big=790_000, pairs=400, mem=770_000),
+}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--full", action="store_true", help="100k files, ~1M articles")
+    g.add_argument("--smoke", action="store_true", help="tiny sizes: does it run?")
+    p.add_argument("--only", default="", help="comma-separated ids, e.g. P1,P2")
+    p.add_argument("--json", help="also write the rows as JSON here")
+    args = p.parse_args(argv)
+    size = "full" if args.full else "smoke" if args.smoke else "default"
+    z = SIZES[size]
+    only = {x.strip().upper() for x in args.only.split(",") if x.strip()}
+
+    def want(*ids):
+        return not only or any(i in only for i in ids)
+
+    info = machine()
+    started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    print(f"graphsvc benchmarks, {size} sizes, {started}")
+    print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()), flush=True)
+    rows = []
+    t0 = time.perf_counter()
+    steps = [
+        ("P1", lambda: [p1_load.run(z["load"], z["sample"])]),
+        ("P2", lambda: [p2_snapshot.run(z["load"])]),
+        ("P3", lambda: [p3_article.run(z["p3"], z["requests"])]),
+        ("P4", lambda: [p4_subgraph.run(z["p4"], min_size=z["p4_min"])]),
+        ("P5", lambda: [p56_big.run_chain(z["big"], z["pairs"])]),
+        ("P6", lambda: [p56_big.run_memory(z["mem"])]),
+    ]
+    for ident, step in steps:
+        if not want(ident):
+            continue
+        t = time.perf_counter()
+        print(f"\nrunning {ident} ...", flush=True)
+        for row in step():
+            rows.append(row)
+            print(row.show(), flush=True)
+        print(f"    ({time.perf_counter() - t:.0f} s)", flush=True)
+    print(f"\nall done in {time.perf_counter() - t0:.0f} s")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(
+                {
+                    "command": "python -m bench "
+                    + shlex.join(argv if argv is not None else sys.argv[1:]),
+                    "size": size,
+                    "date": started,
+                    "machine": info,
+                    "rows": [asdict(r) for r in rows],
+                },
+                fh,
+                indent=2,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,245 @@
+"""Shared benchmark plumbing: machine facts, corpora, servers, a light HTTP load client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Row:
+    """One benchmark's outcome, printed and written to the results."""
+
+    id: str
+    what: str
+    size: str
+    figures: dict[str, str] = field(default_factory=dict)
+    ratio: float | None = None
+    ratio_text: str = ""
+    goal: str = ""
+    met: bool | None = None
+    note: str = ""
+
+    def show(self) -> str:
+        figs = "; ".join(f"{k}: {v}" for k, v in self.figures.items())
+        verdict = {True: "MET", False: "MISSED", None: "-"}[self.met]
+        out = f"[{self.id}] {self.what} ({self.size})\n    {figs}\n"
+        out += f"    ratio: {self.ratio_text or '-'}   goal: {self.goal}   -> {verdict}"
+        if self.note:
+            out += f"\n    note: {self.note}"
+        return out
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = "unknown"
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    load = ""
+    with contextlib.suppress(OSError):
+        load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    return {
+        "nproc": str(os.cpu_count()),
+        "ram": mem,
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "loadavg at start": load,
+    }
+
+
+def corpus(articles: int, seed: int = 1, base: Path | None = None) -> Path:
+    """A generated corpus of ``articles`` files, made once and reused."""
+    from graphsvc.generate import write_corpus
+
+    base = base or Path(os.environ.get("GRAPHSVC_BENCH_DIR", "/tmp/graphsvc-bench"))
+    folder = base / f"corpus-{articles}-s{seed}"
+    done = folder / ".complete"
+    if not done.exists():
+        if folder.exists():
+            import shutil
+
+            shutil.rmtree(folder)
+        t0 = time.perf_counter()
+        write_corpus(folder, articles, seed)
+        done.write_text("")
+        print(f"    (generated {articles} files in {time.perf_counter() - t0:.1f}s)", flush=True)
+    return folder
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def server(cmd: list[str], env: dict | None = None, timeout: float = 600) -> Iterator[str]:
+    """Run ``cmd`` (which must take ``--port``) on 127.0.0.1; yield its base URL."""
+    port = free_port()
+    log = open(os.devnull, "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [*cmd, "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server {cmd} exited with {proc.returncode}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server {cmd} did not start")
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def graphsvc_server(folder: Path, cache_dir: Path, *extra: str):
+    return server(
+        [sys.executable, "-m", "graphsvc", "serve", str(folder), "--host", "127.0.0.1",
+         "--log-level", "warning",
+         # A static graph (read from its snapshot when current), and a traversal budget
+         # big enough for the large maps the benchmarks ask for.
+         "--no-watch", "--max-cost", "1000000000", *extra],
+        env={"GRAPHSVC_CACHE_DIR": str(cache_dir)},
+    )  # fmt: skip
+
+
+def baseline_server(folder: Path, cache_dir: Path):
+    return server(
+        [sys.executable, "-m", "bench.baseline_app", str(folder)],
+        env={"GRAPHSVC_CACHE_DIR": str(cache_dir), "PYTHONPATH": str(REPO)},
+    )
+
+
+# -- a light HTTP/1.1 load client ------------------------------------------------------------
+
+
+def _request(host: str, port: int, method: str, path: str, body: bytes | None) -> bytes:
+    head = f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: keep-alive\r\n"
+    if body is not None:
+        head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+    return (head + "\r\n").encode() + (body or b"")
+
+
+async def _one_connection(host, port, requests, latencies, statuses, sizes):
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        for raw in requests:
+            t0 = time.perf_counter()
+            writer.write(raw)
+            status_line = await reader.readline()
+            length = 0
+            chunked = False
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b""):
+                    break
+                name, _, value = line.decode("latin-1").partition(":")
+                if name.lower() == "content-length":
+                    length = int(value)
+                elif name.lower() == "transfer-encoding" and "chunked" in value:
+                    chunked = True
+            if chunked:
+                total = 0
+                while True:
+                    size = int((await reader.readline()).strip(), 16)
+                    await reader.readexactly(size + 2)
+                    total += size
+                    if size == 0:
+                        break
+                length = total
+            else:
+                await reader.readexactly(length)
+            latencies.append(time.perf_counter() - t0)
+            statuses.append(int(status_line.split()[1]))
+            sizes.append(length)
+    finally:
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()
+
+
+@dataclass
+class Load:
+    requests: int
+    seconds: float
+    latencies: list[float]
+    statuses: list[int]
+    sizes: list[int]
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    def pct(self, p: float) -> float:
+        xs = sorted(self.latencies)
+        return xs[min(len(xs) - 1, int(p / 100 * len(xs)))]
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.latencies)
+
+
+def load(
+    base: str,
+    bodies: list[tuple[str, str, bytes | None]],
+    concurrency: int = 4,
+) -> Load:
+    """Send each (method, path, body) once, over ``concurrency`` keep-alive connections."""
+    url = httpx.URL(base)
+    host, port = url.host, url.port
+    assert host in ("127.0.0.1", "localhost", "::1"), "benchmarks talk to this machine only"
+    raws = [_request(host, port, m, p, b) for m, p, b in bodies]
+    shares = [raws[i::concurrency] for i in range(concurrency)]
+    latencies: list[float] = []
+    statuses: list[int] = []
+    sizes: list[int] = []
+
+    async def main():
+        await asyncio.gather(
+            *(_one_connection(host, port, s, latencies, statuses, sizes) for s in shares if s)
+        )
+
+    t0 = time.perf_counter()
+    asyncio.run(main())
+    return Load(len(raws), time.perf_counter() - t0, latencies, statuses, sizes)
+
+
+def ms(seconds: float) -> str:
+    if seconds < 0.001:
+        return f"{seconds * 1e6:.0f} µs"
+    return f"{seconds * 1000:.1f} ms"

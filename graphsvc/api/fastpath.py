@@ -1,0 +1,216 @@
+"""Fast answers: orjson encoding, a per-graph cache of whole responses, packed subgraphs.
+
+* :func:`encode_json` encodes GraphQL responses with orjson (about 10x faster than the
+  standard library), falling back to :mod:`json` for what orjson refuses (integers
+  beyond 64 bits).
+* :class:`ResponseCache` sits in front of the GraphQL view. A large answer to a POSTed
+  query is kept per graph version, keyed by query, variables and operation name, and
+  the next identical request gets the same bytes without resolving anything. The
+  cache lives on the graph object, so a new graph version starts empty; it is bounded
+  in bytes (least recently used answers go first). Only answers without errors and of
+  at least ``min_bytes`` are kept: small answers are cheap to compute anyway.
+* ``neighborsPacked`` answers the ``neighbors`` question as one JSON value of arrays,
+  built straight from the graph, for clients that draw thousands of nodes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections import OrderedDict
+from typing import Any
+
+import orjson
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from ..graph import traverse as gt
+from .types import Direction, EdgeKind, graph, node_label
+
+# -- encoding -----------------------------------------------------------------------------
+
+
+def encode_json_bytes(data: object) -> bytes:
+    try:
+        return orjson.dumps(data)
+    except (orjson.JSONEncodeError, TypeError):
+        return json.dumps(data, separators=(",", ":"), default=str).encode()
+
+
+def decode_json(data: str | bytes) -> object:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)  # raises the error Strawberry expects, or reads what orjson won't
+
+
+def encode_json(data: object) -> str:
+    return encode_json_bytes(data).decode()
+
+
+# -- whole-response cache -----------------------------------------------------------------
+
+CACHE_BYTES_ENV = "GRAPHSVC_RESPONSE_CACHE_MB"
+_NOT_A_QUERY = re.compile(rb"(?:^|[}\s])(?:mutation|subscription)\b")
+
+
+class _LRU:
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self.items: OrderedDict[Any, tuple[list, bytes]] = OrderedDict()
+
+    def get(self, key):
+        hit = self.items.get(key)
+        if hit is not None:
+            self.items.move_to_end(key)
+        return hit
+
+    def put(self, key, headers: list, body: bytes) -> None:
+        if len(body) > self.max_bytes // 4:
+            return
+        old = self.items.pop(key, None)
+        if old is not None:
+            self.bytes -= len(old[1])
+        self.items[key] = (headers, body)
+        self.bytes += len(body)
+        while self.bytes > self.max_bytes:
+            _, (_, dropped) = self.items.popitem(last=False)
+            self.bytes -= len(dropped)
+
+
+class ResponseCache:
+    """ASGI wrapper of the GraphQL endpoint that replays identical large answers.
+
+    ``store.current`` must be the graph the wrapped app answers from.
+    """
+
+    def __init__(self, app, store, max_bytes: int | None = None, min_bytes: int = 16 * 1024):
+        self.app = app
+        self.store = store
+        if max_bytes is None:
+            max_bytes = int(float(os.environ.get(CACHE_BYTES_ENV, "64")) * 1024 * 1024)
+        self.max_bytes = max_bytes
+        self.min_bytes = min_bytes
+
+    def _cache(self, lg) -> _LRU:
+        c = lg._cache.get("responses")
+        if c is None:
+            c = lg._cache["responses"] = _LRU(self.max_bytes)
+        return c
+
+    async def __call__(self, scope, receive, send) -> None:
+        lg = self.store.current
+        if scope["type"] != "http" or scope["method"] != "POST" or lg is None or not self.max_bytes:
+            await self.app(scope, receive, send)
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([], message, receive), send)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        key = _key(scope, body)
+        cache = self._cache(lg) if key is not None else None
+        if cache is not None:
+            hit = cache.get(key)
+            if hit is not None:
+                headers, payload = hit
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                await send({"type": "http.response.body", "body": payload})
+                return
+        start: dict = {}
+        parts: list[bytes] = []
+
+        async def capture(message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                parts.append(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, _replay([body], None, receive), capture if cache else send)
+        if cache is None or start.get("status") != 200:
+            return
+        payload = b"".join(parts)
+        if len(payload) >= self.min_bytes and b'"errors":' not in payload:
+            cache.put(key, list(start.get("headers", [])), payload)
+
+
+def _key(scope, body: bytes):
+    """(query, variables, operation) of a JSON GraphQL query; None when not cacheable."""
+    headers = dict(scope.get("headers") or [])
+    if b"json" not in headers.get(b"content-type", b""):
+        return None
+    if _NOT_A_QUERY.search(body):
+        return None
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+        return None
+    variables = payload.get("variables") or {}
+    try:
+        var_key = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
+    except (orjson.JSONEncodeError, TypeError):
+        return None
+    op = payload.get("operationName")
+    return (payload["query"], var_key, op if isinstance(op, str) else None)
+
+
+def _replay(bodies: list[bytes], first, receive):
+    """A ``receive`` that hands back what was already read, then the real one."""
+    pending = [{"type": "http.request", "body": b, "more_body": False} for b in bodies]
+    if first is not None:
+        pending.append(first)
+
+    async def replay():
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replay
+
+
+# -- packed subgraphs ---------------------------------------------------------------------
+
+
+def packed(lg, sub: gt.Subgraph) -> dict:
+    """A subgraph as arrays: nodes ``[key, kind, label, distance]``, edges
+    ``[source, target, kind, rank]``, built straight from the graph."""
+    kind = lg.kind
+    nodes = [[key, kind(key), node_label(lg, key), dist] for key, dist in sub.nodes]
+    return {
+        "nodes": nodes,
+        "edges": [list(e) for e in sub.edges],
+        "truncated": sub.truncated,
+    }
+
+
+@strawberry.type
+class FastQuery:
+    @strawberry.field(
+        description="What `neighbors` answers, as one JSON value built straight from the "
+        "graph: {nodes: [[key, kind, label, distance]], edges: [[source, target, kind, "
+        "rank]], truncated}. Much faster than field-by-field selection for thousands of nodes."
+    )
+    def neighbors_packed(
+        self,
+        info: Info,
+        url: str,
+        depth: int = 1,
+        direction: Direction = Direction.BOTH,
+        edge_kinds: list[EdgeKind] | None = (EdgeKind.RELATED,),  # type: ignore[assignment]
+        limit: int = 500,
+    ) -> JSON:
+        lg = graph(info)
+        kinds = tuple(k.value for k in (edge_kinds or ()))
+        sub = gt.neighborhood(lg, [lg.require(url)], depth, direction.value, kinds, limit)
+        return packed(lg, sub)

@@ -1,0 +1,135 @@
+"""Fast answers: orjson, the per-graph response cache, packed subgraphs, several workers."""
+
+import asyncio
+
+import orjson
+import pytest
+from starlette.testclient import TestClient
+
+from graphsvc.api.app import create_app
+from graphsvc.api.fastpath import _LRU, ResponseCache, encode_json
+from graphsvc.generate import generate_records
+from graphsvc.graph import build_graph
+from graphsvc.graph.store import GraphStore
+from graphsvc.ingest.loader import Corpus
+
+from .conftest import serve
+
+NEIGHBORS = """query($u: String!, $d: Int!) { neighbors(url: $u, depth: $d, limit: 2000) {
+  truncated nodes { key kind label distance } edges { source target kind rank } } }"""
+PACKED = """query($u: String!, $d: Int!) {
+  neighborsPacked(url: $u, depth: $d, limit: 2000) }"""
+
+
+def make_graph(n=1500, seed=1, version=1):
+    recs = list(generate_records(n, seed=seed))
+    return build_graph(Corpus(root="mem", records=recs, files=n), version=version)
+
+
+@pytest.fixture(scope="module")
+def lg():
+    return make_graph()
+
+
+def busiest(lg):
+    return max(lg.article_keys(), key=lambda k: len(lg.g._succ[k]) + len(lg.g._pred[k]))
+
+
+def post(client, query, variables):
+    r = client.post("/graphql", json={"query": query, "variables": variables})
+    assert r.status_code == 200
+    return r
+
+
+def test_encode_json_handles_what_orjson_refuses():
+    assert orjson.loads(encode_json({"a": [1, "é"], "big": 2**70})) == {"a": [1, "é"], "big": 2**70}
+
+
+def test_large_answers_are_cached_per_graph_version(lg):
+    store = GraphStore(lg)
+    client = TestClient(create_app(store))
+    url = busiest(lg)
+    first = post(client, NEIGHBORS, {"u": url, "d": 3})
+    cache = lg._cache["responses"]
+    assert len(cache.items) == 1 and len(first.content) > 16 * 1024
+    second = post(client, NEIGHBORS, {"d": 3, "u": url})  # same variables, other order
+    assert second.content == first.content and len(cache.items) == 1
+    assert second.headers["content-type"] == "application/json"
+    post(client, NEIGHBORS, {"u": url, "d": 2})
+    assert len(cache.items) == 2
+    # A new graph version answers from itself, with a cache of its own.
+    new = make_graph(seed=2, version=2)
+    store.swap(new)
+    other = post(client, NEIGHBORS, {"u": busiest(new), "d": 3})
+    assert other.content != first.content and len(new._cache["responses"].items) == 1
+    gone = post(client, NEIGHBORS, {"u": url, "d": 3}).json()
+    assert gone["data"] is None and "unknown article URL" in gone["errors"][0]["message"]
+
+
+def test_errors_and_small_answers_are_not_cached():
+    store = GraphStore(make_graph(200, seed=5))
+    client = TestClient(create_app(store))
+    post(client, NEIGHBORS, {"u": "https://nowhere.example/x", "d": 3})
+    post(client, "{ stats { articles } }", {})
+    assert len(store.current._cache["responses"].items) == 0
+
+
+def test_lru_is_bounded_in_bytes():
+    lru = _LRU(1000)
+    for i in range(20):
+        lru.put(i, [], b"x" * 200)
+    assert lru.bytes <= 1000 and list(lru.items) == [15, 16, 17, 18, 19]
+    lru.put("huge", [], b"x" * 600)  # over a quarter of the budget: not kept
+    assert "huge" not in lru.items
+
+
+def test_requests_without_a_graph_pass_through():
+    calls = []
+
+    async def app(scope, receive, send):
+        calls.append(scope["method"])
+
+    wrapped = ResponseCache(app, GraphStore(None))
+    asyncio.run(wrapped({"type": "http", "method": "POST"}, None, None))
+    assert calls == ["POST"]
+
+
+def test_packed_neighbors_say_what_neighbors_says(lg):
+    client = TestClient(create_app(GraphStore(lg)))
+    v = {"u": busiest(lg), "d": 2}
+    full = post(client, NEIGHBORS, v).json()["data"]["neighbors"]
+    packed = post(client, PACKED, v).json()["data"]["neighborsPacked"]
+    assert packed["truncated"] == full["truncated"]
+    assert packed["nodes"] == [
+        [n["key"], n["kind"], n["label"], n["distance"]] for n in full["nodes"]
+    ]
+    assert packed["edges"] == [
+        [e["source"], e["target"], e["kind"], e["rank"]] for e in full["edges"]
+    ]
+
+
+def test_serve_with_two_workers(tmp_path):
+    env = {"GRAPHSVC_CACHE_DIR": str(tmp_path / "cache")}
+    with serve(None, "--workers", "2", tmp=tmp_path, env=env) as s:
+        stats = s.data("{ stats { articles documents } }")["stats"]
+        assert stats == {"articles": 4, "documents": 2}
+        assert "2 worker processes" in s.logs()
+    assert list((tmp_path / "cache").glob("*.snapshot"))
+
+
+def test_swapping_a_frozen_graph_lets_the_old_one_go():
+    import gc
+    import weakref
+
+    old = make_graph(200, seed=7)
+    old.g.edges  # noqa: B018 - networkx caches an edge view that refers back: a cycle
+    store = GraphStore(old)
+    ref = weakref.ref(old.g)
+    del old
+    gc.freeze()
+    try:
+        store.swap(make_graph(200, seed=8))
+        assert ref() is None
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
