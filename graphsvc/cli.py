@@ -106,7 +106,7 @@ def _preload(folder: Path, cache: bool = True):
     return lg
 
 
-def _serve_static(args: argparse.Namespace, folder: Path, settings) -> int:
+def _serve_static(args: argparse.Namespace, folder: Path, settings, assets=None) -> int:
     """Serve a graph that does not change (``--no-watch`` and read-only, or ``--workers``):
     loaded from its snapshot when current, in the background, one or more workers."""
     import gc
@@ -150,7 +150,7 @@ def _serve_static(args: argparse.Namespace, folder: Path, settings) -> int:
         uvicorn.run("graphsvc.api.ops:app_from_env", factory=True, workers=args.workers, **run)
         return 0
     store = GraphStore()
-    app = create_app(store, settings)
+    app = create_app(store, settings, assets=assets)
 
     def load():
         lg = _preload(folder, cache=not args.no_cache)
@@ -178,6 +178,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .graph.store import GraphStore
     from .live import LiveCorpus, log_to_stderr
 
+    assets = None
+    if args.graphiql_assets:  # checked before the corpus loads: a wrong folder fails fast
+        from .api.graphiql import AssetsError, LocalAssets
+
+        try:
+            assets = LocalAssets(args.graphiql_assets)
+        except AssetsError as e:
+            print(f"graphsvc: {e}", file=sys.stderr)
+            return 2
+        print(f"graphsvc: GraphiQL assets from {args.graphiql_assets}", file=sys.stderr)
     folder = Path(args.dir) if args.dir else default_corpus()
     if not folder.is_dir():
         raise NotADirectoryError(f"corpus folder not found: {folder}")
@@ -189,13 +199,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     log_to_stderr(args.log_level)
 
     if args.workers > 1 or (args.no_watch and not auth.writable):
-        return _serve_static(args, folder, settings)
+        return _serve_static(args, folder, settings, assets)
 
     # Serve at once (/healthz alive, /readyz 503) and load the corpus meanwhile; follow
     # the folder once it is loaded.
     store = GraphStore()
     live = LiveCorpus(folder, store=store, load=False)
-    app = create_app(store, settings, live=live, auth=auth)
+    app = create_app(store, settings, live=live, auth=auth, assets=assets)
 
     def load():
         t0 = time.perf_counter()
@@ -295,6 +305,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_graphiql_assets(args: argparse.Namespace) -> int:
+    from .api.graphiql import npm_command, npm_packages
+
+    print(npm_command(args.dir) if args.dir else " ".join(npm_packages()))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="graphsvc", description=__doc__)
     p.add_argument("--version", action="version", version=f"graphsvc {__version__}")
@@ -334,6 +351,14 @@ def parser() -> argparse.ArgumentParser:
     )
     add_arguments(s)
     s.add_argument(
+        "--graphiql-assets",
+        metavar="DIR",
+        default=os.environ.get("GRAPHSVC_GRAPHIQL_ASSETS") or None,
+        help="serve GraphiQL's scripts from DIR, not unpkg.com (default: "
+        "$GRAPHSVC_GRAPHIQL_ASSETS; fill DIR with the command `graphsvc graphiql-assets DIR` "
+        "prints)",
+    )
+    s.add_argument(
         "--workers",
         type=int,
         default=1,
@@ -355,6 +380,13 @@ def parser() -> argparse.ArgumentParser:
 
     sc = sub.add_parser("schema", help="print the GraphQL schema (SDL)")
     sc.set_defaults(func=cmd_schema)
+
+    ga = sub.add_parser(
+        "graphiql-assets",
+        help="print the npm packages GraphiQL loads (with DIR: the npm command that installs them)",
+    )
+    ga.add_argument("dir", nargs="?", help="folder for `serve --graphiql-assets`")
+    ga.set_defaults(func=cmd_graphiql_assets)
 
     e = sub.add_parser("export", help="write the graph as files that load back into the same graph")
     e.add_argument("dir", help="folder to write (created; must be empty)")

@@ -117,6 +117,11 @@ def test_token_file_and_read_token(tmp_path):
         for token in ("reader-token", TOKEN):  # the write token may read too
             r = s.client.post("/graphql", json=q, headers={"Authorization": f"Bearer {token}"})
             assert r.json() == {"data": {"stats": {"documents": 1}}}
+        # the map page and the downloads show articles: they need the token as well
+        for path in ("/map?url=https://rt.example/a", "/map/search?q=A", "/export/node-link"):
+            assert s.client.get(path).status_code == 401, path
+            r = s.client.get(path, headers={"Authorization": "Bearer reader-token"})
+            assert r.status_code == 200, path
         # the read token does not write
         body = mutate(
             s,

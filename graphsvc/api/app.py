@@ -12,8 +12,9 @@ import anyio
 import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -22,7 +23,7 @@ from strawberry.types import ExecutionResult
 
 from ..graph.store import GraphStore
 from ..live import LiveCorpus
-from . import fastpath, limits, ops
+from . import fastpath, graphiql, limits, ops, pages
 from .auth import READ_DENIED_MESSAGE, Auth
 from .export import export_route
 from .middleware import stack
@@ -47,9 +48,11 @@ class GraphQLApp(GraphQL):
         schema=None,
         live: LiveCorpus | None = None,
         auth: Auth | None = None,
+        assets: graphiql.LocalAssets | None = None,
         **kw,
     ):
         self.settings = settings or Settings()
+        self.assets = assets
         kw.setdefault("graphql_ide", "graphiql" if self.settings.graphiql else None)
         super().__init__(schema or default_schema, **kw)
         self.store = store
@@ -85,6 +88,9 @@ class GraphQLApp(GraphQL):
 
     async def _answer(self, scope, receive, send) -> None:
         await super().__call__(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(graphiql.page(self.store.current, self.assets))
 
     def _wants_page(self, scope) -> bool:
         headers = dict(scope.get("headers", []))
@@ -186,21 +192,42 @@ class GraphQLApp(GraphQL):
         return response
 
 
+class ReadGuard:
+    """With ``--read-token``, the pages and downloads that show articles need it too."""
+
+    def __init__(self, app, auth: Auth, prefixes: tuple[str, ...] = ("/map", "/export/")):
+        self.app, self.auth, self.prefixes = app, auth, prefixes
+
+    async def __call__(self, scope, receive, send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["path"].startswith(self.prefixes)
+            and not self.auth.may_read(Headers(scope=scope))
+        ):
+            body = {"errors": [{"message": READ_DENIED_MESSAGE}]}
+            headers = {"WWW-Authenticate": "Bearer"}
+            await JSONResponse(body, status_code=401, headers=headers)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def create_app(
     store: GraphStore,
     settings: Settings | None = None,
     live: LiveCorpus | None = None,
     auth: Auth | None = None,
     watch: bool = False,
+    assets: graphiql.LocalAssets | None = None,
 ) -> Starlette:
     """The app. With ``live`` it accepts writes (given ``auth``'s write token) and
-    publishes changes; with ``watch`` too, it follows the folder while it runs."""
+    publishes changes; with ``watch`` too, it follows the folder while it runs.
+    GraphiQL's files come from ``assets`` if given, else from unpkg.com."""
     settings = settings or Settings()
     schema = make_schema(
         limits.schema_extensions(settings),
         execution_context_class=limits.DeadlineExecutionContext,
     )
-    gql = GraphQLApp(store, settings, schema=schema, live=live, auth=auth)
+    gql = GraphQLApp(store, settings, schema=schema, live=live, auth=auth, assets=assets)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
@@ -224,6 +251,8 @@ def create_app(
         WebSocketRoute("/graphql", gql),
         Route("/schema.graphql", schema_sdl),
         Route("/export/{format}", export_route),
+        *(assets.routes() if assets else ()),
+        *pages.make_routes(store),
         *ops.routes(store, load_state),
     ]
     known = {r.path for r in routes if "{" not in r.path}
@@ -231,7 +260,8 @@ def create_app(
     def path_label(path: str) -> str:
         return path if path in known else "other"
 
-    app = Starlette(routes=routes, middleware=stack(settings, path_label), lifespan=lifespan)
+    middleware = [*stack(settings, path_label), Middleware(ReadGuard, auth=gql.auth)]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.store = store
     app.state.live = live
     app.state.settings = settings

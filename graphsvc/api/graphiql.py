@@ -1,0 +1,170 @@
+"""GraphiQL at ``/graphql``: Strawberry's page, pre-filled with a query over the loaded
+corpus, its assets loaded from our own server when given a folder of them.
+
+Strawberry's page loads its scripts and styles from unpkg.com. ``graphsvc serve
+--graphiql-assets DIR`` (or ``GRAPHSVC_GRAPHIQL_ASSETS=DIR``) serves them from DIR
+instead, at ``/graphiql-assets/<package>@<version>/<file>``, so GraphiQL works with no
+internet. DIR is an npm prefix (or its ``node_modules``) holding exactly the packages and
+versions the page names, as ``npm_packages()`` lists them; the files are checked against
+the page's integrity hashes when the app starts.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from strawberry.http.ides import get_graphql_ide_html
+
+from ..graph import LinkGraph
+from ..graph import maps as gm
+
+CDN = "https://unpkg.com/"
+PREFIX = "/graphiql-assets/"
+_ASSET = re.compile(
+    r'(?:src|href)="https://unpkg\.com/((@?[^@/"]+(?:/[^@/"]+)?)@([^/"]+)/([^"]+))"'
+    r'(?:\s+integrity="([^"]*)")?'
+)
+_EXAMPLE = re.compile(r"const EXAMPLE_QUERY = `.*?`;", re.S)
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    """One file the page loads: ``path`` is ``<package>@<version>/<file>``."""
+
+    path: str
+    package: str
+    version: str
+    file: str
+    integrity: str | None
+
+
+@functools.cache
+def template() -> str:
+    """Strawberry's GraphiQL page as it ships."""
+    return get_graphql_ide_html(graphql_ide="graphiql")
+
+
+@functools.cache
+def assets() -> tuple[Asset, ...]:
+    """The files Strawberry's page loads from unpkg.com, in page order."""
+    return tuple(Asset(*m.groups()) for m in _ASSET.finditer(template()))
+
+
+def npm_packages() -> list[str]:
+    """``package@version`` for each npm package the page loads from.
+
+    >>> [p for p in npm_packages() if p.startswith(("graphiql@", "react@"))]  # doctest: +ELLIPSIS
+    ['react@...', 'graphiql@...']
+    """
+    return list(dict.fromkeys(f"{a.package}@{a.version}" for a in assets()))
+
+
+def npm_command(folder: str | os.PathLike = "DIR") -> str:
+    return (
+        f"npm install --prefix {folder} --no-save --no-audit --no-fund --ignore-scripts "
+        + " ".join(npm_packages())
+    )
+
+
+class AssetsError(Exception):
+    """The assets folder lacks a file the page needs, or holds another version of it."""
+
+
+def _sri_ok(path: Path, integrity: str) -> bool:
+    """Whether ``path`` matches one of the Subresource Integrity hashes in ``integrity``."""
+    data = path.read_bytes()
+    for token in integrity.split():
+        algo, _, digest = token.partition("-")
+        if (
+            algo in ("sha256", "sha384", "sha512")
+            and digest == base64.b64encode(hashlib.new(algo, data).digest()).decode()
+        ):
+            return True
+    return False
+
+
+class LocalAssets:
+    """GraphiQL's files from a local folder; raises :class:`AssetsError` if any is wrong."""
+
+    def __init__(self, folder: str | os.PathLike):
+        self.folder = Path(folder)
+        root = self.folder / "node_modules"
+        if not root.is_dir():
+            root = self.folder
+        self.files: dict[str, Path] = {}
+        problems = []
+        for a in assets():
+            path = root / a.package / a.file
+            if not path.is_file():
+                problems.append(f"missing {path} ({a.package}@{a.version})")
+            elif a.integrity and not _sri_ok(path, a.integrity):
+                problems.append(f"{path} is not the file of {a.package}@{a.version}")
+            else:
+                self.files[a.path] = path
+        if problems:
+            raise AssetsError(
+                f"GraphiQL assets folder {self.folder}: "
+                + "; ".join(problems)
+                + f". Get them with: {npm_command(self.folder)}"
+            )
+
+    def endpoint(self, request: Request) -> Response:
+        path = self.files.get(request.path_params["path"])
+        if path is None:
+            return PlainTextResponse("not a GraphiQL asset", status_code=404)
+        # The version is in the URL, so the file never changes under it.
+        return FileResponse(path, headers={"Cache-Control": "public, max-age=31536000, immutable"})
+
+    def routes(self) -> list[Route]:
+        return [Route(PREFIX + "{path:path}", self.endpoint)]
+
+
+def example_query(lg: LinkGraph | None) -> str:
+    """A query over the loaded corpus: the neighbourhood of its most linked article."""
+    key = gm.featured_article(lg) if lg is not None else None
+    if key is None:
+        return "# graphsvc: no articles are loaded yet.\n{\n  stats { articles loadErrors }\n}\n"
+    url = json.dumps(key)  # a JSON string is a GraphQL string
+    return f"""# graphsvc: the article with the most related links in the loaded corpus,
+# and the map around it (drawn at /map?{urlencode({"url": key})}).
+# Run with Ctrl-Enter or the ▶ button; the Docs and Explorer panes list every field.
+{{
+  article(url: {url}) {{
+    title
+    publishedAt
+    provider {{ name }}
+    related {{ title url }}
+  }}
+  neighbors(url: {url}, depth: 2) {{
+    truncated
+    nodes {{ kind label distance }}
+    edges {{ source target kind }}
+  }}
+}}
+"""
+
+
+def _js_string(text: str) -> str:
+    """``text`` as a JavaScript string literal safe inside an inline ``<script>``."""
+    out = json.dumps(text)  # ASCII only, so U+2028/2029 are escaped too
+    return out.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def page(lg: LinkGraph | None, local: LocalAssets | None) -> str:
+    """Strawberry's GraphiQL page with our example query; assets from us if ``local``."""
+    html = template()
+    if local is not None:
+        html = html.replace(CDN, PREFIX)
+    example = "const EXAMPLE_QUERY = " + _js_string(example_query(lg)) + ";"
+    return _EXAMPLE.sub(lambda _: example, html, count=1)
