@@ -106,6 +106,18 @@ def _preload(folder: Path, cache: bool = True):
     return lg
 
 
+def _uvicorn_options(args: argparse.Namespace) -> dict:
+    return dict(
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        log_config=None,  # ops.configure_logging's handlers
+        access_log=False,  # graphsvc.access writes one line per request
+        proxy_headers=args.proxy_headers,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+    )
+
+
 def _serve_static(args: argparse.Namespace, folder: Path, settings, assets=None) -> int:
     """Serve a graph that does not change (``--no-watch`` and read-only, or ``--workers``):
     loaded from its snapshot when current, in the background, one or more workers."""
@@ -118,15 +130,7 @@ def _serve_static(args: argparse.Namespace, folder: Path, settings, assets=None)
     from .graph.store import GraphStore
 
     host = f"[{args.host}]" if ":" in args.host else args.host
-    run = dict(
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        log_config=None,  # ops.configure_logging's handlers
-        access_log=False,  # graphsvc.access writes one line per request
-        proxy_headers=args.proxy_headers,
-        forwarded_allow_ips=args.forwarded_allow_ips,
-    )
+    run = _uvicorn_options(args)
     if args.workers > 1:
         # Load (and write the snapshot) in a short-lived child, so that the supervising
         # process does not keep a copy of the graph's memory while the workers run; each
@@ -232,16 +236,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        log_config=None,  # ops.configure_logging's handlers
-        access_log=False,  # graphsvc.access writes one line per request
-        proxy_headers=args.proxy_headers,
-        forwarded_allow_ips=args.forwarded_allow_ips,
-    )
+    uvicorn.run(app, **_uvicorn_options(args))
     return 0
 
 
