@@ -138,3 +138,17 @@ def test_no_watch(folder, tmp_path):
         time.sleep(1.0)
         assert title_of(s, B) == "B as related"  # still the stub
         assert "not following changes" in s.logs()
+
+
+def test_each_applied_change_counts_as_a_reload_in_metrics(folder, tmp_path):
+    def reloads(s) -> float:
+        for line in s.client.get("/metrics").text.splitlines():
+            if line.startswith('graphsvc_reloads_total{result="ok"}'):
+                return float(line.split()[-1])
+        raise AssertionError("no graphsvc_reloads_total sample")
+
+    with serve(folder, tmp=tmp_path) as s:
+        assert reloads(s) == 1  # the first load
+        write(folder, "b.md", article(B, "Article B"))
+        wait_for(lambda: title_of(s, B) == "Article B", what="added file shows")
+        assert reloads(s) == 2

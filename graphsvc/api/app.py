@@ -264,6 +264,8 @@ def create_app(
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.store = store
     app.state.live = live
+    if live is not None:  # every version the live corpus applies is a reload
+        live.subscribe(lambda change: ops.record_reload(ok=True))
     app.state.settings = settings
     app.state.load_state = load_state
     ops.watch_store(store)
