@@ -16,12 +16,11 @@ import networkx as nx
 from .chains import MAX_CHAIN, shortest_chain
 from .errors import BoundError, check_bound
 from .layout import positions
-from .model import ARTICLE, EDGE_KINDS, PROVIDER, RELATED, TOPIC, LinkGraph
-from .traverse import BOTH, MAX_DEPTH, MAX_LIMIT, Subgraph, _steps
+from .model import ARTICLE, RELATED, LinkGraph
+from .traverse import BOTH, HUB_KINDS, MAX_LIMIT, Subgraph, _steps, neighborhood
 
 DEFAULT_HUB_CAP = 50
 MAX_CENTRES = 100
-HUB_KINDS = frozenset((PROVIDER, TOPIC))
 
 MAX_K = 10
 #: Articles the k-shortest-chains search may look at (both ends together).
@@ -134,64 +133,16 @@ def map_subgraph(
     >>> sub.hubs
     [HubCut(key='topic:ai', total=5, shown=4)]
     """
-    check_bound("depth", depth, 0, MAX_DEPTH)
-    check_bound("limit", limit, 1, MAX_LIMIT)
     check_bound("hubCap", hub_cap, 0, MAX_LIMIT)
     if not centres:
         raise BoundError("give at least one article URL")
     check_bound("number of URLs", len(centres), 1, MAX_CENTRES)
-    kinds = frozenset(edge_kinds)
-    if not kinds <= set(EDGE_KINDS):
-        raise BoundError(f"edge kinds must be among {', '.join(EDGE_KINDS)}")
-    adjs = _steps(lg, direction)
-    pred = lg.g._pred
-    node_attrs = lg.g._node
-
-    dist: dict[str, int] = {}
-    for c in centres:
-        if c not in dist:
-            if len(dist) >= limit:
-                break
-            dist[c] = 0
-    limited = len(dist) < len(set(centres))
-    frontier = list(dist)
-    d = 0
-    while frontier and d < depth and not limited:
-        d += 1
-        nxt = []
-        for u in frontier:
-            is_hub = node_attrs[u]["kind"] in HUB_KINDS
-            taken = 0
-            for adj in adjs:
-                row = adj[u]
-                members = hub_members(lg, u) if is_hub and adj is pred else row
-                for v in members:
-                    if v in dist or row[v]["kind"] not in kinds:
-                        continue
-                    if is_hub and taken >= hub_cap:
-                        break
-                    if len(dist) >= limit:
-                        limited = True
-                        break
-                    dist[v] = d
-                    nxt.append(v)
-                    taken += 1
-                if limited:
-                    break
-            if limited:
-                break
-        frontier = nxt
-
-    succ = lg.g._succ
-    edges = [
-        (u, v, a["kind"], a.get("rank"))
-        for u in dist
-        for v, a in succ[u].items()
-        if v in dist and a["kind"] in kinds
-    ]
-    hubs = _hub_cuts(lg, dist, depth, adjs, kinds, edges)
-    truncated = limited or bool(hubs)
-    return MapSubgraph(list(dist.items()), edges, truncated, hubs, limited)
+    sub = neighborhood(
+        lg, centres, depth, direction, edge_kinds, limit, hub_cap=hub_cap, hub_order=hub_members
+    )
+    dist = dict(sub.nodes)
+    hubs = _hub_cuts(lg, dist, depth, _steps(lg, direction), frozenset(edge_kinds), sub.edges)
+    return MapSubgraph(sub.nodes, sub.edges, sub.truncated or bool(hubs), hubs, sub.truncated)
 
 
 def _hub_cuts(lg, dist, depth, adjs, kinds, edges) -> list[HubCut]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .errors import BoundError, check_bound
-from .model import EDGE_KINDS, RELATED, LinkGraph
+from .model import EDGE_KINDS, PROVIDER, RELATED, TOPIC, LinkGraph
 
+HUB_KINDS = frozenset((PROVIDER, TOPIC))
 MAX_DEPTH = 5
 MAX_LIMIT = 5000
 OUT, IN, BOTH = "OUT", "IN", "BOTH"
@@ -39,12 +41,18 @@ def neighborhood(
     direction: str = BOTH,
     edge_kinds: tuple[str, ...] = (RELATED,),
     limit: int = 500,
+    hub_cap: int | None = None,
+    hub_order: Callable[[LinkGraph, str], Iterable[str]] | None = None,
 ) -> Subgraph:
     """Breadth-first neighbourhood of ``centres`` (node keys), at most ``limit`` nodes.
 
     Follows edges of ``edge_kinds`` out of (OUT), into (IN) or either way from (BOTH)
     each node. The edges returned are all edges of those kinds among the nodes
     returned. ``truncated`` is true when ``limit`` stopped the walk early.
+
+    With ``hub_cap``, a provider or topic node adds at most that many new nodes, taking
+    its articles in ``hub_order(lg, hub)`` (default: as stored); see
+    ``explore.map_subgraph``, which reports what the cap left out.
 
     >>> from graphsvc.graph.model import LinkGraph
     >>> import networkx as nx
@@ -68,20 +76,28 @@ def neighborhood(
             dist[c] = 0
     truncated = len(dist) < len(set(centres))
     frontier = list(dist)
+    nodes, pred = lg.g._node, lg.g._pred
     d = 0
     while frontier and d < depth and not truncated:
         d += 1
         nxt = []
         for u in frontier:
+            capped = hub_cap is not None and nodes[u].get("kind") in HUB_KINDS
+            taken = 0
             for adj in adjs:
-                for v, attrs in adj[u].items():
-                    if v in dist or attrs["kind"] not in kinds:
+                row = adj[u]
+                members = hub_order(lg, u) if capped and hub_order and adj is pred else row
+                for v in members:
+                    if v in dist or row[v]["kind"] not in kinds:
                         continue
+                    if capped and taken >= hub_cap:
+                        break
                     if len(dist) >= limit:
                         truncated = True
                         break
                     dist[v] = d
                     nxt.append(v)
+                    taken += 1
                 if truncated:
                     break
             if truncated:
