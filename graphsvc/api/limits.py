@@ -25,6 +25,7 @@ new field, add an entry::
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import re
 import threading
@@ -55,11 +56,12 @@ try:  # Strawberry's own executor subclass, when this Strawberry has one
 except ImportError:  # pragma: no cover
     from graphql import ExecutionContext as _BaseExecutionContext
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
-    QueryDepthLimiter,
     SchemaExtension,
+    max_aliases,
+    query_depth_limiter,
 )
 
 from ..graph.errors import GraphError
@@ -368,14 +370,34 @@ class DeadlineExecutionContext(_BaseExecutionContext):
         return super().complete_list_value(*args, **kwargs)
 
 
+@functools.cache
+def _rule(kind: str, limit: int):
+    """One validation rule class per limit, shared by every request: Strawberry's
+    limiters make a new class per instance, and a new class each request makes the
+    validation cache (keyed by the rules) miss every time."""
+    if kind == "depth":
+        return query_depth_limiter.create_validator(limit, None, None)
+    return max_aliases.create_validator(limit)
+
+
+class DepthLimiter(AddValidationRules):
+    def __init__(self, max_depth: int):
+        super().__init__([_rule("depth", max_depth)])
+
+
+class AliasLimiter(AddValidationRules):
+    def __init__(self, max_alias_count: int):
+        super().__init__([_rule("aliases", max_alias_count)])
+
+
 def schema_extensions(settings: Settings) -> list:
     """The Strawberry extensions that enforce ``settings``'s limits."""
     # Factories, not instances: Strawberry shares an instance between concurrent requests.
     ext: list = [
         partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
         partial(CostLimiter, settings.max_cost, settings.max_fields),
-        partial(QueryDepthLimiter, max_depth=settings.max_depth),
-        partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
+        partial(DepthLimiter, settings.max_depth),
+        partial(AliasLimiter, settings.max_aliases),
     ]
     if not settings.introspection:
         ext.append(DisableIntrospection)
