@@ -393,7 +393,10 @@ class LiveCorpus:
                 return None
             if rel.startswith(".." + os.sep) or rel == ".." or _hidden(rel):
                 continue
-            st = fs.lstat(self.root, rel)  # None: gone, or only reached through a symlink
+            try:
+                st = fs.lstat(self.root, rel)  # None: gone, or only reached through a symlink
+            except OSError:  # EMFILE...: refresh tries, reports, and retries it
+                st = None
             if st is not None and stat.S_ISDIR(st.st_mode):  # a folder moved in, or back
                 rels.update(fs.entries(self.root, rel))
             else:
@@ -435,18 +438,19 @@ class LiveCorpus:
                 try:
                     entry = fs.lstat(self.root, rel)
                 except OSError as e:
-                    log.warning("could not read %s: %s; trying again", rel, e.strerror or e)
-                    self._retry.add(rel)
-                    continue
-                if entry is None or stat.S_ISDIR(entry.st_mode):
-                    self._retry.discard(rel)
-                    if rel in self._files:
-                        updates[rel] = None
-                    continue
-                sig = _sig_of(entry)
-                rec, issues = read_file(path, self.root)
+                    sig, rec = None, None
+                    issues = [LoadIssue(rel, None, f"{READ_FAILED}: {e.strerror or e}")]
+                else:
+                    if entry is None or stat.S_ISDIR(entry.st_mode):
+                        self._retry.discard(rel)
+                        if rel in self._files:
+                            updates[rel] = None
+                        continue
+                    sig = _sig_of(entry)
+                    rec, issues = read_file(path, self.root)
                 if _read_failed(issues):
-                    log.warning("%s; trying again", issues[0])
+                    if rel not in self._retry:
+                        log.warning("%s; reading it again every %g s", issues[0], RETRY_SECONDS)
                     sig = None  # not read: a rescan reads it again
                     self._retry.add(rel)
                 else:

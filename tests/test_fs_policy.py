@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import resource
+import socket
 import subprocess
 import sys
 import threading
@@ -260,3 +261,43 @@ def test_writes_and_deletes_stay_in_the_folder_through_the_api(tmp_path):
         assert upsert(s, input_for("https://inside.example/story", "New"))["paths"] == ["story.md"]
         body = mutate(s, DELETE, {"url": "https://inside.example/story"}, headers=AUTH)
         assert "errors" not in body and not (corpus / "story.md").exists()
+
+
+# -- item 7: a passing read error is retried -------------------------------------------------
+NOFILE = 40
+
+
+def few_files() -> None:
+    """In the server child: few file handles, so that idle connections use them all."""
+    resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE))
+
+
+def test_reads_that_failed_while_file_handles_ran_out_are_retried(tmp_path):
+    """The server's file handles are used up by idle connections; a file changed and a
+    file added meanwhile cannot be read. Once the connections go, both load by
+    themselves (no touch), and the errors clear."""
+    corpus = tmp_path / "corpus"
+    write(corpus, "a.md", article(A_URL, "A"))
+    with serve(corpus, tmp=tmp_path, preexec_fn=few_files) as s:
+        assert title_of(s, A_URL) == "A"  # s.client keeps this connection open
+        hogs = []
+        try:
+            for _ in range(3 * NOFILE):
+                hogs.append(socket.create_connection(("127.0.0.1", int(s.base.rsplit(":", 1)[1]))))
+            time.sleep(1)  # the server accepts what it can, up to EMFILE
+            write(corpus, "a.md", article(A_URL, "A changed"))
+            write(corpus, "b.md", article("https://inside.example/b", "B added"))
+
+            def failed():
+                rows = [r for r in report(s) if r[1].startswith("cannot read file")]
+                return {r[0] for r in rows} == {"a.md", "b.md"} and rows
+
+            rows = wait_for(failed, timeout=10, what="reads failing with EMFILE")
+            assert all("Too many open files" in r[1] for r in rows), rows
+            assert title_of(s, A_URL) == "A"  # the last good version is served meanwhile
+        finally:
+            for h in hogs:
+                h.close()
+        wait_for(lambda: title_of(s, A_URL) == "A changed", timeout=15, what="a.md re-read")
+        wait_for(lambda: title_of(s, "https://inside.example/b") == "B added", what="b.md loaded")
+        assert report(s) == []
