@@ -361,3 +361,17 @@ def test_a_batch_killed_half_way_is_undone_on_restart(tmp_path):
         assert "errors" not in body, body
         assert title_of(s, "https://batch.example/2") == "Two rewritten"
         assert not (corpus / ".graphsvc-journal").exists()
+
+
+def test_generate_refuses_a_symlink_in_out(tmp_path):
+    from graphsvc.generate import generate, write_corpus
+    from graphsvc.ingest.fs import Unsafe
+
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    first = next(iter(generate(5, seed=2))).filename
+    out.mkdir()
+    os.symlink(elsewhere, out / first.split("/")[0])  # the folder its first file goes to
+    with pytest.raises(Unsafe):
+        write_corpus(out, 5, seed=2)
+    assert list(elsewhere.iterdir()) == []
