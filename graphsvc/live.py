@@ -18,7 +18,11 @@ Rules:
   article gets a new file named by :func:`new_file_name`. A delete removes only the
   article's own files. No other file is ever written.
 * A batch of writes is all or nothing: when one write fails the ones before it are
-  undone, and the graph is not touched.
+  undone, and the graph is not touched; a crash in the middle is undone by the next
+  listing of the folder (:mod:`graphsvc.ingest.journal`).
+* Every path goes through :mod:`graphsvc.ingest.fs`: nothing outside the folder's real
+  path is read, written or removed, symlinks are never followed, only regular files
+  are read. A read that failed (EMFILE, EIO, ...) is tried again (:meth:`retry`).
 
 Nothing here knows about GraphQL.
 """
