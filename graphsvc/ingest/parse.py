@@ -512,7 +512,7 @@ class _Fields:
         u = str(v).strip()
         problem = control_problem(u) if spaces else url_problem(u)
         if problem:
-            self.report(key, None, f"{problem}; kept in extra, not used as a URL")
+            self.report(key, None, f"{problem}, not used as a URL; kept in extra")
             extra[key] = str(v)
             return None
         return u
