@@ -27,7 +27,9 @@ GOOD = "https://text.example/good"
 #: name: (front matter text after the URL line, line of the error, words, extra key)
 FILES = {
     "topic-ctrl.md": ('topics: ["AI", "a\\u0001b"]', 4, "U+0001", "topics"),
-    "excerpt-ctrl.md": ('excerpt: "bell\\a"', 4, "U+0007", "excerpt"),
+    "type-ctrl.md": ('type: "bell\\a"', 4, "U+0007", "type"),
+    # prose keeps them, with a warning: excerpt is kept as written
+    "excerpt-ctrl.md": ('excerpt: "tab\\vvtab"', 4, "U+000B", None),
     "provider-ctrl.md": ('provider: {name: "P\\x1bQ", domain: ctrl.example}', 4, "U+001B", None),
     "nonchar.md": ('category: "x\\uffffy"', 4, "U+FFFF", "category"),
     "url-space.md": ('originalUrl: "https://text.example/a b"', 4, "a space", "originalUrl"),
@@ -59,7 +61,8 @@ def test_control_characters_and_bad_urls_in_files_are_reported_and_kept(text_ser
     rows = text_server.data("{ loadReport { path line message severity } }")["loadReport"]
     for i, (name, (_, line, words, key)) in enumerate(FILES.items()):
         mine = [r for r in rows if r["path"] == name]
-        assert len(mine) == 1 and mine[0]["severity"] == "error", (name, mine)
+        severity = "warning" if name == "excerpt-ctrl.md" else "error"
+        assert len(mine) == 1 and mine[0]["severity"] == severity, (name, mine)
         assert mine[0]["line"] == line and words in mine[0]["message"], (name, mine)
         a = text_server.data(
             "query($u: String!) { article(url: $u) { url title extra topics { name } "
@@ -73,6 +76,9 @@ def test_control_characters_and_bad_urls_in_files_are_reported_and_kept(text_ser
         '{ article(url: "https://text.example/f0") { topics { name } extra } }'
     )["article"]
     assert topics == {"topics": [{"name": "AI"}], "extra": {"topics": ["a\x01b"]}}
+    i = list(FILES).index("excerpt-ctrl.md")
+    q = f'{{ article(url: "https://text.example/f{i}") {{ excerpt extra }} }}'
+    assert text_server.data(q)["article"] == {"excerpt": "tab\vvtab", "extra": {}}
 
 
 def _parse_xml(text: str, fmt: str) -> nx.Graph:

@@ -375,9 +375,11 @@ class _Fields:
             m = re.search(rf"\b{re.escape(key)}\b", self.fm)
         return self.fm.count("\n", 0, m.start()) + 2 if m else 2
 
-    def report(self, key: str, line: int | None, message: str) -> None:
+    def report(self, key: str, line: int | None, message: str, severity: str = "error") -> None:
         self.issues.append(
-            LoadIssue(self.path, line or self.line_of(key), f"{self.where}{key}: {message}")
+            LoadIssue(
+                self.path, line or self.line_of(key), f"{self.where}{key}: {message}", severity
+            )
         )
 
     def bad(self, key: str, value: Any, expected: str) -> None:
@@ -407,8 +409,10 @@ class _Fields:
         return str(v)
 
     def text(
-        self, key: str, v: Any, extra: dict, *, repair: bool = True, controls: bool = False
+        self, key: str, v: Any, extra: dict, *, repair: bool = True, controls: str = "error"
     ) -> str | None:
+        """Text; ``controls`` says what a control character does: ``"error"`` (a name: the
+        value goes to extra), ``"warn"`` (prose: kept, with a warning) or ``"ok"``."""
         if v is None:
             return None
         if isinstance(v, bool | dict | list | bytes):
@@ -416,12 +420,13 @@ class _Fields:
             extra[key] = self.keep(key, v)
             return None
         s = str(v)  # a _Bad's text is what the author wrote: a title may be "2023-02-30"
-        if not controls:
-            problem = control_problem(s)
-            if problem:
-                self.report(key, None, f"{problem} is not allowed in text; kept in extra")
-                extra[key] = s
-                return None
+        problem = control_problem(s) if controls != "ok" else None
+        if problem and controls == "warn":
+            self.report(key, None, f"{problem}; XML exports leave it out", "warning")
+        elif problem:
+            self.report(key, None, f"{problem} is not allowed in a name; kept in extra")
+            extra[key] = s
+            return None
         return repair_text(s) if repair else s
 
     def number(self, key: str, v: Any, extra: dict) -> float | None:
@@ -616,7 +621,7 @@ def build_record(data: dict, f: _Fields, *, is_file: bool) -> ArticleRecord | No
             if u:
                 rec.urls[k] = u
         elif k in ("title", "excerpt"):
-            setattr(rec, k, f.text(k, v, extra))
+            setattr(rec, k, f.text(k, v, extra, controls="warn"))
         elif k in ("category", "type"):
             setattr(rec, k, f.text(k, v, extra, repair=False))
         elif k == "publishedDateTime":
@@ -632,9 +637,9 @@ def build_record(data: dict, f: _Fields, *, is_file: bool) -> ArticleRecord | No
         elif k == "images":
             rec.images = f.images(k, v, extra)
         elif k == "secured":
-            rec.secured = f.text(k, v, extra, repair=False)
+            rec.secured = f.text(k, v, extra, repair=False, controls="ok")
         elif k == "featuredContent":
-            rec.featured_content = f.text(k, v, extra, repair=False)
+            rec.featured_content = f.text(k, v, extra, repair=False, controls="ok")
         elif k == "related" and is_file:
             rec.related = _related(v, f, extra)
         else:
