@@ -47,7 +47,7 @@ from .graph import LinkGraph, build_graph
 from .graph.errors import GraphError, UnknownURL
 from .graph.store import GraphStore
 from .graph.urls import canonical_url
-from .ingest import Corpus, fs, list_files, load_corpus, parse_bytes, read_file
+from .ingest import Corpus, fs, journal, list_files, load_corpus, parse_bytes, read_file
 from .ingest.loader import READ_FAILED
 from .ingest.records import ArticleRecord, LoadIssue
 from .ingest.write import TMP_SUFFIX, atomic_delete, atomic_write, render
@@ -624,22 +624,31 @@ class LiveCorpus:
         done: list[tuple[str, bytes | None]] = []  # (rel, content before) to undo
         sigs: dict[str, tuple | None] = {}
         rel, before = "", None
+        batch = None
         try:
+            befores: dict[str, bytes | None] = {}  # what the batch changes, and its old bytes
             for rel, data in writes.items():
-                path = self._abs(rel)
                 before = fs.read_existing(self.root, rel)  # refuses a symlink
                 if before == data:
-                    sigs[rel] = _sig(path)
-                    continue
-                sigs[rel] = _sig_of(atomic_write(path, data, root=self.root))
-                done.append((rel, before))
+                    sigs[rel] = _sig(self._abs(rel))
+                else:
+                    befores[rel] = before
             for rel in deletes:
-                path = self._abs(rel)
                 before = fs.read_existing(self.root, rel)
-                if before is None:
-                    continue
-                atomic_delete(path, root=self.root)
-                done.append((rel, before))
+                if before is not None:
+                    befores[rel] = before
+            # A journal of the old contents first: a crash in the middle is undone on load.
+            rel, before = journal.JOURNAL, None
+            with journal.Batch(self.root, befores) as batch:
+                for rel, before in befores.items():
+                    path = self._abs(rel)
+                    if rel in writes:
+                        sigs[rel] = _sig_of(atomic_write(path, writes[rel], root=self.root))
+                    else:
+                        atomic_delete(path, root=self.root)
+                    done.append((rel, before))
+                    batch.step()
+                batch.done()
         except OSError as e:
             what = "delete" if rel in deletes else "write"
             msg = f"could not {what} {rel}: {e.strerror or e}; nothing was changed"
@@ -652,6 +661,9 @@ class LiveCorpus:
             if now != before and (not done or done[-1][0] != rel):
                 done.append((rel, before))
             undo_failed = self._undo(done)
+            if batch is not None and not undo_failed:
+                with contextlib.suppress(OSError):  # else the next listing undoes it
+                    batch.done()
             if undo_failed:
                 msg += f" (but undoing the earlier writes failed for {', '.join(undo_failed)})"
             log.error("%s", msg)

@@ -303,6 +303,25 @@ def write(
         return st
 
 
+def create(root: str | os.PathLike, rel: str, data: bytes, create_dirs: bool = True) -> None:
+    """Write ``root/rel`` in place (not atomically: for new folders being filled, such
+    as a generated corpus), making missing folders; a symlink on the way or at ``rel``
+    raises :class:`Unsafe`, so nothing lands outside ``root``."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    with _parent(os.fspath(root), rel, create=create_dirs) as (dfd, name):
+        try:
+            fd = os.open(name, flags, 0o644, dir_fd=dfd)
+        except OSError as e:
+            if e.errno in (errno.ELOOP, errno.ENXIO):  # a symlink, or a FIFO with no reader
+                why = "a symlink or special file is there; not written"
+                raise Unsafe(e.errno, why, rel) from None
+            raise
+        with os.fdopen(fd, "wb") as fh:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise Unsafe(errno.EPERM, "not a regular file; not written", rel)
+            fh.write(data)
+
+
 def _create_tmp(dfd: int, name: str) -> str:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     for _ in range(100):

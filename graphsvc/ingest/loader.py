@@ -11,7 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import fs
+from . import fs, journal
 from .parse import MAX_FILE_BYTES, parse_bytes
 from .records import ArticleRecord, LoadIssue
 
@@ -38,8 +38,11 @@ class Corpus:
 def list_files(root: str | os.PathLike, sub: str = "") -> list[str]:
     """Every entry below ``root`` (or its sub-folder ``sub``) but folders, sorted,
     skipping hidden files and folders; symlinks are entries, never walked
-    (:func:`graphsvc.ingest.fs.entries`)."""
+    (:func:`graphsvc.ingest.fs.entries`). Listing the whole folder first undoes a
+    write batch that a crash interrupted (:func:`graphsvc.ingest.journal.recover`)."""
     root = os.fspath(root)
+    if not sub:
+        journal.recover(root)  # a write batch a crash interrupted is undone first
     return [os.path.join(root, rel) for rel in fs.entries(root, sub)]
 
 
