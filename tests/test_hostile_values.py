@@ -290,3 +290,18 @@ def test_duplicate_keys_are_a_warning_with_both_lines():
     assert rec.title == "B"
     assert [(i.severity, i.line) for i in issues] == [("warning", 4)]
     assert "first at line 3" in issues[0].message
+
+
+def test_errors_in_nested_mappings_name_the_line_of_their_own_key():
+    raw = (
+        b"---\ntitle: T\nwebUrl: https://n.example/a\nprovider:\n  name: [1]\n  images:\n"
+        b"    - url: https://n.example/i.png\n      width: 3.5\nrelated:\n"
+        b"  - webUrl: https://n.example/b\n    title: [x]\n    quality: high\n---\n"
+    )
+    _, issues = parse_bytes(raw, "n.md")
+    assert [(i.line, i.message.split(":")[0]) for i in issues] == [
+        (5, "name"),
+        (8, "width"),
+        (11, "related item"),
+        (12, "related item"),
+    ], issues

@@ -170,6 +170,13 @@ class _Loader(_Base):
     def __init__(self, stream: str):
         super().__init__(stream)
         self.notes: list[tuple[int, str]] = []  # (line, warning)
+        self.map_nodes: dict[int, MappingNode] = {}  # id(dict) -> its node, for lines
+
+    def construct_yaml_map(self, node: MappingNode) -> Any:
+        data: dict = {}
+        self.map_nodes[id(data)] = node
+        yield data
+        data.update(self.construct_mapping(node))
 
     def bad(self, node: Node, why: str) -> _Bad:
         b = _Bad(node.value)
@@ -207,6 +214,7 @@ for _tag, _construct, _what, _check in (
     ("timestamp", SafeConstructor.construct_yaml_timestamp, "a real date and time", _check_when),
 ):
     _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _guarded(_construct, _what, _check))
+_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
 
 
 def _distinct_nodes(root: Node) -> int:
@@ -291,9 +299,12 @@ def _line_at(fm: str, index: int) -> int:
     return fm.count("\n", 0, index) + 2  # +1 for 1-based, +1 for the '---' line
 
 
-def load_yaml(fm: str, notes: list[tuple[int, str]] | None = None) -> Any:
+def load_yaml(
+    fm: str, notes: list[tuple[int, str]] | None = None, nodes: dict | None = None
+) -> Any:
     """The front matter's data. Raises :class:`ParseError` (with a line) and nothing else;
-    values YAML cannot make are :class:`_Bad`; warnings go to ``notes`` as (line, text)."""
+    values YAML cannot make are :class:`_Bad`; warnings go to ``notes`` as (line, text),
+    and ``nodes`` maps ``id()`` of each mapping to its YAML node (for lines)."""
     # libyaml recurses on flow collections and crashes the process (SIGSEGV) somewhere
     # past ~20,000 levels: refuse absurd nesting before it sees the text.
     if fm.count("[") + fm.count("{") > MAX_YAML_DEPTH:
@@ -330,6 +341,8 @@ def load_yaml(fm: str, notes: list[tuple[int, str]] | None = None) -> Any:
         loader.dispose()
     if notes is not None:
         notes.extend(loader.notes)
+    if nodes is not None:
+        nodes.update(loader.map_nodes)
     return data
 
 
@@ -366,10 +379,29 @@ def url_problem(url: str) -> str | None:
 class _Fields:
     """Coerces a mapping's values, collecting one issue per wrong value."""
 
-    def __init__(self, path: str, fm: str, where: str, issues: list[LoadIssue]):
+    def __init__(
+        self,
+        path: str,
+        fm: str,
+        where: str,
+        issues: list[LoadIssue],
+        nodes: dict | None = None,
+        mapping: dict | None = None,
+    ):
         self.path, self.fm, self.where, self.issues = path, fm, where, issues
+        self.nodes, self.mapping = nodes if nodes is not None else {}, mapping
+
+    def within(self, mapping: dict, where: str | None = None) -> _Fields:
+        """The same, for the values of a nested ``mapping``."""
+        w = self.where if where is None else where
+        return _Fields(self.path, self.fm, w, self.issues, self.nodes, mapping)
 
     def line_of(self, key: str) -> int:
+        node = self.nodes.get(id(self.mapping)) if self.mapping is not None else None
+        if node is not None:
+            for k, _ in node.value:
+                if type(k) is ScalarNode and k.value == key:
+                    return k.start_mark.line + 2
         m = re.search(rf"^[ \t-]*{re.escape(key)}[ \t]*:", self.fm, re.M)
         if m is None:  # a flow mapping, a quoted key: the first mention, else the start
             m = re.search(rf"\b{re.escape(key)}\b", self.fm)
@@ -541,15 +573,16 @@ class _Fields:
                 extra.setdefault(key, []).append(self.keep(key, item))
                 continue
             img = Image()
+            f = self.within(item)
             for k, iv in item.items():
                 if k == "url":
-                    img.url = self.url("url", iv, img.extra, spaces=True)
+                    img.url = f.url("url", iv, img.extra, spaces=True)
                 elif k in ("width", "height"):
-                    setattr(img, k, self.pixels(k, iv, img.extra))
+                    setattr(img, k, f.pixels(k, iv, img.extra))
                 elif k == "isCached":
-                    img.is_cached = self.boolean(k, iv, img.extra)
+                    img.is_cached = f.boolean(k, iv, img.extra)
                 else:
-                    img.extra[str(k)] = self.keep(str(k), iv)
+                    img.extra[str(k)] = f.keep(str(k), iv)
             out.append(img)
         return out
 
@@ -568,16 +601,17 @@ class _Fields:
             extra[key] = self.keep(key, v)
             return None
         p = ProviderRef()
+        f = self.within(v)
         for k, pv in v.items():
             if k == "name":
-                p.name = self.text("name", pv, p.extra)
+                p.name = f.text("name", pv, p.extra)
             elif k == "domain":
-                p.domain = self.text("domain", pv, p.extra, repair=False)
+                p.domain = f.text("domain", pv, p.extra, repair=False)
                 p.domain = p.domain.strip() if p.domain else None
             elif k == "images":
-                p.images = self.images("images", pv, p.extra)
+                p.images = f.images("images", pv, p.extra)
             else:
-                p.extra[str(k)] = self.keep(str(k), pv)
+                p.extra[str(k)] = f.keep(str(k), pv)
         return p
 
     def topics(self, key: str, v: Any, extra: dict) -> list[str]:
@@ -656,13 +690,12 @@ def _related(v: Any, f: _Fields, extra: dict) -> list[ArticleRecord]:
         extra["related"] = f.keep("related", v)
         return []
     out = []
-    sub = _Fields(f.path, f.fm, "related item: ", f.issues)
     for i, item in enumerate(v):
         if not isinstance(item, dict):
             f.bad("related", item, "an article mapping")
             extra.setdefault("related", []).append(f.keep("related", item))
             continue
-        rec = build_record(item, sub, is_file=False)
+        rec = build_record(item, f.within(item, "related item: "), is_file=False)
         if not rec.urls:
             f.issues.append(
                 LoadIssue(
@@ -679,16 +712,17 @@ def parse_text(text: str, path: str) -> tuple[ArticleRecord | None, list[LoadIss
     """Parse a file's text. Returns (record or None, issues)."""
     issues: list[LoadIssue] = []
     notes: list[tuple[int, str]] = []
+    nodes: dict[int, MappingNode] = {}
     try:
         fm, body, _ = split_front_matter(text)
-        data = load_yaml(fm, notes)
+        data = load_yaml(fm, notes, nodes)
     except ParseError as e:
         return None, [LoadIssue(path, e.line, e.message)]
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
         return None, [LoadIssue(path, 2, f"front matter is {kind}")]
     issues.extend(LoadIssue(path, line, msg, "warning") for line, msg in notes)
-    f = _Fields(path, fm, "", issues)
+    f = _Fields(path, fm, "", issues, nodes, data)
     rec = build_record(data, f, is_file=True)
     if "webUrl" not in rec.urls and "originalUrl" not in rec.urls:
         issues.append(
