@@ -5,6 +5,7 @@ cannot be forged."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
@@ -79,3 +80,74 @@ def test_cached_query_answers_need_the_read_token(folder, tmp_path):
             r = _post(s, q, headers)
             assert r.status_code == 401, r.text[:200]
             assert "cache.example" not in r.text
+
+
+# -- item 4 and issue 12 item 6: the cost limit prices every fan-out, by the graph's size ----
+def _refused_by_cost(r: httpx.Response) -> bool:
+    body = r.json()
+    return any(
+        (e.get("extensions") or {}).get("limit") == "max-cost" for e in body.get("errors", [])
+    )
+
+
+@pytest.fixture(scope="module")
+def big_server(tmp_path_factory):
+    """A 3,000-article generated corpus: big enough that a deep, wide walk is refused."""
+    tmp = tmp_path_factory.mktemp("big")
+    from graphsvc.cli import main
+
+    assert main(["generate", "--articles", "3000", "--out", str(tmp / "corpus")]) == 0
+    with serve(tmp / "corpus", "--no-watch", tmp=tmp) as s:
+        s.url = s.data("{ articles(first: 1) { nodes { url } } }")["articles"]["nodes"][0]["url"]
+        yield s
+
+
+def test_a_big_limit_on_a_small_graph_is_admitted_and_refused_on_a_big_one(
+    shared_corpus, big_server, tmp_path
+):
+    q = (
+        "query($u: String!) { neighbors(url: $u, depth: 3, limit: 5000) "
+        "{ truncated nodes { key } edges { source target } } }"
+    )
+    with serve(shared_corpus / "everyday-ai", "--no-watch", tmp=tmp_path) as small:
+        url = small.data("{ articles(first: 1) { nodes { url } } }")["articles"]["nodes"][0]["url"]
+        sub = small.data(q, {"u": url})["neighbors"]
+        assert sub["nodes"] and sub["truncated"] is False
+    r = _post(big_server, {"query": q, "variables": {"u": big_server.url}})
+    assert _refused_by_cost(r), r.text[:300]
+
+
+def test_variable_defaults_are_priced(big_server):
+    walks = " ".join(
+        f"n{i}: neighbors(url: $u, depth: $d, limit: $l) {{ truncated }}" for i in range(20)
+    )
+    q = f"query($u: String!, $d: Int! = 5, $l: Int! = 5000) {{ {walks} }}"
+    r = _post(big_server, {"query": q, "variables": {"u": big_server.url}})
+    assert _refused_by_cost(r), r.text[:300]
+    # The same with small values given: admitted.
+    r = _post(big_server, {"query": q, "variables": {"u": big_server.url, "d": 1, "l": 10}})
+    assert "errors" not in r.json(), r.text[:300]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{" + " ".join(f'p{i}: neighborsPacked(url: "$U")' for i in range(50)) + "}",
+        "{ topics(first: 1000) { nodes { articles(first: 1000) { nodes { relatedBy "
+        "{ related { relatedBy { url } } } } } } } }",
+        "{ providers(first: 1000) { nodes { articles(first: 1000) { nodes { url } } } } }",
+        "{ articles(first: 1000) { nodes { related { related { related { url } } } } } }",
+        "{ articles(first: 1000) { nodes { relatedBy { relatedBy { relatedBy { url } } } } } }",
+        '{ a: subgraph(urls: ["$U"], depth: 3, limit: 3000) { export(format: GRAPHML) } }',
+        '{ chains(from: "$U", to: "$U", k: 1000, maxLength: 12) { length } }',
+        "{"
+        + " ".join(f'r{i}: readingList(url: "$U", length: 1000) {{ url }}' for i in range(20))
+        + "}",
+    ],
+    ids=["packed", "topics", "providers", "related", "relatedBy", "export", "chains", "reading"],
+)
+def test_every_fan_out_is_priced(big_server, query):
+    t0 = time.perf_counter()
+    r = _post(big_server, {"query": query.replace("$U", big_server.url)})
+    assert _refused_by_cost(r), r.text[:300]
+    assert time.perf_counter() - t0 < 2  # refused before it runs
