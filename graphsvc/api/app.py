@@ -5,6 +5,7 @@ graphql-transport-ws), /schema.graphql, /export, and the operations endpoints
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from typing import Any
 
@@ -59,6 +60,7 @@ class GraphQLApp(GraphQL):
         self.live = live
         self.auth = auth or Auth()
         self._threads: anyio.CapacityLimiter | None = None  # made on the server's loop
+        self._heavy: anyio.CapacityLimiter | None = None
         self._cached = fastpath.ResponseCache(self._answer, store)
 
     async def __call__(self, scope, receive, send) -> None:
@@ -136,15 +138,22 @@ class GraphQLApp(GraphQL):
                 request_data=request_data,
             )
 
-        if seconds <= 0 or self.settings.threads <= 0:
+        limiter = None
+        if seconds > 0 and self.settings.threads > 0:
+            if self._threads is None:
+                self._threads = anyio.CapacityLimiter(self.settings.threads)
+            limiter = self._threads
+        elif seconds > 0 and self._is_heavy(request_data):
+            if self._heavy is None:
+                self._heavy = anyio.CapacityLimiter(max(1, self.settings.heavy_threads))
+            limiter = self._heavy
+        if limiter is None:
             # On the server's loop: DeadlineExecutionContext stops the operation at its
             # first list completed after the time limit.
             result = await start()
         else:
-            if self._threads is None:
-                self._threads = anyio.CapacityLimiter(self.settings.threads)
             try:
-                result = await limits.run_with_time_limit(start, seconds, self._threads)
+                result = await limits.run_with_time_limit(start, seconds, limiter)
             except limits.LimitExceeded as e:
                 result = ExecutionResult(data=None, errors=[e])
         if any(isinstance(e.original_error, limits.TimeLimitPassed) for e in result.errors or ()):
@@ -153,6 +162,28 @@ class GraphQLApp(GraphQL):
         op = context.get("operation") or request_data.operation_name
         request.state.graphql_operation = ops.operation_label(op)
         return result
+
+    def _is_heavy(self, request_data) -> bool:
+        """True when the operation's estimated cost is at least ``heavy_cost`` (and within
+        ``max_cost``: a refused one is answered at once on the loop)."""
+        s = self.settings
+        if s.heavy_cost <= 0 or not isinstance(getattr(request_data, "query", None), str):
+            return False
+        doc = limits.parsed(request_data.query, s.max_tokens)
+        if doc is None or getattr(request_data, "protocol", "") == "subscription":
+            return False
+        variables = request_data.variables if isinstance(request_data.variables, dict) else {}
+        try:
+            cost, _ = limits.estimate_cost(
+                self.schema._schema,
+                doc,
+                request_data.operation_name,
+                variables,
+                self.store.current,
+            )
+        except Exception:  # noqa: BLE001 - the limiter reports what is wrong
+            return False
+        return s.heavy_cost <= cost <= s.max_cost
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -267,6 +298,7 @@ def create_app(
     if live is not None:  # every version the live corpus applies is a reload
         live.subscribe(lambda change: ops.record_reload(ok=True))
     app.state.settings = settings
+    app.state.export_slots = threading.BoundedSemaphore(max(1, settings.max_exports))
     app.state.load_state = load_state
     ops.watch_store(store)
     return app

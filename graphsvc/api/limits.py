@@ -55,6 +55,7 @@ from graphql import (
     VariableNode,
     get_named_type,
     is_list_type,
+    parse,
 )
 from graphql.pyutils import Undefined
 from graphql.utilities import type_from_ast, value_from_ast
@@ -158,6 +159,27 @@ def _chain_cost(args: dict[str, Any], lg: LinkGraph | None) -> int:
     return int(min(whole, 2 * per_side))
 
 
+#: Articles one unit of cost reads when a filter scans them (text, dates, quality).
+SCAN_PER_COST = 25
+
+
+def _filter_scan_cost(args: dict[str, Any], lg: LinkGraph | None) -> int:
+    """A list of articles whose ``filter`` says more than provider and topic reads every
+    article of the graph (a substring scan of titles and excerpts)."""
+    f = args.get("filter")
+    if f is None:
+        return 0
+    if isinstance(f, dict):
+        fields = {k: v for k, v in f.items()}
+    else:
+        fields = {k: v for k, v in vars(f).items() if not k.startswith("_")}
+    scans = any(v is not None for k, v in fields.items() if k not in ("provider", "topic"))
+    if not scans:
+        return 0
+    articles = lg.stats().articles if lg is not None else 10_000
+    return max(1, articles // SCAN_PER_COST)
+
+
 #: Field name -> cost rule: the graph work one occurrence of the field does, from its
 #: arguments and the graph. On top of this every object a list field returns costs 1
 #: (see :data:`FANOUTS`). Other features add their traversal fields here.
@@ -170,6 +192,7 @@ COSTS: dict[str, CostRule] = {
     # k shortest simple chains: about k searches of the chain's size.
     "chains": lambda args, lg: max(1, arg_int(args, "k", 3)) * _chain_cost(args, lg),
     "readingList": lambda args, lg: 10 * max(1, arg_int(args, "length", 10)),
+    "articles": _filter_scan_cost,
 }
 
 #: (parent type, field) or field -> how many objects one occurrence returns per parent
@@ -415,6 +438,17 @@ def estimate_cost(
             return LIST_FANOUT
 
     return walk(op.selection_set, root, frozenset(), False, size.nodes if size else 500)
+
+
+@functools.lru_cache(maxsize=256)
+def parsed(query: str, max_tokens: int):
+    """The parsed document of ``query`` (None when it does not parse within the limits)."""
+    if len(query) > 256 * 1024:
+        return None
+    try:
+        return parse(query, no_location=True, max_tokens=max_tokens)
+    except (GraphQLError, RecursionError):
+        return None
 
 
 def expanded_fields(document, cap: int = 10**9) -> int:
