@@ -41,6 +41,16 @@ class Settings:
     #: answering small queries meanwhile; cheaper ones run on the loop (0: never).
     heavy_cost: int = 1000
     heavy_threads: int = 2
+    #: Seconds an idle kept-alive connection stays open after a response.
+    timeout_keep_alive: float = 5.0
+    #: Seconds a request may take to arrive, headers and body, from its first byte (or
+    #: from the connection); past it the connection is closed (0: no bound).
+    timeout_request: float = 10.0
+    #: Connections and tasks at once; requests past it get 503 (uvicorn's limit).
+    limit_concurrency: int = 1000
+    #: Seconds between websocket pings, and to wait for the pong before closing.
+    ws_ping_interval: float = 20.0
+    ws_ping_timeout: float = 20.0
     #: Downloads from ``/export/`` rendered at once; more get 503 with ``Retry-After``.
     max_exports: int = 2
     #: Largest request body in bytes; larger ones get 413 before being read.
@@ -126,6 +136,32 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--heavy-threads",
         type=int,
         help=f"worker threads for such operations (default {d.heavy_threads})",
+    )
+    g.add_argument(
+        "--timeout-keep-alive",
+        type=float,
+        help=f"seconds an idle connection stays open (default {d.timeout_keep_alive:g})",
+    )
+    g.add_argument(
+        "--timeout-request",
+        type=float,
+        help="seconds a request may take to arrive, headers and body "
+        f"(default {d.timeout_request:g}; 0: no bound)",
+    )
+    g.add_argument(
+        "--limit-concurrency",
+        type=int,
+        help=f"connections at once; requests past it get 503 (default {d.limit_concurrency})",
+    )
+    g.add_argument(
+        "--ws-ping-interval",
+        type=float,
+        help=f"seconds between websocket pings (default {d.ws_ping_interval:g})",
+    )
+    g.add_argument(
+        "--ws-ping-timeout",
+        type=float,
+        help=f"seconds to wait for a pong before closing (default {d.ws_ping_timeout:g})",
     )
     g.add_argument(
         "--max-exports",
