@@ -151,3 +151,100 @@ def test_every_fan_out_is_priced(big_server, query):
     r = _post(big_server, {"query": query.replace("$U", big_server.url)})
     assert _refused_by_cost(r), r.text[:300]
     assert time.perf_counter() - t0 < 2  # refused before it runs
+
+
+# -- item 9: bad requests get a GraphQL error, never a 500 or a dropped socket -------------
+_Q = b'{"query":"{ stats { version } }","variables":'
+BAD_BODIES = {
+    "deep-body": b"[" * 100_000 + b"]" * 100_000,
+    "deep-variables": _Q + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    "deep-object": _Q + b'{"a":' * 50_000 + b"1" + b"}" * 50_000 + b"}",
+    "invalid-utf8": b'{"query":"{ stats { version } }\xff\xfe"}',
+    "number": b"1",
+    "string": b'"query"',
+    "null": b"null",
+    "batch": b'[{"query":"{ stats { version } }"}]',
+    "5000-digits": _Q + b'{"a":' + b"9" * 5000 + b"}}",
+    "subscription": b'{"query":"subscription { graphChanged { version } }"}',
+    "query-not-string": b'{"query": 5}',
+    "variables-not-object": _Q + b"[1]}",
+}
+
+
+@pytest.fixture(scope="module")
+def seeds(tmp_path_factory):
+    with serve(None, tmp=tmp_path_factory.mktemp("bad")) as s:
+        yield s
+
+
+@pytest.mark.parametrize("name", list(BAD_BODIES))
+def test_bad_requests_get_a_graphql_error(seeds, name):
+    r = seeds.client.post(
+        "/graphql", content=BAD_BODIES[name], headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 400, (r.status_code, r.text[:200])
+    assert r.headers["content-type"].startswith("application/json")
+    [error] = r.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_REQUEST" and error["message"]
+    assert "Traceback" not in seeds.logs()
+    assert seeds.data("{ stats { version } }")
+
+
+WS_BAD = {
+    "list": "[1,2]",
+    "payload-null": '{"id":"1","type":"subscribe","payload":null}',
+    "deep": '{"id":"1","type":"subscribe","payload":' + "[" * 50_000 + "]" * 50_000 + "}",
+    "number": "5",
+    "variables-list": '{"id":"1","type":"subscribe","payload":{"query":"{ stats { version } }",'
+    '"variables":[1]}}',
+}
+
+
+@pytest.mark.parametrize("name", list(WS_BAD))
+def test_bad_websocket_messages_close_with_4400(seeds, name):
+    from websockets.exceptions import ConnectionClosed
+
+    from .livetools import WSClient
+
+    ws = WSClient(seeds.base)
+    try:
+        ws.ws.send(WS_BAD[name])
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.ws.recv(5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+    finally:
+        ws.close()
+    assert "Traceback" not in seeds.logs()
+
+
+# -- item 12: the schema follows the read token and --no-introspection ----------------------
+def test_schema_needs_the_read_token_and_is_hidden_without_introspection(tmp_path):
+    env = {"GRAPHSVC_READ_TOKEN": "reader-token"}
+    with serve(None, "--read-token", tmp=tmp_path, env=env) as s:
+        assert s.client.get("/schema.graphql").status_code == 401
+        assert (
+            s.client.get("/schema.graphql", headers={"Authorization": "Bearer x"}).status_code
+            == 401
+        )
+        r = s.client.get("/schema.graphql", headers={"Authorization": "Bearer reader-token"})
+        assert r.status_code == 200 and "type Query" in r.text
+    with serve(None, "--no-introspection", tmp=tmp_path) as s:
+        r = s.client.get("/schema.graphql")
+        assert r.status_code == 404 and "type Query" not in r.text
+
+
+# -- item 14: control characters cannot forge access-log lines ------------------------------
+def test_control_characters_do_not_forge_log_lines(seeds):
+    forged = "GET /forged 200 - 0.1ms"
+    r = seeds.client.get("/x%0a" + forged.replace(" ", "%20") + "%0d%1b[31m")
+    assert r.status_code == 404
+    seeds.client.post(
+        "/graphql", json={"query": "{ stats { version } }", "operationName": "a\nGET /op 200"}
+    )
+    deadline = time.monotonic() + 5
+    while "x\\x0aGET" not in seeds.logs() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    lines = seeds.logs().splitlines()
+    assert any("/x\\x0aGET /forged" in line for line in lines), lines[-5:]
+    assert not any(line.startswith(("GET /forged", "GET /op")) for line in lines)
+    assert "\x1b" not in seeds.logs()

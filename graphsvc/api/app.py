@@ -85,6 +85,23 @@ class GraphQLApp(GraphQL):
             )
             await response(scope, receive, send)
             return
+        if scope["type"] == "websocket":
+            receive, send = _checked_websocket(receive, send, self.settings.ws_ping_timeout)
+        if scope["type"] == "http" and scope.get("method") == "POST" and _is_json(scope):
+            body, message = await _read_body(receive)
+            if message is not None:  # the client went away
+                await self._cached(scope, fastpath._replay([], message, receive), send)
+                return
+            problem = fastpath.request_problem(body)
+            if problem is not None:
+                rid = scope.get("state", {}).get("request_id", "-")
+                error = {
+                    "message": problem,
+                    "extensions": {"code": "BAD_REQUEST", "requestId": rid},
+                }
+                await JSONResponse({"errors": [error]}, status_code=400)(scope, receive, send)
+                return
+            receive = fastpath._replay([body], None, receive)
         # Large answers are replayed per graph version, after the checks above.
         await self._cached(scope, receive, send)
 
@@ -223,10 +240,95 @@ class GraphQLApp(GraphQL):
         return response
 
 
+def websocket_problem(data: str | bytes | None) -> str | None:
+    """Why a graphql-transport-ws message is malformed (None when it is well formed)."""
+    if data is None:
+        return "empty message"
+    try:
+        msg = fastpath.decode_json(data)
+    except ValueError:
+        return "WebSocket message must be valid JSON"
+    if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
+        return "a message must be a JSON object with a string `type`"
+    if msg["type"] == "subscribe":
+        if not isinstance(msg.get("id"), str):
+            return "a subscribe message needs a string `id`"
+        payload = msg.get("payload")
+        if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+            return "a subscribe message needs a `payload` object with a string `query`"
+        for key, kind in (("operationName", str), ("variables", dict), ("extensions", dict)):
+            if payload.get(key) is not None and not isinstance(payload[key], kind):
+                return f"`payload.{key}` has the wrong type"
+    elif msg.get("payload") is not None and not isinstance(msg["payload"], dict):
+        return "`payload` must be an object"
+    return None
+
+
+def _checked_websocket(receive, send, send_timeout: float):
+    """A malformed message closes the socket with 4400 and the reason, as the
+    graphql-transport-ws protocol says, instead of an exception in the handler.
+    A message that cannot be sent within ``send_timeout`` seconds (the client stopped
+    reading and the buffers are full) closes it with 1008: pings alone cannot tell, as
+    the server's ping waits behind the unsent data."""
+    closed = False
+
+    async def checked_receive():
+        nonlocal closed
+        message = await receive()
+        if message["type"] == "websocket.receive" and not closed:
+            problem = websocket_problem(message.get("text") or message.get("bytes"))
+            if problem is not None:
+                closed = True
+                await send({"type": "websocket.close", "code": 4400, "reason": problem[:120]})
+                return {"type": "websocket.disconnect", "code": 4400}
+        return message
+
+    async def checked_send(message):
+        nonlocal closed
+        if closed:
+            return  # the handler's last words after we closed
+        if message["type"] != "websocket.send" or send_timeout <= 0:
+            await send(message)
+            return
+        with anyio.move_on_after(send_timeout) as scope:
+            await send(message)
+        if scope.cancelled_caught:
+            closed = True
+            reason = "the client does not read its messages"
+            with anyio.move_on_after(send_timeout):
+                await send({"type": "websocket.close", "code": 1008, "reason": reason})
+
+    return checked_receive, checked_send
+
+
+def _is_json(scope) -> bool:
+    for k, v in scope.get("headers") or ():
+        if k == b"content-type":
+            return b"json" in v
+    return False
+
+
+async def _read_body(receive) -> tuple[bytes, dict | None]:
+    """The whole request body; or what was read and the message that ended it early."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks), message
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks), None
+
+
 class ReadGuard:
     """With ``--read-token``, the pages and downloads that show articles need it too."""
 
-    def __init__(self, app, auth: Auth, prefixes: tuple[str, ...] = ("/map", "/export/")):
+    def __init__(
+        self,
+        app,
+        auth: Auth,
+        prefixes: tuple[str, ...] = ("/map", "/export/", "/schema.graphql"),
+    ):
         self.app, self.auth, self.prefixes = app, auth, prefixes
 
     async def __call__(self, scope, receive, send) -> None:
@@ -275,6 +377,13 @@ def create_app(
     load_state = ops.LoadState()
 
     async def schema_sdl(request: Request) -> Response:
+        # With --read-token it needs the token (ReadGuard); with --no-introspection it is
+        # not served at all, as introspection is not (`graphsvc schema` prints it).
+        if not settings.introspection:
+            return PlainTextResponse(
+                "the schema is not published: introspection is off (--no-introspection)",
+                status_code=404,
+            )
         return PlainTextResponse(sdl, media_type="application/graphql")
 
     routes = [

@@ -44,10 +44,54 @@ def encode_json_bytes(data: object) -> bytes:
 
 
 def decode_json(data: str | bytes) -> object:
+    """JSON as Strawberry expects it decoded: anything that is not JSON we can read
+    (invalid UTF-8, nesting deeper than 1024, an integer of thousands of digits) raises
+    :class:`json.JSONDecodeError`, which Strawberry answers 400 (a websocket, 4400)."""
     try:
         return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return json.loads(data)  # raises the error Strawberry expects, or reads what orjson won't
+    except orjson.JSONDecodeError as e:
+        first = e
+    try:
+        return json.loads(data)  # reads what orjson won't: integers beyond 64 bits
+    except json.JSONDecodeError:
+        raise
+    except (ValueError, RecursionError, TypeError):
+        raise json.JSONDecodeError(f"request is not JSON we accept: {first.msg}", "", 0) from None
+
+
+def request_problem(body: bytes) -> str | None:
+    """Why a POSTed JSON GraphQL request cannot run (None when it can): not JSON, not
+    an object, fields of the wrong type, or a subscription (websocket only)."""
+    try:
+        payload = decode_json(body)
+    except json.JSONDecodeError as e:
+        return f"the body is not valid JSON: {e.msg}"
+    if isinstance(payload, list):
+        return "batched requests (a JSON list) are not supported: send one operation per request"
+    if not isinstance(payload, dict):
+        kind = {type(None): "null", bool: "a boolean", str: "a string"}.get(
+            type(payload), "a number"
+        )
+        return f"the body must be a JSON object, not {kind}"
+    query = payload.get("query")
+    for key, kind in (("query", str), ("operationName", str), ("variables", dict)):
+        value = payload.get(key)
+        if value is not None and not isinstance(value, kind):
+            want = "a string" if kind is str else "an object"
+            return f"`{key}` must be {want} or null"
+    ext = payload.get("extensions")
+    if ext is not None and not isinstance(ext, dict):
+        return "`extensions` must be an object or null"
+    if isinstance(query, str) and len(query) <= MAX_CACHED_QUERY:
+        kinds = _operation_kinds(query) or {}
+        op = payload.get("operationName")
+        kind = kinds.get(op) if op is not None or len(kinds) != 1 else next(iter(kinds.values()))
+        if kind is OperationType.SUBSCRIPTION:
+            return (
+                "subscriptions are served over a websocket (graphql-transport-ws) at /graphql, "
+                "not over POST"
+            )
+    return None
 
 
 def encode_json(data: object) -> str:
