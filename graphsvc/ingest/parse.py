@@ -467,11 +467,13 @@ class _Fields:
         if isinstance(v, int | float) and not isinstance(v, bool | _Bad):
             return v
         if isinstance(v, str) and not isinstance(v, _Bad):
+            digits = v.strip().lstrip("+-").isdigit()
             try:
-                n = int(v) if v.strip().lstrip("+-").isdigit() else float(v)
+                n = int(v) if digits else float(v)
             except ValueError:  # not a number, or an integer past Python's 4,300 digits
                 n = None
-            why = None if n is None else _check_number(n, v)
+            why = _describe_int(v) if n is None and digits else None
+            why = why or (None if n is None else _check_number(n, v))
             if why:
                 self.report(key, None, f"{why}; kept in extra")
                 extra[key] = v
