@@ -107,6 +107,12 @@ def _preload(folder: Path, cache: bool = True):
 
 
 def _uvicorn_options(args: argparse.Namespace) -> dict:
+    from .api.protocol import REQUEST_TIMEOUT_ENV, GuardedH11Protocol
+    from .api.settings import Settings
+
+    s = Settings.from_args(args)
+    # The protocol reads it in every worker process.
+    os.environ[REQUEST_TIMEOUT_ENV] = str(s.timeout_request)
     return dict(
         host=args.host,
         port=args.port,
@@ -115,6 +121,13 @@ def _uvicorn_options(args: argparse.Namespace) -> dict:
         access_log=False,  # graphsvc.access writes one line per request
         proxy_headers=args.proxy_headers,
         forwarded_allow_ips=args.forwarded_allow_ips,
+        # Bounds on connections (README "Running in production").
+        http=GuardedH11Protocol,
+        timeout_keep_alive=s.timeout_keep_alive,
+        limit_concurrency=s.limit_concurrency if s.limit_concurrency > 0 else None,
+        ws_max_size=s.max_body_bytes,
+        ws_ping_interval=s.ws_ping_interval if s.ws_ping_interval > 0 else None,
+        ws_ping_timeout=s.ws_ping_timeout if s.ws_ping_timeout > 0 else None,
     )
 
 
@@ -274,12 +287,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 2
     for path in report.mismatches:
         print(f"graphsvc: warning: {path} does not read back exactly as loaded", file=sys.stderr)
+    for why in report.refused:
+        print(f"graphsvc: error: not written: {why}", file=sys.stderr)
     print(
         f"graphsvc: wrote {report.files} files to {args.dir} "
         f"({report.skipped} of {corpus.files} files did not load and are not in the graph)",
         file=sys.stderr,
     )
-    return 1 if report.mismatches else 0
+    return 1 if report.mismatches or report.refused else 0
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

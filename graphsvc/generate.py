@@ -359,18 +359,15 @@ def write_corpus(
     **kw,
 ) -> int:
     """Write ``articles`` files below ``out`` (``YYYY/MM/YYYY-MM-DD-slug.md``); returns bytes."""
+    from .ingest import fs
+
     root = Path(out)
-    made: set[str] = set()
+    root.mkdir(parents=True, exist_ok=True)
     total = 0
     for a in generate(articles, seed, **kw):
-        rel = a.filename
-        folder = rel.rsplit("/", 1)[0]
-        if folder not in made:
-            (root / folder).mkdir(parents=True, exist_ok=True)
-            made.add(folder)
         data = render(a).encode("utf-8")
-        with open(root / rel, "wb") as fh:
-            fh.write(data)
+        # Only below out's real path: a symlink planted in it is refused, not followed.
+        fs.create(root, a.filename, data)
         total += len(data)
         if progress:
             progress(1)

@@ -31,6 +31,7 @@ import hashlib
 import logging
 import os
 import re
+import stat
 import threading
 import time
 import unicodedata
@@ -46,7 +47,8 @@ from .graph import LinkGraph, build_graph
 from .graph.errors import GraphError, UnknownURL
 from .graph.store import GraphStore
 from .graph.urls import canonical_url
-from .ingest import Corpus, list_files, load_corpus, parse_bytes, read_file
+from .ingest import Corpus, fs, journal, list_files, load_corpus, parse_bytes, read_file
+from .ingest.loader import READ_FAILED
 from .ingest.records import ArticleRecord, LoadIssue
 from .ingest.write import TMP_SUFFIX, atomic_delete, atomic_write, render
 
@@ -59,6 +61,8 @@ STEP_MS = 100
 MAX_BATCH = 1000
 #: Temporary files of an atomic write older than this were left by a crash: removed on load.
 STALE_TMP_SECONDS = 3600
+#: A file that could not be read (EMFILE, EIO, ...) is read again after this long.
+RETRY_SECONDS = 1.0
 
 
 def log_to_stderr(level: str = "info") -> None:
@@ -182,17 +186,13 @@ def _sig_of(st: os.stat_result) -> tuple[int, int, int]:
 
 def _sig(path: str) -> tuple[int, int, int] | None:
     try:
-        return _sig_of(os.stat(path))
+        return _sig_of(os.lstat(path))  # a symlink is an entry of its own, not followed
     except OSError:
         return None
 
 
-def _read_bytes(path: str) -> bytes | None:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except FileNotFoundError:
-        return None
+def _read_failed(issues: list[LoadIssue]) -> bool:
+    return any(i.message.startswith(READ_FAILED) for i in issues)
 
 
 def _hidden(rel: str) -> bool:
@@ -256,6 +256,10 @@ class LiveCorpus:
         # Apart from ``lock``: (un)subscribing from the event loop never waits for a rebuild.
         self._listeners_lock = threading.Lock()
         self._watcher: tuple[threading.Thread, threading.Event] | None = None
+        # Files whose read failed, and whether a listing failed: tried again (retry()).
+        self._retry: set[str] = set()
+        self._rescan = False
+        self._retry_at = 0.0
         if load:
             self.load(workers)
 
@@ -275,8 +279,8 @@ class LiveCorpus:
                 if name.startswith(".") and name.endswith(TMP_SUFFIX):
                     path = os.path.join(dirpath, name)
                     with contextlib.suppress(OSError):
-                        if now - os.stat(path).st_mtime > STALE_TMP_SECONDS:
-                            os.unlink(path)
+                        if now - os.lstat(path).st_mtime > STALE_TMP_SECONDS:
+                            fs.delete(self.root, self._rel(path))
                             log.info("removed %s, left by an interrupted write", path)
 
     def load(self, workers: int | None = None) -> None:
@@ -291,11 +295,17 @@ class LiveCorpus:
             issues.setdefault(issue.path, []).append(issue)
         records = {r.path: r for r in corpus.records}
         files = {}
+        retry = set()
         for rel in sorted(set(sigs) | set(issues) | set(records)):
             rec = records.get(rel)
-            files[rel] = FileState(sigs.get(rel), rec, issues.get(rel, []), broken=rec is None)
+            sig = sigs.get(rel)
+            if _read_failed(issues.get(rel, [])):
+                sig = None  # read again: the failure may pass
+                retry.add(rel)
+            files[rel] = FileState(sig, rec, issues.get(rel, []), broken=rec is None)
         with self.lock:
             self._files = files
+            self._retry = retry
             old = self.store.current
             self.store.swap(self._build(files, old.version + 1 if old else 1))
 
@@ -383,8 +393,12 @@ class LiveCorpus:
                 return None
             if rel.startswith(".." + os.sep) or rel == ".." or _hidden(rel):
                 continue
-            if os.path.isdir(p):  # a folder moved in, or out and back
-                rels.update(self._rel(f) for f in list_files(p))
+            try:
+                st = fs.lstat(self.root, rel)  # None: gone, or only reached through a symlink
+            except OSError:  # EMFILE...: refresh tries, reports, and retries it
+                st = None
+            if st is not None and stat.S_ISDIR(st.st_mode):  # a folder moved in, or back
+                rels.update(fs.entries(self.root, rel))
             else:
                 rels.add(rel)
             prefix = rel + os.sep  # a folder moved out or removed: its files are gone
@@ -405,22 +419,42 @@ class LiveCorpus:
         """Re-read ``paths`` (absolute or relative to the root; default: rescan the whole
         folder) and apply what changed as one new version. None when nothing did."""
         with self.lock:
-            rels = (
-                None
-                if paths is None
-                else self._expand(p if os.path.isabs(p) else self._abs(p) for p in paths)
-            )
-            if rels is None:
-                rels = self._scan()
+            try:
+                rels = (
+                    None
+                    if paths is None
+                    else self._expand(p if os.path.isabs(p) else self._abs(p) for p in paths)
+                )
+                if rels is None:
+                    rels = self._scan()
+                    self._rescan = False
+            except OSError as e:  # EMFILE, EIO...: list again soon, lose nothing meanwhile
+                log.warning("could not list %s: %s; trying again", self.root, e.strerror or e)
+                self._rescan = True
+                return None
             updates: dict[str, FileState | None] = {}
             for rel in sorted(rels):
                 path = self._abs(rel)
-                if not os.path.isfile(path):
-                    if rel in self._files:
-                        updates[rel] = None
-                    continue
-                sig = _sig(path)
-                rec, issues = read_file(path, self.root)
+                try:
+                    entry = fs.lstat(self.root, rel)
+                except OSError as e:
+                    sig, rec = None, None
+                    issues = [LoadIssue(rel, None, f"{READ_FAILED}: {e.strerror or e}")]
+                else:
+                    if entry is None or stat.S_ISDIR(entry.st_mode):
+                        self._retry.discard(rel)
+                        if rel in self._files:
+                            updates[rel] = None
+                        continue
+                    sig = _sig_of(entry)
+                    rec, issues = read_file(path, self.root)
+                if _read_failed(issues):
+                    if rel not in self._retry:
+                        log.warning("%s; reading it again every %g s", issues[0], RETRY_SECONDS)
+                    sig = None  # not read: a rescan reads it again
+                    self._retry.add(rel)
+                else:
+                    self._retry.discard(rel)
                 new = self._next_state(rel, sig, rec, issues)
                 old = self._files.get(rel)
                 if old is None or not old.same(new):
@@ -428,6 +462,14 @@ class LiveCorpus:
                 else:
                     old.sig = sig
             return self._apply(updates)
+
+    def retry(self) -> Change | None:
+        """Read again the files whose read failed, or list the folder again when a
+        listing failed, at most every :data:`RETRY_SECONDS` (the watcher calls this)."""
+        if not (self._retry or self._rescan) or time.monotonic() < self._retry_at:
+            return None
+        self._retry_at = time.monotonic() + RETRY_SECONDS
+        return self.refresh(None if self._rescan else sorted(self._retry))
 
     # -- watching ------------------------------------------------------------------------
     def start_watching(
@@ -485,6 +527,7 @@ class LiveCorpus:
                         ready.set()
                     if changes:
                         self.refresh(path for _, path in changes)
+                    self.retry()
             except Exception:
                 log.exception("following %s failed; starting again in 1 s", self.root)
                 rescan = True
@@ -581,34 +624,46 @@ class LiveCorpus:
         done: list[tuple[str, bytes | None]] = []  # (rel, content before) to undo
         sigs: dict[str, tuple | None] = {}
         rel, before = "", None
+        batch = None
         try:
+            befores: dict[str, bytes | None] = {}  # what the batch changes, and its old bytes
             for rel, data in writes.items():
-                path = self._abs(rel)
-                before = _read_bytes(path)
+                before = fs.read_existing(self.root, rel)  # refuses a symlink
                 if before == data:
-                    sigs[rel] = _sig(path)
-                    continue
-                sigs[rel] = _sig_of(atomic_write(path, data))
-                done.append((rel, before))
+                    sigs[rel] = _sig(self._abs(rel))
+                else:
+                    befores[rel] = before
             for rel in deletes:
-                path = self._abs(rel)
-                before = _read_bytes(path)
-                if before is None:
-                    continue
-                atomic_delete(path)
-                done.append((rel, before))
+                before = fs.read_existing(self.root, rel)
+                if before is not None:
+                    befores[rel] = before
+            # A journal of the old contents first: a crash in the middle is undone on load.
+            rel, before = journal.JOURNAL, None
+            with journal.Batch(self.root, befores) as batch:
+                for rel, before in befores.items():
+                    path = self._abs(rel)
+                    if rel in writes:
+                        sigs[rel] = _sig_of(atomic_write(path, writes[rel], root=self.root))
+                    else:
+                        atomic_delete(path, root=self.root)
+                    done.append((rel, before))
+                    batch.step()
+                batch.done()
         except OSError as e:
             what = "delete" if rel in deletes else "write"
             msg = f"could not {what} {rel}: {e.strerror or e}; nothing was changed"
             # The failing step may have got as far as the rename or the unlink (a failed
             # folder fsync comes after them): then it is undone like the ones before it.
             try:
-                now = _read_bytes(self._abs(rel))
+                now = fs.read_existing(self.root, rel)
             except OSError:
                 now = before
             if now != before and (not done or done[-1][0] != rel):
                 done.append((rel, before))
             undo_failed = self._undo(done)
+            if batch is not None and not undo_failed:
+                with contextlib.suppress(OSError):  # else the next listing undoes it
+                    batch.done()
             if undo_failed:
                 msg += f" (but undoing the earlier writes failed for {', '.join(undo_failed)})"
             log.error("%s", msg)
@@ -632,9 +687,9 @@ class LiveCorpus:
         for rel, before in reversed(done):
             try:
                 if before is None:
-                    atomic_delete(self._abs(rel))
+                    atomic_delete(self._abs(rel), root=self.root)
                 else:
-                    atomic_write(self._abs(rel), before)
+                    atomic_write(self._abs(rel), before, root=self.root)
             except OSError:
                 log.exception("could not undo the write of %s", rel)
                 failed.append(rel)

@@ -5,6 +5,7 @@ graphql-transport-ws), /schema.graphql, /export, and the operations endpoints
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from typing import Any
 
@@ -59,6 +60,7 @@ class GraphQLApp(GraphQL):
         self.live = live
         self.auth = auth or Auth()
         self._threads: anyio.CapacityLimiter | None = None  # made on the server's loop
+        self._heavy: anyio.CapacityLimiter | None = None
         self._cached = fastpath.ResponseCache(self._answer, store)
 
     async def __call__(self, scope, receive, send) -> None:
@@ -83,6 +85,23 @@ class GraphQLApp(GraphQL):
             )
             await response(scope, receive, send)
             return
+        if scope["type"] == "websocket":
+            receive, send = _checked_websocket(receive, send, self.settings.ws_ping_timeout)
+        if scope["type"] == "http" and scope.get("method") == "POST" and _is_json(scope):
+            body, message = await _read_body(receive)
+            if message is not None:  # the client went away
+                await self._cached(scope, fastpath._replay([], message, receive), send)
+                return
+            problem = fastpath.request_problem(body)
+            if problem is not None:
+                rid = scope.get("state", {}).get("request_id", "-")
+                error = {
+                    "message": problem,
+                    "extensions": {"code": "BAD_REQUEST", "requestId": rid},
+                }
+                await JSONResponse({"errors": [error]}, status_code=400)(scope, receive, send)
+                return
+            receive = fastpath._replay([body], None, receive)
         # Large answers are replayed per graph version, after the checks above.
         await self._cached(scope, receive, send)
 
@@ -136,15 +155,22 @@ class GraphQLApp(GraphQL):
                 request_data=request_data,
             )
 
-        if seconds <= 0 or self.settings.threads <= 0:
+        limiter = None
+        if seconds > 0 and self.settings.threads > 0:
+            if self._threads is None:
+                self._threads = anyio.CapacityLimiter(self.settings.threads)
+            limiter = self._threads
+        elif seconds > 0 and self._is_heavy(request_data):
+            if self._heavy is None:
+                self._heavy = anyio.CapacityLimiter(max(1, self.settings.heavy_threads))
+            limiter = self._heavy
+        if limiter is None:
             # On the server's loop: DeadlineExecutionContext stops the operation at its
             # first list completed after the time limit.
             result = await start()
         else:
-            if self._threads is None:
-                self._threads = anyio.CapacityLimiter(self.settings.threads)
             try:
-                result = await limits.run_with_time_limit(start, seconds, self._threads)
+                result = await limits.run_with_time_limit(start, seconds, limiter)
             except limits.LimitExceeded as e:
                 result = ExecutionResult(data=None, errors=[e])
         if any(isinstance(e.original_error, limits.TimeLimitPassed) for e in result.errors or ()):
@@ -153,6 +179,28 @@ class GraphQLApp(GraphQL):
         op = context.get("operation") or request_data.operation_name
         request.state.graphql_operation = ops.operation_label(op)
         return result
+
+    def _is_heavy(self, request_data) -> bool:
+        """True when the operation's estimated cost is at least ``heavy_cost`` (and within
+        ``max_cost``: a refused one is answered at once on the loop)."""
+        s = self.settings
+        if s.heavy_cost <= 0 or not isinstance(getattr(request_data, "query", None), str):
+            return False
+        doc = limits.parsed(request_data.query, s.max_tokens)
+        if doc is None or getattr(request_data, "protocol", "") == "subscription":
+            return False
+        variables = request_data.variables if isinstance(request_data.variables, dict) else {}
+        try:
+            cost, _ = limits.estimate_cost(
+                self.schema._schema,
+                doc,
+                request_data.operation_name,
+                variables,
+                self.store.current,
+            )
+        except Exception:  # noqa: BLE001 - the limiter reports what is wrong
+            return False
+        return s.heavy_cost <= cost <= s.max_cost
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -192,10 +240,95 @@ class GraphQLApp(GraphQL):
         return response
 
 
+def websocket_problem(data: str | bytes | None) -> str | None:
+    """Why a graphql-transport-ws message is malformed (None when it is well formed)."""
+    if data is None:
+        return "empty message"
+    try:
+        msg = fastpath.decode_json(data)
+    except ValueError:
+        return "WebSocket message must be valid JSON"
+    if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
+        return "a message must be a JSON object with a string `type`"
+    if msg["type"] == "subscribe":
+        if not isinstance(msg.get("id"), str):
+            return "a subscribe message needs a string `id`"
+        payload = msg.get("payload")
+        if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+            return "a subscribe message needs a `payload` object with a string `query`"
+        for key, kind in (("operationName", str), ("variables", dict), ("extensions", dict)):
+            if payload.get(key) is not None and not isinstance(payload[key], kind):
+                return f"`payload.{key}` has the wrong type"
+    elif msg.get("payload") is not None and not isinstance(msg["payload"], dict):
+        return "`payload` must be an object"
+    return None
+
+
+def _checked_websocket(receive, send, send_timeout: float):
+    """A malformed message closes the socket with 4400 and the reason, as the
+    graphql-transport-ws protocol says, instead of an exception in the handler.
+    A message that cannot be sent within ``send_timeout`` seconds (the client stopped
+    reading and the buffers are full) closes it with 1008: pings alone cannot tell, as
+    the server's ping waits behind the unsent data."""
+    closed = False
+
+    async def checked_receive():
+        nonlocal closed
+        message = await receive()
+        if message["type"] == "websocket.receive" and not closed:
+            problem = websocket_problem(message.get("text") or message.get("bytes"))
+            if problem is not None:
+                closed = True
+                await send({"type": "websocket.close", "code": 4400, "reason": problem[:120]})
+                return {"type": "websocket.disconnect", "code": 4400}
+        return message
+
+    async def checked_send(message):
+        nonlocal closed
+        if closed:
+            return  # the handler's last words after we closed
+        if message["type"] != "websocket.send" or send_timeout <= 0:
+            await send(message)
+            return
+        with anyio.move_on_after(send_timeout) as scope:
+            await send(message)
+        if scope.cancelled_caught:
+            closed = True
+            reason = "the client does not read its messages"
+            with anyio.move_on_after(send_timeout):
+                await send({"type": "websocket.close", "code": 1008, "reason": reason})
+
+    return checked_receive, checked_send
+
+
+def _is_json(scope) -> bool:
+    for k, v in scope.get("headers") or ():
+        if k == b"content-type":
+            return b"json" in v
+    return False
+
+
+async def _read_body(receive) -> tuple[bytes, dict | None]:
+    """The whole request body; or what was read and the message that ended it early."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks), message
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks), None
+
+
 class ReadGuard:
     """With ``--read-token``, the pages and downloads that show articles need it too."""
 
-    def __init__(self, app, auth: Auth, prefixes: tuple[str, ...] = ("/map", "/export/")):
+    def __init__(
+        self,
+        app,
+        auth: Auth,
+        prefixes: tuple[str, ...] = ("/map", "/export/", "/schema.graphql"),
+    ):
         self.app, self.auth, self.prefixes = app, auth, prefixes
 
     async def __call__(self, scope, receive, send) -> None:
@@ -244,6 +377,13 @@ def create_app(
     load_state = ops.LoadState()
 
     async def schema_sdl(request: Request) -> Response:
+        # With --read-token it needs the token (ReadGuard); with --no-introspection it is
+        # not served at all, as introspection is not (`graphsvc schema` prints it).
+        if not settings.introspection:
+            return PlainTextResponse(
+                "the schema is not published: introspection is off (--no-introspection)",
+                status_code=404,
+            )
         return PlainTextResponse(sdl, media_type="application/graphql")
 
     routes = [
@@ -267,6 +407,7 @@ def create_app(
     if live is not None:  # every version the live corpus applies is a reload
         live.subscribe(lambda change: ops.record_reload(ok=True))
     app.state.settings = settings
+    app.state.export_slots = threading.BoundedSemaphore(max(1, settings.max_exports))
     app.state.load_state = load_state
     ops.watch_store(store)
     return app

@@ -91,12 +91,25 @@ async def export_route(request: Request) -> Response:
     lg = request.app.state.store.current
     if lg is None:
         return PlainTextResponse("the graph is not loaded yet", status_code=503)
+    slots = getattr(request.app.state, "export_slots", None)
+    if slots is not None and not slots.acquire(blocking=False):
+        # Each whole-graph download holds its rendering in memory: a few at a time.
+        limit = request.app.state.settings.max_exports
+        return PlainTextResponse(
+            f"refused by the limit max-exports={limit}: {limit} downloads are being "
+            "rendered; retry shortly",
+            status_code=503,
+            headers={"Retry-After": "2"},
+        )
     try:
         body, name = await run_in_threadpool(_render, lg, request, fmt)
     except UnknownURL as e:
         return PlainTextResponse(str(e), status_code=404)
     except BoundError as e:
         return PlainTextResponse(str(e), status_code=400)
+    finally:
+        if slots is not None:
+            slots.release()
     return Response(
         body,
         media_type=MEDIA[fmt][0],

@@ -3,26 +3,30 @@
 * :func:`encode_json` encodes GraphQL responses with orjson (about 10x faster than the
   standard library), falling back to :mod:`json` for what orjson refuses (integers
   beyond 64 bits).
-* :class:`ResponseCache` sits in front of the GraphQL view. A large answer to a POSTed
-  query is kept per graph version, keyed by query, variables and operation name, and
-  the next identical request gets the same bytes without resolving anything. The
-  cache lives on the graph object, so a new graph version starts empty; it is bounded
-  in bytes (least recently used answers go first). Only answers without errors and of
-  at least ``min_bytes`` are kept: small answers are cheap to compute anyway.
+* :class:`ResponseCache` sits in front of the GraphQL view, behind its authorisation
+  checks. A large answer to a POSTed query is kept per graph version, keyed by query,
+  variables and operation name, and the next identical request gets the same bytes
+  without resolving anything. Only *query* operations are kept: the document is parsed
+  and the operation ``operationName`` selects must be a query (mutations and
+  subscriptions always run). The cache lives on the graph object, so a new graph
+  version starts empty; it is bounded in bytes (least recently used answers go first).
+  Only answers without errors and of at least ``min_bytes`` are kept: small answers are
+  cheap to compute anyway.
 * ``neighborsPacked`` answers the ``neighbors`` question as one JSON value of arrays,
   built straight from the graph, for clients that draw thousands of nodes.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-import re
 from collections import OrderedDict
 from typing import Any
 
 import orjson
 import strawberry
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -40,10 +44,54 @@ def encode_json_bytes(data: object) -> bytes:
 
 
 def decode_json(data: str | bytes) -> object:
+    """JSON as Strawberry expects it decoded: anything that is not JSON we can read
+    (invalid UTF-8, nesting deeper than 1024, an integer of thousands of digits) raises
+    :class:`json.JSONDecodeError`, which Strawberry answers 400 (a websocket, 4400)."""
     try:
         return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return json.loads(data)  # raises the error Strawberry expects, or reads what orjson won't
+    except orjson.JSONDecodeError as e:
+        first = e
+    try:
+        return json.loads(data)  # reads what orjson won't: integers beyond 64 bits
+    except json.JSONDecodeError:
+        raise
+    except (ValueError, RecursionError, TypeError):
+        raise json.JSONDecodeError(f"request is not JSON we accept: {first.msg}", "", 0) from None
+
+
+def request_problem(body: bytes) -> str | None:
+    """Why a POSTed JSON GraphQL request cannot run (None when it can): not JSON, not
+    an object, fields of the wrong type, or a subscription (websocket only)."""
+    try:
+        payload = decode_json(body)
+    except json.JSONDecodeError as e:
+        return f"the body is not valid JSON: {e.msg}"
+    if isinstance(payload, list):
+        return "batched requests (a JSON list) are not supported: send one operation per request"
+    if not isinstance(payload, dict):
+        kind = {type(None): "null", bool: "a boolean", str: "a string"}.get(
+            type(payload), "a number"
+        )
+        return f"the body must be a JSON object, not {kind}"
+    query = payload.get("query")
+    for key, kind in (("query", str), ("operationName", str), ("variables", dict)):
+        value = payload.get(key)
+        if value is not None and not isinstance(value, kind):
+            want = "a string" if kind is str else "an object"
+            return f"`{key}` must be {want} or null"
+    ext = payload.get("extensions")
+    if ext is not None and not isinstance(ext, dict):
+        return "`extensions` must be an object or null"
+    if isinstance(query, str) and len(query) <= MAX_CACHED_QUERY:
+        kinds = _operation_kinds(query) or {}
+        op = payload.get("operationName")
+        kind = kinds.get(op) if op is not None or len(kinds) != 1 else next(iter(kinds.values()))
+        if kind is OperationType.SUBSCRIPTION:
+            return (
+                "subscriptions are served over a websocket (graphql-transport-ws) at /graphql, "
+                "not over POST"
+            )
+    return None
 
 
 def encode_json(data: object) -> str:
@@ -53,7 +101,49 @@ def encode_json(data: object) -> str:
 # -- whole-response cache -----------------------------------------------------------------
 
 CACHE_BYTES_ENV = "GRAPHSVC_RESPONSE_CACHE_MB"
-_NOT_A_QUERY = re.compile(rb"(?:^|[}\s])(?:mutation|subscription)\b")
+#: Documents longer than this are not cached (nor parsed here).
+MAX_CACHED_QUERY = 64 * 1024
+#: Parsing stops past this many tokens: such a document is not cached.
+_MAX_TOKENS = 20_000
+
+
+@functools.lru_cache(maxsize=256)
+def _operation_kinds(query: str) -> dict[str | None, OperationType] | None:
+    """Operation name -> kind of each operation of ``query`` (None: does not parse).
+    An anonymous operation is under ``None``."""
+    try:
+        doc = parse(query, no_location=True, max_tokens=_MAX_TOKENS)
+    except (GraphQLError, RecursionError):
+        return None
+    return {
+        (d.name.value if d.name else None): d.operation
+        for d in doc.definitions
+        if isinstance(d, OperationDefinitionNode)
+    }
+
+
+def is_query(query: str, operation_name: str | None) -> bool:
+    """True when the operation that ``operation_name`` selects in ``query`` is a query,
+    as GraphQL selects it: by name, or the only operation when no name is given.
+
+    >>> is_query('{ a }', None), is_query('mutation { a }', None)
+    (True, False)
+    >>> two = 'query Q { a } mutation M { b }'
+    >>> is_query(two, 'M'), is_query(two, 'Q'), is_query(two, None)
+    (False, True, False)
+    """
+    if len(query) > MAX_CACHED_QUERY:
+        return False
+    kinds = _operation_kinds(query)
+    if not kinds:
+        return False
+    if operation_name is None:
+        if len(kinds) != 1:
+            return False
+        (kind,) = kinds.values()
+    else:
+        kind = kinds.get(operation_name)
+    return kind is OperationType.QUERY
 
 
 class _LRU:
@@ -82,9 +172,11 @@ class _LRU:
 
 
 class ResponseCache:
-    """ASGI wrapper of the GraphQL endpoint that replays identical large answers.
+    """ASGI wrapper of the GraphQL endpoint that replays identical large answers to
+    queries (never to mutations or subscriptions).
 
-    ``store.current`` must be the graph the wrapped app answers from.
+    ``store.current`` must be the graph the wrapped app answers from. The caller must
+    authorise the request before calling this (a replayed answer skips the view).
     """
 
     def __init__(self, app, store, max_bytes: int | None = None, min_bytes: int = 16 * 1024):
@@ -148,21 +240,23 @@ def _key(scope, body: bytes):
     headers = dict(scope.get("headers") or [])
     if b"json" not in headers.get(b"content-type", b""):
         return None
-    if _NOT_A_QUERY.search(body):
-        return None
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
         return None
     if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
         return None
+    op = payload.get("operationName")
+    if op is not None and not isinstance(op, str):
+        return None
+    if not is_query(payload["query"], op):
+        return None
     variables = payload.get("variables") or {}
     try:
         var_key = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
     except (orjson.JSONEncodeError, TypeError):
         return None
-    op = payload.get("operationName")
-    return (payload["query"], var_key, op if isinstance(op, str) else None)
+    return (payload["query"], var_key, op)
 
 
 def _replay(bodies: list[bytes], first, receive):

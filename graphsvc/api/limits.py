@@ -9,17 +9,27 @@ The limit names are the ``graphsvc serve`` flags that set them.
 
 Traversal cost
 --------------
-:data:`COSTS` maps a field name to a rule that estimates how much graph work one
-occurrence of that field does, from its arguments (keyed by their GraphQL names,
-defaults filled in, variables substituted) and the graph being served (None while
-loading). Every occurrence counts, aliases and
-fragment spreads included; a field inside a list counts once per expected item
-(``first`` when the list field has one, else :data:`LIST_FANOUT`). A request whose
-total exceeds ``Settings.max_cost`` is refused before anything runs. To price a
-new field, add an entry::
+The cost of an operation is the graph work it may do in the graph being served:
+
+* :data:`COSTS` maps a field name to a rule that estimates the work of one occurrence
+  of that field (a walk, a chain search), from its arguments (keyed by their GraphQL
+  names; field defaults, variables and the operation's variable defaults filled in)
+  and the graph (None while loading). Walks cost depth × what they can visit: their
+  ``limit``, at most the graph's node count (:class:`GraphSize`), so a big ``limit``
+  on a small graph costs what the graph holds.
+* :data:`FANOUTS` says how many objects a list hands out per parent object: a page
+  (``first``), at most the set it pages through (articles of the graph, of the biggest
+  provider or topic); ``related``/``relatedBy``, the most links of any article; the
+  nodes and edges of a walk, the walk's size. Each such object costs 1, and everything
+  selected inside a list counts once per object (other lists: ``first`` or
+  :data:`LIST_FANOUT`).
+
+Every occurrence counts, aliases and fragment spreads included. A request whose total
+exceeds ``Settings.max_cost`` is refused before anything runs. To price a new field,
+add an entry::
 
     from graphsvc.api.limits import COSTS
-    COSTS["subgraph"] = lambda args, lg: arg_int(args, "depth", 1) * arg_int(args, "limit", 500)
+    COSTS["subgraph"] = lambda args, lg: arg_int(args, "depth", 1) * walk_nodes(args, lg)
 """
 
 from __future__ import annotations
@@ -45,9 +55,10 @@ from graphql import (
     VariableNode,
     get_named_type,
     is_list_type,
+    parse,
 )
 from graphql.pyutils import Undefined
-from graphql.utilities import value_from_ast
+from graphql.utilities import type_from_ast, value_from_ast
 
 try:  # Strawberry's own executor subclass, when this Strawberry has one
     from strawberry.schema.schema import (
@@ -65,12 +76,13 @@ from strawberry.extensions import (
 )
 
 from ..graph.errors import GraphError
-from ..graph.model import LinkGraph
+from ..graph.model import ARTICLE, LinkGraph
 from .settings import Settings
 
 LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
 
-#: Expected items of a list field without a ``first`` argument, for nested costs.
+#: Expected items of a list field without a ``first`` argument and without a bound
+#: from the graph, for nested costs.
 LIST_FANOUT = 10
 
 CostRule = Callable[[dict[str, Any], "LinkGraph | None"], int]
@@ -82,9 +94,53 @@ def arg_int(args: dict[str, Any], name: str, default: int) -> int:
     return v if isinstance(v, int) and not isinstance(v, bool) else default
 
 
+class GraphSize:
+    """What a traversal can touch in one graph version: its node count and the largest
+    fan-outs (related links out of and into one article, articles of one provider or
+    topic). Computed once per version, in one pass over the nodes."""
+
+    def __init__(self, lg: LinkGraph):
+        g = lg.g
+        succ, pred = g._succ, g._pred
+        self.nodes = max(1, g.number_of_nodes())
+        s = lg.stats()
+        self.articles = max(1, s.articles)
+        self.providers = max(1, s.providers)
+        self.topics = max(1, s.topics)
+        self.related_edges = s.related_edges
+        out_deg = in_deg = hub = 1
+        for key, kind in g.nodes(data="kind"):
+            if kind == ARTICLE:
+                out_deg = max(out_deg, len(succ[key]))
+                in_deg = max(in_deg, len(pred[key]))
+            else:
+                hub = max(hub, len(pred[key]))
+        self.max_out, self.max_in, self.max_hub = out_deg, in_deg, hub
+
+    @staticmethod
+    def of(lg: LinkGraph | None) -> GraphSize | None:
+        if lg is None:
+            return None
+        size = lg._cache.get("cost-size")
+        if size is None:
+            size = lg._cache["cost-size"] = GraphSize(lg)
+        return size
+
+
+def _bounded(n: int, bound: int | None) -> int:
+    return max(1, n if bound is None else min(n, bound))
+
+
+def walk_nodes(args: dict[str, Any], lg: LinkGraph | None) -> int:
+    """Nodes a bounded walk may return: ``limit``, at most the whole graph."""
+    size = GraphSize.of(lg)
+    return _bounded(arg_int(args, "limit", 500), size and size.nodes)
+
+
 def _neighbors_cost(args: dict[str, Any], lg: LinkGraph | None) -> int:
-    """Nodes the walk may visit: depth × limit (depth 0 still reads its centre)."""
-    return max(1, arg_int(args, "depth", 1)) * max(1, arg_int(args, "limit", 500))
+    """depth × the nodes the walk may visit (``limit``, at most the graph's node count;
+    depth 0 still reads its centre)."""
+    return max(1, arg_int(args, "depth", 1)) * walk_nodes(args, lg)
 
 
 def _chain_cost(args: dict[str, Any], lg: LinkGraph | None) -> int:
@@ -103,16 +159,76 @@ def _chain_cost(args: dict[str, Any], lg: LinkGraph | None) -> int:
     return int(min(whole, 2 * per_side))
 
 
-#: Field name -> cost rule. Fields not listed cost nothing (depth, aliases, tokens and
-#: page sizes bound them). Other features add their traversal fields here.
+#: Articles one unit of cost reads when a filter scans them (text, dates, quality).
+SCAN_PER_COST = 25
+
+
+def _filter_scan_cost(args: dict[str, Any], lg: LinkGraph | None) -> int:
+    """A list of articles whose ``filter`` says more than provider and topic reads every
+    article of the graph (a substring scan of titles and excerpts)."""
+    f = args.get("filter")
+    if f is None:
+        return 0
+    if isinstance(f, dict):
+        fields = {k: v for k, v in f.items()}
+    else:
+        fields = {k: v for k, v in vars(f).items() if not k.startswith("_")}
+    scans = any(v is not None for k, v in fields.items() if k not in ("provider", "topic"))
+    if not scans:
+        return 0
+    articles = lg.stats().articles if lg is not None else 10_000
+    return max(1, articles // SCAN_PER_COST)
+
+
+#: Field name -> cost rule: the graph work one occurrence of the field does, from its
+#: arguments and the graph. On top of this every object a list field returns costs 1
+#: (see :data:`FANOUTS`). Other features add their traversal fields here.
 COSTS: dict[str, CostRule] = {
     "neighbors": _neighbors_cost,
+    # The packed answer is built straight from the walk: its work and its size.
+    "neighborsPacked": lambda args, lg: _neighbors_cost(args, lg) + walk_nodes(args, lg),
     "subgraph": _neighbors_cost,  # the walk is bounded by limit whatever the centres
     "chain": _chain_cost,
     # k shortest simple chains: about k searches of the chain's size.
     "chains": lambda args, lg: max(1, arg_int(args, "k", 3)) * _chain_cost(args, lg),
     "readingList": lambda args, lg: 10 * max(1, arg_int(args, "length", 10)),
+    "articles": _filter_scan_cost,
 }
+
+#: (parent type, field) or field -> how many objects one occurrence returns per parent
+#: object, from its arguments and the graph's :class:`GraphSize` (None while loading).
+#: A connection (a field with ``first``) returns its page; every other list field
+#: without a rule returns ``first`` or :data:`LIST_FANOUT` items, at most the graph's
+#: node count.
+FanoutRule = Callable[[dict[str, Any], "GraphSize | None"], int]
+
+
+def _page(args: dict[str, Any], default: int = 20) -> int:
+    return max(arg_int(args, "first", default), arg_int(args, "last", 0), 1)
+
+
+FANOUTS: dict[Any, FanoutRule] = {
+    ("Query", "articles"): lambda a, z: _bounded(_page(a), z and z.articles),
+    ("Query", "providers"): lambda a, z: _bounded(_page(a), z and z.providers),
+    ("Query", "topics"): lambda a, z: _bounded(_page(a), z and z.topics),
+    ("Provider", "articles"): lambda a, z: _bounded(_page(a), z and z.max_hub),
+    ("Topic", "articles"): lambda a, z: _bounded(_page(a), z and z.max_hub),
+    ("Article", "related"): lambda a, z: z.max_out if z else LIST_FANOUT * 5,
+    ("Article", "relatedBy"): lambda a, z: z.max_in if z else LIST_FANOUT * 5,
+    "neighbors": lambda a, z: _bounded(arg_int(a, "limit", 500), z and z.nodes),
+    "subgraph": lambda a, z: _bounded(arg_int(a, "limit", 500), z and z.nodes),
+    "chain": lambda a, z: 1,
+    "chains": lambda a, z: max(1, arg_int(a, "k", 3)),
+    ("Chain", "articles"): lambda a, z: LIST_FANOUT,
+    ("Chain", "edges"): lambda a, z: LIST_FANOUT,
+    "readingList": lambda a, z: _bounded(arg_int(a, "length", 10), z and z.articles),
+}
+
+#: Fields of a result whose lists hold what the result's walk found: they return the
+#: walk's node count (given by the parent's fan-out), not a new fan-out.
+WALK_RESULTS = frozenset({"Subgraph"})
+#: Fields whose work is proportional to the enclosing walk's size (per node).
+SIZED_COSTS: dict[Any, int] = {("Subgraph", "export"): 10}
 
 
 # -- errors --------------------------------------------------------------------------
@@ -182,9 +298,30 @@ def _args(field_def, node: FieldNode, variables: dict[str, Any]) -> dict[str, An
         if isinstance(a.value, VariableNode):
             v = variables.get(a.value.name.value, out.get(a.name.value))
         else:
-            v = value_from_ast(a.value, arg_def.type, variables)
+            try:
+                v = value_from_ast(a.value, arg_def.type, variables)
+            except Exception:  # noqa: BLE001 - validation reports bad values
+                v = Undefined
         if v is not Undefined:
             out[a.name.value] = v
+    return out
+
+
+def _with_defaults(schema, op: OperationDefinitionNode, variables: dict[str, Any]) -> dict:
+    """``variables`` with the defaults the operation declares filled in, as execution
+    does: ``query($l: Int! = 5000)`` prices ``limit: $l`` at 5000."""
+    out = dict(variables)
+    for vd in op.variable_definitions or ():
+        name = vd.variable.name.value
+        if name in out or vd.default_value is None:
+            continue
+        try:
+            t = type_from_ast(schema, vd.type)
+            v = value_from_ast(vd.default_value, t, {}) if t is not None else Undefined
+        except Exception:  # noqa: BLE001 - validation reports bad defaults
+            v = Undefined
+        if v is not Undefined:
+            out[name] = v
     return out
 
 
@@ -197,10 +334,14 @@ def estimate_cost(
 ) -> tuple[int, dict[str, int]]:
     """(total cost, occurrences per priced field) of the operation to run.
 
-    Runs before validation, so it copes with unknown fields and fragment cycles;
-    each fragment is priced once (memoised), so fragment "bombs" cost nothing to price.
+    The cost is the graph work of every priced field (:data:`COSTS`) plus one per object
+    that a list returns, each multiplied by the objects its parent lists return
+    (:data:`FANOUTS`): fan-outs are bounded by this graph's size, so a big ``limit`` on
+    a small graph costs what the graph holds. Variables (with the defaults the operation
+    declares) are substituted. Runs before validation, so it copes with unknown fields
+    and fragment cycles; each fragment is priced once per multiplier (memoised), so
+    fragment "bombs" cost nothing to price.
     """
-    variables = variables or {}
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
@@ -213,12 +354,16 @@ def estimate_cost(
     root = schema.get_root_type(op.operation)
     if root is None:
         return 0, {}
-    memo: dict[str, tuple[int, dict[str, int]]] = {}
+    variables = _with_defaults(schema, op, variables if isinstance(variables, dict) else {})
+    size = GraphSize.of(lg)
+    memo: dict[tuple[str, int, bool], tuple[int, dict[str, int]]] = {}
     cap = 10**12
 
     def walk(
-        sel_set, parent, visiting: frozenset[str], in_page: bool = False
+        sel_set, parent, visiting: frozenset[str], in_page: bool, scope: int
     ) -> tuple[int, dict[str, int]]:
+        """Cost of one execution of ``sel_set`` on one ``parent`` object; ``scope`` is
+        the node count of the walk whose result this is (for its lists)."""
         total, seen = 0, {}
 
         def add(cost: int, counts: dict[str, int], times: int = 1) -> None:
@@ -227,43 +372,83 @@ def estimate_cost(
             for k, n in counts.items():
                 seen[k] = min(cap, seen.get(k, 0) + n * times)
 
+        pname = getattr(parent, "name", "")
         for sel in sel_set.selections:
             if isinstance(sel, FieldNode):
                 fields = getattr(parent, "fields", None) or {}
-                fdef = fields.get(sel.name.value)
+                name = sel.name.value
+                fdef = fields.get(name)
                 if fdef is None:
                     continue
                 args = _args(fdef, sel, variables)
-                rule = COSTS.get(sel.name.value)
+                rule = COSTS.get(name)
                 if rule is not None:
                     try:
-                        add(max(0, int(rule(args, lg))), {sel.name.value: 1})
+                        add(max(0, int(rule(args, lg))), {name: 1})
                     except Exception:  # noqa: BLE001 - a rule must not break a request
-                        add(0, {sel.name.value: 1})
-                if sel.selection_set is not None:
-                    # A connection (a field with `first`) repeats its page's items `first`
-                    # times; the page's own list fields (nodes, edges) then count once.
-                    page = "first" in fdef.args and not _is_list(fdef.type)
-                    times = 1
-                    if page or (_is_list(fdef.type) and not in_page):
-                        times = max(1, arg_int(args, "first", LIST_FANOUT))
-                    named = get_named_type(fdef.type)
-                    add(*walk(sel.selection_set, named, visiting, page), times)
+                        add(0, {name: 1})
+                per_node = SIZED_COSTS.get((pname, name))
+                if per_node:
+                    add(per_node * scope, {name: 1})
+                if sel.selection_set is None:
+                    continue
+                named = get_named_type(fdef.type)
+                is_list = _is_list(fdef.type)
+                page = "first" in fdef.args and not is_list
+                times, child_scope = 1, scope
+                if pname in WALK_RESULTS and is_list:
+                    times = scope  # the nodes or edges the walk found
+                    add(times, {})
+                elif page or (pname, name) in FANOUTS or name in FANOUTS:
+                    n = _fanout(pname, name, fdef, args)
+                    if page or is_list:
+                        times = n
+                        add(n, {name: 1})  # each object the graph hands out
+                    else:
+                        child_scope = n  # one result of a walk of that size
+                elif is_list and not in_page:
+                    # Small lists of an object (topics, images): they repeat what they
+                    # select, but hand out no graph fan-out of their own.
+                    times = _fanout(pname, name, fdef, args)
+                add(*walk(sel.selection_set, named, visiting, page, child_scope), times)
             elif isinstance(sel, InlineFragmentNode):
                 t = schema.get_type(sel.type_condition.name.value) if sel.type_condition else None
-                add(*walk(sel.selection_set, t or parent, visiting, in_page))
+                add(*walk(sel.selection_set, t or parent, visiting, in_page, scope))
             elif isinstance(sel, FragmentSpreadNode):
                 name = sel.name.value
                 frag = fragments.get(name)
                 if frag is None or name in visiting:
                     continue
-                if name not in memo:
+                mkey = (name, scope, in_page)
+                if mkey not in memo:
                     t = schema.get_type(frag.type_condition.name.value) or parent
-                    memo[name] = walk(frag.selection_set, t, visiting | {name})
-                add(*memo[name])
+                    memo[mkey] = walk(frag.selection_set, t, visiting | {name}, in_page, scope)
+                add(*memo[mkey])
         return total, seen
 
-    return walk(op.selection_set, root, frozenset())
+    def _fanout(pname: str, name: str, fdef, args: dict) -> int:
+        rule = FANOUTS.get((pname, name)) or FANOUTS.get(name)
+        try:
+            if rule is not None:
+                return max(1, int(rule(args, size)))
+            if "first" in fdef.args and not _is_list(fdef.type):
+                return _bounded(_page(args), size and size.nodes)
+            return _bounded(arg_int(args, "first", LIST_FANOUT), size and size.nodes)
+        except Exception:  # noqa: BLE001 - a rule must not break a request
+            return LIST_FANOUT
+
+    return walk(op.selection_set, root, frozenset(), False, size.nodes if size else 500)
+
+
+@functools.lru_cache(maxsize=256)
+def parsed(query: str, max_tokens: int):
+    """The parsed document of ``query`` (None when it does not parse within the limits)."""
+    if len(query) > 256 * 1024:
+        return None
+    try:
+        return parse(query, no_location=True, max_tokens=max_tokens)
+    except (GraphQLError, RecursionError):
+        return None
 
 
 def expanded_fields(document, cap: int = 10**9) -> int:

@@ -272,9 +272,29 @@ class JSONFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False, default=str)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with control characters (CR, LF, ESC, ...) as ``\\xNN`` escapes, so that
+    a request path or header cannot forge a log line or drive a terminal.
+
+    >>> escape_controls("/a\\nGET /forged 200")
+    '/a\\\\x0aGET /forged 200'
+    """
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 class TextFormatter(logging.Formatter):
+    """One line per record: the message's control characters are escaped (a traceback,
+    added after it, keeps its lines)."""
+
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        record.message = escape_controls(record.message)
+        return super().formatMessage(record)
 
     converter = time.gmtime
 

@@ -36,6 +36,23 @@ class Settings:
     #: once, even inside a long resolver; but resolvers hold the GIL, so the threads slow
     #: the loop's own work (HTTP, JSON) and cut throughput (see bench/RESULTS.md).
     threads: int = 0
+    #: With ``threads`` 0: operations whose estimated cost (see ``limits``) is at least
+    #: this run in a worker thread (at most ``heavy_threads`` at a time), so the loop keeps
+    #: answering small queries meanwhile; cheaper ones run on the loop (0: never).
+    heavy_cost: int = 1000
+    heavy_threads: int = 2
+    #: Seconds an idle kept-alive connection stays open after a response.
+    timeout_keep_alive: float = 5.0
+    #: Seconds a request may take to arrive, headers and body, from its first byte (or
+    #: from the connection); past it the connection is closed (0: no bound).
+    timeout_request: float = 10.0
+    #: Connections and tasks at once; requests past it get 503 (uvicorn's limit).
+    limit_concurrency: int = 1000
+    #: Seconds between websocket pings, and to wait for the pong before closing.
+    ws_ping_interval: float = 20.0
+    ws_ping_timeout: float = 20.0
+    #: Downloads from ``/export/`` rendered at once; more get 503 with ``Retry-After``.
+    max_exports: int = 2
     #: Largest request body in bytes; larger ones get 413 before being read.
     max_body_bytes: int = 1_048_576
     #: Longest query string of a GET request in bytes; longer ones get 414.
@@ -108,6 +125,48 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--threads",
         type=int,
         help=f"run operations in N worker threads (default {d.threads}: on the event loop)",
+    )
+    g.add_argument(
+        "--heavy-cost",
+        type=int,
+        help="operations costing at least this run in a worker thread, cheaper ones on the "
+        f"event loop (default {d.heavy_cost}; 0: all on the loop)",
+    )
+    g.add_argument(
+        "--heavy-threads",
+        type=int,
+        help=f"worker threads for such operations (default {d.heavy_threads})",
+    )
+    g.add_argument(
+        "--timeout-keep-alive",
+        type=float,
+        help=f"seconds an idle connection stays open (default {d.timeout_keep_alive:g})",
+    )
+    g.add_argument(
+        "--timeout-request",
+        type=float,
+        help="seconds a request may take to arrive, headers and body "
+        f"(default {d.timeout_request:g}; 0: no bound)",
+    )
+    g.add_argument(
+        "--limit-concurrency",
+        type=int,
+        help=f"connections at once; requests past it get 503 (default {d.limit_concurrency})",
+    )
+    g.add_argument(
+        "--ws-ping-interval",
+        type=float,
+        help=f"seconds between websocket pings (default {d.ws_ping_interval:g})",
+    )
+    g.add_argument(
+        "--ws-ping-timeout",
+        type=float,
+        help=f"seconds to wait for a pong before closing (default {d.ws_ping_timeout:g})",
+    )
+    g.add_argument(
+        "--max-exports",
+        type=int,
+        help=f"/export downloads rendered at once; more get 503 (default {d.max_exports})",
     )
     g.add_argument(
         "--max-body-bytes", type=int, help=f"request body limit (default {d.max_body_bytes})"
