@@ -416,7 +416,7 @@ class _Fields:
 
     def bad(self, key: str, value: Any, expected: str) -> None:
         if isinstance(value, _Bad):  # YAML could not make a value of it: say why
-            self.report(key, value.line, f"{value.why}; kept in extra as text")
+            self.report(key, value.line, f"{value.why}; kept in extra")
             return
         shown = repr(value)
         if len(shown) > 60:
