@@ -8,6 +8,7 @@ topics are reported and kept in extra; GraphML and GEXF exports are well-formed 
 from __future__ import annotations
 
 import io
+import json
 import os
 import xml.dom.minidom
 
@@ -139,3 +140,20 @@ def test_xml_safe_keeps_distinct_ids_distinct():
         _parse_xml("\n".join(export_lines(g, fmt)), fmt)
     clean = nx.DiGraph([("a", "b")])
     assert xml_safe(clean) is clean  # nothing copied when nothing needs it
+
+
+@pytest.mark.parametrize("extra", ['{"x": NaN}', '{"x": 1e999}', '{"x": [1, -1e999]}'])
+def test_upsert_refuses_numbers_that_cannot_be_served(text_server, extra):
+    """JSON readers that take NaN or 1e999 hand the write inf/nan: it is refused as a
+    file holding them would be reported, and nothing is written."""
+    before = sorted(os.listdir(text_server.folder))
+    article = '{"webUrl": "https://num.example/a", "title": "N", "extra": ' + extra + "}"
+    body = '{"query": ' + json.dumps(UPSERT) + ', "variables": {"input": ' + article + "}}"
+    r = text_server.client.post(
+        "/graphql",
+        content=body,
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+    )
+    msgs = errors(r.json())
+    assert msgs and "not a finite number" in msgs[0] and "kept in extra" not in msgs[0], msgs
+    assert sorted(os.listdir(text_server.folder)) == before

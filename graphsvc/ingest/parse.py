@@ -416,7 +416,7 @@ class _Fields:
 
     def bad(self, key: str, value: Any, expected: str) -> None:
         if isinstance(value, _Bad):  # YAML could not make a value of it: say why
-            self.report(key, value.line, f"{value.why}; kept in extra as text")
+            self.report(key, value.line, f"{value.why}; kept in extra")
             return
         shown = repr(value)
         if len(shown) > 60:
@@ -467,11 +467,13 @@ class _Fields:
         if isinstance(v, int | float) and not isinstance(v, bool | _Bad):
             return v
         if isinstance(v, str) and not isinstance(v, _Bad):
+            digits = v.strip().lstrip("+-").isdigit()
             try:
-                n = int(v) if v.strip().lstrip("+-").isdigit() else float(v)
+                n = int(v) if digits else float(v)
             except ValueError:  # not a number, or an integer past Python's 4,300 digits
                 n = None
-            why = None if n is None else _check_number(n, v)
+            why = _describe_int(v) if n is None and digits else None
+            why = why or (None if n is None else _check_number(n, v))
             if why:
                 self.report(key, None, f"{why}; kept in extra")
                 extra[key] = v
