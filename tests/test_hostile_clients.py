@@ -149,8 +149,12 @@ def _slow_sender(port: int, head: bytes, stop: threading.Event, out: list[float]
         s.close()
 
 
-def _ws_handshake(port: int) -> socket.socket:
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+def _ws_handshake(port: int, rcvbuf: int | None = None) -> socket.socket:
+    s = socket.socket()
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.settimeout(10)
+    s.connect(("127.0.0.1", port))
     s.sendall(
         b"GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
         b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
@@ -291,3 +295,40 @@ def shared_corpus() -> Path:
     if not SHARED_CORPUS.is_dir():
         pytest.skip(f"{SHARED_CORPUS} is absent")
     return SHARED_CORPUS
+
+
+# -- item 11: a websocket consumer that stops reading is dropped ----------------------------
+def test_a_subscriber_that_never_reads_is_dropped(tmp_path):
+    from .corpus import article, write
+    from .livetools import AUTH, TOKEN, UPSERT_MANY
+
+    folder = tmp_path / "corpus"
+    write(folder, "seed.md", article("https://slow.example/seed", "Seed"))
+    # No pings: only the send timeout (--ws-ping-timeout) can tell that it stopped reading.
+    args = ("--ws-ping-interval", "0", "--ws-ping-timeout", "2")
+    with serve(folder, *args, tmp=tmp_path, env={"GRAPHSVC_TOKEN": TOKEN}) as s:
+        ws = _ws_handshake(_port(s.base), rcvbuf=4096)
+        ws.sendall(_frame(json.dumps({"type": "connection_init"}).encode()))
+        query = "subscription { graphChanged { version added } }"
+        sub = {"id": "1", "type": "subscribe", "payload": {"query": query}}
+        ws.sendall(_frame(json.dumps(sub).encode()))
+        time.sleep(0.5)
+        # Changes of ~200 KB each, never read, until the server's buffers are full.
+        path = "p" * 1500
+        end = time.monotonic() + 20
+        n = 0
+        while time.monotonic() < end and n < 40:
+            inputs = [
+                {"webUrl": f"https://slow.example/{path}/{n}/{i}", "title": f"T{n} {i}"}
+                for i in range(150)
+            ]
+            body = {"query": UPSERT_MANY, "variables": {"inputs": inputs}}
+            r = s.client.post("/graphql", json=body, headers=AUTH)
+            assert "errors" not in r.json(), r.text[:200]
+            n += 1
+        time.sleep(3)  # past the send timeout
+        dropped = _is_closed(ws, within=10)  # reads what was sent, then the close
+        ws.close()
+        assert dropped, f"still connected after {n} changes it never read"
+        assert "Traceback" not in s.logs()
+        assert s.data("{ stats { version } }")
