@@ -493,6 +493,41 @@ def expanded_fields(document, cap: int = 10**9) -> int:
     return total
 
 
+def selection_depth(document, cap: int = 1000) -> int:
+    """The deepest field nesting of ``document``'s operations, fragments expanded
+    (memoised), introspection fields not counted."""
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    memo: dict[str, int] = {}
+
+    def depth(sel_set, visiting: frozenset[str]) -> int:
+        best = 0
+        for sel in sel_set.selections:
+            if isinstance(sel, FieldNode):
+                if sel.name.value.startswith("__"):
+                    continue
+                inner = depth(sel.selection_set, visiting) if sel.selection_set else 0
+                best = max(best, 1 + inner)
+            elif isinstance(sel, InlineFragmentNode):
+                best = max(best, depth(sel.selection_set, visiting))
+            elif isinstance(sel, FragmentSpreadNode):
+                name = sel.name.value
+                if name in fragments and name not in visiting:
+                    if name not in memo:
+                        memo[name] = depth(fragments[name].selection_set, visiting | {name})
+                    best = max(best, memo[name])
+            if best >= cap:
+                return cap
+        return best
+
+    return max(
+        (depth(d.selection_set, frozenset()) for d in document.definitions
+         if isinstance(d, OperationDefinitionNode)),
+        default=0,
+    )  # fmt: skip
+
+
 def describe_costs(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} × {k}" for k, n in sorted(counts.items()))
 
@@ -501,9 +536,10 @@ class CostLimiter(SchemaExtension):
     """Refuses, before validation, documents that expand to too many fields and operations
     whose estimated traversal cost is over budget."""
 
-    def __init__(self, max_cost: int, max_fields: int = 10_000):
+    def __init__(self, max_cost: int, max_fields: int = 10_000, max_depth: int | None = None):
         self.max_cost = max_cost
         self.max_fields = max_fields
+        self.max_depth = max_depth
 
     def on_validate(self) -> Iterator[None]:
         ec = self.execution_context
@@ -518,6 +554,13 @@ class CostLimiter(SchemaExtension):
                         f"the document selects {nfields} fields once its fragments are expanded",
                     )
                 ]
+                yield
+                return
+            ctx["operation"] = ec.operation_name
+            if self.max_depth is not None and selection_depth(ec.graphql_document) > (
+                self.max_depth + 1
+            ):
+                # Clearly too deep: the depth limit refuses it, with the clearer message.
                 yield
                 return
             cost, counts = estimate_cost(
@@ -580,7 +623,7 @@ def schema_extensions(settings: Settings) -> list:
     # Factories, not instances: Strawberry shares an instance between concurrent requests.
     ext: list = [
         partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
-        partial(CostLimiter, settings.max_cost, settings.max_fields),
+        partial(CostLimiter, settings.max_cost, settings.max_fields, settings.max_depth),
         partial(DepthLimiter, settings.max_depth),
         partial(AliasLimiter, settings.max_aliases),
     ]
