@@ -8,20 +8,27 @@ from graphsvc.graph.model import LinkGraph
 
 
 def _value(x):
+    """A comparable value of a node's data: its fields (the nested records compare by
+    value: Image and ProviderRef are plain dataclasses)."""
     if dataclasses.is_dataclass(x) and not isinstance(x, type):
-        return (type(x).__name__,) + tuple(
-            (f.name, _value(getattr(x, f.name))) for f in dataclasses.fields(x)
-        )
-    if isinstance(x, list | tuple):
-        return tuple(_value(v) for v in x)
-    if isinstance(x, dict):
-        return tuple(sorted((k, _value(v)) for k, v in x.items()))
+        return (type(x).__name__, *(getattr(x, f.name) for f in dataclasses.fields(x)))
     return x
 
 
-def describe(lg: LinkGraph) -> dict:
+def describe(lg: LinkGraph, memo: dict | None = None) -> dict:
+    """``memo`` (id -> (object, value)) remembers values of objects seen before: the
+    objects of a graph are never changed, a new version replaces them."""
     g = lg.g
-    nodes = {k: (d["kind"], _value(d["data"])) for k, d in g._node.items()}
+
+    def value(x):
+        if memo is None:
+            return _value(x)
+        got = memo.get(id(x))
+        if got is None or got[0] is not x:
+            got = memo[id(x)] = (x, _value(x))
+        return got[1]
+
+    nodes = {k: (d["kind"], value(d["data"])) for k, d in g._node.items()}
     edges = {
         (u, v, d["kind"], d.get("rank")) for u, nbrs in g._succ.items() for v, d in nbrs.items()
     }
@@ -55,8 +62,8 @@ def fresh_stats(lg: LinkGraph) -> dict:
     return s
 
 
-def assert_same(live: LinkGraph, cold: LinkGraph) -> None:
-    a, b = describe(live), describe(cold)
+def assert_same(live: LinkGraph, cold: LinkGraph, memo: dict | None = None) -> None:
+    a, b = describe(live, memo), describe(cold)
     assert fresh_stats(live) == a["stats"], "the delta's stats differ from a recount"
     for part in ("stats", "files", "issues", "aliases", "edges", "nodes"):
         if a[part] != b[part]:

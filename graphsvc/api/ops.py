@@ -301,13 +301,15 @@ NO_CACHE_ENV = "GRAPHSVC_NO_CACHE"
 def app_from_env():
     """An app configured from the environment, for ``uvicorn --factory`` (e.g. with
     ``--workers``): ``GRAPHSVC_CORPUS`` names the folder (default: the seed articles),
-    ``GRAPHSVC_*`` the settings. Each worker loads the graph in the background, from
-    its snapshot when that is current (``GRAPHSVC_NO_CACHE=1`` reads the files)."""
+    ``GRAPHSVC_*`` the settings. Each worker loads the graph in the background through
+    the corpus object, from its snapshot when that is current (``GRAPHSVC_NO_CACHE=1``
+    reads the files)."""
     import gc  # noqa: PLC0415
     import os  # noqa: PLC0415
     from pathlib import Path  # noqa: PLC0415
 
-    from ..cli import default_corpus, load_graph  # noqa: PLC0415
+    from ..live import LiveCorpus  # noqa: PLC0415
+    from ..startup import default_corpus  # noqa: PLC0415
     from .app import create_app  # noqa: PLC0415
     from .settings import Settings  # noqa: PLC0415
 
@@ -317,12 +319,12 @@ def app_from_env():
     folder = folder or default_corpus()
     cache = not os.environ.get(NO_CACHE_ENV)
     store = GraphStore()
+    corpus = LiveCorpus(folder, store=store, load=False, cache=cache, keep_state=False)
     app = create_app(store, settings)
 
     def load():
-        lg = load_graph(folder, cache=cache)
+        corpus.load()
         gc.freeze()  # the graph lives on: keep the collector from walking it again and again
-        return lg
 
     load_in_background(store, load, app.state.load_state)
     return app
