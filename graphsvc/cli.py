@@ -280,12 +280,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 2
     for path in report.mismatches:
         print(f"graphsvc: warning: {path} does not read back exactly as loaded", file=sys.stderr)
+    for why in report.refused:
+        print(f"graphsvc: error: not written: {why}", file=sys.stderr)
     print(
         f"graphsvc: wrote {report.files} files to {args.dir} "
         f"({report.skipped} of {corpus.files} files did not load and are not in the graph)",
         file=sys.stderr,
     )
-    return 1 if report.mismatches else 0
+    return 1 if report.mismatches or report.refused else 0
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

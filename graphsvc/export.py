@@ -5,7 +5,8 @@ writes (:mod:`graphsvc.ingest.write`): every field, unknown keys, values of the 
 type (kept as written, so they are reported again), the body. Stubs are not files:
 they live on as the related items that name them. Files that share an article are all
 written, since each adds its URLs to the article. Files that did not load are not in
-the graph and are not written.
+the graph and are not written. Nothing is written outside the output folder's real
+path: a symlink found in it (planted while the export runs) is refused, not followed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 from dataclasses import dataclass, field
 
 from .ingest import Corpus, parse_bytes
+from .ingest.fs import Unsafe
 from .ingest.write import atomic_write, record_mapping, render
 
 
@@ -22,6 +24,7 @@ class ExportReport:
     files: int = 0
     skipped: int = 0  # files of the corpus that did not load
     mismatches: list[str] = field(default_factory=list)  # written files that read back differently
+    refused: list[str] = field(default_factory=list)  # "path: why" of files not written
 
 
 def export_frontmatter(corpus: Corpus, dest: str | os.PathLike) -> ExportReport:
@@ -37,9 +40,14 @@ def export_frontmatter(corpus: Corpus, dest: str | os.PathLike) -> ExportReport:
         again, _ = parse_bytes(data, rec.path)
         if again != rec:
             report.mismatches.append(rec.path)
+        # Only below dest's real path: a symlink planted in it meanwhile is refused,
+        # never followed (graphsvc.ingest.fs); the other files are still written.
         path = os.path.join(dest, rec.path)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        atomic_write(path, data, sync=False)
+        try:
+            atomic_write(path, data, sync=False, root=dest, create_dirs=True)
+        except Unsafe as e:
+            report.refused.append(f"{rec.path}: {e.strerror} ({e.filename})")
+            continue
         report.files += 1
     os.sync()  # one flush for the whole export instead of two fsyncs per file
     return report

@@ -32,6 +32,7 @@ import logging
 import os
 import pickle
 import re
+import stat
 import threading
 import time
 import unicodedata
@@ -51,8 +52,8 @@ from .graph.delta import GraphState
 from .graph.errors import GraphError, UnknownURL
 from .graph.store import GraphStore
 from .graph.urls import canonical_url
-from .ingest import Corpus, list_files, load_corpus, parse_bytes, read_file
-from .ingest.loader import paused_gc
+from .ingest import Corpus, fs, list_files, load_corpus, parse_bytes, read_file
+from .ingest.loader import READ_FAILED, paused_gc
 from .ingest.records import ArticleRecord, LoadIssue
 from .ingest.write import TMP_SUFFIX, atomic_delete, atomic_write, render
 
@@ -70,6 +71,8 @@ SNAPSHOT_INTERVAL = 300
 #: From this many files on, a cold load with snapshots runs in a child process that
 #: writes the snapshot, and this process reads it (a tighter heap).
 ISOLATE_MIN_FILES = 20_000
+#: A file that could not be read (EMFILE, EIO, ...) is read again after this long.
+RETRY_SECONDS = 1.0
 
 
 def log_to_stderr(level: str = "info") -> None:
@@ -184,17 +187,13 @@ def _writable(folder: Path) -> bool:
 
 def _sig(path: str) -> tuple[int, int, int, int] | None:
     try:
-        return _sig_of(os.stat(path))
+        return _sig_of(os.lstat(path))  # a symlink is an entry of its own, not followed
     except OSError:
         return None
 
 
-def _read_bytes(path: str) -> bytes | None:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except FileNotFoundError:
-        return None
+def _read_failed(issues: list[LoadIssue]) -> bool:
+    return any(i.message.startswith(READ_FAILED) for i in issues)
 
 
 def _hidden(rel: str) -> bool:
@@ -310,6 +309,10 @@ class LiveCorpus:
         self._saved_at = time.monotonic()
         self._snap_child: int | None = None
         self.loaded: Loaded | None = None
+        # Files whose read failed, and whether a listing failed: tried again (retry()).
+        self._retry: set[str] = set()
+        self._rescan = False
+        self._retry_at = 0.0
         if load:
             self.load(workers)
 
@@ -329,8 +332,8 @@ class LiveCorpus:
                 if name.startswith(".") and name.endswith(TMP_SUFFIX):
                     path = os.path.join(dirpath, name)
                     with contextlib.suppress(OSError):
-                        if now - os.stat(path).st_mtime > STALE_TMP_SECONDS:
-                            os.unlink(path)
+                        if now - os.lstat(path).st_mtime > STALE_TMP_SECONDS:
+                            fs.delete(self.root, self._rel(path))
                             log.info("removed %s, left by an interrupted write", path)
 
     def load(
@@ -408,6 +411,11 @@ class LiveCorpus:
     def _cold(self, paths: list[str], sigs: dict, workers, progress) -> None:
         """Read every file and serve the graph they make (the delta state with it)."""
         records, issues = self._read_all(paths, workers, progress)
+        self._retry = set()
+        for rel, found in issues.items():
+            if _read_failed(found):
+                sigs[rel] = None  # read again: the failure may pass
+                self._retry.add(rel)
         old = self.store.current
         version = old.version + 1 if old else 1
         with paused_gc():
@@ -637,8 +645,12 @@ class LiveCorpus:
                 return None
             if rel.startswith(".." + os.sep) or rel == ".." or _hidden(rel):
                 continue
-            if os.path.isdir(p):  # a folder moved in, or out and back
-                rels.update(self._rel(f) for f in list_files(p))
+            try:
+                st = fs.lstat(self.root, rel)  # None: gone, or only reached through a symlink
+            except OSError:  # EMFILE...: refresh tries, reports, and retries it
+                st = None
+            if st is not None and stat.S_ISDIR(st.st_mode):  # a folder moved in, or back
+                rels.update(fs.entries(self.root, rel))
             else:
                 rels.add(rel)
             prefix = rel + os.sep  # a folder moved out or removed: its files are gone
@@ -680,15 +692,30 @@ class LiveCorpus:
         files = set()
         for rel in sorted(rels):
             path = self._abs(rel)
-            if not os.path.isfile(path):
-                if rel in self._sigs:
-                    del self._sigs[rel]
-                    files.add(rel)
-                    self._stage(rel, None, [], records, found)
-                continue
+            try:
+                entry = fs.lstat(self.root, rel)
+            except OSError as e:
+                sig, rec = None, None
+                issues = [LoadIssue(rel, None, f"{READ_FAILED}: {e.strerror or e}")]
+            else:
+                if entry is None or stat.S_ISDIR(entry.st_mode):
+                    self._retry.discard(rel)
+                    if rel in self._sigs:
+                        del self._sigs[rel]
+                        files.add(rel)
+                        self._stage(rel, None, [], records, found)
+                    continue
+                sig = _sig_of(entry)
+                rec, issues = read_file(path, self.root)
+            if _read_failed(issues):
+                if rel not in self._retry:
+                    log.warning("%s; reading it again every %g s", issues[0], RETRY_SECONDS)
+                sig = None  # not read: a rescan reads it again
+                self._retry.add(rel)
+            else:
+                self._retry.discard(rel)
             new_file = rel not in self._sigs
-            sig = _sig(path)
-            rec, issues = self._file_update(rel, sig, *read_file(path, self.root))
+            rec, issues = self._file_update(rel, sig, rec, issues)
             self._stage(rel, rec, issues, records, found)
             if new_file or rel in records or rel in found:
                 files.add(rel)
@@ -702,14 +729,28 @@ class LiveCorpus:
         """Re-read ``paths`` (absolute or relative to the root; default: rescan the whole
         folder) and apply what changed as one new version. None when nothing did."""
         with self.lock:
-            rels = (
-                None
-                if paths is None
-                else self._expand(p if os.path.isabs(p) else self._abs(p) for p in paths)
-            )
-            if rels is None:
-                rels = self._scan()
+            try:
+                rels = (
+                    None
+                    if paths is None
+                    else self._expand(p if os.path.isabs(p) else self._abs(p) for p in paths)
+                )
+                if rels is None:
+                    rels = self._scan()
+                    self._rescan = False
+            except OSError as e:  # EMFILE, EIO...: list again soon, lose nothing meanwhile
+                log.warning("could not list %s: %s; trying again", self.root, e.strerror or e)
+                self._rescan = True
+                return None
             return self._refresh_rels(rels)
+
+    def retry(self) -> Change | None:
+        """Read again the files whose read failed, or list the folder again when a
+        listing failed, at most every :data:`RETRY_SECONDS` (the watcher calls this)."""
+        if not (self._retry or self._rescan) or time.monotonic() < self._retry_at:
+            return None
+        self._retry_at = time.monotonic() + RETRY_SECONDS
+        return self.refresh(None if self._rescan else sorted(self._retry))
 
     # -- watching ------------------------------------------------------------------------
     def start_watching(
@@ -769,6 +810,7 @@ class LiveCorpus:
                         ready.set()
                     if changes:
                         self.refresh(path for _, path in changes)
+                    self.retry()
                     self._maybe_snapshot()
             except Exception:
                 log.exception("following %s failed; starting again in 1 s", self.root)
@@ -869,18 +911,18 @@ class LiveCorpus:
         try:
             for rel, data in writes.items():
                 path = self._abs(rel)
-                before = _read_bytes(path)
+                before = fs.read_existing(self.root, rel)  # refuses a symlink
                 if before == data:
                     sigs[rel] = _sig(path)
                     continue
-                sigs[rel] = _sig_of(atomic_write(path, data))
+                sigs[rel] = _sig_of(atomic_write(path, data, root=self.root))
                 done.append((rel, before))
             for rel in deletes:
                 path = self._abs(rel)
-                before = _read_bytes(path)
+                before = fs.read_existing(self.root, rel)
                 if before is None:
                     continue
-                atomic_delete(path)
+                atomic_delete(path, root=self.root)
                 done.append((rel, before))
         except OSError as e:
             what = "delete" if rel in deletes else "write"
@@ -888,7 +930,7 @@ class LiveCorpus:
             # The failing step may have got as far as the rename or the unlink (a failed
             # folder fsync comes after them): then it is undone like the ones before it.
             try:
-                now = _read_bytes(self._abs(rel))
+                now = fs.read_existing(self.root, rel)
             except OSError:
                 now = before
             if now != before and (not done or done[-1][0] != rel):
@@ -914,9 +956,9 @@ class LiveCorpus:
         for rel, before in reversed(done):
             try:
                 if before is None:
-                    atomic_delete(self._abs(rel))
+                    atomic_delete(self._abs(rel), root=self.root)
                 else:
-                    atomic_write(self._abs(rel), before)
+                    atomic_write(self._abs(rel), before, root=self.root)
             except OSError:
                 log.exception("could not undo the write of %s", rel)
                 failed.append(rel)

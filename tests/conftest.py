@@ -56,8 +56,11 @@ def serve(
     env: dict | None = None,
     ready: str = "/readyz",
     timeout: float = 60,
+    preexec_fn=None,
 ) -> Iterator[Server]:
-    """Start `python -m graphsvc serve [folder] args...` and wait until it answers."""
+    """Start `python -m graphsvc serve [folder] args...` and wait until it answers.
+
+    ``preexec_fn`` runs in the child before it starts (e.g. to lower a resource limit)."""
     port = free_port()
     log = tmp / f"server-{port}.log"
     cmd = [sys.executable, "-m", "graphsvc", "serve"]
@@ -71,6 +74,7 @@ def serve(
             stderr=subprocess.STDOUT,
             cwd=tmp,
             env={"GRAPHSVC_CACHE_DIR": str(tmp / "cache"), **os.environ, **(env or {})},
+            preexec_fn=preexec_fn,
         )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout

@@ -7,7 +7,6 @@ import json
 import os
 import random
 import socket
-import threading
 import time
 from pathlib import Path
 
@@ -271,25 +270,21 @@ def test_request_ids_errors_and_log_lines(hub_server):
 
 
 def test_not_ready_while_loading(tmp_path):
-    """The first load blocks on a FIFO until the test writes it: meanwhile the server is
-    alive but not ready, and /graphql says so."""
+    """The first load waits (a test-only gate) until the test opens it: meanwhile the
+    server is alive but not ready, and /graphql says so."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    fifo = corpus / "slow.md"
-    os.mkfifo(fifo)
-    with serve(corpus, tmp=tmp_path, ready="/healthz") as s:
+    fm = yaml.safe_dump(article("https://late.example/a", "Late"))
+    (corpus / "late.md").write_text(f"---\n{fm}---\n")
+    gate = tmp_path / "gate"
+    env = {"GRAPHSVC_TEST_LOAD_GATE": str(gate)}
+    with serve(corpus, tmp=tmp_path, ready="/healthz", env=env) as s:
         r = s.client.get("/readyz")
         assert r.status_code == 503 and r.json() == {"status": "loading"}
         r = s.client.post("/graphql", json={"query": "{ stats { articles } }"})
         assert r.status_code == 503 and r.json()["errors"][0]["extensions"]["code"] == "NOT_READY"
         assert r.headers["retry-after"] == "1"
-        fm = yaml.safe_dump(article("https://late.example/a", "Late"))
-
-        def feed():
-            with open(fifo, "w", encoding="utf-8") as fh:
-                fh.write(f"---\n{fm}---\n")
-
-        threading.Thread(target=feed, daemon=True).start()
+        gate.touch()
         deadline = time.monotonic() + 20
         while s.client.get("/readyz").status_code != 200:
             assert time.monotonic() < deadline, s.logs()

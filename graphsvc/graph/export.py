@@ -134,8 +134,39 @@ def export_json(g: nx.DiGraph, fmt: str) -> dict:
     raise BoundError(f"not a JSON export format: {fmt!r}")
 
 
+def _xml_escape(s: str) -> str:
+    """``s`` with each character XML 1.0 cannot hold written as ``\\uXXXX`` (distinct ids
+    stay distinct).
+
+    >>> _xml_escape("topic:a\\x01b")
+    'topic:a\\\\u0001b'
+    """
+    return _XML_BAD.sub(lambda m: f"\\u{ord(m.group()):04x}", s)
+
+
+def xml_safe(g: nx.DiGraph) -> nx.DiGraph:
+    """``g``, or a copy of it whose node ids and string attributes XML can hold."""
+
+    def bad(v: object) -> bool:
+        return isinstance(v, str) and _XML_BAD.search(v) is not None
+
+    def clean(d: dict) -> dict:
+        return {k: _xml_escape(v) if isinstance(v, str) else v for k, v in d.items()}
+
+    if not any(bad(n) or any(map(bad, a.values())) for n, a in g.nodes(data=True)) and not any(
+        bad(v) for *_, a in g.edges(data=True) for v in a.values()
+    ):
+        return g
+    out = nx.DiGraph(**clean(g.graph))
+    ids = {n: _xml_escape(n) if isinstance(n, str) else n for n in g}
+    out.add_nodes_from((ids[n], clean(a)) for n, a in g.nodes(data=True))
+    out.add_edges_from((ids[u], ids[v], clean(a)) for u, v, a in g.edges(data=True))
+    return out
+
+
 def export_lines(g: nx.DiGraph, fmt: str) -> Iterator[str]:
-    """``g`` as GraphML or GEXF text, a line at a time."""
+    """``g`` as GraphML or GEXF text, a line at a time; always well-formed XML."""
+    g = xml_safe(g)
     if fmt == GRAPHML:
         return nx.generate_graphml(g)
     if fmt == GEXF:

@@ -5,16 +5,20 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .parse import parse_bytes
+from . import fs
+from .parse import MAX_FILE_BYTES, parse_bytes
 from .records import ArticleRecord, LoadIssue
 
 #: Below this many files one process is faster than starting a pool.
 PARALLEL_MIN_FILES = 2000
+#: How the message of a file that could not be read starts (the read is retried).
+READ_FAILED = "cannot read file"
 
 
 @dataclass
@@ -31,24 +35,29 @@ class Corpus:
         return [i for i in self.issues if i.severity == "error"]
 
 
-def list_files(root: str | os.PathLike) -> list[str]:
-    """Every file below ``root``, sorted, skipping hidden files and folders."""
-    out = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        out.extend(os.path.join(dirpath, f) for f in filenames if not f.startswith("."))
-    out.sort()
-    return out
+def list_files(root: str | os.PathLike, sub: str = "") -> list[str]:
+    """Every entry below ``root`` (or its sub-folder ``sub``) but folders, sorted,
+    skipping hidden files and folders; symlinks are entries, never walked
+    (:func:`graphsvc.ingest.fs.entries`)."""
+    root = os.fspath(root)
+    return [os.path.join(root, rel) for rel in fs.entries(root, sub)]
 
 
 def read_file(path: str, root: str) -> tuple[ArticleRecord | None, list[LoadIssue]]:
-    """Parse one file; ``path`` in records and issues is relative to ``root``."""
+    """Parse one file; ``path`` in records and issues is relative to ``root``.
+
+    Only a regular file below ``root``, reached without a symlink, is read, and at most
+    :data:`~graphsvc.ingest.parse.MAX_FILE_BYTES` plus one byte of it; anything else is
+    one issue (:mod:`graphsvc.ingest.fs`). A failed read is an error that starts with
+    :data:`READ_FAILED`.
+    """
     rel = os.path.relpath(path, root)
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
+        raw = fs.read(root, rel, MAX_FILE_BYTES)
+    except fs.Skipped as e:
+        return None, [LoadIssue(rel, None, str(e), e.severity)]
     except OSError as e:
-        return None, [LoadIssue(rel, None, f"cannot read file: {e.strerror}")]
+        return None, [LoadIssue(rel, None, f"{READ_FAILED}: {e.strerror or e}")]
     try:
         return parse_bytes(raw, rel)
     except (RecursionError, MemoryError):
@@ -106,6 +115,14 @@ def read_files(
                 progress(len(results))
 
 
+def _test_gate() -> None:
+    """Tests only: ``GRAPHSVC_TEST_LOAD_GATE=FILE`` holds every load until FILE exists
+    (to see a server that is alive but still loading)."""
+    gate = os.environ.get("GRAPHSVC_TEST_LOAD_GATE")
+    while gate and not os.path.exists(gate):
+        time.sleep(0.05)
+
+
 def load_corpus(
     root: str | os.PathLike,
     workers: int | None = None,
@@ -120,6 +137,7 @@ def load_corpus(
     root = str(root)
     if not Path(root).is_dir():
         raise NotADirectoryError(f"corpus folder not found: {root}")
+    _test_gate()
     if paths is None:
         paths = list_files(root)
     corpus = Corpus(root=root, files=len(paths))

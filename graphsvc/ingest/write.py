@@ -17,16 +17,15 @@ True
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import stat
-import tempfile
 from datetime import datetime
 from typing import Any
 
 import yaml
 
+from . import fs
+from .fs import TMP_SUFFIX  # noqa: F401 - re-exported: callers import it from here
 from .parse import _DELIM, repair_text
 from .records import URL_FIELDS, ArticleRecord, Image, ProviderRef
 
@@ -51,9 +50,6 @@ FILE_KEYS = (
     "secured",
     "featuredContent",
 )
-
-#: Temporary files are hidden (so loaders and the watcher skip them) and say whose they are.
-TMP_SUFFIX = ".graphsvc-tmp"
 
 
 # -- records -> mappings -----------------------------------------------------------
@@ -194,49 +190,35 @@ def fsync_dir(path: str) -> None:
         os.close(fd)
 
 
-def atomic_write(path: str | os.PathLike, data: bytes, sync: bool = True) -> os.stat_result:
-    """Replace ``path`` with ``data`` so that a reader, or the file after a crash, is
-    always the old or the new complete content.
+def _split(path: str | os.PathLike, root: str | os.PathLike | None) -> tuple[str, str]:
+    path = os.path.abspath(path)
+    if root is None:
+        return os.path.split(path)
+    return os.fspath(root), os.path.relpath(path, os.path.abspath(root))
 
-    The data goes to a hidden temporary file in the same folder, is flushed and
-    fsynced, then renamed over ``path``; the folder is fsynced so the rename lasts.
-    An existing file keeps its mode and (when allowed) its owner; a new file is 0644.
-    On any error the temporary file is removed, ``path`` is untouched and the error
-    is raised. Returns the written file's stat (taken before the rename).
+
+def atomic_write(
+    path: str | os.PathLike,
+    data: bytes,
+    sync: bool = True,
+    root: str | os.PathLike | None = None,
+    create_dirs: bool = False,
+) -> os.stat_result:
+    """Replace ``path`` with ``data`` so that a reader, or the file after a crash, is
+    always the old or the new complete content (:func:`graphsvc.ingest.fs.write`).
+
+    No symlink below ``root`` (default: the file's folder) is followed: one in the way
+    raises :class:`~graphsvc.ingest.fs.Unsafe` and nothing is written. ``create_dirs``
+    makes missing folders below ``root``. Returns the written file's stat.
 
     ``sync=False`` skips both fsyncs (still atomic for readers, not across a crash):
     for writing many new files followed by one :func:`os.sync`.
     """
-    path = os.fspath(path)
-    folder, name = os.path.split(os.path.abspath(path))
-    try:
-        old = os.stat(path)
-    except FileNotFoundError:
-        old = None
-    fd, tmp = tempfile.mkstemp(prefix=f".{name[:100]}.", suffix=TMP_SUFFIX, dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), stat.S_IMODE(old.st_mode) if old else 0o644)
-            if old is not None and (old.st_uid, old.st_gid) != (os.geteuid(), os.getegid()):
-                with contextlib.suppress(PermissionError):
-                    os.fchown(fh.fileno(), old.st_uid, old.st_gid)
-            fh.write(data)
-            fh.flush()
-            if sync:
-                os.fsync(fh.fileno())
-            st = os.fstat(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    if sync:
-        fsync_dir(folder)
-    return st
+    top, rel = _split(path, root)
+    return fs.write(top, rel, data, sync=sync, create_dirs=create_dirs)
 
 
-def atomic_delete(path: str | os.PathLike) -> None:
-    """Remove one file and fsync its folder."""
-    path = os.fspath(path)
-    os.unlink(path)
-    fsync_dir(os.path.dirname(os.path.abspath(path)))
+def atomic_delete(path: str | os.PathLike, root: str | os.PathLike | None = None) -> None:
+    """Remove one regular file (never a symlink, nor through one) and fsync its folder."""
+    top, rel = _split(path, root)
+    fs.delete(top, rel)
