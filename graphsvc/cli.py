@@ -154,6 +154,7 @@ def _serve_static(args: argparse.Namespace, folder: Path, settings, assets=None)
             return 1
         os.environ[ops.CORPUS_ENV] = str(folder.resolve())
         os.environ[ops.NO_CACHE_ENV] = "1" if args.no_cache else ""
+        os.environ[ops.LIVE_ENV] = ""
         print(
             f"graphsvc: serving {folder} (read-only, {args.workers} worker processes) - "
             f"GraphiQL at http://{host}:{args.port}/graphql",
@@ -180,6 +181,56 @@ def _serve_static(args: argparse.Namespace, folder: Path, settings, assets=None)
         flush=True,
     )
     uvicorn.run(app, **run)
+    return 0
+
+
+def _preload_shared(folder: Path, cache: bool) -> None:
+    """The supervisor's child: load (writing the snapshot workers start from) and start
+    the shared version journal at the loaded version."""
+    from .live import Journal
+    from .snapshot import snapshot_path
+
+    corpus = load_corpus_object(folder, cache=cache, live=True)
+    corpus.close()
+    Journal(snapshot_path(corpus.root)).reset(corpus.graph.version)
+
+
+def _serve_workers(args: argparse.Namespace, folder: Path) -> int:
+    """``--workers N`` in default mode: every worker follows the folder and accepts
+    writes; versions are shared through a journal under a file lock (live.Journal)."""
+    import multiprocessing as mp
+
+    import uvicorn
+
+    from .api import ops
+
+    child = mp.get_context("fork").Process(target=_preload_shared, args=(folder, not args.no_cache))
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        print("graphsvc: loading the corpus failed", file=sys.stderr)
+        return 1
+    os.environ[ops.CORPUS_ENV] = str(folder.resolve())
+    os.environ[ops.NO_CACHE_ENV] = "1" if args.no_cache else ""
+    os.environ[ops.LIVE_ENV] = "1"
+    os.environ[ops.WATCH_ENV] = "0" if args.no_watch else "1"
+    os.environ["GRAPHSVC_TOKEN_FILE"] = args.token_file or ""
+    os.environ["GRAPHSVC_READ_TOKEN_REQUIRED"] = "1" if args.read_token else ""
+    os.environ["GRAPHSVC_READ_TOKEN_FILE"] = args.read_token_file or ""
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(
+        f"graphsvc: serving {folder} ({args.workers} worker processes, each following "
+        f"changes and accepting writes, versions shared) - "
+        f"GraphiQL at http://{host}:{args.port}/graphql",
+        file=sys.stderr,
+        flush=True,
+    )
+    uvicorn.run(
+        "graphsvc.api.ops:app_from_env",
+        factory=True,
+        workers=args.workers,
+        **_uvicorn_options(args),
+    )
     return 0
 
 
@@ -213,8 +264,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     ops.configure_logging(settings.log_json, args.log_level)
     log_to_stderr(args.log_level)
 
-    if args.workers > 1 or (args.no_watch and not auth.writable):
+    if args.no_watch and not auth.writable:
         return _serve_static(args, folder, settings, assets)
+    if args.workers > 1:
+        if args.dir is None:  # the seed articles: read-only
+            return _serve_static(args, folder, settings, assets)
+        return _serve_workers(args, folder)
 
     # Serve at once (/healthz alive, /readyz 503) and load the corpus meanwhile; follow
     # the folder once it is loaded.

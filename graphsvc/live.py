@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import json
 import logging
 import os
 import pickle
@@ -254,6 +255,88 @@ class Loaded:
     _graph: Any = None
 
 
+class Journal:
+    """The versions several processes serving one folder share (``serve --workers N``).
+
+    Two files next to the folder's snapshot: ``<snapshot>.lock``, taken with
+    ``fcntl.flock`` around every change, and ``<snapshot>.journal``, one JSON line per
+    version, ``{"v": version, "paths": [relative paths]}``. A process that applies a
+    change (its watcher saw one, or it was asked to write) takes the lock, first applies
+    every line it has not seen yet (re-reading those paths, with their version numbers,
+    an empty version if it finds nothing new), then applies its own change as the next
+    version and appends its line. The others poll the journal (every 100 ms) and apply
+    new lines the same way. So every process makes the same versions in the same order,
+    and each publishes every one of them to its own subscribers.
+    """
+
+    def __init__(self, base: Path):
+        self.path = Path(str(base) + ".journal")
+        self.lock_path = Path(str(base) + ".lock")
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._offset = 0
+        self._held = 0
+        self.last = 0  # the last version seen in the journal
+
+    @contextlib.contextmanager
+    def locked(self):
+        import fcntl
+
+        if self._held:
+            self._held += 1
+            try:
+                yield
+            finally:
+                self._held -= 1
+            return
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self._held = 1
+        try:
+            yield
+        finally:
+            self._held = 0
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def reset(self, version: int) -> None:
+        """Start the journal again at ``version`` (the supervisor, before the workers)."""
+        with self.locked():
+            _write_atomic(self.path, json.dumps({"v": version, "paths": []}).encode() + b"\n")
+
+    def new_lines(self) -> list[tuple[int, list[str]]]:
+        """Lines appended since the last call (complete lines only)."""
+        try:
+            with open(self.path, "rb") as fh:
+                if os.fstat(fh.fileno()).st_size < self._offset:
+                    self._offset = 0  # started again
+                fh.seek(self._offset)
+                data = fh.read()
+        except FileNotFoundError:
+            return []
+        end = data.rfind(b"\n") + 1
+        self._offset += end
+        out = []
+        for line in data[:end].splitlines():
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                d = json.loads(line)
+                out.append((int(d["v"]), list(d["paths"])))
+        return out
+
+    def append(self, version: int, paths: list[str]) -> None:
+        line = json.dumps({"v": version, "paths": paths}).encode() + b"\n"
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+        self.last = max(self.last, version)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = Path(f"{path}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
 class LiveCorpus:
     """A corpus folder and its live graph: load, snapshot, follow, write, apply deltas.
 
@@ -287,6 +370,7 @@ class LiveCorpus:
         cache_dir: Path | None = None,
         keep_state: bool = True,
         snapshot_interval: float = SNAPSHOT_INTERVAL,
+        shared: bool = False,
     ):
         """Reads the folder now, or, with ``load=False``, when :meth:`load` is called."""
         # The real path: file system events name real paths, whatever symlinks led here.
@@ -309,6 +393,8 @@ class LiveCorpus:
         self._saved_at = time.monotonic()
         self._snap_child: int | None = None
         self.loaded: Loaded | None = None
+        # With ``shared``, several processes serve this folder and share versions.
+        self.journal = Journal(snapshot.snapshot_path(self.root, cache_dir)) if shared else None
         # Files whose read failed, and whether a listing failed: tried again (retry()).
         self._retry: set[str] = set()
         self._rescan = False
@@ -353,8 +439,20 @@ class LiveCorpus:
         # Stat before reading: a file changed during the load has a newer signature than
         # the one kept, so the first rescan reads it again.
         sigs = {self._rel(p): _sig(p) for p in paths}
+        with self.lock, self._shared(catch_up=False):
+            done = self._load(t0, paths, sigs, workers, progress, on_files)
+            if self.journal is not None:  # the shared version: where the journal is
+                lines = self.journal.new_lines()
+                last = max([self.journal.last, *(v for v, _ in lines)])
+                self.journal.last = last
+                if last > self.graph.version:
+                    self.graph.version = last  # not served yet (/readyz waits for load)
+                    self.graph._cache.pop("stats", None)
+            return done
+
+    def _load(self, t0, paths, sigs, workers, progress, on_files) -> Loaded:
         note = None
-        with self.lock:
+        if True:  # (one level, as when this ran under the lock itself)
             if self.cache:
                 try:
                     payload = snapshot.load(self.snapshot_path, self._key())
@@ -460,7 +558,8 @@ class LiveCorpus:
             return 0
         if self.state is None:  # a static snapshot cannot take deltas
             return None
-        self._refresh_rels(changed)
+        # Shared: the journal's lines cover these changes; the version is set after.
+        self._refresh_rels(changed, version=self.graph.version if self.journal else None)
         return len(changed)
 
     def _cold_in_child(self, paths, sigs, workers, progress) -> str | None:
@@ -510,6 +609,31 @@ class LiveCorpus:
             conn.send(("failed", f"{type(e).__name__}: {e}"))
         finally:
             conn.close()
+
+    @contextlib.contextmanager
+    def _shared(self, catch_up: bool = True):
+        """With a journal: hold its lock, having applied the versions others made."""
+        if self.journal is None:
+            yield
+            return
+        with self.journal.locked():
+            if catch_up:
+                self.follow_journal()
+            yield
+
+    def follow_journal(self) -> int:
+        """Apply the journal's new lines (other processes' versions); how many."""
+        if self.journal is None or self.state is None:
+            return 0
+        n = 0
+        with self.lock:
+            for v, paths in self.journal.new_lines():
+                self.journal.last = max(self.journal.last, v)
+                if v <= self.graph.version:
+                    continue
+                self._refresh_rels(paths, version=v, force=True)
+                n += 1
+        return n
 
     # -- snapshots -------------------------------------------------------------------------
     def save_snapshot(self, background: bool = False) -> None:
@@ -596,14 +720,16 @@ class LiveCorpus:
         *,
         version: int | None = None,
         files: Iterable[str] | None = None,
+        force: bool = False,
     ) -> Change | None:
         """Apply a delta as the next graph version and publish it; None if it is empty.
 
         ``records`` maps each changed source path to its new record (None: it gives none
         now); ``issues`` each path whose problems changed to its problems now.
         ``version`` is the next version's number (default: current + 1). ``files`` are
-        the paths named in the Change (default: those of the delta)."""
-        if not records and not issues:
+        the paths named in the Change (default: those of the delta). ``force`` makes a
+        version even of an empty delta (a shared version another process made)."""
+        if not records and not issues and not force:
             return None
         with self.lock:
             if self.state is None:
@@ -618,6 +744,8 @@ class LiveCorpus:
             paths = sorted(files) if files is not None else sorted({*records, *(issues or ())})
             change = Change(new.version, added, changed, removed, paths)
             self._unsaved = True
+            if self.journal is not None and version is None:
+                self.journal.append(new.version, paths)
             self.store.swap(new)
             log.info(
                 "version %d: %d files; %d articles added, %d changed, %d removed",
@@ -686,7 +814,9 @@ class LiveCorpus:
         if issues != self.state.file_issues.get(rel, []):
             found[rel] = issues
 
-    def _refresh_rels(self, rels: Iterable[str]) -> Change | None:
+    def _refresh_rels(
+        self, rels: Iterable[str], version: int | None = None, force: bool = False
+    ) -> Change | None:
         records: dict[str, ArticleRecord | None] = {}
         found: dict[str, list[LoadIssue]] = {}
         files = set()
@@ -719,16 +849,18 @@ class LiveCorpus:
             self._stage(rel, rec, issues, records, found)
             if new_file or rel in records or rel in found:
                 files.add(rel)
-        if not files:
+        if not files and not force:
             return None
-        if not records and not found:  # a file came or went that gives nothing: count it
+        if not records and not found and files:  # a file came or went that gives nothing
             found = {rel: self.state.file_issues.get(rel, []) for rel in files}
-        return self.apply(records, found, files=files)
+        if version is not None and version <= self.graph.version and not force:
+            version = None if not self.journal else self.graph.version
+        return self.apply(records, found, files=files, version=version, force=force)
 
     def refresh(self, paths: Iterable[str] | None = None) -> Change | None:
         """Re-read ``paths`` (absolute or relative to the root; default: rescan the whole
         folder) and apply what changed as one new version. None when nothing did."""
-        with self.lock:
+        with self.lock, self._shared():
             try:
                 rels = (
                     None
@@ -800,7 +932,7 @@ class LiveCorpus:
                     debounce=debounce,
                     step=step,
                     stop_event=stop,
-                    rust_timeout=200,
+                    rust_timeout=100 if self.journal else 200,
                     yield_on_timeout=True,
                     raise_interrupt=False,
                 ):
@@ -811,6 +943,7 @@ class LiveCorpus:
                     if changes:
                         self.refresh(path for _, path in changes)
                     self.retry()
+                    self.follow_journal()
                     self._maybe_snapshot()
             except Exception:
                 log.exception("following %s failed; starting again in 1 s", self.root)
@@ -849,7 +982,7 @@ class LiveCorpus:
                     raise WriteRefused(
                         f"inputs {j + 1} and {i + 1} describe the same article ({u}); send it once"
                     )
-        with self.lock:
+        with self.lock, self._shared():
             lg = self.store.current
             writes: dict[str, bytes] = {}
             plans: list[tuple[ArticleRecord, list[str], bool]] = []
@@ -888,7 +1021,7 @@ class LiveCorpus:
 
     def delete(self, url: str) -> WriteResult:
         """Remove the files of the article ``url`` names (only those) and apply it."""
-        with self.lock:
+        with self.lock, self._shared():
             lg = self.store.current
             key = lg.resolve(url)
             if key is None:
