@@ -16,7 +16,7 @@ import sys
 import time
 from dataclasses import asdict
 
-from . import p1_load, p2_snapshot, p3_article, p4_subgraph, p56_big, p78_live
+from . import p1_load, p2_snapshot, p3_article, p4_subgraph, p6_live, p56_big, p78_live
 from .common import machine
 
 SIZES = {
@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         ("P4", lambda: [p4_subgraph.run(z["p4"], min_size=z["p4_min"])]),
         ("P5", lambda: [p56_big.run_chain(z["big"], z["pairs"])]),
         ("P6", lambda: [p56_big.run_memory(z["mem"])]),
+        ("P6L", lambda: [p6_live.run(z["live"])]),
         ("P7", lambda: p78_live.run(z["live"])),
     ]
     for ident, step in steps:
