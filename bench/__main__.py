@@ -16,18 +16,18 @@ import sys
 import time
 from dataclasses import asdict
 
-from . import p1_load, p2_snapshot, p3_article, p4_subgraph, p56_big
+from . import p1_load, p2_snapshot, p3_article, p4_subgraph, p6_live, p56_big, p78_live
 from .common import machine
 
 SIZES = {
     # load: P1/P2 files; sample: files for the YAML baseline; p3/p4: corpus files;
     # p4_min: least nodes+edges of a P4 subgraph; big: P5 files; pairs: P5 pairs; mem: P6 files.
     "smoke": dict(load=150, sample=150, p3=150, requests=60, p4=300, p4_min=300, big=2000,
-                  pairs=20, mem=2000),
+                  pairs=20, mem=2000, live=150),
     "default": dict(load=20_000, sample=5000, p3=20_000, requests=3000, p4=20_000, p4_min=20_000,
-                    big=80_000, pairs=400, mem=80_000),
+                    big=80_000, pairs=400, mem=80_000, live=20_000),
     "full": dict(load=100_000, sample=10_000, p3=100_000, requests=5000, p4=100_000,
-                 p4_min=20_000, big=790_000, pairs=400, mem=770_000),
+                 p4_min=20_000, big=790_000, pairs=400, mem=770_000, live=100_000),
 }  # fmt: skip
 
 
@@ -59,9 +59,11 @@ def main(argv: list[str] | None = None) -> int:
         ("P4", lambda: [p4_subgraph.run(z["p4"], min_size=z["p4_min"])]),
         ("P5", lambda: [p56_big.run_chain(z["big"], z["pairs"])]),
         ("P6", lambda: [p56_big.run_memory(z["mem"])]),
+        ("P6L", lambda: [p6_live.run(z["live"])]),
+        ("P7", lambda: p78_live.run(z["live"])),
     ]
     for ident, step in steps:
-        if not want(ident):
+        if not (want(ident, "P8") if ident == "P7" else want(ident)):  # P7 runs P8 too
             continue
         t = time.perf_counter()
         print(f"\nrunning {ident} ...", flush=True)

@@ -43,22 +43,25 @@ def _progress(what: str, total: int | None) -> Iterator[Callable[[int], None]]:
         yield lambda n: bar.advance(task, n)
 
 
-def default_corpus() -> Path:
-    """The seed articles: shipped inside the package, or the repo's ``seeds/``."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_seeds", here.parent / "seeds"):
-        if candidate.is_dir():
-            return candidate
-    raise SystemExit("graphsvc: no default corpus found; give a folder: graphsvc serve DIR")
+from .startup import default_corpus  # noqa: E402 - re-exported for callers
 
 
 def load_graph(folder: Path, quiet: bool = False, cache: bool = True):
-    """Load ``folder``'s graph with a progress bar and a summary line on a terminal.
+    """Load ``folder``'s static graph with a progress bar and a summary line on a terminal.
 
     The summary goes to stderr always unless ``quiet``, which keeps it for terminals.
     """
-    from .startup import load_graph as load
+    return load_corpus_object(folder, quiet=quiet, cache=cache, live=False).graph
 
+
+def load_corpus_object(
+    folder: Path, quiet: bool = False, cache: bool = True, corpus=None, live: bool = True
+):
+    """Load a corpus object (``corpus``, or a new one) with the progress bar and summary."""
+    from .live import LiveCorpus
+
+    if corpus is None:
+        corpus = LiveCorpus(folder, load=False, cache=cache, keep_state=live)
     tty = sys.stderr.isatty()
     with contextlib.ExitStack() as stack:
         advance = [lambda n: None]
@@ -67,7 +70,7 @@ def load_graph(folder: Path, quiet: bool = False, cache: bool = True):
             if tty and n >= 200:
                 advance[0] = stack.enter_context(_progress("loading", n))
 
-        loaded = load(folder, cache=cache, on_files=on_files, progress=lambda n: advance[0](n))
+        loaded = corpus.load(on_files=on_files, progress=lambda n: advance[0](n))
     lg = loaded.graph
     s = lg.stats()
     if not quiet or tty:
@@ -79,9 +82,14 @@ def load_graph(folder: Path, quiet: bool = False, cache: bool = True):
             f"{s.load_warnings} warnings in {loaded.seconds:.2f}s ({how})",
             file=sys.stderr,
         )
+        if loaded.reread:
+            print(
+                f"graphsvc: {loaded.reread} files changed since the snapshot, applied",
+                file=sys.stderr,
+            )
         if loaded.note and "no snapshot yet" not in loaded.note:
             print(f"graphsvc: snapshot not used: {loaded.note}", file=sys.stderr)
-    return lg
+    return corpus
 
 
 def describe(lg, seconds: float) -> None:
@@ -95,8 +103,9 @@ def describe(lg, seconds: float) -> None:
     )
 
 
-def _preload(folder: Path, cache: bool = True):
-    lg = load_graph(folder, cache=cache)
+def _preload(folder: Path, cache: bool = True, corpus=None, live: bool = False):
+    corpus = load_corpus_object(folder, cache=cache, corpus=corpus, live=live)
+    lg = corpus.graph
     if lg.stats().load_errors:
         print(
             f"graphsvc: {lg.stats().load_errors} load errors; see `graphsvc validate {folder}`",
@@ -158,6 +167,7 @@ def _serve_static(args: argparse.Namespace, folder: Path, settings, assets=None)
             return 1
         os.environ[ops.CORPUS_ENV] = str(folder.resolve())
         os.environ[ops.NO_CACHE_ENV] = "1" if args.no_cache else ""
+        os.environ[ops.LIVE_ENV] = ""
         print(
             f"graphsvc: serving {folder} (read-only, {args.workers} worker processes) - "
             f"GraphiQL at http://{host}:{args.port}/graphql",
@@ -166,13 +176,15 @@ def _serve_static(args: argparse.Namespace, folder: Path, settings, assets=None)
         )
         uvicorn.run("graphsvc.api.ops:app_from_env", factory=True, workers=args.workers, **run)
         return 0
+    from .live import LiveCorpus
+
     store = GraphStore()
+    corpus = LiveCorpus(folder, store=store, load=False, cache=not args.no_cache, keep_state=False)
     app = create_app(store, settings, assets=assets)
 
     def load():
-        lg = _preload(folder, cache=not args.no_cache)
+        _preload(folder, cache=not args.no_cache, corpus=corpus)
         gc.freeze()  # the graph lives on: keep the collector from walking it again and again
-        return lg
 
     ops.load_in_background(store, load, app.state.load_state)
     print(
@@ -182,6 +194,56 @@ def _serve_static(args: argparse.Namespace, folder: Path, settings, assets=None)
         flush=True,
     )
     uvicorn.run(app, **run)
+    return 0
+
+
+def _preload_shared(folder: Path, cache: bool) -> None:
+    """The supervisor's child: load (writing the snapshot workers start from) and start
+    the shared version journal at the loaded version."""
+    from .live import Journal
+    from .snapshot import snapshot_path
+
+    corpus = load_corpus_object(folder, cache=cache, live=True)
+    corpus.close()
+    Journal(snapshot_path(corpus.root)).reset(corpus.graph.version)
+
+
+def _serve_workers(args: argparse.Namespace, folder: Path) -> int:
+    """``--workers N`` in default mode: every worker follows the folder and accepts
+    writes; versions are shared through a journal under a file lock (live.Journal)."""
+    import multiprocessing as mp
+
+    import uvicorn
+
+    from .api import ops
+
+    child = mp.get_context("fork").Process(target=_preload_shared, args=(folder, not args.no_cache))
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        print("graphsvc: loading the corpus failed", file=sys.stderr)
+        return 1
+    os.environ[ops.CORPUS_ENV] = str(folder.resolve())
+    os.environ[ops.NO_CACHE_ENV] = "1" if args.no_cache else ""
+    os.environ[ops.LIVE_ENV] = "1"
+    os.environ[ops.WATCH_ENV] = "0" if args.no_watch else "1"
+    os.environ["GRAPHSVC_TOKEN_FILE"] = args.token_file or ""
+    os.environ["GRAPHSVC_READ_TOKEN_REQUIRED"] = "1" if args.read_token else ""
+    os.environ["GRAPHSVC_READ_TOKEN_FILE"] = args.read_token_file or ""
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(
+        f"graphsvc: serving {folder} ({args.workers} worker processes, each following "
+        f"changes and accepting writes, versions shared) - "
+        f"GraphiQL at http://{host}:{args.port}/graphql",
+        file=sys.stderr,
+        flush=True,
+    )
+    uvicorn.run(
+        "graphsvc.api.ops:app_from_env",
+        factory=True,
+        workers=args.workers,
+        **_uvicorn_options(args),
+    )
     return 0
 
 
@@ -215,25 +277,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     ops.configure_logging(settings.log_json, args.log_level)
     log_to_stderr(args.log_level)
 
-    if args.workers > 1 or (args.no_watch and not auth.writable):
+    if args.no_watch and not auth.writable:
         return _serve_static(args, folder, settings, assets)
+    if args.workers > 1:
+        if args.dir is None:  # the seed articles: read-only
+            return _serve_static(args, folder, settings, assets)
+        return _serve_workers(args, folder)
 
     # Serve at once (/healthz alive, /readyz 503) and load the corpus meanwhile; follow
     # the folder once it is loaded.
     store = GraphStore()
-    live = LiveCorpus(folder, store=store, load=False)
+    live = LiveCorpus(folder, store=store, load=False, cache=not args.no_cache)
     app = create_app(store, settings, live=live, auth=auth, assets=assets)
 
     def load():
-        t0 = time.perf_counter()
-        live.load()
-        lg = store.current
-        describe(lg, time.perf_counter() - t0)
-        if lg.stats().load_errors:
-            print(
-                f"graphsvc: {lg.stats().load_errors} load errors; see `graphsvc validate {folder}`",
-                file=sys.stderr,
-            )
+        _preload(folder, corpus=live, live=True)
         if not args.no_watch:
             live.start_watching()
         # None: the live corpus has put the graph in the store (and may have a newer one)
@@ -249,7 +307,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
-    uvicorn.run(app, **_uvicorn_options(args))
+    try:
+        uvicorn.run(app, **_uvicorn_options(args))
+    finally:
+        live.close()  # stop following; write the snapshot if anything changed
     return 0
 
 

@@ -1,12 +1,12 @@
 """Live data: a corpus folder that changes while it is served.
 
-:class:`LiveCorpus` keeps what every file last said (its record and its problems) and
-the graph built from them, held in a :class:`~graphsvc.graph.store.GraphStore`. A
-change, whether seen in the folder or written through :meth:`LiveCorpus.upsert` /
-:meth:`LiveCorpus.delete`, re-reads only the files it touches, builds the next graph
-version aside from the records and swaps it in whole, so a reader holding a version
-never sees half an update. Listeners hear each new version with the article URLs it
-added, changed and removed.
+:class:`LiveCorpus` is the one object that owns a corpus folder and its live graph
+(held in a :class:`~graphsvc.graph.store.GraphStore`): it loads it (from a snapshot
+when valid), keeps the snapshot current, follows the folder, writes articles and
+applies every change as a delta (:mod:`graphsvc.graph.delta`): only the files a change
+touches are re-read, the next version is made copy-on-write from the current one and
+swapped in whole, so a reader holding a version never sees half an update. Listeners
+hear each new version with the article URLs it added, changed and removed.
 
 Rules:
 
@@ -32,27 +32,33 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import json
 import logging
 import os
+import pickle
 import re
 import stat
 import threading
 import time
 import unicodedata
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
 
+from . import snapshot
 from .graph import LinkGraph, build_graph
+from .graph.delta import GraphState
 from .graph.errors import GraphError, UnknownURL
 from .graph.store import GraphStore
 from .graph.urls import canonical_url
 from .ingest import Corpus, fs, journal, list_files, load_corpus, parse_bytes, read_file
-from .ingest.loader import READ_FAILED
+from .ingest.loader import READ_FAILED, paused_gc
 from .ingest.records import ArticleRecord, LoadIssue
 from .ingest.write import TMP_SUFFIX, atomic_delete, atomic_write, render
 
@@ -65,6 +71,11 @@ STEP_MS = 100
 MAX_BATCH = 1000
 #: Temporary files of an atomic write older than this were left by a crash: removed on load.
 STALE_TMP_SECONDS = 3600
+#: How often (seconds) a changed corpus's snapshot is written again while it is followed.
+SNAPSHOT_INTERVAL = 300
+#: From this many files on, a cold load with snapshots runs in a child process that
+#: writes the snapshot, and this process reads it (a tighter heap).
+ISOLATE_MIN_FILES = 20_000
 #: A file that could not be read (EMFILE, EIO, ...) is read again after this long.
 RETRY_SECONDS = 1.0
 
@@ -88,23 +99,6 @@ class WriteFailed(GraphError):
     """The file system refused a write; every file and the graph are as they were."""
 
     extensions = {"code": "WRITE_FAILED"}
-
-
-@dataclass(slots=True)
-class FileState:
-    """What one file of the folder contributes."""
-
-    sig: tuple[int, int, int] | None  # (inode, size, mtime_ns) of the content read
-    record: ArticleRecord | None  # what the graph uses: the last good parse
-    issues: list[LoadIssue]  # the problems of the content as it is now
-    broken: bool = False  # the content does not parse; ``record`` is an older version
-
-    def same(self, other: FileState) -> bool:
-        return (self.record, self.issues, self.broken) == (
-            other.record,
-            other.issues,
-            other.broken,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,11 +178,19 @@ def prepare_article(
 
 
 # -- small file helpers ----------------------------------------------------------------------
-def _sig_of(st: os.stat_result) -> tuple[int, int, int]:
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
+def _sig_of(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def _sig(path: str) -> tuple[int, int, int] | None:
+def _writable(folder: Path) -> bool:
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK)
+
+
+def _sig(path: str) -> tuple[int, int, int, int] | None:
     try:
         return _sig_of(os.lstat(path))  # a symlink is an entry of its own, not followed
     except OSError:
@@ -240,8 +242,126 @@ def diff(
     return sorted(added), sorted(changed), sorted(removed)
 
 
+@dataclass(slots=True)
+class Loaded:
+    """How :meth:`LiveCorpus.load` got its graph."""
+
+    seconds: float
+    source: str  # "snapshot" or "files"
+    note: str | None = None  # why no snapshot was used, or why none was written
+    snapshot: Path | None = None
+    reread: int = 0  # files read again after a snapshot (their signature changed)
+
+    @property
+    def graph(self) -> LinkGraph:  # filled in by load()
+        return self._graph
+
+    _graph: Any = None
+
+
+class Journal:
+    """The versions several processes serving one folder share (``serve --workers N``).
+
+    Two files next to the folder's snapshot: ``<snapshot>.lock``, taken with
+    ``fcntl.flock`` around every change, and ``<snapshot>.journal``, one JSON line per
+    version, ``{"v": version, "paths": [relative paths]}``. A process that applies a
+    change (its watcher saw one, or it was asked to write) takes the lock, first applies
+    every line it has not seen yet (re-reading those paths, with their version numbers,
+    an empty version if it finds nothing new), then applies its own change as the next
+    version and appends its line. The others poll the journal (every 100 ms) and apply
+    new lines the same way. So every process makes the same versions in the same order,
+    and each publishes every one of them to its own subscribers.
+    """
+
+    def __init__(self, base: Path):
+        self.path = Path(str(base) + ".journal")
+        self.lock_path = Path(str(base) + ".lock")
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._offset = 0
+        self._held = 0
+        self.last = 0  # the last version seen in the journal
+
+    @contextlib.contextmanager
+    def locked(self):
+        import fcntl
+
+        if self._held:
+            self._held += 1
+            try:
+                yield
+            finally:
+                self._held -= 1
+            return
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self._held = 1
+        try:
+            yield
+        finally:
+            self._held = 0
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def reset(self, version: int) -> None:
+        """Start the journal again at ``version`` (the supervisor, before the workers)."""
+        with self.locked():
+            _write_atomic(self.path, json.dumps({"v": version, "paths": []}).encode() + b"\n")
+
+    def new_lines(self) -> list[tuple[int, list[str]]]:
+        """Lines appended since the last call (complete lines only)."""
+        try:
+            with open(self.path, "rb") as fh:
+                if os.fstat(fh.fileno()).st_size < self._offset:
+                    self._offset = 0  # started again
+                fh.seek(self._offset)
+                data = fh.read()
+        except FileNotFoundError:
+            return []
+        end = data.rfind(b"\n") + 1
+        self._offset += end
+        out = []
+        for line in data[:end].splitlines():
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                d = json.loads(line)
+                out.append((int(d["v"]), list(d["paths"])))
+        return out
+
+    def append(self, version: int, paths: list[str]) -> None:
+        line = json.dumps({"v": version, "paths": paths}).encode() + b"\n"
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+        self.last = max(self.last, version)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = Path(f"{path}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
 class LiveCorpus:
-    """A corpus folder, its per-file records and the graph store that serves them."""
+    """A corpus folder and its live graph: load, snapshot, follow, write, apply deltas.
+
+    Every way of serving a folder goes through this object:
+
+    * :meth:`load` reads the folder's snapshot when it is valid (same corpus folder,
+      same graphsvc and code, intact) and then re-reads only the files whose signature
+      (inode, size, mtime, ctime) changed since, applied as one delta; else it reads
+      every file (cold), and writes a snapshot.
+    * :meth:`apply` is the one entry point for changes: records removed/added per
+      source path, the next version (``version``: default current + 1; a second change
+      source, such as a database's change log, passes its own numbers), published to
+      :meth:`subscribe` listeners as a :class:`Change`. The folder watcher
+      (:meth:`start_watching`) and the writes (:meth:`upsert`, :meth:`delete`) feed it.
+    * :meth:`save_snapshot` keeps the snapshot current: the watcher writes it every
+      ``snapshot_interval`` seconds when something changed (from a forked child, so
+      serving is not held up), and :meth:`stop_watching` / :meth:`close` at shutdown.
+
+    With ``keep_state=False`` (a static server, ``validate``) the delta state is dropped
+    after loading: the graph alone is served and nothing can be applied.
+    """
 
     def __init__(
         self,
@@ -249,17 +369,36 @@ class LiveCorpus:
         store: GraphStore | None = None,
         workers: int | None = None,
         load: bool = True,
+        *,
+        cache: bool = False,
+        cache_dir: Path | None = None,
+        keep_state: bool = True,
+        snapshot_interval: float = SNAPSHOT_INTERVAL,
+        shared: bool = False,
     ):
         """Reads the folder now, or, with ``load=False``, when :meth:`load` is called."""
         # The real path: file system events name real paths, whatever symlinks led here.
         self.root = os.path.realpath(root)
+        if not os.path.isdir(self.root):
+            raise NotADirectoryError(f"corpus folder not found: {root}")
         self.store = store if store is not None else GraphStore()
         self.lock = threading.RLock()
-        self._files: dict[str, FileState] = {}
+        self.state: GraphState | None = GraphState()
+        self.keep_state = keep_state
+        self._sigs: dict[str, tuple | None] = {}  # every file's signature as last read
         self._listeners: list[Callable[[Change], None]] = []
-        # Apart from ``lock``: (un)subscribing from the event loop never waits for a rebuild.
+        # Apart from ``lock``: (un)subscribing from the event loop never waits for a change.
         self._listeners_lock = threading.Lock()
         self._watcher: tuple[threading.Thread, threading.Event] | None = None
+        self.cache = cache
+        self.snapshot_path = snapshot.snapshot_path(self.root, cache_dir) if cache else None
+        self.snapshot_interval = snapshot_interval
+        self._unsaved = False  # versions applied since the snapshot was written
+        self._saved_at = time.monotonic()
+        self._snap_child: int | None = None
+        self.loaded: Loaded | None = None
+        # With ``shared``, several processes serve this folder and share versions.
+        self.journal = Journal(snapshot.snapshot_path(self.root, cache_dir)) if shared else None
         # Files whose read failed, and whether a listing failed: tried again (retry()).
         self._retry: set[str] = set()
         self._rescan = False
@@ -287,40 +426,278 @@ class LiveCorpus:
                             fs.delete(self.root, self._rel(path))
                             log.info("removed %s, left by an interrupted write", path)
 
-    def load(self, workers: int | None = None) -> None:
-        """Read the whole folder and serve the graph it makes."""
+    def load(
+        self,
+        workers: int | None = None,
+        *,
+        progress: Callable[[int], None] | None = None,
+        on_files: Callable[[int], None] | None = None,
+    ) -> Loaded:
+        """Read the folder (from its snapshot when valid) and serve the graph it makes.
+
+        ``on_files(n)`` is told how many files there are before a cold load parses them
+        (to size a progress bar); ``progress(k)`` as they are parsed."""
+        t0 = time.perf_counter()
         self._sweep()
+        paths = list_files(self.root)
         # Stat before reading: a file changed during the load has a newer signature than
         # the one kept, so the first rescan reads it again.
-        sigs = {self._rel(p): _sig(p) for p in list_files(self.root)}
-        corpus = load_corpus(self.root, workers)
+        sigs = {self._rel(p): _sig(p) for p in paths}
+        with self.lock, self._shared(catch_up=False):
+            done = self._load(t0, paths, sigs, workers, progress, on_files)
+            if self.journal is not None:  # the shared version: where the journal is
+                lines = self.journal.new_lines()
+                last = max([self.journal.last, *(v for v, _ in lines)])
+                self.journal.last = last
+                if last > self.graph.version:
+                    self.graph.version = last  # not served yet (/readyz waits for load)
+                    self.graph._cache.pop("stats", None)
+            return done
+
+    def _load(self, t0, paths, sigs, workers, progress, on_files) -> Loaded:
+        note = None
+        if True:  # (one level, as when this ran under the lock itself)
+            if self.cache:
+                try:
+                    payload = snapshot.load(self.snapshot_path, self._key())
+                    note = self._install(payload)
+                except snapshot.Rejected as e:
+                    note = str(e)
+                if note is None:
+                    reread = self._catch_up(sigs)
+                    if reread is not None:
+                        return self._loaded(t0, "snapshot", None, reread)
+                    note = "files changed since a snapshot written without delta state"
+            if on_files:
+                on_files(len(paths))
+            if (
+                self.cache
+                and len(paths) >= ISOLATE_MIN_FILES
+                and _writable(self.snapshot_path.parent)
+            ):
+                why = self._cold_in_child(paths, sigs, workers, progress)
+                if why is None:
+                    if not self.keep_state:
+                        self.state = None
+                    return self._loaded(t0, "files", note)
+                note = f"{note}; {why}"
+            self._cold(paths, sigs, workers, progress)
+            if self.cache:
+                try:
+                    self.save_snapshot()
+                except (OSError, pickle.PicklingError, TypeError, RecursionError) as e:
+                    # A read-only cache, a full disk or something unpicklable: serve anyway.
+                    note = f"{note}; no snapshot written: {e}"
+            if not self.keep_state:
+                self.state = None
+            return self._loaded(t0, "files", note)
+
+    def _loaded(self, t0: float, source: str, note: str | None, reread: int = 0) -> Loaded:
+        done = Loaded(time.perf_counter() - t0, source, note, self.snapshot_path, reread)
+        done._graph = self.store.current
+        self.loaded = done
+        return done
+
+    def _key(self) -> snapshot.Key:
+        return snapshot.Key(self.root)
+
+    def _read_all(self, paths: list[str], workers, progress) -> tuple[dict, dict]:
+        with paused_gc():
+            corpus = load_corpus(self.root, workers, progress=progress, paths=paths)
+        records = {r.path: r for r in corpus.records}
         issues: dict[str, list[LoadIssue]] = {}
         for issue in corpus.issues:
             issues.setdefault(issue.path, []).append(issue)
-        records = {r.path: r for r in corpus.records}
-        files = {}
-        retry = set()
-        for rel in sorted(set(sigs) | set(issues) | set(records)):
-            rec = records.get(rel)
-            sig = sigs.get(rel)
-            if _read_failed(issues.get(rel, [])):
-                sig = None  # read again: the failure may pass
-                retry.add(rel)
-            files[rel] = FileState(sig, rec, issues.get(rel, []), broken=rec is None)
-        with self.lock:
-            self._files = files
-            self._retry = retry
-            old = self.store.current
-            self.store.swap(self._build(files, old.version + 1 if old else 1))
+        return records, issues
 
-    def _build(self, files: dict[str, FileState], version: int) -> LinkGraph:
-        corpus = Corpus(root=self.root, files=len(files))
-        for rel in sorted(files):
-            st = files[rel]
-            corpus.issues.extend(st.issues)
-            if st.record is not None:
-                corpus.records.append(st.record)
-        return build_graph(corpus, version=version)
+    def _cold(self, paths: list[str], sigs: dict, workers, progress) -> None:
+        """Read every file and serve the graph they make (the delta state with it)."""
+        records, issues = self._read_all(paths, workers, progress)
+        self._retry = set()
+        for rel, found in issues.items():
+            if _read_failed(found):
+                sigs[rel] = None  # read again: the failure may pass
+                self._retry.add(rel)
+        old = self.store.current
+        version = old.version + 1 if old else 1
+        with paused_gc():
+            if self.keep_state:
+                self.state = GraphState()
+                lg = self.state.apply(
+                    None, records, issues, files=len(sigs), root=self.root, version=version
+                )
+            else:
+                corpus = Corpus(root=self.root, files=len(sigs))
+                corpus.records = [records[r] for r in sorted(records)]
+                corpus.issues = [i for r in sorted(issues) for i in issues[r]]
+                lg = build_graph(corpus, version=version)
+                self.state = None
+        self._sigs = sigs
+        self._unsaved = True
+        self.store.swap(lg)
+
+    def _install(self, payload: Any) -> str | None:
+        """Serve a snapshot's graph and state; a reason when it cannot be used."""
+        if not isinstance(payload, dict) or not isinstance(payload.get("graph"), LinkGraph):
+            return "snapshot holds no graph"
+        state = payload.get("state")
+        if self.keep_state and not isinstance(state, GraphState):
+            return "snapshot has no delta state (written by a read-only server)"
+        lg = payload["graph"]
+        old = self.store.current
+        if old is not None and lg.version <= old.version:
+            lg.version = old.version + 1
+        self.state = state if self.keep_state else None
+        self._sigs = dict(payload.get("sigs") or {})
+        self._unsaved = False
+        self.store.swap(lg)
+        return None
+
+    def _catch_up(self, sigs: dict) -> int | None:
+        """Re-read the files whose signature differs from the one the graph was made of;
+        how many. None when some did and the snapshot has no state to apply them to."""
+        changed = {r for r in self._sigs if r not in sigs}
+        changed |= {r for r, sig in sigs.items() if sig is None or self._sigs.get(r) != sig}
+        if not changed:
+            return 0
+        if self.state is None:  # a static snapshot cannot take deltas
+            return None
+        # Shared: the journal's lines cover these changes; the version is set after.
+        self._refresh_rels(changed, version=self.graph.version if self.journal else None)
+        return len(changed)
+
+    def _cold_in_child(self, paths, sigs, workers, progress) -> str | None:
+        """Cold-load in a forked child that writes the snapshot, then read it here: a graph
+        unpickled in one go sits in about 40% less memory than one built among all the
+        records it was built from. None when that worked, else why not."""
+        import multiprocessing as mp
+
+        try:
+            ctx = mp.get_context("fork")
+        except ValueError:  # no fork on this platform
+            return "no fork"
+        recv, send = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=self._child, args=(send, paths, sigs, workers))
+        proc.start()
+        send.close()
+        outcome: tuple = ("failed", "the loading process died")
+        try:
+            while True:
+                try:
+                    msg = recv.recv()
+                except EOFError:
+                    break
+                if isinstance(msg, int):
+                    if progress:
+                        progress(msg)
+                else:
+                    outcome = msg
+                    break
+        finally:
+            recv.close()
+            proc.join()
+        if outcome[0] != "done":
+            return f"loading in a child process failed ({outcome[1]}); loaded here instead"
+        try:
+            why = self._install(snapshot.load(self.snapshot_path, self._key()))
+        except snapshot.Rejected as e:
+            why = str(e)
+        return None if why is None else f"the fresh snapshot was not usable ({why})"
+
+    def _child(self, conn, paths, sigs, workers) -> None:
+        try:
+            self._cold(paths, sigs, workers, conn.send)
+            self.save_snapshot()
+            conn.send(("done", None))
+        except BaseException as e:  # noqa: BLE001 - reported to the parent, which loads itself
+            conn.send(("failed", f"{type(e).__name__}: {e}"))
+        finally:
+            conn.close()
+
+    @contextlib.contextmanager
+    def _shared(self, catch_up: bool = True):
+        """With a journal: hold its lock, having applied the versions others made."""
+        if self.journal is None:
+            yield
+            return
+        with self.journal.locked():
+            if catch_up:
+                self.follow_journal()
+            yield
+
+    def follow_journal(self) -> int:
+        """Apply the journal's new lines (other processes' versions); how many."""
+        if self.journal is None or self.state is None:
+            return 0
+        n = 0
+        with self.lock:
+            for v, paths in self.journal.new_lines():
+                self.journal.last = max(self.journal.last, v)
+                if v <= self.graph.version:
+                    continue
+                self._refresh_rels(paths, version=v, force=True)
+                n += 1
+        return n
+
+    # -- snapshots -------------------------------------------------------------------------
+    def save_snapshot(self, background: bool = False) -> None:
+        """Write the snapshot of the current version (graph, delta state, signatures).
+
+        Atomic (a temporary file renamed over the old one). With ``background`` it is
+        written by a forked child holding this moment's memory copy-on-write, so the
+        server keeps answering; the child's pages grow only with what it touches."""
+        if not self.cache:
+            return
+        with self.lock:
+            payload = {"graph": self.store.current, "state": self.state, "sigs": self._sigs}
+            if background and hasattr(os, "fork"):
+                self._reap()
+                if self._snap_child is not None:
+                    return  # the last one is still writing: next time
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    pid = os.fork()
+                if pid == 0:  # the child: write and leave, touching nothing else
+                    code = 1
+                    try:
+                        snapshot.save(self.snapshot_path, self._key(), payload)
+                        code = 0
+                    finally:
+                        os._exit(code)
+                self._snap_child = pid
+            else:
+                snapshot.save(self.snapshot_path, self._key(), payload)
+            self._unsaved = False
+            self._saved_at = time.monotonic()
+
+    def _reap(self, wait: bool = False) -> None:
+        if self._snap_child is None:
+            return
+        try:
+            pid, status = os.waitpid(self._snap_child, 0 if wait else os.WNOHANG)
+        except ChildProcessError:
+            pid, status = self._snap_child, 0
+        if pid:
+            if status:
+                log.warning("writing the snapshot of %s failed (status %d)", self.root, status)
+            self._snap_child = None
+
+    def _maybe_snapshot(self) -> None:
+        if self._unsaved and time.monotonic() - self._saved_at >= self.snapshot_interval:
+            try:
+                self.save_snapshot(background=True)
+            except Exception:  # noqa: BLE001 - serving goes on without a fresh snapshot
+                log.exception("could not write the snapshot of %s", self.root)
+
+    def close(self) -> None:
+        """Stop following the folder and write the snapshot if anything changed."""
+        self.stop_watching()
+        self._reap(wait=True)
+        if self._unsaved and self.state is not None:
+            try:
+                self.save_snapshot()
+            except Exception:  # noqa: BLE001
+                log.exception("could not write the snapshot of %s", self.root)
 
     @property
     def graph(self) -> LinkGraph:
@@ -340,53 +717,56 @@ class LiveCorpus:
         return unsubscribe
 
     # -- applying ------------------------------------------------------------------------
-    def _next_state(
-        self, rel: str, sig, rec: ArticleRecord | None, issues: list[LoadIssue]
-    ) -> FileState:
-        old = self._files.get(rel)
-        if rec is None and old is not None and old.record is not None:
-            note = LoadIssue(
-                rel, None, "the file does not load; its last good version is served", "warning"
-            )
-            return FileState(sig, old.record, [*issues, note], broken=True)
-        return FileState(sig, rec, issues, broken=rec is None)
+    def apply(
+        self,
+        records: dict[str, ArticleRecord | None],
+        issues: dict[str, list[LoadIssue]] | None = None,
+        *,
+        version: int | None = None,
+        files: Iterable[str] | None = None,
+        force: bool = False,
+    ) -> Change | None:
+        """Apply a delta as the next graph version and publish it; None if it is empty.
 
-    def _apply(self, updates: dict[str, FileState | None]) -> Change | None:
-        """Build the next version with ``updates`` (None = the file is gone) and swap it in."""
-        if not updates:
+        ``records`` maps each changed source path to its new record (None: it gives none
+        now); ``issues`` each path whose problems changed to its problems now.
+        ``version`` is the next version's number (default: current + 1). ``files`` are
+        the paths named in the Change (default: those of the delta). ``force`` makes a
+        version even of an empty delta (a shared version another process made)."""
+        if not records and not issues and not force:
             return None
-        old_graph = self.store.current
-        files = dict(self._files)
-        touched: list[ArticleRecord] = []
-        for rel, st in updates.items():
-            before = files.pop(rel, None)
-            if before is not None and before.record is not None:
-                touched.append(before.record)
-            if st is not None:
-                files[rel] = st
-                if st.record is not None:
-                    touched.append(st.record)
-        new_graph = self._build(files, old_graph.version + 1)
-        added, changed, removed = diff(old_graph, new_graph, touched)
-        change = Change(new_graph.version, added, changed, removed, sorted(updates))
-        self._files = files
-        self.store.swap(new_graph)
-        log.info(
-            "version %d: %d files; %d articles added, %d changed, %d removed",
-            change.version,
-            len(updates),
-            len(added),
-            len(changed),
-            len(removed),
-        )
-        with self._listeners_lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(change)
-            except Exception:  # a listener must not stop the others, nor the change
-                log.exception("graph change listener failed")
-        return change
+        with self.lock:
+            if self.state is None:
+                raise RuntimeError("this corpus is served read-only: it takes no changes")
+            old = self.store.current
+            touched = [r for p in records if (r := self.state.records.get(p)) is not None]
+            touched += [r for r in records.values() if r is not None]
+            new = self.state.apply(
+                old, records, issues, files=len(self._sigs), root=self.root, version=version
+            )
+            added, changed, removed = diff(old, new, touched) if old else ([], [], [])
+            paths = sorted(files) if files is not None else sorted({*records, *(issues or ())})
+            change = Change(new.version, added, changed, removed, paths)
+            self._unsaved = True
+            if self.journal is not None and version is None:
+                self.journal.append(new.version, paths)
+            self.store.swap(new)
+            log.info(
+                "version %d: %d files; %d articles added, %d changed, %d removed",
+                change.version,
+                len(paths),
+                len(added),
+                len(changed),
+                len(removed),
+            )
+            with self._listeners_lock:
+                listeners = list(self._listeners)
+            for listener in listeners:
+                try:
+                    listener(change)
+                except Exception:  # a listener must not stop the others, nor the change
+                    log.exception("graph change listener failed")
+            return change
 
     def _expand(self, paths: Iterable[str]) -> set[str] | None:
         """Relative paths to re-read for these changed paths; None means rescan all."""
@@ -406,23 +786,85 @@ class LiveCorpus:
             else:
                 rels.add(rel)
             prefix = rel + os.sep  # a folder moved out or removed: its files are gone
-            rels.update(r for r in self._files if r.startswith(prefix))
+            rels.update(r for r in self._sigs if r.startswith(prefix))
         return rels
 
     def _scan(self) -> set[str]:
         """Files that appeared, vanished or whose signature changed."""
         present = {self._rel(p): p for p in list_files(self.root)}
-        rels = {r for r in self._files if r not in present}
+        rels = {r for r in self._sigs if r not in present}
         for rel, path in present.items():
-            st = self._files.get(rel)
-            if st is None or st.sig is None or st.sig != _sig(path):
+            sig = self._sigs.get(rel)
+            if sig is None or sig != _sig(path):
                 rels.add(rel)
         return rels
+
+    def _file_update(self, rel: str, sig, rec: ArticleRecord | None, issues: list[LoadIssue]):
+        """(record, issues) the graph should use for a file read as ``rec``, ``issues``:
+        a file that stops parsing keeps serving its last good record, with a warning."""
+        last = self.state.records.get(rel)
+        self._sigs[rel] = sig
+        if rec is None and last is not None:
+            note = LoadIssue(
+                rel, None, "the file does not load; its last good version is served", "warning"
+            )
+            return last, [*issues, note]
+        return rec, issues
+
+    def _stage(self, rel, rec, issues, records: dict, found: dict) -> None:
+        """Add a file's new (record, issues) to a delta if they differ from the graph's."""
+        if rec != self.state.records.get(rel):
+            records[rel] = rec
+        if issues != self.state.file_issues.get(rel, []):
+            found[rel] = issues
+
+    def _refresh_rels(
+        self, rels: Iterable[str], version: int | None = None, force: bool = False
+    ) -> Change | None:
+        records: dict[str, ArticleRecord | None] = {}
+        found: dict[str, list[LoadIssue]] = {}
+        files = set()
+        for rel in sorted(rels):
+            path = self._abs(rel)
+            try:
+                entry = fs.lstat(self.root, rel)
+            except OSError as e:
+                sig, rec = None, None
+                issues = [LoadIssue(rel, None, f"{READ_FAILED}: {e.strerror or e}")]
+            else:
+                if entry is None or stat.S_ISDIR(entry.st_mode):
+                    self._retry.discard(rel)
+                    if rel in self._sigs:
+                        del self._sigs[rel]
+                        files.add(rel)
+                        self._stage(rel, None, [], records, found)
+                    continue
+                sig = _sig_of(entry)
+                rec, issues = read_file(path, self.root)
+            if _read_failed(issues):
+                if rel not in self._retry:
+                    log.warning("%s; reading it again every %g s", issues[0], RETRY_SECONDS)
+                sig = None  # not read: a rescan reads it again
+                self._retry.add(rel)
+            else:
+                self._retry.discard(rel)
+            new_file = rel not in self._sigs
+            rec, issues = self._file_update(rel, sig, rec, issues)
+            self._stage(rel, rec, issues, records, found)
+            if new_file or rel in records or rel in found:
+                files.add(rel)
+        if not files and not force:
+            return None
+        if not records and not found and files:  # a file came or went that gives nothing
+            found = {rel: self.state.file_issues.get(rel, []) for rel in files}
+        if version is not None and version <= self.graph.version and not force:
+            version = None if not self.journal else self.graph.version
+        return self.apply(records, found, files=files, version=version, force=force)
 
     def refresh(self, paths: Iterable[str] | None = None) -> Change | None:
         """Re-read ``paths`` (absolute or relative to the root; default: rescan the whole
         folder) and apply what changed as one new version. None when nothing did."""
-        with self.lock:
+        with self.lock, self._shared():
             try:
                 rels = (
                     None
@@ -436,36 +878,7 @@ class LiveCorpus:
                 log.warning("could not list %s: %s; trying again", self.root, e.strerror or e)
                 self._rescan = True
                 return None
-            updates: dict[str, FileState | None] = {}
-            for rel in sorted(rels):
-                path = self._abs(rel)
-                try:
-                    entry = fs.lstat(self.root, rel)
-                except OSError as e:
-                    sig, rec = None, None
-                    issues = [LoadIssue(rel, None, f"{READ_FAILED}: {e.strerror or e}")]
-                else:
-                    if entry is None or stat.S_ISDIR(entry.st_mode):
-                        self._retry.discard(rel)
-                        if rel in self._files:
-                            updates[rel] = None
-                        continue
-                    sig = _sig_of(entry)
-                    rec, issues = read_file(path, self.root)
-                if _read_failed(issues):
-                    if rel not in self._retry:
-                        log.warning("%s; reading it again every %g s", issues[0], RETRY_SECONDS)
-                    sig = None  # not read: a rescan reads it again
-                    self._retry.add(rel)
-                else:
-                    self._retry.discard(rel)
-                new = self._next_state(rel, sig, rec, issues)
-                old = self._files.get(rel)
-                if old is None or not old.same(new):
-                    updates[rel] = new
-                else:
-                    old.sig = sig
-            return self._apply(updates)
+            return self._refresh_rels(rels)
 
     def retry(self) -> Change | None:
         """Read again the files whose read failed, or list the folder again when a
@@ -498,12 +911,14 @@ class LiveCorpus:
             log.warning("the watcher of %s is slow to start", self.root)
 
     def stop_watching(self, timeout: float = 10) -> None:
+        """Stop following the folder; the snapshot is written if anything changed."""
         if self._watcher is None:
             return
         thread, stop = self._watcher
         stop.set()
         thread.join(timeout)
         self._watcher = None
+        self.close()
 
     def _wanted(self, change: Any, path: str) -> bool:
         rel = self._rel(path)
@@ -521,7 +936,7 @@ class LiveCorpus:
                     debounce=debounce,
                     step=step,
                     stop_event=stop,
-                    rust_timeout=200,
+                    rust_timeout=100 if self.journal else 200,
                     yield_on_timeout=True,
                     raise_interrupt=False,
                 ):
@@ -532,6 +947,8 @@ class LiveCorpus:
                     if changes:
                         self.refresh(path for _, path in changes)
                     self.retry()
+                    self.follow_journal()
+                    self._maybe_snapshot()
             except Exception:
                 log.exception("following %s failed; starting again in 1 s", self.root)
                 rescan = True
@@ -544,7 +961,7 @@ class LiveCorpus:
         stem, ext = os.path.splitext(base)
         name, n = base, 1
         taken = set(taken)
-        while name in taken or name in self._files or os.path.lexists(self._abs(name)):
+        while name in taken or name in self._sigs or os.path.lexists(self._abs(name)):
             n += 1
             name = f"{stem}-{n}{ext}"
         return name
@@ -569,7 +986,7 @@ class LiveCorpus:
                     raise WriteRefused(
                         f"inputs {j + 1} and {i + 1} describe the same article ({u}); send it once"
                     )
-        with self.lock:
+        with self.lock, self._shared():
             lg = self.store.current
             writes: dict[str, bytes] = {}
             plans: list[tuple[ArticleRecord, list[str], bool]] = []
@@ -608,7 +1025,7 @@ class LiveCorpus:
 
     def delete(self, url: str) -> WriteResult:
         """Remove the files of the article ``url`` names (only those) and apply it."""
-        with self.lock:
+        with self.lock, self._shared():
             lg = self.store.current
             key = lg.resolve(url)
             if key is None:
@@ -672,19 +1089,16 @@ class LiveCorpus:
                 msg += f" (but undoing the earlier writes failed for {', '.join(undo_failed)})"
             log.error("%s", msg)
             raise WriteFailed(msg) from None
-        updates: dict[str, FileState | None] = {}
+        records: dict[str, ArticleRecord | None] = {}
+        found: dict[str, list[LoadIssue]] = {}
         for rel, data in writes.items():
             rec, issues = parse_bytes(data, rel)
-            new = FileState(sigs[rel], rec, issues, broken=rec is None)
-            old = self._files.get(rel)
-            if old is None or not old.same(new):
-                updates[rel] = new
-            else:
-                old.sig = new.sig
+            self._sigs[rel] = sigs[rel]
+            self._stage(rel, rec, issues, records, found)
         for rel in deletes:
-            if rel in self._files:
-                updates[rel] = None
-        return self._apply(updates)
+            if self._sigs.pop(rel, False) is not False:
+                self._stage(rel, None, [], records, found)
+        return self.apply(records, found, files=[*writes, *deletes])
 
     def _undo(self, done: list[tuple[str, bytes | None]]) -> list[str]:
         failed = []

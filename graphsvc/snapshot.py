@@ -5,15 +5,19 @@ A snapshot is one file in the cache folder (``$GRAPHSVC_CACHE_DIR``, else
 folder's absolute path. It holds:
 
 1. a magic line, then a one-line JSON header: snapshot format, graphsvc version, a
-   fingerprint of graphsvc's own code, the corpus folder, a digest of the corpus
-   *manifest* (every file's relative path, size, mtime, ctime and inode, in the order
-   loading reads them), the payload's length and its SHA-256;
-2. the payload: the pickled :class:`~graphsvc.graph.LinkGraph`.
+   fingerprint of graphsvc's own code, the corpus folder, the payload's length and its
+   SHA-256;
+2. the payload: one pickle of ``{"graph": LinkGraph, "state": GraphState or None,
+   "sigs": {relative path: (inode, size, mtime_ns, ctime_ns)}}`` - the graph, the
+   delta state it was made with (None when a read-only server wrote it) and the
+   signature of every file as read for it.
 
-A snapshot is used only when every header field matches what is on disk now and the
-payload has exactly the stated length and checksum; anything else (a changed, added or
-removed file, another corpus, another graphsvc, a truncated or corrupt file, a file
-that is not a snapshot at all) means a cold load, which writes a fresh snapshot.
+A snapshot is used only when every header field matches and the payload has exactly
+the stated length and checksum; anything else (another corpus, another graphsvc, a
+truncated or corrupt file, a file that is not a snapshot at all) means a cold load,
+which writes a fresh snapshot. Files whose signature differs from the one recorded
+(changed, added, removed) are then read again and applied as a delta
+(:meth:`graphsvc.live.LiveCorpus.load`).
 
 Pickles run code when loaded, so the cache folder must be as private as your home
 folder (it is created with mode 0700). The checksum guards against corruption, not
@@ -37,7 +41,7 @@ from pathlib import Path
 from . import __version__
 
 MAGIC = b"graphsvc-snapshot\n"
-FORMAT = 1
+FORMAT = 2
 _HEADER_MAX = 64 * 1024
 
 
@@ -75,40 +79,18 @@ def code_fingerprint() -> str:
     return _CODE
 
 
-def manifest_digest(root: str, paths: list[str]) -> str:
-    """A digest of each file's path, size, mtime, ctime and inode, in load order."""
-    h = hashlib.sha256()
-    for p in paths:
-        try:
-            st = os.stat(p)
-            line = f"{os.path.relpath(p, root)}\0{st.st_size}\0{st.st_mtime_ns}\0"
-            line += f"{st.st_ctime_ns}\0{st.st_ino}\n"
-        except OSError:
-            line = f"{os.path.relpath(p, root)}\0missing\n"
-        h.update(line.encode("utf-8", "surrogateescape"))
-    return h.hexdigest()
-
-
 @dataclass(slots=True)
 class Key:
     """What a snapshot must match to be used."""
 
     root: str
-    manifest: str
-    files: int
-
-    @classmethod
-    def of(cls, root: str | os.PathLike, paths: list[str]) -> Key:
-        return cls(os.path.realpath(root), manifest_digest(str(root), paths), len(paths))
 
     def header(self) -> dict:
         return {
             "format": FORMAT,
             "graphsvc": __version__,
             "code": code_fingerprint(),
-            "root": self.root,
-            "manifest": self.manifest,
-            "files": self.files,
+            "root": os.path.realpath(self.root),
         }
 
 
@@ -117,7 +99,7 @@ class Rejected(Exception):
 
 
 def load(path: Path, key: Key):
-    """The graph in the snapshot at ``path`` if it matches ``key``; else :class:`Rejected`."""
+    """The payload of the snapshot at ``path`` if it matches ``key``; else :class:`Rejected`."""
     try:
         fh = open(path, "rb", buffering=1 << 20)  # noqa: SIM115 - closed by the with below
     except FileNotFoundError:
@@ -161,19 +143,17 @@ def load(path: Path, key: Key):
         finally:
             if enabled:
                 gc.enable()
-    from .graph.model import LinkGraph
-
-    if not isinstance(graph, LinkGraph):
-        raise Rejected("snapshot holds no graph")
     return graph
 
 
-def save(path: Path, key: Key, graph) -> int:
-    """Write ``graph``'s snapshot atomically; returns its size in bytes. Raises OSError."""
+def save(path: Path, key: Key, obj) -> int:
+    """Write ``obj`` (a dict holding ``graph``) as the snapshot, atomically; returns its
+    size in bytes. Raises OSError."""
+    graph = obj["graph"] if isinstance(obj, dict) else obj
     cache = graph._cache
     graph._cache = {}  # derived data: rebuilt on demand, not worth storing
     try:
-        payload = pickle.dumps(graph, protocol=pickle.HIGHEST_PROTOCOL)
+        payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
     finally:
         graph._cache = cache
     header = key.header()
@@ -188,6 +168,8 @@ def save(path: Path, key: Key, graph) -> int:
         with os.fdopen(fd, "wb") as fh:
             fh.write(buf.getvalue())
             fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -50,9 +50,12 @@ def test_restart_uses_the_snapshot_and_equals_a_cold_load(corpus, cache):
     assert again.graph.stats() == first.graph.stats()
 
 
+@pytest.mark.parametrize("live", [True, False], ids=["default-mode", "static"])
 @pytest.mark.parametrize("change", ["edit", "touch", "add", "remove"])
-def test_a_stale_snapshot_is_rebuilt(corpus, cache, change):
-    load_graph(corpus, cache_dir=cache)
+def test_a_stale_snapshot_is_brought_up_to_date(corpus, cache, change, live):
+    """Default mode: the snapshot, then only the changed file read again and applied as a
+    delta. Static (its snapshot holds no delta state): a cold load. Both equal a cold load."""
+    load_graph(corpus, cache_dir=cache, live=live)
     victim = sorted(corpus.rglob("*.md"))[5]
     if change == "edit":
         victim.write_text(victim.read_text().replace("title: ", "title: Edited ", 1))
@@ -63,13 +66,16 @@ def test_a_stale_snapshot_is_rebuilt(corpus, cache, change):
         write(corpus, "new.md", article("https://new.example/a", "A new one"))
     else:
         victim.unlink()
-    got = load_graph(corpus, cache_dir=cache)
-    assert got.source == "files"
-    assert "manifest differs" in got.note
+    got = load_graph(corpus, cache_dir=cache, live=live)
+    if live:
+        assert got.source == "snapshot" and got.reread == 1, got.note
+    else:
+        assert got.source == "files" and "without delta state" in got.note
     assert signature(got.graph) == signature(cold(corpus))
     if change == "edit":
         assert any((a.title or "").startswith("Edited ") for a in got.graph.iter_articles())
-    assert load_graph(corpus, cache_dir=cache).source == "snapshot"  # rewritten
+    if not live:
+        assert load_graph(corpus, cache_dir=cache).source == "snapshot"  # rewritten
 
 
 def damage(path, how):
@@ -154,7 +160,7 @@ def test_an_unwritable_cache_still_loads(corpus, tmp_path):
 
 
 def test_a_large_cold_load_runs_in_a_child_and_serves_the_snapshot(corpus, cache, monkeypatch):
-    import graphsvc.startup as startup
+    import graphsvc.live as startup
 
     monkeypatch.setattr(startup, "ISOLATE_MIN_FILES", 1)
     seen = []
@@ -166,7 +172,7 @@ def test_a_large_cold_load_runs_in_a_child_and_serves_the_snapshot(corpus, cache
 
 
 def test_a_failing_child_falls_back_to_loading_here(corpus, cache, monkeypatch):
-    import graphsvc.startup as startup
+    import graphsvc.live as startup
 
     monkeypatch.setattr(startup, "ISOLATE_MIN_FILES", 1)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 import threading
@@ -189,7 +190,14 @@ def routes(store: GraphStore, state: LoadState) -> list[Route]:
         lg = store.current
         if lg is not None:
             s = lg.stats()
-            return JSONResponse({"status": "ready", "version": s.version, "articles": s.articles})
+            return JSONResponse(
+                {
+                    "status": "ready",
+                    "version": s.version,
+                    "articles": s.articles,
+                    "pid": os.getpid(),
+                }
+            )
         body = {"status": "failed", "error": state.error} if state.error else {"status": "loading"}
         return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
 
@@ -316,33 +324,50 @@ def configure_logging(json_lines: bool = False, level: str = "info") -> None:
 
 CORPUS_ENV = "GRAPHSVC_CORPUS"
 NO_CACHE_ENV = "GRAPHSVC_NO_CACHE"
+#: "1": every worker follows the folder and accepts writes, versions shared (a journal).
+LIVE_ENV = "GRAPHSVC_LIVE"
+WATCH_ENV = "GRAPHSVC_WATCH"  # "0": live but not following the folder (--no-watch)
 
 
 def app_from_env():
     """An app configured from the environment, for ``uvicorn --factory`` (e.g. with
     ``--workers``): ``GRAPHSVC_CORPUS`` names the folder (default: the seed articles),
-    ``GRAPHSVC_*`` the settings. Each worker loads the graph in the background, from
-    its snapshot when that is current (``GRAPHSVC_NO_CACHE=1`` reads the files)."""
+    ``GRAPHSVC_*`` the settings. Each worker loads the graph in the background through
+    the corpus object, from its snapshot when that is current (``GRAPHSVC_NO_CACHE=1``
+    reads the files)."""
     import gc  # noqa: PLC0415
-    import os  # noqa: PLC0415
     from pathlib import Path  # noqa: PLC0415
 
-    from ..cli import default_corpus, load_graph  # noqa: PLC0415
+    from ..live import LiveCorpus  # noqa: PLC0415
+    from ..startup import default_corpus  # noqa: PLC0415
     from .app import create_app  # noqa: PLC0415
+    from .auth import auth_from_options  # noqa: PLC0415
     from .settings import Settings  # noqa: PLC0415
 
     settings = Settings.from_env()
     configure_logging(settings.log_json, os.environ.get("GRAPHSVC_LOG_LEVEL", "info"))
     folder = Path(os.environ[CORPUS_ENV]) if os.environ.get(CORPUS_ENV) else None
+    live = bool(folder) and os.environ.get(LIVE_ENV) == "1"
     folder = folder or default_corpus()
     cache = not os.environ.get(NO_CACHE_ENV)
     store = GraphStore()
-    app = create_app(store, settings)
+    corpus = LiveCorpus(folder, store=store, load=False, cache=cache, keep_state=live, shared=live)
+    if live:
+        auth = auth_from_options(
+            os.environ.get("GRAPHSVC_TOKEN_FILE") or None,
+            os.environ.get("GRAPHSVC_READ_TOKEN_REQUIRED") == "1",
+            os.environ.get("GRAPHSVC_READ_TOKEN_FILE") or None,
+        )
+        app = create_app(store, settings, live=corpus, auth=auth)
+    else:
+        app = create_app(store, settings)
 
     def load():
-        lg = load_graph(folder, cache=cache)
-        gc.freeze()  # the graph lives on: keep the collector from walking it again and again
-        return lg
+        corpus.load()
+        if live and os.environ.get(WATCH_ENV, "1") != "0":
+            corpus.start_watching()
+        if not live:
+            gc.freeze()  # the graph lives on: keep the collector from walking it again
 
     load_in_background(store, load, app.state.load_state)
     return app

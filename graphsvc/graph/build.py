@@ -133,6 +133,26 @@ def _article(
     )
 
 
+def canonical_issues(*groups: list[LoadIssue]) -> list[LoadIssue]:
+    """The load report's order: by path; per path the issues of ``groups[0]`` (the
+    files' own problems, as read), then ``groups[1]`` (duplicate files), and so on."""
+    tagged = [(issue.path, g, issue) for g, group in enumerate(groups) for issue in group]
+    tagged.sort(key=lambda t: (t[0], t[1]))
+    return [t[2] for t in tagged]
+
+
+def duplicate_files_warning(group: list[ArticleRecord]) -> LoadIssue:
+    """The warning for several files of one article, ``group`` sorted winner first."""
+    paths = ", ".join(r.path for r in group)
+    return LoadIssue(
+        group[0].path,
+        None,
+        f"{len(group)} files describe the same article ({paths}); "
+        f"{group[0].path} wins (newest publishedDateTime, then path order)",
+        "warning",
+    )
+
+
 def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
     """Build the link graph of a corpus.
 
@@ -141,7 +161,8 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
     item with no file of its own becomes a stub, and a file for it, wherever it is in
     the load order, replaces the stub.
     """
-    issues = list(corpus.issues)
+    dups: list[LoadIssue] = []  # several files for one article
+    issues: list[LoadIssue] = []  # provider and related-list warnings
     canon = _Canon()
     shared = _Shared()
     docs = corpus.records
@@ -160,16 +181,11 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
         group.sort(key=lambda r: (_newest_first(r), r.path))
         winners[root] = group[0]
         if len(group) > 1:
-            paths = ", ".join(r.path for r in group)
-            issues.append(
-                LoadIssue(
-                    group[0].path,
-                    None,
-                    f"{len(group)} files describe the same article ({paths}); "
-                    f"{group[0].path} wins (newest publishedDateTime, then path order)",
-                    "warning",
-                )
-            )
+            dups.append(duplicate_files_warning(group))
+
+    # Winners in the sorted order of their own paths: the order "first seen" means for
+    # stub ties and topic spellings (so that a delta, graph/delta.py, agrees).
+    winners = dict(sorted(winners.items(), key=lambda kv: kv[1].path or ""))
 
     # Stubs: related items whose article has no file. Same winner rule.
     stub_items: dict[str, list[ArticleRecord]] = {}
@@ -224,7 +240,7 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
         pk = provider_key(domain)
         if pk not in g:
             counts = names.get(pk)
-            name = counts.most_common(1)[0][0] if counts else (p.name or domain.lower())
+            name = counts.most_common(1)[0][0] if counts else pk.removeprefix("provider:")
             g.add_node(
                 pk,
                 kind=PROVIDER,
@@ -270,6 +286,7 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
         link_provider(akey, g.nodes[akey]["data"], None)
 
     aliases = {}
+    issues = canonical_issues(corpus.issues, dups, issues)
     for c in uf.parent:
         k = key_of_root.get(uf.find(c))
         if k is not None:

@@ -1,0 +1,624 @@
+"""Deltas: "these records removed, these records added" applied to a LinkGraph.
+
+:class:`GraphState` holds what the graph was built from, indexed so that a change
+touches only what it names: each record by its source path, each canonical URL's
+article (a :class:`Comp`: the URLs records share, the files among them and the winner)
+and the paths that mention it, provider name counts, topic spellings, warnings.
+:meth:`GraphState.apply` takes the changed paths (a new record, or None for a record
+gone) and returns the next :class:`~graphsvc.graph.model.LinkGraph` version, equal to
+what :func:`~graphsvc.graph.build.build_graph` makes of the same records
+(``tests/test_delta_stateful.py`` checks that after every step of random edits).
+
+Time: proportional to what the change touches. The articles its old and new records
+name (their URLs' groups are merged and split again with a local union-find over
+the records that mention them), stubs named by winners that changed, the articles
+linking to an article whose key or URL group changed, and the providers and topics of
+all of those. On top of that, each version costs one shallow copy of four dicts (the
+node, successor and predecessor tables and the alias index: pointers only, a few ms
+per 100k articles).
+
+Readers see one version: **copy-on-write**. ``apply`` makes a new ``nx.DiGraph`` whose
+top-level tables are copies of the old ones; the inner adjacency dict of a node is
+copied the first time the change touches it, node attribute dicts and
+Article/Provider/Topic objects are replaced, never edited. A reader holding the old
+LinkGraph keeps seeing exactly the old version, and applying never waits for readers
+nor they for it. (The GraphState itself is the writer's alone: apply is called by one
+thread at a time, under the corpus lock.)
+
+Caches derived from a graph live in its ``_cache`` and a new version starts with an
+empty one, so each is per version: ``stats`` is *updated* (counted by the delta and
+stored in the new version's cache); ``nodes_of_kind``, PageRank, clusters, layouts,
+the response cache and the edge counts of /metrics are *invalidated* and recomputed
+on first use in the new version.
+
+Rules that depend on order are defined by path, so that a delta and a cold load agree:
+"first seen" (for ties between stubs' related items and for a topic's spelling) means
+in the sorted order of the winning files' paths, then list position; a provider's name
+ties go to the first occurrence in (path, position) order; the load report is ordered
+by path (see :func:`~graphsvc.graph.build.canonical_issues`).
+
+This module knows nothing of files: records come in, a graph goes out.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from collections.abc import Iterable, Mapping
+
+import networkx as nx
+
+from ..ingest.records import ArticleRecord, LoadIssue
+from .build import (
+    _article,
+    _Canon,
+    _newest_first,
+    _Shared,
+    _UnionFind,
+    duplicate_files_warning,
+)
+from .model import (
+    ARTICLE,
+    PROVIDER,
+    PUBLISHED_BY,
+    RELATED,
+    TAGGED,
+    TOPIC,
+    LinkGraph,
+    Provider,
+    Stats,
+    Topic,
+    provider_key,
+    topic_key,
+)
+
+_DUP, _LINKS = 1, 2  # warning groups, after a file's own problems (group 0)
+
+
+class Comp:
+    """One article's identity: the canonical URLs records share, and its files."""
+
+    __slots__ = ("urls", "docs", "winner", "key")
+
+    def __init__(self) -> None:
+        self.urls: set[str] = set()
+        self.docs: set[str] = set()  # paths of the files of this article
+        self.winner: str | None = None
+        self.key: str | None = None  # the node's key; None: no node (named by losers only)
+
+
+def _hyperedges(rec: ArticleRecord, canon: _Canon) -> list[list[str]]:
+    """The URL sets a record makes one article: its own, and each related item's."""
+    out = [[canon[u] for u in rec.urls.values()]]
+    out.extend([canon[u] for u in item.urls.values()] for item in rec.related)
+    return out
+
+
+class _Writer:
+    """Copy-on-write edits of a graph: the old version is never changed."""
+
+    def __init__(self, old: LinkGraph | None, counts: Counter):
+        g = nx.DiGraph()
+        if old is not None:
+            og = old.g
+            g.graph = og.graph
+            g._node = dict(og._node)
+            g._succ = g._adj = dict(og._succ)
+            g._pred = dict(og._pred)
+        self.g = g
+        self.alias = dict(old.alias_index) if old is not None else {}
+        self.own_s: set[str] = set()
+        self.own_p: set[str] = set()
+        self.counts = counts
+
+    def succ(self, u: str) -> dict:
+        if u in self.own_s:
+            return self.g._succ[u]
+        d = self.g._succ[u] = dict(self.g._succ[u])
+        self.own_s.add(u)
+        return d
+
+    def pred(self, v: str) -> dict:
+        if v in self.own_p:
+            return self.g._pred[v]
+        d = self.g._pred[v] = dict(self.g._pred[v])
+        self.own_p.add(v)
+        return d
+
+    def has_node(self, key: str) -> bool:
+        return key in self.g._node
+
+    def set_node(self, key: str, kind: str, data) -> None:
+        g = self.g
+        old = g._node.get(key)
+        if old is None:
+            g._succ[key] = {}
+            g._pred[key] = {}
+            self.own_s.add(key)
+            self.own_p.add(key)
+        else:
+            self._count_node(old, -1)
+        attrs = {"kind": kind, "data": data}
+        g._node[key] = attrs
+        self._count_node(attrs, +1)
+
+    def _count_node(self, attrs: dict, n: int) -> None:
+        kind = attrs["kind"]
+        self.counts[kind] += n
+        if kind == ARTICLE and attrs["data"].is_stub:
+            self.counts["stubs"] += n
+
+    def add_edge(self, u: str, v: str, attrs: dict) -> None:
+        s = self.succ(u)
+        if v not in s:
+            self.counts["edge:" + attrs["kind"]] += 1
+        s[v] = attrs
+        self.pred(v)[u] = attrs
+
+    def remove_out_edges(self, u: str) -> list[tuple[str, str]]:
+        """Remove every edge out of ``u``; returns (target, kind) of each."""
+        g = self.g
+        if u not in g._succ or not g._succ[u]:
+            return []
+        out = [(v, d["kind"]) for v, d in g._succ[u].items()]
+        for v, kind in out:
+            del self.pred(v)[u]
+            self.counts["edge:" + kind] -= 1
+        self.g._succ[u] = {}
+        self.own_s.add(u)
+        return out
+
+    def remove_node(self, key: str) -> None:
+        g = self.g
+        self.remove_out_edges(key)
+        for u, d in list(g._pred[key].items()):
+            del self.succ(u)[key]
+            self.counts["edge:" + d["kind"]] -= 1
+        self._count_node(g._node[key], -1)
+        del g._node[key], g._succ[key], g._pred[key]
+        self.own_s.discard(key)
+        self.own_p.discard(key)
+
+
+class GraphState:
+    """The records a graph was built from, indexed for deltas. One writer at a time."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, ArticleRecord] = {}  # path -> the record the graph uses
+        self.comp: dict[str, Comp] = {}  # canonical URL -> its article
+        self.refs: dict[str, set[str]] = {}  # canonical URL -> paths whose records name it
+        # provider key -> name -> path -> [occurrences, first position]
+        self.prov_names: dict[str, dict[str, dict[str, list[int]]]] = {}
+        self.prov_totals: dict[str, Counter] = {}
+        self.prov_images: dict[str, dict[str, list]] = {}  # provider key -> path -> images
+        self.topic_spell: dict[str, dict[str, str]] = {}  # topic key -> winner path -> spelling
+        self.file_issues: dict[str, list[LoadIssue]] = {}
+        self.warns: dict[tuple[str, int], list[LoadIssue]] = {}  # (path, group) -> warnings
+        self.counts: Counter = Counter()
+        self.shared = _Shared()
+        self.files = 0
+        self.root: str | None = None
+
+    # -- indexes of one record ---------------------------------------------------------
+    def _ref(self, path: str, rec: ArticleRecord, canon: _Canon, n: int) -> set[str]:
+        """Add (n=1) or remove (n=-1) what ``rec`` at ``path`` counts; its provider keys."""
+        pks = set()
+        for h in _hyperedges(rec, canon):
+            for u in h:
+                if n > 0:
+                    self.refs.setdefault(u, set()).add(path)
+                else:
+                    s = self.refs.get(u)
+                    if s is not None:
+                        s.discard(path)
+                        if not s:
+                            del self.refs[u]
+        for pos, r in enumerate((rec, *rec.related)):
+            p = r.provider
+            if not (p and p.domain):
+                continue
+            pk = provider_key(p.domain)
+            pks.add(pk)
+            if p.name:
+                occ = self.prov_names.setdefault(pk, {}).setdefault(p.name, {})
+                totals = self.prov_totals.setdefault(pk, Counter())
+                if n > 0:
+                    e = occ.get(path)
+                    if e is None:
+                        occ[path] = [1, pos]
+                    else:
+                        e[0] += 1
+                    totals[p.name] += 1
+                else:
+                    e = occ.get(path)
+                    if e is not None:
+                        e[0] -= 1
+                        if e[0] <= 0:
+                            del occ[path]
+                    totals[p.name] -= 1
+                    if totals[p.name] <= 0:
+                        del totals[p.name]
+                        self.prov_names[pk].pop(p.name, None)
+            if p.images:
+                imgs = self.prov_images.setdefault(pk, {})
+                if n > 0:
+                    imgs.setdefault(path, p.images)
+                else:
+                    imgs.pop(path, None)
+        if n < 0:
+            for pk in pks:
+                if not self.prov_totals.get(pk, True):
+                    del self.prov_totals[pk]
+                    self.prov_names.pop(pk, None)
+                if not self.prov_images.get(pk, True):
+                    del self.prov_images[pk]
+        return pks
+
+    def _provider_data(self, pk: str) -> Provider:
+        totals = self.prov_totals.get(pk)
+        domain = pk.removeprefix("provider:")
+        name = domain
+        if totals:
+            best = max(totals.values())
+            tied = [nm for nm, c in totals.items() if c == best]
+            if len(tied) == 1:
+                name = tied[0]
+            else:
+                occ = self.prov_names[pk]
+                name = min(tied, key=lambda nm: min((p, e[1]) for p, e in occ[nm].items()))
+        imgs = self.prov_images.get(pk)
+        images = imgs[min(imgs)] if imgs else []
+        return Provider(pk, domain, name, images)
+
+    def _is_winner(self, path: str, canon: _Canon) -> bool:
+        rec = self.records.get(path)
+        if rec is None:
+            return False
+        c = self.comp.get(canon[rec.primary_url])
+        return c is not None and c.winner == path
+
+    # -- the delta ---------------------------------------------------------------------
+    def apply(
+        self,
+        old: LinkGraph | None,
+        records: Mapping[str, ArticleRecord | None],
+        issues: Mapping[str, list[LoadIssue]] | None = None,
+        *,
+        files: int | None = None,
+        root: str | None = None,
+        version: int | None = None,
+    ) -> LinkGraph:
+        """The next version of ``old`` (None: empty) with ``records`` applied.
+
+        ``records`` maps each changed path to its new record, or None when the path no
+        longer gives one; ``issues`` maps paths to their problems now (replacing what
+        was there; an empty list clears them). ``version`` defaults to old + 1.
+        """
+        canon = _Canon()
+        w = _Writer(old, self.counts)
+        if files is not None:
+            self.files = files
+        if root is not None:
+            self.root = root
+        P = set(records)
+        before = {p: self.records.get(p) for p in P}
+
+        # 1. The region: every URL group the old and new records touch.
+        region: set[str] = set()
+        old_comps: dict[int, Comp] = {}
+        for p in P:
+            for rec in (before[p], records[p]):
+                if rec is None:
+                    continue
+                for h in _hyperedges(rec, canon):
+                    for u in h:
+                        c = self.comp.get(u)
+                        if c is None:
+                            region.add(u)
+                        elif id(c) not in old_comps:
+                            old_comps[id(c)] = c
+                            region |= c.urls
+        old_comp_of = {u: c for c in old_comps.values() for u in c.urls}
+        old_winners = {c.winner: c for c in old_comps.values() if c.winner is not None}
+
+        # 2. Records and their counts.
+        touched_pk: set[str] = set()
+        touched_tk: set[str] = set()
+        for p in P:
+            if before[p] is not None:
+                touched_pk |= self._ref(p, before[p], canon, -1)
+                del self.records[p]
+            rec = records[p]
+            if rec is not None:
+                self.records[p] = rec
+                touched_pk |= self._ref(p, rec, canon, +1)
+
+        # 3. Regroup the region: a local union-find over the records that name it.
+        mentioning: set[str] = set()
+        for u in region:
+            mentioning |= self.refs.get(u, set())
+        uf = _UnionFind()
+        for t in mentioning:
+            for h in _hyperedges(self.records[t], canon):
+                if h[0] in region:
+                    uf.union_all(h)
+        groups: dict[str, Comp] = {}
+        for u in region:
+            if u in self.refs:
+                groups.setdefault(uf.find(u), Comp()).urls.add(u)
+            else:
+                self.comp.pop(u, None)
+        for c in groups.values():
+            for u in c.urls:
+                self.comp[u] = c
+        for t in mentioning:
+            u0 = canon[self.records[t].primary_url]
+            if u0 in region:
+                self.comp[u0].docs.add(t)
+        new_comps = list(groups.values())
+        region_ids = {id(c) for c in new_comps}
+        for c in new_comps:
+            if c.docs:
+                recs = self.records
+                c.winner = min(c.docs, key=lambda p: (_newest_first(recs[p]), p))
+                c.key = canon[recs[c.winner].primary_url]
+        new_winners = {c.winner: c for c in new_comps if c.winner is not None}
+        undo_w = {p for p in old_winners if p not in new_winners or p in P}
+        redo_w = {p for p in new_winners if p not in old_winners or p in P}
+
+        def old_rec(p: str) -> ArticleRecord:
+            return before[p] if p in P else self.records[p]
+
+        # 4. Stubs: articles with no file, named by winners whose lists changed.
+        dirty: dict[int, Comp] = {id(c): c for c in new_comps}
+        for recs, ps in ((old_rec, undo_w), (self.records.__getitem__, redo_w)):
+            for p in ps:
+                for item in recs(p).related:
+                    c = self.comp.get(canon[item.primary_url])
+                    if c is not None:
+                        dirty.setdefault(id(c), c)
+        outside_old_key = {i: c.key for i, c in dirty.items() if i not in region_ids}
+        old_stubs = [c for c in old_comps.values() if c.winner is None and c.key is not None]
+        old_stubs += [c for i, c in dirty.items() if i in outside_old_key and c.winner is None]
+        old_stub_keys = {c.key for c in old_stubs if c.key is not None}
+        stub_items: dict[int, list[ArticleRecord]] = {}
+        for i, c in dirty.items():
+            if c.docs:
+                continue
+            found = []
+            cand: set[str] = set()
+            for u in c.urls:
+                cand |= self.refs.get(u, set())
+            for q in cand:
+                if not self._is_winner(q, canon):
+                    continue
+                for rank, item in enumerate(self.records[q].related):
+                    if self.comp.get(canon[item.primary_url]) is c:
+                        found.append((_newest_first(item), q, rank, item))
+            found.sort(key=lambda t: t[:3])
+            stub_items[i] = [t[3] for t in found]
+            c.key = canon[found[0][3].primary_url] if found else None
+
+        # 5. Which articles' keys or URL groups changed: whoever links to them is redone.
+        unstable_urls: set[str] = set()
+        matched: set[int] = set()
+        for c in new_comps:
+            oc = old_comp_of.get(next(iter(c.urls)))
+            if oc is not None and oc.urls == c.urls and oc.key == c.key:
+                matched.add(id(oc))
+            else:
+                unstable_urls |= c.urls
+        for oc in old_comps.values():
+            if id(oc) not in matched:
+                unstable_urls |= oc.urls
+        for i, okey in outside_old_key.items():
+            if dirty[i].key != okey:
+                unstable_urls |= dirty[i].urls
+        referrers: set[str] = set()
+        for u in unstable_urls:
+            for q in self.refs.get(u, ()):
+                if q not in redo_w and self._is_winner(q, canon):
+                    referrers.add(q)
+        undo = undo_w | referrers
+        redo = redo_w | referrers
+
+        # 6. Undo: the outputs of winners and stubs that change.
+        for p in undo:
+            oc = old_winners.get(p)
+            key = oc.key if oc is not None else self.comp[canon[self.records[p].primary_url]].key
+            self.warns.pop((p, _LINKS), None)
+            for v, kind in w.remove_out_edges(key):
+                if kind == TAGGED:
+                    touched_tk.add(v)
+                    spell = self.topic_spell.get(v)
+                    if spell is not None:
+                        spell.pop(p, None)
+                elif kind == PUBLISHED_BY:
+                    touched_pk.add(v)
+        for key in old_stub_keys:
+            self.warns.pop((key, _LINKS), None)
+            for v, kind in w.remove_out_edges(key):
+                if kind == PUBLISHED_BY:
+                    touched_pk.add(v)
+        for oc in old_comps.values():
+            if oc.winner is not None:
+                self.warns.pop((oc.winner, _DUP), None)
+
+        # 7. Nodes: remove keys that went, set the data of every dirty article.
+        new_keys = {c.key for c in dirty.values() if c.key is not None}
+        gone = {c.key for c in old_comps.values() if c.key is not None}
+        gone |= {k for k in outside_old_key.values() if k is not None}
+        for key in gone - new_keys:
+            if w.has_node(key):
+                for v, d in list(w.g._succ[key].items()):
+                    if d["kind"] == PUBLISHED_BY:
+                        touched_pk.add(v)
+                w.remove_node(key)
+        stubs_now: list[Comp] = []
+        for i, c in dirty.items():
+            if c.key is None or (c.docs and i not in region_ids):
+                continue  # an article with files outside the region stays as it is
+            if c.docs:
+                group = sorted(
+                    (self.records[p] for p in c.docs), key=lambda r: (_newest_first(r), r.path)
+                )
+                art = _article(c.key, group[0], group, stub=False, shared=self.shared)
+                if len(group) > 1:
+                    self.warns[(c.winner, _DUP)] = [duplicate_files_warning(group)]
+            else:
+                items = stub_items[i]
+                art = _article(c.key, items[0], items, stub=True, shared=self.shared)
+                stubs_now.append(c)
+            w.set_node(c.key, ARTICLE, art)
+
+        # 8. Redo: edges and warnings of the winners and stubs that changed.
+        attrs = self.shared.attrs
+
+        def edge(u: str, v: str, kind: str, rank: int | None = None) -> None:
+            key = (kind, rank)
+            a = attrs.get(key)
+            if a is None:
+                a = attrs[key] = {"kind": kind} if rank is None else {"kind": kind, "rank": rank}
+            w.add_edge(u, v, a)
+
+        def link_provider(akey: str, art, path: str | None, warns: list) -> None:
+            p = art.provider
+            if p is None:
+                return
+            if not p.domain:
+                warns.append(
+                    LoadIssue(
+                        path or art.key,
+                        None,
+                        f"provider {p.name!r} of {art.key} has no domain; not linked to a provider",
+                        "warning",
+                    )
+                )
+                return
+            pk = provider_key(p.domain)
+            if not w.has_node(pk):
+                w.set_node(pk, PROVIDER, None)
+            touched_pk.add(pk)
+            edge(akey, pk, PUBLISHED_BY)
+
+        for p in sorted(redo):
+            rec = self.records[p]
+            akey = self.comp[canon[rec.primary_url]].key
+            art = w.g._node[akey]["data"]
+            warns: list[LoadIssue] = []
+            link_provider(akey, art, p, warns)
+            for name in rec.topics:
+                tk = topic_key(name)
+                if not w.has_node(tk):
+                    w.set_node(tk, TOPIC, None)
+                touched_tk.add(tk)
+                self.topic_spell.setdefault(tk, {}).setdefault(p, sys.intern(name))
+                edge(akey, tk, TAGGED)
+            succ = w.g._succ[akey]
+            for rank, item in enumerate(rec.related):
+                target = self.comp[canon[item.primary_url]].key
+                if target == akey:
+                    warns.append(
+                        LoadIssue(
+                            p,
+                            None,
+                            f"related item {rank + 1} is the article itself; no edge",
+                            "warning",
+                        )
+                    )
+                elif target in succ and succ[target]["kind"] == RELATED:
+                    first = succ[target]["rank"]
+                    warns.append(
+                        LoadIssue(
+                            p,
+                            None,
+                            f"related item {rank + 1} names the same article as item "
+                            f"{first + 1}; the first is kept",
+                            "warning",
+                        )
+                    )
+                else:
+                    edge(akey, target, RELATED, rank)
+                    succ = w.g._succ[akey]
+            if warns:
+                self.warns[(p, _LINKS)] = warns
+        for c in stubs_now:
+            warns = []
+            link_provider(c.key, w.g._node[c.key]["data"], None, warns)
+            if warns:
+                self.warns[(c.key, _LINKS)] = warns
+
+        # 9. Providers and topics: a node while something links to it, named by the rules.
+        for pk in touched_pk:
+            if not w.has_node(pk):
+                continue
+            if not w.g._pred[pk]:
+                w.remove_node(pk)
+            else:
+                w.set_node(pk, PROVIDER, self._provider_data(pk))
+        for tk in touched_tk:
+            spell = self.topic_spell.get(tk)
+            if not w.has_node(tk):
+                continue
+            if not w.g._pred[tk]:
+                w.remove_node(tk)
+                self.topic_spell.pop(tk, None)
+            else:
+                w.set_node(tk, TOPIC, Topic(tk, spell[min(spell)]))
+
+        # 10. The alias index.
+        alias = w.alias
+        for u in region | unstable_urls:
+            c = self.comp.get(u)
+            if c is not None and c.key is not None:
+                alias[u] = c.key
+            else:
+                alias.pop(u, None)
+
+        # 11. The load report.
+        if issues:
+            for p, found in issues.items():
+                if found:
+                    self.file_issues[p] = list(found)
+                else:
+                    self.file_issues.pop(p, None)
+        all_issues = self._issues()
+        errors = sum(1 for i in all_issues if i.severity == "error")
+        lg = LinkGraph(
+            w.g,
+            alias,
+            all_issues,
+            files=self.files,
+            root=self.root,
+            version=version if version is not None else (old.version + 1 if old else 1),
+        )
+        n = self.counts
+        lg._cache["stats"] = Stats(
+            version=lg.version,
+            articles=n[ARTICLE],
+            documents=n[ARTICLE] - n["stubs"],
+            stubs=n["stubs"],
+            providers=n[PROVIDER],
+            topics=n[TOPIC],
+            related_edges=n["edge:" + RELATED],
+            load_errors=errors,
+            load_warnings=len(all_issues) - errors,
+            files=self.files,
+        )
+        return lg
+
+    def _issues(self) -> list[LoadIssue]:
+        by_path: dict[str, list[tuple[int, list[LoadIssue]]]] = {}
+        for p, found in self.file_issues.items():
+            by_path.setdefault(p, []).append((0, found))
+        for (p, group), found in self.warns.items():
+            by_path.setdefault(p, []).append((group, found))
+        out: list[LoadIssue] = []
+        for p in sorted(by_path):
+            for _, found in sorted(by_path[p], key=lambda t: t[0]):
+                out.extend(found)
+        return out
+
+    # -- for the corpus object -----------------------------------------------------------
+    def paths(self) -> Iterable[str]:
+        return self.records.keys()

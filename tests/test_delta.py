@@ -1,0 +1,130 @@
+"""Deltas in memory: random record changes applied by graph/delta.py equal a cold build.
+
+The folder-level proof (files, the watcher, broken files) is tests/test_delta_stateful.py;
+this one drives the graph layer alone, fast, with edits a folder makes awkward (URL
+merges across articles, self and duplicate related items, provider spellings).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+import random
+from datetime import UTC, datetime
+
+import pytest
+
+from graphsvc.generate import generate_records
+from graphsvc.graph.build import build_graph
+from graphsvc.graph.delta import GraphState
+from graphsvc.ingest.loader import Corpus
+
+from .graphcompare import assert_same
+
+STEPS = int(os.environ.get("GRAPHSVC_DELTA_STEPS", "300"))
+
+
+def _cold(recs: dict) -> object:
+    c = Corpus(root="/corpus", files=len(recs))
+    c.records = [recs[p] for p in sorted(recs)]
+    return build_graph(c)
+
+
+def _step(rng: random.Random, recs: dict, pool: list, step: int) -> dict:
+    ch: dict = {}
+    for _ in range(rng.randint(1, 3)):
+        op = rng.random()
+        paths = sorted(recs)
+        if op < 0.12 and paths:  # delete
+            ch[rng.choice(paths)] = None
+        elif op < 0.5:  # a copy of another record: duplicate URLs, new or existing path
+            src = copy.deepcopy(rng.choice(pool))
+            if rng.random() < 0.5:
+                src.title = f"t{step}"
+            if rng.random() < 0.3 and src.related:  # a related item (maybe a stub) gets a file
+                src = copy.deepcopy(rng.choice(src.related))
+                src.related = []
+                src.topics = ["AI", "ai"][: rng.randint(0, 2)]
+            if rng.random() < 0.3:
+                src.published_at = rng.choice([None, datetime(2020, 1, 1, tzinfo=UTC)])
+            new = f"n/{step}-{rng.randint(0, 9)}.md"
+            p = rng.choice(paths) if (rng.random() < 0.4 and paths) else new
+            src.path = p
+            ch[p] = src
+        elif op < 0.75 and paths:  # edit
+            p = rng.choice(paths)
+            r = copy.deepcopy(recs.get(p) or rng.choice(pool))
+            r.path = p
+            other = rng.choice(pool)
+            k = rng.random()
+            if k < 0.3:  # names itself
+                me = copy.deepcopy(r)
+                me.related = []
+                r.related.append(me)
+            elif k < 0.6 and r.related:  # names one article twice
+                r.related.append(copy.deepcopy(r.related[0]))
+            elif k < 0.8:  # shares a URL with another article: merges them
+                r.urls = dict(r.urls)
+                r.urls["ampWebUrl"] = next(iter(other.urls.values()))
+            else:
+                r.topics = [t.upper() if rng.random() < 0.5 else t for t in r.topics]
+            if r.provider and rng.random() < 0.3:
+                r.provider = dataclasses.replace(
+                    r.provider,
+                    name=rng.choice(["A", "B", None]),
+                    domain=rng.choice([r.provider.domain, None, "X.com"]),
+                )
+            ch[p] = r
+        elif paths:  # rename
+            p = rng.choice(paths)
+            if p in ch:
+                continue
+            r = copy.deepcopy(recs[p])
+            r.path = q = f"r/{step}.md"
+            ch[p], ch[q] = None, r
+    return ch
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_deltas_equal_a_cold_build(seed):
+    rng = random.Random(seed)
+    recs = {r.path: r for r in generate_records(60, seed=seed)}
+    pool = list(recs.values())
+    st = GraphState()
+    lg = st.apply(None, dict(recs), files=len(recs), root="/corpus")
+    assert_same(lg, _cold(recs))
+    for step in range(STEPS):
+        ch = _step(rng, recs, pool, step)
+        for p, r in ch.items():
+            if r is None:
+                recs.pop(p, None)
+            else:
+                recs[p] = r
+        old = lg
+        lg = st.apply(lg, ch, files=len(recs))
+        assert lg.version == old.version + 1
+        try:
+            assert_same(lg, _cold(recs))
+        except AssertionError as e:
+            raise AssertionError(f"seed {seed}, step {step}, paths {sorted(ch)}: {e}") from None
+
+
+def test_old_versions_are_untouched():
+    """Copy-on-write: a reader's version does not change when the next one is made."""
+    recs = {r.path: r for r in generate_records(40, seed=5)}
+    st = GraphState()
+    v1 = st.apply(None, dict(recs), files=len(recs))
+    from .graphcompare import describe
+
+    before = describe(v1)
+    paths = sorted(recs)
+    ch = {paths[0]: None, paths[1]: None}
+    r = copy.deepcopy(recs[paths[2]])
+    r.title = "changed"
+    r.related = r.related[:1]
+    ch[paths[2]] = r
+    v2 = st.apply(v1, ch, files=len(recs) - 2, version=10)
+    assert v2.version == 10
+    assert describe(v1) == before
+    assert describe(v2) != before

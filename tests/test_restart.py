@@ -1,0 +1,137 @@
+"""Default-mode restarts: from the snapshot, changed files applied as deltas; always equal
+to a cold load. Unchanged, changed (100 files), truncated and foreign snapshots."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from graphsvc import snapshot
+from graphsvc.generate import write_corpus
+from graphsvc.graph import build_graph
+from graphsvc.ingest import load_corpus
+from graphsvc.live import LiveCorpus
+
+from .conftest import serve
+from .corpus import article, write
+from .graphcompare import assert_same
+from .livetools import title_of, wait_for
+
+
+def cold(folder):
+    return build_graph(load_corpus(folder, workers=1))
+
+
+def restart(folder, cache):
+    live = LiveCorpus(folder, load=False, cache=True, cache_dir=cache)
+    return live, live.load(workers=1)
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    folder = tmp_path / "corpus"
+    write_corpus(folder, 300, seed=4)
+    write(folder, "bad.md", "title: [unclosed\n")
+    return folder
+
+
+def edit_files(folder, n):
+    """Change ``n`` files: titles edited, one removed, one added. (A file that breaks keeps
+    its last good version, which a cold load cannot know: tests/test_delta_stateful.py.)"""
+    files = sorted(folder.rglob("*.md"))[:: max(1, 300 // n)][: n - 1]
+    for i, f in enumerate(files[:-1]):
+        f.write_text(f.read_text().replace("title: ", f"title: Edited {i} ", 1))
+    files[-1].unlink()
+    write(folder, "brand-new.md", article("https://new.example/a", "A new one"))
+    return files
+
+
+def test_unchanged_and_changed_restarts_equal_a_cold_load(corpus, tmp_path):
+    cache = tmp_path / "cache"
+    first, info = restart(corpus, cache)
+    assert info.source == "files"
+    assert_same(first.graph, cold(corpus))
+    first.close()
+
+    again, info = restart(corpus, cache)
+    assert info.source == "snapshot" and info.reread == 0, info.note
+    assert_same(again.graph, cold(corpus))
+
+    edit_files(corpus, 100)
+    third, info = restart(corpus, cache)
+    assert info.source == "snapshot" and info.reread == 100, (info.reread, info.note)
+    assert_same(third.graph, cold(corpus))
+    assert any((a.title or "").startswith("Edited ") for a in third.graph.iter_articles())
+    third.close()  # the deltas applied since: the snapshot is written again
+
+    fourth, info = restart(corpus, cache)
+    assert info.source == "snapshot" and info.reread == 0
+    assert_same(fourth.graph, cold(corpus))
+
+
+def test_changes_made_while_following_are_in_the_next_snapshot(corpus, tmp_path):
+    cache = tmp_path / "cache"
+    live, _ = restart(corpus, cache)
+    write(corpus, "later.md", article("https://later.example/a", "Later"))
+    live.refresh([str(corpus / "later.md")])
+    live.close()
+    again, info = restart(corpus, cache)
+    assert info.source == "snapshot" and info.reread == 0
+    assert again.graph.article("https://later.example/a").title == "Later"
+    assert_same(again.graph, cold(corpus))
+
+
+@pytest.mark.parametrize("how", ["truncated", "foreign", "corrupt", "static"])
+def test_a_bad_snapshot_is_rebuilt_and_equals_a_cold_load(corpus, tmp_path, how):
+    cache = tmp_path / "cache"
+    live, _ = restart(corpus, cache)
+    path = live.snapshot_path
+    data = path.read_bytes()
+    if how == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "corrupt":
+        path.write_bytes(data[:-50] + bytes(50))
+    elif how == "foreign":
+        other = tmp_path / "other"
+        write_corpus(other, 20, seed=8)
+        theirs, _ = restart(other, cache)
+        shutil.copy(theirs.snapshot_path, path)
+    else:  # written by a read-only server: no delta state
+        LiveCorpus(corpus, cache=True, cache_dir=tmp_path / "c2", keep_state=False)
+        shutil.copy(snapshot.snapshot_path(corpus, tmp_path / "c2"), path)
+    edit_files(corpus, 10)
+    again, info = restart(corpus, cache)
+    assert info.source == "files", info
+    assert info.note
+    assert_same(again.graph, cold(corpus))
+    third, info = restart(corpus, cache)  # and the snapshot was written again
+    assert info.source == "snapshot" and info.reread == 0
+
+
+def test_serve_restarts_from_its_snapshot(corpus, tmp_path):
+    """A real `graphsvc serve DIR` (default mode): an edit while serving, a stop, a start
+    from the snapshot written at shutdown, files changed while it was down applied."""
+    url = "https://restart.example/a"
+    write(corpus, "r.md", article(url, "Before"))
+    with serve(corpus, tmp=tmp_path) as s:
+        write(corpus, "r.md", article(url, "While serving"))
+        wait_for(lambda: title_of(s, url) == "While serving", what="edit shows")
+    write(corpus, "down.md", article("https://restart.example/down", "While down"))
+    with serve(corpus, tmp=tmp_path) as s:
+        assert title_of(s, url) == "While serving"
+        assert title_of(s, "https://restart.example/down") == "While down"
+        stats = s.data(
+            "{ stats { articles documents stubs providers topics relatedEdges "
+            "loadErrors loadWarnings files } }"
+        )["stats"]
+        logs = s.logs()
+    assert "from snapshot" in logs and "1 files changed since the snapshot" in logs, logs
+    want = cold(corpus).stats()
+    assert stats == {
+        "articles": want.articles, "documents": want.documents, "stubs": want.stubs,
+        "providers": want.providers, "topics": want.topics, "relatedEdges": want.related_edges,
+        "loadErrors": want.load_errors, "loadWarnings": want.load_warnings, "files": want.files,
+    }  # fmt: skip
+    assert os.listdir(tmp_path / "cache")
