@@ -16,6 +16,7 @@ from ..graph import GraphError
 from ..graph import chains as gc
 from ..graph import explore as ge
 from ..graph import traverse as gt
+from .changes import ArticleSubscription
 from .fastpath import FastQuery
 from .maps import MapsQuery
 from .mutations import Mutation
@@ -223,7 +224,7 @@ def make_schema(extensions: Sequence = (), **kwargs) -> strawberry.Schema:
     return strawberry.Schema(
         query=merge_types("Query", QUERIES),
         mutation=Mutation,
-        subscription=Subscription,
+        subscription=merge_types("Subscription", (Subscription, ArticleSubscription)),
         **kwargs,
         extensions=[
             *extensions,

@@ -37,6 +37,18 @@ def graph(info: Info) -> gl.LinkGraph:
     return info.context["graph"]
 
 
+def graph_of(info: Info, obj) -> gl.LinkGraph:
+    """The graph ``obj`` (an article, provider or topic) belongs to: the request's,
+    except in change events, which show objects of two versions (``graphs``)."""
+    graphs = info.context.get("graphs")
+    if graphs:
+        for lg in graphs:
+            node = lg.g._node.get(obj.key)
+            if node is not None and node["data"] is obj:
+                return lg
+    return info.context["graph"]
+
+
 def analytic(lg: gl.LinkGraph, name: str, read: Callable[[], T]) -> T | Awaitable[T]:
     """``read()`` now when analytics ``name`` is cached; else computed in a worker thread,
     so the first request on a big graph does not stop the server answering others."""
@@ -708,7 +720,7 @@ class Provider(Node):
 
     @strawberry.field
     def article_count(self, info: Info) -> int:
-        return graph(info).article_count(self.key)
+        return graph_of(info, self).article_count(self.key)
 
     @strawberry.field
     def articles(
@@ -744,7 +756,7 @@ class Topic(Node):
 
     @strawberry.field
     def article_count(self, info: Info) -> int:
-        return graph(info).article_count(self.key)
+        return graph_of(info, self).article_count(self.key)
 
     @strawberry.field
     def articles(
@@ -820,32 +832,32 @@ class Article(Node):
 
     @strawberry.field
     def provider(self, info: Info) -> Provider | None:
-        return graph(info).provider_of(self.key)
+        return graph_of(info, self).provider_of(self.key)
 
     @strawberry.field
     def topics(self, info: Info) -> list[Topic]:
-        return graph(info).topics_of(self.key)
+        return graph_of(info, self).topics_of(self.key)
 
     @strawberry.field(description="Articles this one's related list names, in file order.")
     def related(self, info: Info) -> list[Article]:
-        return graph(info).related(self.key)
+        return graph_of(info, self).related(self.key)
 
     @strawberry.field(description="Articles whose related lists name this one.")
     def related_by(self, info: Info) -> list[Article]:
-        return graph(info).related_by(self.key)
+        return graph_of(info, self).related_by(self.key)
 
     @strawberry.field(description="Related links in and out (a link each way counts twice).")
     def degree(self, info: Info) -> int:
-        return ga.degree(graph(info), self.key)
+        return ga.degree(graph_of(info, self), self.key)
 
     @strawberry.field(description="PageRank over the related links (a link is a vote).")
     def pagerank(self, info: Info) -> float:
-        lg, key = graph(info), self.key
+        lg, key = graph_of(info, self), self.key
         return analytic(lg, "pagerank", lambda: ga.pagerank(lg).get(key, 0.0))
 
     @strawberry.field(description="Its cluster's id (Louvain, fixed seed); see `clusters`.")
     def cluster(self, info: Info) -> int:
-        lg, key = graph(info), self.key
+        lg, key = graph_of(info, self), self.key
         return analytic(lg, "cluster_of", lambda: ga.cluster_of(lg)[key])
 
 

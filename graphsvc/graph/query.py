@@ -667,3 +667,74 @@ def aggregate(lg: LinkGraph, rows, field: str) -> dict:
         "sum": float(arr.sum()),
         "count": int(len(arr)),
     }
+
+
+def article_matches(lg: LinkGraph, key: str, where: dict | None, depth: int = 0) -> bool:
+    """Whether the one article ``key`` of ``lg`` satisfies ``where`` (the same rules as
+    :func:`where_mask`, without building a version's columns: for change events)."""
+    if not where:
+        return True
+    if depth > MAX_WHERE_DEPTH:
+        raise BoundError(f"a where nests at most {MAX_WHERE_DEPTH} deep")
+    if key not in lg.g or lg.kind(key) != "ARTICLE":
+        return False
+    a = lg.data(key)
+    for name, cond in where.items():
+        if cond is None:
+            continue
+        if name == "AND":
+            ok = all(article_matches(lg, key, w, depth + 1) for w in cond)
+        elif name == "OR":
+            ok = any(article_matches(lg, key, w, depth + 1) for w in cond)
+        elif name == "NOT":
+            ok = not article_matches(lg, key, cond, depth + 1)
+        elif name in ("topics", "providers"):
+            if name == "topics":
+                have = {t.key for t in lg.topics_of(key)}
+                norm = topic_key
+            else:
+                p = lg.provider_of(key)
+                have = {p.key} if p else set()
+                norm = provider_key
+            ok = True
+            for op, values in cond.items():
+                if values is None:
+                    continue
+                want = {norm(v) for v in values}
+                if op == "any":
+                    ok &= bool(have & want)
+                elif op == "all":
+                    ok &= want <= have
+                elif op == "none":
+                    ok &= not (have & want)
+                else:
+                    raise BoundError(f"topics and providers take any, all or none (got {op!r})")
+        elif name in ("relatedTo", "relatedBy"):
+            target = lg.resolve(cond)
+            links = lg.related(key) if name == "relatedTo" else lg.related_by(key)
+            ok = target is not None and any(x.key == target for x in links)
+        elif name in ("relatedToAny", "relatedByAny"):
+            links = lg.related(key) if name == "relatedToAny" else lg.related_by(key)
+            ok = any(article_matches(lg, x.key, cond, depth + 1) for x in links)
+        elif name == "extra":
+            ok = all(
+                all(
+                    _test(extra_value(a.extra, c["path"]), op, v)
+                    for op, v in c.items()
+                    if op != "path" and v is not None
+                )
+                for c in cond
+            )
+        elif name in ("relatedCount", "relatedByCount", "degree"):
+            out = related_count(lg, key)
+            inn = len(lg.related_by(key))
+            value = {"relatedCount": out, "relatedByCount": inn, "degree": out + inn}[name]
+            ok = all(_test(value, op, v) for op, v in cond.items() if v is not None)
+        elif name in FIELDS:
+            value = _value(lg, a, name)
+            ok = all(_test(value, op, v) for op, v in cond.items() if v is not None)
+        else:
+            raise BoundError(f"unknown where field {name!r}")
+        if not ok:
+            return False
+    return True
