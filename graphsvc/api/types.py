@@ -6,7 +6,9 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import csv
 import dataclasses
+import io
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from enum import Enum
@@ -509,6 +511,53 @@ class ArticleAggregate:
         return TimeStats(min=t(a["min"]), max=t(a["max"]), count=a["count"])
 
 
+@strawberry.enum
+class TableFormat(Enum):
+    CSV = "csv"
+    JSONL = "jsonl"
+
+
+MAX_TABLE_ROWS = 10_000
+TABLE_CHUNK = 500
+
+
+def table_chunks(lg: gl.LinkGraph, keys: list[str], cols: list[str], fmt: str, scores=None):
+    """CSV (a header line, topics joined by "; ") or JSON Lines (one object per article),
+    ``TABLE_CHUNK`` rows per piece of text."""
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\r\n")
+        w.writerow(cols)
+        for i in range(0, len(keys), TABLE_CHUNK):
+            for k in keys[i : i + TABLE_CHUNK]:
+                row = gq.table_row(lg, k, cols, scores)
+                w.writerow(
+                    "; ".join(v) if isinstance(v, list) else ("" if v is None else v)
+                    for v in (_csv_cell(v) for v in row)
+                )
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+        yield buf.getvalue()
+        return
+    for i in range(0, len(keys), TABLE_CHUNK):
+        lines = [
+            orjson.dumps(dict(zip(cols, gq.table_row(lg, k, cols, scores), strict=True)))
+            for k in keys[i : i + TABLE_CHUNK]
+        ]
+        yield b"".join(line + b"\n" for line in lines).decode()
+
+
+def _csv_cell(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, dict):
+        return orjson.dumps(v).decode()
+    if isinstance(v, list) and not all(isinstance(x, str) for x in v):
+        return orjson.dumps(v).decode()
+    return v
+
+
 @strawberry.type
 class ArticleEdge:
     cursor: str = strawberry.field(description="The sort key and URL: stable across versions.")
@@ -546,6 +595,24 @@ class ArticleConnection:
     def aggregate(self, info: Info) -> ArticleAggregate:
         return ArticleAggregate(lg=graph(info), rows=self.selection.rows)
 
+    @strawberry.field(
+        description="The whole list (every page, in order) as CSV or JSON Lines text, as "
+        "GET /export/articles.csv and .jsonl give it; at most `limit` rows."
+    )
+    def table(
+        self,
+        info: Info,
+        format: TableFormat = TableFormat.CSV,
+        columns: list[str] | None = None,
+        limit: int = 1000,
+    ) -> str:
+        if not 0 <= limit <= MAX_TABLE_ROWS:
+            raise BoundError(f"limit must be between 0 and {MAX_TABLE_ROWS} (got {limit})")
+        cols = gq.check_columns(columns or [])
+        sel = self.selection
+        chunks = table_chunks(graph(info), sel.keys[:limit], cols, format.value, sel.scores)
+        return "".join(chunks)
+
 
 def article_page(
     info: Info,
@@ -572,39 +639,55 @@ def article_page(
             q.provider = scope.provider or q.provider
             q.topic = scope.topic or q.topic
     lg = graph(info)
+    ctx = info.context if isinstance(info.context, dict) else {}
+    sel, snippets_for = selection(
+        lg,
+        ctx.get("store"),
+        ctx.get("live"),
+        q,
+        order_by,
+        where,
+        search,
+        sort,
+        explicit_order=_explicit(info, "orderBy"),
+    )
+    return keyset_page(lg, sel, first, after, last, before, snippets_for)
+
+
+def selection(
+    lg: gl.LinkGraph,
+    store,
+    live,
+    q: gq.ArticleQuery | None,
+    order_by: ArticleOrder = ArticleOrder.PUBLISHED_AT_DESC,
+    where: ArticleWhere | dict | None = None,
+    search: str | None = None,
+    sort: list[ArticleSort] | None = None,
+    explicit_order: bool = False,
+) -> tuple[gq.Selection, Callable | None]:
+    """The articles a list selects, in order, and (for a search) the snippet maker."""
     hits = snippets_for = None
     if search is not None:
-        index, hits = run_search(info, search)
+        index = gs.index_for(store if store is not None else lg, live)
+        try:
+            hits = index.search(lg, search)
+        except gs.QueryError as e:
+            raise BoundError(str(e)) from None
         snippets_for = partial(index.snippets, search)
     if sort:
         order = [(s.field.value, s.direction.value) for s in sort]
-    elif (
-        hits is not None
-        and order_by is ArticleOrder.PUBLISHED_AT_DESC
-        and not _explicit(info, "orderBy")
-    ):
+    elif hits is not None and order_by is ArticleOrder.PUBLISHED_AT_DESC and not explicit_order:
         order = None  # best first
     else:
         order = gq.LEGACY_ORDERS[order_by.value]
-    sel = gq.select(lg, where.to_dict() if where else None, q, order, hits)
-    return keyset_page(lg, sel, first, after, last, before, snippets_for)
+    if isinstance(where, ArticleWhere):
+        where = where.to_dict()
+    sel = gq.select(lg, where or None, q, order, hits)
+    return sel, snippets_for
 
 
 def _explicit(info: Info, name: str) -> bool:
     return any(a.name.value == name for a in info._raw_info.field_nodes[0].arguments)
-
-
-def run_search(info: Info, text: str) -> tuple[gs.SearchIndex, list[gs.Hit]]:
-    """The search index of the graph being served, and its hits for ``text`` on the
-    request's graph version."""
-    lg = graph(info)
-    ctx = info.context if isinstance(info.context, dict) else {}
-    store, live = ctx.get("store"), ctx.get("live")
-    index = gs.index_for(store if store is not None else lg, live)
-    try:
-        return index, index.search(lg, text)
-    except gs.QueryError as e:
-        raise BoundError(str(e)) from None
 
 
 def _tuples(v):
