@@ -112,6 +112,8 @@ COSTS: dict[str, CostRule] = {
     # k shortest simple chains: about k searches of the chain's size.
     "chains": lambda args, lg: max(1, arg_int(args, "k", 3)) * _chain_cost(args, lg),
     "readingList": lambda args, lg: 10 * max(1, arg_int(args, "length", 10)),
+    # A table renders up to `limit` rows of its list (search's engineer).
+    "table": lambda args, lg: max(1, arg_int(args, "limit", 1000)),
 }
 
 

@@ -606,15 +606,26 @@ def select(
         order = [("SCORE", "DESC")] if hits is not None else [("PUBLISHED_AT", "DESC")]
     sk = sort_key_fn(lg, order, scores)
     keys_all = cols.keys
+    if hits is not None and order == [("SCORE", "DESC")]:
+        # Hits come best first, ties by URL: the order of this sort key already.
+        row = cols.row
+        chosen = [h.key for h in hits if h.key in row and mask[row[h.key]]]
+        return Selection(chosen, sk, mask, scores)
+    if any(f == "SCORE" for f, _ in order):
+        chosen = [keys_all[i] for i in np.nonzero(mask)[0]]
+        chosen.sort(key=sk)
+        return Selection(chosen, sk, mask, scores)
+    # Any other order: the whole version sorted once (cached), then the mask applied.
+    ck = ("query.ordered", tuple(order))
+    cached = lg._cache.get(ck)
+    if cached is None:
+        ordered = sorted(keys_all, key=sk)
+        perm = np.fromiter((cols.row[k] for k in ordered), dtype=np.int64, count=len(ordered))
+        cached = lg._cache[ck] = (ordered, perm)
+    ordered, perm = cached
     if not where and legacy in (None, ArticleQuery()) and hits is None:
-        ck = ("query.ordered", tuple(order))
-        ordered = lg._cache.get(ck)
-        if ordered is None:
-            ordered = lg._cache[ck] = sorted(keys_all, key=sk)
         return Selection(ordered, sk, mask, scores)
-    chosen = [keys_all[i] for i in np.nonzero(mask)[0]]
-    chosen.sort(key=sk)
-    return Selection(chosen, sk, mask, scores)
+    return Selection([keys_all[i] for i in perm[mask[perm]]], sk, mask, scores)
 
 
 FACETS = ("providers", "topics", "categories", "types", "months", "years")
