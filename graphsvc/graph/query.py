@@ -248,6 +248,17 @@ class Columns:
         self.category_code = codes["c"]
         self.type_code = codes["y"]
 
+    def url_rank(self):
+        """Each row's position in URL order (the tie-break of every order)."""
+        rank = getattr(self, "_url_rank", None)
+        if rank is None:
+            np = _np()
+            order = sorted(range(self.n), key=self.keys.__getitem__)
+            rank = np.empty(self.n, dtype=np.int64)
+            rank[np.asarray(order, dtype=np.int64)] = np.arange(self.n)
+            self._url_rank = rank
+        return rank
+
     def numeric(self, field: str):
         return {
             "quality": self.quality,
@@ -597,10 +608,11 @@ def select(
         mask &= keep
     scores = None
     if hits is not None:
-        scores = {h.key: h.score for h in hits}
+        if hits.cols is not cols:
+            raise ValueError("search hits of another graph version")
+        scores = hits.score_of()
         keep = np.zeros(cols.n, dtype=bool)
-        rows = [cols.row[h.key] for h in hits if h.key in cols.row]
-        keep[rows] = True
+        keep[hits.rows] = True
         mask &= keep
     if order is None:
         order = [("SCORE", "DESC")] if hits is not None else [("PUBLISHED_AT", "DESC")]
@@ -608,8 +620,8 @@ def select(
     keys_all = cols.keys
     if hits is not None and order == [("SCORE", "DESC")]:
         # Hits come best first, ties by URL: the order of this sort key already.
-        row = cols.row
-        chosen = [h.key for h in hits if h.key in row and mask[row[h.key]]]
+        rows = hits.rows[mask[hits.rows]]
+        chosen = [keys_all[i] for i in rows.tolist()]
         return Selection(chosen, sk, mask, scores)
     if any(f == "SCORE" for f, _ in order):
         chosen = [keys_all[i] for i in np.nonzero(mask)[0]]

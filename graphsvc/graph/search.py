@@ -131,9 +131,24 @@ def _has_word(s: str) -> bool:
 
 
 @dataclass(slots=True)
-class Hit:
-    key: str
-    score: float  # higher is better (BM25, sign flipped)
+class Hits:
+    """Search hits as column rows of the graph searched, best first, and their scores
+    (BM25 with its sign flipped: higher is better)."""
+
+    cols: object  # query.Columns of the graph searched
+    rows: object  # numpy int64
+    scores: object  # numpy float64
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def keys(self) -> list[str]:
+        k = self.cols.keys
+        return [k[i] for i in self.rows.tolist()]
+
+    def score_of(self) -> dict[str, float]:
+        return dict(zip(self.keys, self.scores.tolist(), strict=True))
 
 
 class SearchIndex:
@@ -152,6 +167,7 @@ class SearchIndex:
         self.key_of: dict[int, str] = {}
         self._next = 1
         self._pending: dict[int, set[str]] = {}  # version -> keys it touched
+        self._state = 0  # bumped by every write: caches of rowid -> row key on it
 
     # -- writing -------------------------------------------------------------------------
     def _put(self, lg: LinkGraph, keys) -> None:
@@ -168,6 +184,7 @@ class SearchIndex:
                 self.rowid[key] = rid
                 self.key_of[rid] = key
                 rows.append((rid, *article_row(lg.data(key))))
+        self._state += 1
         db.execute("BEGIN")
         db.executemany("DELETE FROM doc WHERE rowid = ?", dels)
         db.executemany(
@@ -179,6 +196,7 @@ class SearchIndex:
 
     def rebuild(self, lg: LinkGraph) -> None:
         with self.lock:
+            self._state += 1
             self.db.execute("DELETE FROM doc")
             self.rowid.clear()
             self.key_of.clear()
@@ -212,26 +230,49 @@ class SearchIndex:
             self.version = lg.version
 
     # -- reading -------------------------------------------------------------------------
-    def search(self, lg: LinkGraph, text: str) -> list[Hit]:
+    def search(self, lg: LinkGraph, text: str) -> Hits:
         """Every article of ``lg`` matching ``text``, best first (ties by URL)."""
+        import numpy as np
+
+        from .query import columns
+
+        cols = columns(lg)
         expr = fts_query(text)
         if expr is None:
-            return []
+            return Hits(cols, np.zeros(0, dtype=np.int64), np.zeros(0))
         weights = ", ".join(str(w) for w in WEIGHTS)
         with self.lock:
             self.sync(lg)
             try:
-                rows = self.db.execute(
+                found = self.db.execute(
                     f"SELECT rowid, bm25(doc, {weights}) FROM doc WHERE doc MATCH ?", (expr,)
                 ).fetchall()
             except sqlite3.OperationalError as e:  # not expected: fts_query quotes all
                 raise QueryError(f"cannot search for {text!r}: {e}") from None
-            key_of = self.key_of
-            hits = [Hit(key_of[rid], -score) for rid, score in rows]
-        if self.version != lg.version:  # the index is past lg: keep lg's articles
-            hits = [h for h in hits if h.key in lg.g]
-        hits.sort(key=lambda h: (-h.score, h.key))
-        return hits
+            lut = self._lut(lg, cols)
+        arr = np.array(found, dtype=np.float64).reshape(-1, 2)
+        rows = lut[arr[:, 0].astype(np.int64)]
+        neg = arr[:, 1]  # FTS5's bm25 is negative: lower is better
+        keep = rows >= 0  # the index may be past lg: keep lg's articles
+        rows, neg = rows[keep], neg[keep]
+        order = np.lexsort((cols.url_rank()[rows], neg))
+        return Hits(cols, rows[order], -neg[order])
+
+    def _lut(self, lg: LinkGraph, cols) -> object:
+        """rowid -> row of ``lg``'s columns (-1: not an article of ``lg``), per state."""
+        import numpy as np
+
+        ck = ("search.lut", id(self), self._state)
+        lut = lg._cache.get(ck)
+        if lut is None:
+            lut = np.full(self._next, -1, dtype=np.int64)
+            row = cols.row
+            for rid, key in self.key_of.items():
+                r = row.get(key)
+                if r is not None:
+                    lut[rid] = r
+            lg._cache[ck] = lut
+        return lut
 
     def snippets(self, text: str, keys: list[str]) -> dict[str, tuple[str, str]]:
         """``{key: (snippet, title)}`` as HTML: the text escaped, matches in ``<mark>``."""
@@ -295,5 +336,5 @@ def index_for(owner, live=None) -> SearchIndex:
     return idx
 
 
-def search(owner, lg: LinkGraph, text: str, live=None) -> list[Hit]:
+def search(owner, lg: LinkGraph, text: str, live=None) -> Hits:
     return index_for(owner, live).search(lg, text)
