@@ -147,8 +147,27 @@ class Hits:
         k = self.cols.keys
         return [k[i] for i in self.rows.tolist()]
 
-    def score_of(self) -> dict[str, float]:
-        return dict(zip(self.keys, self.scores.tolist(), strict=True))
+    def score_of(self) -> ScoreMap:
+        return ScoreMap(self)
+
+
+class ScoreMap:
+    """``key -> score`` of some hits, without a dict of every hit (``get`` only)."""
+
+    def __init__(self, hits: Hits):
+        import numpy as np
+
+        cols = hits.cols
+        self.row = cols.row
+        self.by_row = np.full(cols.n, np.nan)
+        self.by_row[hits.rows] = hits.scores
+
+    def get(self, key: str, default=None):
+        r = self.row.get(key)
+        if r is None:
+            return default
+        v = float(self.by_row[r])
+        return default if v != v else v
 
 
 class SearchIndex:
