@@ -247,3 +247,23 @@ def test_snippet_is_safe_html_and_follows_the_folder(tmp_path):
         assert "<script" not in edges[0]["titleHighlight"]
         assert "&lt;script&gt;" in edges[0]["titleHighlight"]
         assert "<mark>Zebrafish</mark>" in edges[0]["titleHighlight"]
+
+
+def test_first_page_shortcut_agrees_with_full_ranking(server):
+    """A plain first page comes from FTS5's best few alone; a where forces the full
+    ranking. Both must give the same page, count and cursors."""
+    q = """query($q: String!, $w: ArticleWhere, $after: String) {
+      search(query: $q, first: 7, where: $w, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor }
+        edges { cursor score snippet node { url } } } }"""
+    for text in ("sagemaker", "power apps", "dataverse -canvas", "excit*", "pokemon", "zzzq"):
+        fast = server.data(q, {"q": text})["search"]
+        full = server.data(q, {"q": text, "w": {"url": {"isNull": False}}})["search"]
+        assert fast == full, text
+        if fast["pageInfo"]["hasNextPage"]:
+            after = fast["pageInfo"]["endCursor"]
+            w = {"url": {"isNull": False}}
+            nxt = server.data(q, {"q": text, "w": w, "after": after})["search"]
+            assert server.data(q, {"q": text, "after": after})["search"] == nxt
+            seen = {e["node"]["url"] for e in fast["edges"]}
+            assert nxt["edges"] and not seen & {e["node"]["url"] for e in nxt["edges"]}

@@ -576,10 +576,14 @@ class ArticleEdge:
 
 @strawberry.type
 class ArticleConnection:
-    total_count: int
+    total: strawberry.Private[Callable[[], int]]
     page_info: PageInfo
     edges: list[ArticleEdge]
     selection: strawberry.Private[gq.Selection]
+
+    @strawberry.field
+    def total_count(self) -> int:
+        return self.total()
 
     @strawberry.field
     def nodes(self) -> list[Article]:
@@ -640,6 +644,20 @@ def article_page(
             q.topic = scope.topic or q.topic
     lg = graph(info)
     ctx = info.context if isinstance(info.context, dict) else {}
+    if (
+        search is not None
+        and where is None
+        and q == gq.ArticleQuery()
+        and not sort
+        and after is None
+        and before is None
+        and last is None
+        and not _explicit(info, "orderBy")
+        and _only_page_fields(info)
+    ):
+        page = _top_page(lg, ctx, search, 20 if first is None else first)
+        if page is not None:
+            return page
     sel, snippets_for = selection(
         lg,
         ctx.get("store"),
@@ -686,6 +704,44 @@ def selection(
     return sel, snippets_for
 
 
+#: Fields of an article list that a page of the best hits answers without ranking all.
+_PAGE_FIELDS = {"totalCount", "pageInfo", "edges", "nodes", "__typename"}
+
+
+def _only_page_fields(info: Info) -> bool:
+    try:
+        sels = info.selected_fields[0].selections
+    except (AttributeError, IndexError):
+        return False
+    return all(getattr(f, "name", None) in _PAGE_FIELDS for f in sels)
+
+
+def _top_page(lg: gl.LinkGraph, ctx: dict, search: str, first: int) -> ArticleConnection | None:
+    """The first page of a plain search from FTS5's best ``first + 1`` alone (the count
+    only when asked for); None when the full ranking is needed."""
+    if not 0 <= first <= MAX_PAGE:
+        raise BoundError(f"first must be between 0 and {MAX_PAGE} (got {first})")
+    store = ctx.get("store")
+    index = gs.index_for(store if store is not None else lg, ctx.get("live"))
+    try:
+        hits = index.top(lg, search, first + 1)
+    except gs.QueryError as e:
+        raise BoundError(str(e)) from None
+    if hits is None:
+        return None
+    scores = hits.score_of()
+    keys = hits.keys
+    sel = gq.Selection(keys, gq.sort_key_fn(lg, [("SCORE", "DESC")], scores), None, scores)
+    return keyset_page(
+        lg,
+        sel,
+        first,
+        None,
+        snippets_for=partial(index.snippets, search),
+        total=lambda: index.count(lg, search),
+    )
+
+
 def _explicit(info: Info, name: str) -> bool:
     return any(a.name.value == name for a in info._raw_info.field_nodes[0].arguments)
 
@@ -716,6 +772,7 @@ def keyset_page(
     last: int | None = None,
     before: str | None = None,
     snippets_for: Callable[[list[str]], dict] | None = None,
+    total: Callable[[], int] | None = None,
 ) -> ArticleConnection:
     """A page of ``sel``: the cursors are sort keys, so a page after a cursor starts at
     the first article that sorts after it in this version, whatever came or went."""
@@ -756,7 +813,7 @@ def keyset_page(
             )
         )
     return ArticleConnection(
-        total_count=len(keys),
+        total=total or (lambda: len(keys)),
         page_info=PageInfo(
             has_next_page=hi < len(keys),
             has_previous_page=lo > 0,

@@ -277,6 +277,48 @@ class SearchIndex:
         order = np.lexsort((cols.url_rank()[rows], neg))
         return Hits(cols, rows[order], -neg[order])
 
+    def top(self, lg: LinkGraph, text: str, k: int) -> Hits | None:
+        """The best ``k`` hits (ties by URL) without ranking the others; None when that
+        cannot be told without ranking them all (a tie at the cut, or the index is past
+        ``lg``)."""
+        import numpy as np
+
+        from .query import columns
+
+        cols = columns(lg)
+        expr = fts_query(text)
+        if expr is None:
+            return Hits(cols, np.zeros(0, dtype=np.int64), np.zeros(0))
+        weights = ", ".join(str(w) for w in WEIGHTS)
+        limit = k + 8
+        with self.lock:
+            self.sync(lg)
+            if self.version != lg.version:
+                return None
+            found = self.db.execute(
+                f"SELECT rowid, bm25(doc, {weights}) AS s FROM doc WHERE doc MATCH ? "
+                "ORDER BY s LIMIT ?",
+                (expr, limit),
+            ).fetchall()
+            lut = self._lut(lg, cols)
+        arr = np.array(found, dtype=np.float64).reshape(-1, 2)
+        rows, neg = lut[arr[:, 0].astype(np.int64)], arr[:, 1]
+        if len(found) == limit and k and neg[min(k, len(neg)) - 1] == neg[-1]:
+            return None  # rows tied with the k-th may lie past the limit
+        order = np.lexsort((cols.url_rank()[rows], neg))[:k]
+        return Hits(cols, rows[order], -neg[order])
+
+    def count(self, lg: LinkGraph, text: str) -> int:
+        """How many articles match (the index must be at ``lg``'s version: see top)."""
+        expr = fts_query(text)
+        if expr is None:
+            return 0
+        with self.lock:
+            self.sync(lg)
+            return self.db.execute(
+                "SELECT count(*) FROM doc WHERE doc MATCH ?", (expr,)
+            ).fetchone()[0]
+
     def _lut(self, lg: LinkGraph, cols) -> object:
         """rowid -> row of ``lg``'s columns (-1: not an article of ``lg``), per state."""
         import numpy as np
