@@ -31,6 +31,7 @@ from .middleware import stack
 from .schema import make_schema
 from .schema import schema as default_schema
 from .settings import Settings
+from .tables import articles_table_route
 
 
 class GraphQLApp(GraphQL):
@@ -390,6 +391,7 @@ def create_app(
         Route("/graphql", gql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", gql),
         Route("/schema.graphql", schema_sdl),
+        Route("/export/articles.{ext}", articles_table_route),
         Route("/export/{format}", export_route),
         *(assets.routes() if assets else ()),
         *pages.make_routes(store),

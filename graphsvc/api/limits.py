@@ -166,6 +166,8 @@ SCAN_PER_COST = 25
 def _filter_scan_cost(args: dict[str, Any], lg: LinkGraph | None) -> int:
     """A list of articles whose ``filter`` says more than provider and topic reads every
     article of the graph (a substring scan of titles and excerpts)."""
+    if args.get("where") is not None or args.get("search") is not None:
+        return _scan(lg)  # a where or search reads every article (or every hit)
     f = args.get("filter")
     if f is None:
         return 0
@@ -174,8 +176,10 @@ def _filter_scan_cost(args: dict[str, Any], lg: LinkGraph | None) -> int:
     else:
         fields = {k: v for k, v in vars(f).items() if not k.startswith("_")}
     scans = any(v is not None for k, v in fields.items() if k not in ("provider", "topic"))
-    if not scans:
-        return 0
+    return _scan(lg) if scans else 0
+
+
+def _scan(lg: LinkGraph | None) -> int:
     articles = lg.stats().articles if lg is not None else 10_000
     return max(1, articles // SCAN_PER_COST)
 
@@ -193,6 +197,9 @@ COSTS: dict[str, CostRule] = {
     "chains": lambda args, lg: max(1, arg_int(args, "k", 3)) * _chain_cost(args, lg),
     "readingList": lambda args, lg: 10 * max(1, arg_int(args, "length", 10)),
     "articles": _filter_scan_cost,
+    # A table renders up to `limit` rows of its list (search's engineer).
+    "table": lambda args, lg: max(1, arg_int(args, "limit", 1000)),
+    "search": lambda args, lg: _scan(lg),
 }
 
 #: (parent type, field) or field -> how many objects one occurrence returns per parent

@@ -16,14 +16,18 @@ from ..graph import GraphError
 from ..graph import chains as gc
 from ..graph import explore as ge
 from ..graph import traverse as gt
+from .changes import ArticleSubscription
 from .fastpath import FastQuery
 from .maps import MapsQuery
 from .mutations import Mutation
 from .subscriptions import PinGraph, Subscription
 from .types import (
     Article,
+    ArticleConnection,
     ArticleFilter,
     ArticleOrder,
+    ArticleSort,
+    ArticleWhere,
     Chain,
     Connection,
     Direction,
@@ -51,16 +55,58 @@ class CoreQuery:
     def article(self, info: Info, url: str) -> Article | None:
         return graph(info).article(url)
 
-    @strawberry.field
+    @strawberry.field(
+        description="Articles: `filter` (the first filter), `where` (the filter language), "
+        "`search` (ranked full text); `sort` (any fields) or `orderBy`; keyset cursors."
+    )
     def articles(
         self,
         info: Info,
         filter: ArticleFilter | None = None,
         order_by: ArticleOrder = ArticleOrder.PUBLISHED_AT_DESC,
-        first: int | None = 20,
+        first: int | None = None,
         after: str | None = None,
-    ) -> Connection[Article]:
-        return article_page(info, filter, order_by, first, after)
+        where: ArticleWhere | None = None,
+        search: str | None = None,
+        sort: list[ArticleSort] | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> ArticleConnection:
+        return article_page(
+            info, filter, order_by, first, after, None, where, search, sort, last, before
+        )
+
+    @strawberry.field(
+        description="Ranked full-text search over title, excerpt, body, provider and topics "
+        '(BM25): words in any order, "a phrase", prefix*, -exclude; accents, case and '
+        "quotes folded. Best first unless `sort` says otherwise; each edge has `score`, "
+        "`snippet` and `titleHighlight` (safe HTML)."
+    )
+    def search(
+        self,
+        info: Info,
+        query: str,
+        where: ArticleWhere | None = None,
+        filter: ArticleFilter | None = None,
+        sort: list[ArticleSort] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> ArticleConnection:
+        return article_page(
+            info,
+            filter,
+            ArticleOrder.PUBLISHED_AT_DESC,
+            first,
+            after,
+            None,
+            where,
+            query,
+            sort,
+            last,
+            before,
+        )
 
     @strawberry.field
     def provider(self, info: Info, domain: str) -> Provider | None:
@@ -178,7 +224,7 @@ def make_schema(extensions: Sequence = (), **kwargs) -> strawberry.Schema:
     return strawberry.Schema(
         query=merge_types("Query", QUERIES),
         mutation=Mutation,
-        subscription=Subscription,
+        subscription=merge_types("Subscription", (Subscription, ArticleSubscription)),
         **kwargs,
         extensions=[
             *extensions,

@@ -13,6 +13,7 @@ from strawberry.types import Info
 
 from ..graph.errors import GraphError
 from ..live import Change
+from .types import LoadIssue, load_report
 
 #: Changes a subscriber may fall behind by before it is dropped.
 MAX_QUEUED = 1000
@@ -30,6 +31,19 @@ class GraphChange:
         description="Articles whose fields or outgoing links changed."
     )
     removed: list[str] = strawberry.field(description="Articles gone in this version.")
+    files: list[str] = strawberry.field(
+        default_factory=list, description="Files (relative) read again or written."
+    )
+    load_report: list[LoadIssue] = strawberry.field(
+        default_factory=list, description="The problems those files have now (errors first)."
+    )
+
+    @strawberry.field(
+        description="True when no article changed: only the load report did (say, a file "
+        "that stopped loading keeps its last good version, with an error in the report)."
+    )
+    def report_only(self) -> bool:
+        return not (self.added or self.changed or self.removed)
 
 
 @strawberry.type
@@ -42,27 +56,32 @@ class Subscription:
         if live is None:
             raise GraphError("this server does not follow a corpus folder")
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Change | None] = asyncio.Queue()
+        queue: asyncio.Queue[tuple | None] = asyncio.Queue()
 
         def put(change: Change) -> None:  # in the loop; None marks an overflow
             queue.put_nowait(change if queue.qsize() < MAX_QUEUED else None)
 
         def listener(change: Change) -> None:  # in the thread that applied the change
-            loop.call_soon_threadsafe(put, change)
+            paths = set(change.files)
+            report = [i for i in load_report(live.graph) if i.path in paths]
+            loop.call_soon_threadsafe(put, (change, report))
 
         unsubscribe = live.subscribe(listener)
         try:
             while True:
-                change = await queue.get()
-                if change is None:
+                item = await queue.get()
+                if item is None:
                     raise SubscriberTooSlow(
                         f"more than {MAX_QUEUED} changes were waiting; subscribe again"
                     )
+                change, report = item
                 yield GraphChange(
                     version=change.version,
                     added=change.added,
                     changed=change.changed,
                     removed=change.removed,
+                    files=list(change.files),
+                    load_report=report,
                 )
         finally:
             unsubscribe()

@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
+import csv
+import dataclasses
+import io
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from enum import Enum
+from functools import partial
 from typing import Generic, TypeVar
 
+import orjson
 import strawberry
 from starlette.concurrency import run_in_threadpool
 from strawberry.scalars import JSON
@@ -21,6 +27,7 @@ from ..graph import chains as gc
 from ..graph import export as gx
 from ..graph import layout as glayout
 from ..graph import query as gq
+from ..graph import search as gs
 from ..graph import traverse as gt
 from ..graph.errors import BoundError
 from ..ingest import records
@@ -29,6 +36,18 @@ MAX_PAGE = 1000
 
 
 def graph(info: Info) -> gl.LinkGraph:
+    return info.context["graph"]
+
+
+def graph_of(info: Info, obj) -> gl.LinkGraph:
+    """The graph ``obj`` (an article, provider or topic) belongs to: the request's,
+    except in change events, which show objects of two versions (``graphs``)."""
+    graphs = info.context.get("graphs")
+    if graphs:
+        for lg in graphs:
+            node = lg.g._node.get(obj.key)
+            if node is not None and node["data"] is obj:
+                return lg
     return info.context["graph"]
 
 
@@ -202,6 +221,403 @@ def _utc(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=UTC) if dt is not None and dt.tzinfo is None else dt
 
 
+# -- the filter language, sorting, facets ------------------------------------------------
+def _ops(obj) -> dict:
+    out = {}
+    for f in dataclasses.fields(obj):
+        v = getattr(obj, f.name)
+        if v is not None:
+            out[_OP_NAMES.get(f.name, f.name)] = v
+    return out
+
+
+_OP_NAMES = {"in_": "in", "starts_with": "startsWith", "is_null": "isNull"}
+
+
+@strawberry.input(description="Conditions on a text field (contains/startsWith: any case).")
+class StringFilter:
+    eq: str | None = None
+    ne: str | None = None
+    in_: list[str] | None = strawberry.field(default=None, name="in")
+    gt: str | None = None
+    gte: str | None = None
+    lt: str | None = None
+    lte: str | None = None
+    contains: str | None = None
+    starts_with: str | None = None
+    is_null: bool | None = None
+
+
+@strawberry.input(description="Conditions on a number.")
+class FloatFilter:
+    eq: float | None = None
+    ne: float | None = None
+    in_: list[float] | None = strawberry.field(default=None, name="in")
+    gt: float | None = None
+    gte: float | None = None
+    lt: float | None = None
+    lte: float | None = None
+    is_null: bool | None = None
+
+
+@strawberry.input(description="Conditions on a time (a time without a zone is UTC).")
+class DateTimeFilter:
+    eq: datetime | None = None
+    ne: datetime | None = None
+    in_: list[datetime] | None = strawberry.field(default=None, name="in")
+    gt: datetime | None = None
+    gte: datetime | None = None
+    lt: datetime | None = None
+    lte: datetime | None = None
+    is_null: bool | None = None
+
+
+@strawberry.input
+class BooleanFilter:
+    eq: bool | None = None
+    ne: bool | None = None
+    is_null: bool | None = None
+
+
+@strawberry.input(description="A condition on a key of `extra`, by dotted path (`a.b.0`).")
+class ExtraFilter:
+    path: str
+    eq: JSON | None = None
+    ne: JSON | None = None
+    in_: list[JSON] | None = strawberry.field(default=None, name="in")
+    gt: JSON | None = None
+    gte: JSON | None = None
+    lt: JSON | None = None
+    lte: JSON | None = None
+    contains: str | None = None
+    starts_with: str | None = None
+    is_null: bool | None = None
+
+
+@strawberry.input(description="Many-valued matches: any of, all of, none of.")
+class SetFilter:
+    any: list[str] | None = None
+    all: list[str] | None = None
+    none: list[str] | None = None
+
+
+@strawberry.input(
+    description="Which articles: every condition given must hold (AND, OR and NOT combine "
+    "wheres). A missing value never satisfies a comparison; isNull asks for it."
+)
+class ArticleWhere:
+    and_: list[ArticleWhere] | None = strawberry.field(default=None, name="AND")
+    or_: list[ArticleWhere] | None = strawberry.field(default=None, name="OR")
+    not_: ArticleWhere | None = strawberry.field(default=None, name="NOT")
+    url: StringFilter | None = None
+    title: StringFilter | None = None
+    excerpt: StringFilter | None = None
+    body: StringFilter | None = None
+    published_at: DateTimeFilter | None = None
+    category: StringFilter | None = None
+    type: StringFilter | None = None
+    quality: FloatFilter | None = None
+    heat: FloatFilter | None = None
+    published: BooleanFilter | None = None
+    is_stub: BooleanFilter | None = None
+    secured: StringFilter | None = None
+    featured_content: StringFilter | None = None
+    provider_domain: StringFilter | None = None
+    provider_name: StringFilter | None = None
+    topics: SetFilter | None = strawberry.field(default=None, description="Topic names, any case.")
+    providers: SetFilter | None = strawberry.field(default=None, description="Provider domains.")
+    extra: list[ExtraFilter] | None = None
+    related_to: str | None = strawberry.field(
+        default=None, description="Its related list names this URL."
+    )
+    related_by: str | None = strawberry.field(
+        default=None, description="This URL's related list names it."
+    )
+    related_to_any: ArticleWhere | None = strawberry.field(
+        default=None, description="Its related list names an article that matches."
+    )
+    related_by_any: ArticleWhere | None = strawberry.field(
+        default=None, description="An article that matches names it in its related list."
+    )
+    related_count: FloatFilter | None = None
+    related_by_count: FloatFilter | None = None
+    degree: FloatFilter | None = None
+
+    def to_dict(self) -> dict:
+        out: dict = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if v is None:
+                continue
+            name = _WHERE_NAMES.get(f.name) or _camel(f.name)
+            if f.name in ("and_", "or_"):
+                out[name] = [w.to_dict() for w in v]
+            elif isinstance(v, ArticleWhere):
+                out[name] = v.to_dict()
+            elif f.name == "extra":
+                out[name] = [{"path": e.path, **_ops(e)} for e in v]
+            elif isinstance(v, str):
+                out[name] = v
+            elif f.name == "published_at":
+                out[name] = {
+                    k: ([_utc(x) for x in a] if k == "in" else _utc(a))
+                    for k, a in _ops(v).items()
+                    if not isinstance(a, bool)
+                }
+                out[name].update({k: a for k, a in _ops(v).items() if isinstance(a, bool)})
+            else:
+                out[name] = _ops(v)
+        return out
+
+
+_WHERE_NAMES = {"and_": "AND", "or_": "OR", "not_": "NOT"}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
+@strawberry.enum
+class ArticleSortField(Enum):
+    URL = "URL"
+    TITLE = "TITLE"
+    EXCERPT = "EXCERPT"
+    PUBLISHED_AT = "PUBLISHED_AT"
+    CATEGORY = "CATEGORY"
+    TYPE = "TYPE"
+    QUALITY = "QUALITY"
+    HEAT = "HEAT"
+    PUBLISHED = "PUBLISHED"
+    IS_STUB = "IS_STUB"
+    PROVIDER = "PROVIDER"
+    PROVIDER_NAME = "PROVIDER_NAME"
+    RELATED_COUNT = "RELATED_COUNT"
+    RELATED_BY_COUNT = "RELATED_BY_COUNT"
+    DEGREE = "DEGREE"
+    PAGERANK = "PAGERANK"
+    SCORE = strawberry.enum_value("SCORE", description="Search relevance (with `search`).")
+
+
+@strawberry.enum
+class SortDirection(Enum):
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+@strawberry.input(description="One sort key; missing values sort last either way.")
+class ArticleSort:
+    field: ArticleSortField
+    direction: SortDirection = SortDirection.ASC
+
+
+@strawberry.type
+class FacetValue:
+    value: str
+    count: int
+
+
+@strawberry.type(description="Rows (or, for topics, tags) outside the top values shown.")
+class FacetOther:
+    providers: int
+    topics: int
+    categories: int
+    types: int
+    months: int
+    years: int
+
+
+@strawberry.type(description="Counts by value over exactly the articles the list selects.")
+class ArticleFacets:
+    top: strawberry.Private[int]
+    lg: strawberry.Private[gl.LinkGraph]
+    rows: strawberry.Private[object]
+
+    def _get(self, by: str):
+        ck = ("facet", by, self.top)
+        memo = self.__dict__.setdefault("_memo", {})
+        if ck not in memo:
+            memo[ck] = gq.facet_counts(self.lg, self.rows, by, self.top)
+        return memo[ck]
+
+    def _values(self, by: str) -> list[FacetValue]:
+        return [FacetValue(value=v, count=n) for v, n in self._get(by)[0]]
+
+    @strawberry.field(description="By provider domain.")
+    def providers(self) -> list[FacetValue]:
+        return self._values("providers")
+
+    @strawberry.field(description="By topic (an article counts once per topic).")
+    def topics(self) -> list[FacetValue]:
+        return self._values("topics")
+
+    @strawberry.field
+    def categories(self) -> list[FacetValue]:
+        return self._values("categories")
+
+    @strawberry.field
+    def types(self) -> list[FacetValue]:
+        return self._values("types")
+
+    @strawberry.field(description="By publication month, YYYY-MM (UTC).")
+    def months(self) -> list[FacetValue]:
+        return self._values("months")
+
+    @strawberry.field(description="By publication year (UTC).")
+    def years(self) -> list[FacetValue]:
+        return self._values("years")
+
+    @strawberry.field
+    def other(self) -> FacetOther:
+        return FacetOther(**{b: self._get(b)[1] for b in gq.FACETS})
+
+
+@strawberry.type
+class NumberStats:
+    min: float | None
+    max: float | None
+    avg: float | None
+    sum: float | None
+    count: int = strawberry.field(description="Articles that have a value.")
+
+
+@strawberry.type
+class TimeStats:
+    min: datetime | None
+    max: datetime | None
+    count: int
+
+
+@strawberry.type(description="Statistics over exactly the articles the list selects.")
+class ArticleAggregate:
+    lg: strawberry.Private[gl.LinkGraph]
+    rows: strawberry.Private[object]
+
+    @strawberry.field
+    def quality(self) -> NumberStats:
+        return NumberStats(**gq.aggregate(self.lg, self.rows, "quality"))
+
+    @strawberry.field
+    def heat(self) -> NumberStats:
+        return NumberStats(**gq.aggregate(self.lg, self.rows, "heat"))
+
+    @strawberry.field
+    def published_at(self) -> TimeStats:
+        a = gq.aggregate(self.lg, self.rows, "publishedAt")
+
+        def t(x):
+            return None if x is None else datetime.fromtimestamp(x, UTC)
+
+        return TimeStats(min=t(a["min"]), max=t(a["max"]), count=a["count"])
+
+
+@strawberry.enum
+class TableFormat(Enum):
+    CSV = "csv"
+    JSONL = "jsonl"
+
+
+MAX_TABLE_ROWS = 10_000
+TABLE_CHUNK = 500
+
+
+def table_chunks(lg: gl.LinkGraph, keys: list[str], cols: list[str], fmt: str, scores=None):
+    """CSV (a header line, topics joined by "; ") or JSON Lines (one object per article),
+    ``TABLE_CHUNK`` rows per piece of text."""
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\r\n")
+        w.writerow(cols)
+        for i in range(0, len(keys), TABLE_CHUNK):
+            for k in keys[i : i + TABLE_CHUNK]:
+                row = gq.table_row(lg, k, cols, scores)
+                w.writerow(
+                    "; ".join(v) if isinstance(v, list) else ("" if v is None else v)
+                    for v in (_csv_cell(v) for v in row)
+                )
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+        yield buf.getvalue()
+        return
+    for i in range(0, len(keys), TABLE_CHUNK):
+        lines = [
+            orjson.dumps(dict(zip(cols, gq.table_row(lg, k, cols, scores), strict=True)))
+            for k in keys[i : i + TABLE_CHUNK]
+        ]
+        yield b"".join(line + b"\n" for line in lines).decode()
+
+
+def _csv_cell(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, dict):
+        return orjson.dumps(v).decode()
+    if isinstance(v, list) and not all(isinstance(x, str) for x in v):
+        return orjson.dumps(v).decode()
+    return v
+
+
+@strawberry.type
+class ArticleEdge:
+    cursor: str = strawberry.field(description="The sort key and URL: stable across versions.")
+    node: Article
+    score: float | None = strawberry.field(
+        default=None, description="Search relevance (BM25, higher is better); null without search."
+    )
+    snippet: str | None = strawberry.field(
+        default=None,
+        description="Search: the best-matching passage as safe HTML, matches in <mark>.",
+    )
+    title_highlight: str | None = strawberry.field(
+        default=None, description="Search: the title as safe HTML, matches in <mark>."
+    )
+
+
+@strawberry.type
+class ArticleConnection:
+    total: strawberry.Private[Callable[[], int]]
+    page_info: PageInfo
+    edges: list[ArticleEdge]
+    selection: strawberry.Private[gq.Selection]
+
+    @strawberry.field
+    def total_count(self) -> int:
+        return self.total()
+
+    @strawberry.field
+    def nodes(self) -> list[Article]:
+        return [e.node for e in self.edges]
+
+    @strawberry.field(description="Counts by provider, topic, category, type, month, year.")
+    def facets(self, info: Info, top: int = 10) -> ArticleFacets:
+        if not 1 <= top <= MAX_PAGE:
+            raise BoundError(f"top must be between 1 and {MAX_PAGE} (got {top})")
+        return ArticleFacets(top=top, lg=graph(info), rows=self.selection.rows)
+
+    @strawberry.field
+    def aggregate(self, info: Info) -> ArticleAggregate:
+        return ArticleAggregate(lg=graph(info), rows=self.selection.rows)
+
+    @strawberry.field(
+        description="The whole list (every page, in order) as CSV or JSON Lines text, as "
+        "GET /export/articles.csv and .jsonl give it; at most `limit` rows."
+    )
+    def table(
+        self,
+        info: Info,
+        format: TableFormat = TableFormat.CSV,
+        columns: list[str] | None = None,
+        limit: int = 1000,
+    ) -> str:
+        if not 0 <= limit <= MAX_TABLE_ROWS:
+            raise BoundError(f"limit must be between 0 and {MAX_TABLE_ROWS} (got {limit})")
+        cols = gq.check_columns(columns or [])
+        sel = self.selection
+        chunks = table_chunks(graph(info), sel.keys[:limit], cols, format.value, sel.scores)
+        return "".join(chunks)
+
+
 def article_page(
     info: Info,
     filter: ArticleFilter | None,
@@ -209,18 +625,204 @@ def article_page(
     first: int | None,
     after: str | None,
     scope: gq.ArticleQuery | None = None,
-) -> Connection[Article]:
+    where: ArticleWhere | None = None,
+    search: str | None = None,
+    sort: list[ArticleSort] | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> ArticleConnection:
+    """One page of articles: ``filter`` (the old one), ``where``, ``search``, in
+    ``sort`` order (else ``order_by``; a search defaults to best first), keyset cursors."""
     q = filter.to_query() if filter else gq.ArticleQuery()
     if scope is not None:  # a provider's or topic's own articles
         if (scope.provider and q.provider and scope.provider.lower() != q.provider.lower()) or (
             scope.topic and q.topic and scope.topic.casefold() != q.topic.casefold()
         ):
-            return paginate([], first, after)
-        q.provider = scope.provider or q.provider
-        q.topic = scope.topic or q.topic
+            q.provider, q.topic = "", ""  # matches nothing
+        else:
+            q.provider = scope.provider or q.provider
+            q.topic = scope.topic or q.topic
     lg = graph(info)
-    keys = gq.find_articles(lg, q, order_by.value)
-    return paginate(keys, first, after, lambda page: [lg.data(k) for k in page])
+    ctx = info.context if isinstance(info.context, dict) else {}
+    if (
+        search is not None
+        and where is None
+        and q == gq.ArticleQuery()
+        and not sort
+        and after is None
+        and before is None
+        and last is None
+        and not _explicit(info, "orderBy")
+        and _only_page_fields(info)
+    ):
+        page = _top_page(lg, ctx, search, 20 if first is None else first)
+        if page is not None:
+            return page
+    sel, snippets_for = selection(
+        lg,
+        ctx.get("store"),
+        ctx.get("live"),
+        q,
+        order_by,
+        where,
+        search,
+        sort,
+        explicit_order=_explicit(info, "orderBy"),
+    )
+    return keyset_page(lg, sel, first, after, last, before, snippets_for)
+
+
+def selection(
+    lg: gl.LinkGraph,
+    store,
+    live,
+    q: gq.ArticleQuery | None,
+    order_by: ArticleOrder = ArticleOrder.PUBLISHED_AT_DESC,
+    where: ArticleWhere | dict | None = None,
+    search: str | None = None,
+    sort: list[ArticleSort] | None = None,
+    explicit_order: bool = False,
+) -> tuple[gq.Selection, Callable | None]:
+    """The articles a list selects, in order, and (for a search) the snippet maker."""
+    hits = snippets_for = None
+    if search is not None:
+        index = gs.index_for(store if store is not None else lg, live)
+        try:
+            hits = index.search(lg, search)
+        except gs.QueryError as e:
+            raise BoundError(str(e)) from None
+        snippets_for = partial(index.snippets, search)
+    if sort:
+        order = [(s.field.value, s.direction.value) for s in sort]
+    elif hits is not None and order_by is ArticleOrder.PUBLISHED_AT_DESC and not explicit_order:
+        order = None  # best first
+    else:
+        order = gq.LEGACY_ORDERS[order_by.value]
+    if isinstance(where, ArticleWhere):
+        where = where.to_dict()
+    sel = gq.select(lg, where or None, q, order, hits)
+    return sel, snippets_for
+
+
+#: Fields of an article list that a page of the best hits answers without ranking all.
+_PAGE_FIELDS = {"totalCount", "pageInfo", "edges", "nodes", "__typename"}
+
+
+def _only_page_fields(info: Info) -> bool:
+    try:
+        sels = info.selected_fields[0].selections
+    except (AttributeError, IndexError):
+        return False
+    return all(getattr(f, "name", None) in _PAGE_FIELDS for f in sels)
+
+
+def _top_page(lg: gl.LinkGraph, ctx: dict, search: str, first: int) -> ArticleConnection | None:
+    """The first page of a plain search from FTS5's best ``first + 1`` alone (the count
+    only when asked for); None when the full ranking is needed."""
+    if not 0 <= first <= MAX_PAGE:
+        raise BoundError(f"first must be between 0 and {MAX_PAGE} (got {first})")
+    store = ctx.get("store")
+    index = gs.index_for(store if store is not None else lg, ctx.get("live"))
+    try:
+        hits = index.top(lg, search, first + 1)
+    except gs.QueryError as e:
+        raise BoundError(str(e)) from None
+    if hits is None:
+        return None
+    scores = hits.score_of()
+    keys = hits.keys
+    sel = gq.Selection(keys, gq.sort_key_fn(lg, [("SCORE", "DESC")], scores), None, scores)
+    return keyset_page(
+        lg,
+        sel,
+        first,
+        None,
+        snippets_for=partial(index.snippets, search),
+        total=lambda: index.count(lg, search),
+    )
+
+
+def _explicit(info: Info, name: str) -> bool:
+    return any(a.name.value == name for a in info._raw_info.field_nodes[0].arguments)
+
+
+def _tuples(v):
+    return tuple(_tuples(x) for x in v) if isinstance(v, list) else v
+
+
+def keyset_cursor(sort_key: tuple) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(["k", sort_key])).decode()
+
+
+def _keyset(cursor: str) -> tuple:
+    try:
+        kind, value = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if kind == "k" and isinstance(value, list) and value:
+            return _tuples(value)
+    except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError):
+        pass
+    raise BoundError(f"invalid cursor: {cursor!r}")
+
+
+def keyset_page(
+    lg: gl.LinkGraph,
+    sel: gq.Selection,
+    first: int | None,
+    after: str | None,
+    last: int | None = None,
+    before: str | None = None,
+    snippets_for: Callable[[list[str]], dict] | None = None,
+    total: Callable[[], int] | None = None,
+) -> ArticleConnection:
+    """A page of ``sel``: the cursors are sort keys, so a page after a cursor starts at
+    the first article that sorts after it in this version, whatever came or went."""
+    keys, sk = sel.keys, sel.sort_key
+    for name, n in (("first", first), ("last", last)):
+        if n is not None and not 0 <= n <= MAX_PAGE:
+            raise BoundError(f"{name} must be between 0 and {MAX_PAGE} (got {n})")
+    lo, hi = 0, len(keys)
+    try:
+        if after is not None:
+            lo = bisect.bisect_right(keys, _keyset(after), key=sk)
+        if before is not None:
+            hi = max(lo, bisect.bisect_left(keys, _keyset(before), key=sk))
+    except TypeError:  # a cursor of another order
+        raise BoundError("the cursor belongs to another order or list") from None
+    if first is None and last is None:
+        first = 20
+    if first is not None:
+        hi = min(hi, lo + first)
+    if last is not None:
+        lo = max(lo, hi - last)
+    page = keys[lo:hi]
+    scores = snippets = None
+    if sel.scores is not None:
+        scores = sel.scores
+    if snippets_for is not None:
+        snippets = snippets_for(page)
+    edges = []
+    for k in page:
+        snip = snippets.get(k) if snippets else None
+        edges.append(
+            ArticleEdge(
+                cursor=keyset_cursor(sk(k)),
+                node=lg.data(k),
+                score=scores.get(k) if scores is not None else None,
+                snippet=snip[0] if snip else None,
+                title_highlight=snip[1] if snip else None,
+            )
+        )
+    return ArticleConnection(
+        total=total or (lambda: len(keys)),
+        page_info=PageInfo(
+            has_next_page=hi < len(keys),
+            has_previous_page=lo > 0,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        edges=edges,
+        selection=sel,
+    )
 
 
 # -- object types -------------------------------------------------------------------
@@ -258,7 +860,7 @@ class Provider(Node):
 
     @strawberry.field
     def article_count(self, info: Info) -> int:
-        return graph(info).article_count(self.key)
+        return graph_of(info, self).article_count(self.key)
 
     @strawberry.field
     def articles(
@@ -268,9 +870,15 @@ class Provider(Node):
         order_by: ArticleOrder = ArticleOrder.PUBLISHED_AT_DESC,
         first: int | None = 20,
         after: str | None = None,
-    ) -> Connection[Article]:
+        where: ArticleWhere | None = None,
+        search: str | None = None,
+        sort: list[ArticleSort] | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> ArticleConnection:
+        scope = gq.ArticleQuery(provider=self.domain)
         return article_page(
-            info, filter, order_by, first, after, gq.ArticleQuery(provider=self.domain)
+            info, filter, order_by, first, after, scope, where, search, sort, last, before
         )
 
 
@@ -288,7 +896,7 @@ class Topic(Node):
 
     @strawberry.field
     def article_count(self, info: Info) -> int:
-        return graph(info).article_count(self.key)
+        return graph_of(info, self).article_count(self.key)
 
     @strawberry.field
     def articles(
@@ -298,8 +906,16 @@ class Topic(Node):
         order_by: ArticleOrder = ArticleOrder.PUBLISHED_AT_DESC,
         first: int | None = 20,
         after: str | None = None,
-    ) -> Connection[Article]:
-        return article_page(info, filter, order_by, first, after, gq.ArticleQuery(topic=self.name))
+        where: ArticleWhere | None = None,
+        search: str | None = None,
+        sort: list[ArticleSort] | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> ArticleConnection:
+        scope = gq.ArticleQuery(topic=self.name)
+        return article_page(
+            info, filter, order_by, first, after, scope, where, search, sort, last, before
+        )
 
 
 @strawberry.type(
@@ -356,32 +972,32 @@ class Article(Node):
 
     @strawberry.field
     def provider(self, info: Info) -> Provider | None:
-        return graph(info).provider_of(self.key)
+        return graph_of(info, self).provider_of(self.key)
 
     @strawberry.field
     def topics(self, info: Info) -> list[Topic]:
-        return graph(info).topics_of(self.key)
+        return graph_of(info, self).topics_of(self.key)
 
     @strawberry.field(description="Articles this one's related list names, in file order.")
     def related(self, info: Info) -> list[Article]:
-        return graph(info).related(self.key)
+        return graph_of(info, self).related(self.key)
 
     @strawberry.field(description="Articles whose related lists name this one.")
     def related_by(self, info: Info) -> list[Article]:
-        return graph(info).related_by(self.key)
+        return graph_of(info, self).related_by(self.key)
 
     @strawberry.field(description="Related links in and out (a link each way counts twice).")
     def degree(self, info: Info) -> int:
-        return ga.degree(graph(info), self.key)
+        return ga.degree(graph_of(info, self), self.key)
 
     @strawberry.field(description="PageRank over the related links (a link is a vote).")
     def pagerank(self, info: Info) -> float:
-        lg, key = graph(info), self.key
+        lg, key = graph_of(info, self), self.key
         return analytic(lg, "pagerank", lambda: ga.pagerank(lg).get(key, 0.0))
 
     @strawberry.field(description="Its cluster's id (Louvain, fixed seed); see `clusters`.")
     def cluster(self, info: Info) -> int:
-        lg, key = graph(info), self.key
+        lg, key = graph_of(info, self), self.key
         return analytic(lg, "cluster_of", lambda: ga.cluster_of(lg)[key])
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from .errors import BoundError
-from .model import RELATED, Article, LinkGraph, provider_key, topic_key
+from .model import PUBLISHED_BY, RELATED, TAGGED, Article, LinkGraph, provider_key, topic_key
 
 PUBLISHED_AT_DESC = "PUBLISHED_AT_DESC"
 PUBLISHED_AT_ASC = "PUBLISHED_AT_ASC"
@@ -115,3 +115,729 @@ def find_articles(
     if q == ArticleQuery(provider=q.provider, topic=q.topic):
         return ordered
     return [k for k in ordered if _matches(lg.data(k), q, needle)]
+
+
+# == the filter language, any order, facets and aggregates ==============================
+#
+# A ``where`` is a plain dict (the API translates its input into one):
+#
+# * ``{"AND": [w, ...]}``, ``{"OR": [w, ...]}``, ``{"NOT": w}``; several keys in one
+#   dict are ANDed;
+# * a scalar field (:data:`FIELDS`) -> ``{op: value}`` with the ops of :data:`OPS`;
+# * ``"extra"`` -> ``[{"path": "a.b", op: value, ...}, ...]`` (a dotted path into the
+#   article's ``extra``; a list index is a number);
+# * ``"topics"`` / ``"providers"`` -> ``{"any": [...], "all": [...], "none": [...]}``
+#   (topic names in any case; provider domains);
+# * relationships: ``"relatedTo"`` / ``"relatedBy"`` -> a URL (the article's related list
+#   names it / its related list names the article), ``"relatedToAny"`` /
+#   ``"relatedByAny"`` -> a where (some article so linked matches), and
+#   ``"relatedCount"``, ``"relatedByCount"``, ``"degree"`` -> number ops.
+#
+# Conditions are evaluated over per-version columns (numpy arrays, one row per article,
+# built once per graph version): numbers, dates and codes compare in bulk; text and
+# ``extra`` conditions read the articles. A missing value never satisfies a comparison,
+# ``ne`` included (SQL's rule); ``isNull`` asks for it.
+
+#: Scalar fields: name -> kind ("str", "num", "date", "bool").
+FIELDS = {
+    "url": "str",
+    "title": "str",
+    "excerpt": "str",
+    "body": "str",
+    "publishedAt": "date",
+    "category": "str",
+    "type": "str",
+    "quality": "num",
+    "heat": "num",
+    "published": "bool",
+    "isStub": "bool",
+    "secured": "str",
+    "featuredContent": "str",
+    "providerDomain": "str",
+    "providerName": "str",
+    "relatedCount": "num",
+    "relatedByCount": "num",
+    "degree": "num",
+}
+OPS = ("eq", "ne", "in", "gt", "gte", "lt", "lte", "contains", "startsWith", "isNull")
+_ATTR = {
+    "url": "key",
+    "publishedAt": "published_at",
+    "isStub": "is_stub",
+    "featuredContent": "featured_content",
+}
+MAX_WHERE_DEPTH = 20
+
+
+def _np():
+    import numpy as np
+
+    return np
+
+
+class Columns:
+    """One graph version's articles as columns (row ``i`` is ``keys[i]``)."""
+
+    def __init__(self, lg: LinkGraph):
+        np = _np()
+        self.lg = lg
+        keys = self.keys = list(lg.article_keys())
+        self.row = {k: i for i, k in enumerate(keys)}
+        n = len(keys)
+        nan = float("nan")
+        succ, pred, nodes = lg.g._succ, lg.g._pred, lg.g._node
+        quality = np.full(n, nan)
+        heat = np.full(n, nan)
+        ts = np.full(n, nan)
+        stub = np.zeros(n, dtype=bool)
+        rel_out = np.zeros(n, dtype=np.int64)
+        rel_in = np.zeros(n, dtype=np.int64)
+        prov = np.full(n, -1, dtype=np.int64)
+        cat = np.full(n, -1, dtype=np.int64)
+        typ = np.full(n, -1, dtype=np.int64)
+        month = np.full(n, -1, dtype=np.int64)
+        t_rows: list[int] = []
+        t_codes: list[int] = []
+        self.providers: list[str] = []  # provider node keys by code
+        self.topics: list[str] = []
+        self.categories: list[str] = []
+        self.types: list[str] = []
+        codes: dict[str, dict] = {"p": {}, "t": {}, "c": {}, "y": {}}
+
+        def code(table: str, values: list, value) -> int:
+            d = codes[table]
+            c = d.get(value)
+            if c is None:
+                c = d[value] = len(values)
+                values.append(value)
+            return c
+
+        for i, k in enumerate(keys):
+            a = nodes[k]["data"]
+            if a.quality is not None:
+                quality[i] = a.quality
+            if a.heat is not None:
+                heat[i] = a.heat
+            if a.published_at is not None:
+                ts[i] = a.published_at.timestamp()
+                u = a.published_at.astimezone(UTC)
+                month[i] = u.year * 12 + u.month - 1
+            stub[i] = a.is_stub
+            if a.category is not None:
+                cat[i] = code("c", self.categories, a.category)
+            if a.type is not None:
+                typ[i] = code("y", self.types, a.type)
+            for v, d in succ[k].items():
+                kind = d["kind"]
+                if kind == RELATED:
+                    rel_out[i] += 1
+                elif kind == PUBLISHED_BY:
+                    prov[i] = code("p", self.providers, v)
+                elif kind == TAGGED:
+                    t_rows.append(i)
+                    t_codes.append(code("t", self.topics, v))
+            rel_in[i] = sum(1 for d in pred[k].values() if d["kind"] == RELATED)
+        self.n = n
+        self.quality, self.heat, self.ts, self.stub = quality, heat, ts, stub
+        self.rel_out, self.rel_in, self.prov, self.cat, self.typ = rel_out, rel_in, prov, cat, typ
+        self.month = month
+        self.t_rows = np.asarray(t_rows, dtype=np.int64)
+        self.t_codes = np.asarray(t_codes, dtype=np.int64)
+        self.provider_code = codes["p"]
+        self.topic_code = codes["t"]
+        self.category_code = codes["c"]
+        self.type_code = codes["y"]
+
+    def url_rank(self):
+        """Each row's position in URL order (the tie-break of every order)."""
+        rank = getattr(self, "_url_rank", None)
+        if rank is None:
+            np = _np()
+            order = sorted(range(self.n), key=self.keys.__getitem__)
+            rank = np.empty(self.n, dtype=np.int64)
+            rank[np.asarray(order, dtype=np.int64)] = np.arange(self.n)
+            self._url_rank = rank
+        return rank
+
+    def numeric(self, field: str):
+        return {
+            "quality": self.quality,
+            "heat": self.heat,
+            "publishedAt": self.ts,
+            "relatedCount": self.rel_out,
+            "relatedByCount": self.rel_in,
+            "degree": self.rel_out + self.rel_in,
+        }.get(field)
+
+
+def columns(lg: LinkGraph) -> Columns:
+    ck = ("query.columns",)
+    cols = lg._cache.get(ck)
+    if cols is None:
+        cols = lg._cache[ck] = Columns(lg)
+    return cols
+
+
+def _value(lg: LinkGraph, a: Article, field: str):
+    if field == "providerDomain":
+        p = lg.provider_of(a.key)
+        return p.domain if p else (a.provider.domain if a.provider else None)
+    if field == "providerName":
+        p = lg.provider_of(a.key)
+        return p.name if p else (a.provider.name if a.provider else None)
+    return getattr(a, _ATTR.get(field, field))
+
+
+def _comparable(v):
+    if isinstance(v, datetime):
+        return v.timestamp()
+    return v
+
+
+def _test(value, op: str, arg) -> bool:
+    """One condition on one value (None is missing: only ``isNull`` can match it)."""
+    if op == "isNull":
+        return (value is None) == bool(arg)
+    if value is None:
+        return False
+    if op in ("contains", "startsWith"):
+        if not isinstance(value, str):
+            value = str(value) if not isinstance(value, list | dict) else None
+            if value is None:
+                return False
+        s, a = value.casefold(), str(arg).casefold()
+        return a in s if op == "contains" else s.startswith(a)
+    value, arg = (
+        _comparable(value),
+        ([_comparable(x) for x in arg] if op == "in" else _comparable(arg)),
+    )
+    try:
+        if op == "eq":
+            return value == arg
+        if op == "ne":
+            return value != arg
+        if op == "in":
+            return value in arg
+        if op == "gt":
+            return value > arg
+        if op == "gte":
+            return value >= arg
+        if op == "lt":
+            return value < arg
+        if op == "lte":
+            return value <= arg
+    except TypeError:  # a number against a string: not comparable, so no match
+        return False
+    raise BoundError(f"unknown operator {op!r}; use one of {', '.join(OPS)}")
+
+
+def extra_value(extra: dict, path: str):
+    cur = extra
+    for part in path.split("."):
+        if isinstance(cur, dict):
+            if part not in cur:
+                return None
+            cur = cur[part]
+        elif isinstance(cur, list) and part.lstrip("-").isdigit():
+            i = int(part)
+            if not -len(cur) <= i < len(cur):
+                return None
+            cur = cur[i]
+        else:
+            return None
+    return cur
+
+
+def _num_mask(arr, ops: dict, field: str):
+    np = _np()
+    isnan = np.isnan(arr) if arr.dtype.kind == "f" else np.zeros(len(arr), dtype=bool)
+    m = np.ones(len(arr), dtype=bool)
+    for op, arg in ops.items():
+        if arg is None and op != "isNull":
+            continue
+        if op == "isNull":
+            m &= isnan if arg else ~isnan
+            continue
+        if op in ("contains", "startsWith"):
+            raise BoundError(f"{op} applies to text, not to {field}")
+        if op == "in":
+            m &= np.isin(arr, np.asarray([_comparable(x) for x in arg], dtype=float))
+            continue
+        x = _comparable(arg)
+        if not isinstance(x, int | float) or isinstance(x, bool):
+            raise BoundError(f"{field} {op} needs a number (got {arg!r})")
+        with np.errstate(invalid="ignore"):
+            m &= {
+                "eq": arr == x,
+                "ne": (arr != x) & ~isnan,
+                "gt": arr > x,
+                "gte": arr >= x,
+                "lt": arr < x,
+                "lte": arr <= x,
+            }[op]
+    return m
+
+
+def _set_mask(cols: Columns, rows, codes, members: dict, conds: dict, norm):
+    """any/all/none of a many-valued field (topics) or one-valued (providers)."""
+    np = _np()
+    m = np.ones(cols.n, dtype=bool)
+    for op, values in conds.items():
+        if values is None:
+            continue
+        if op not in ("any", "all", "none"):
+            raise BoundError(f"topics and providers take any, all or none (got {op!r})")
+        wanted = [members.get(norm(v), -1) for v in values]
+        if op == "all":
+            for c in wanted:
+                hit = np.zeros(cols.n, dtype=bool)
+                hit[rows[codes == c]] = True
+                m &= hit
+        else:
+            hit = np.zeros(cols.n, dtype=bool)
+            hit[rows[np.isin(codes, np.asarray(wanted, dtype=np.int64))]] = True
+            m &= hit if op == "any" else ~hit
+    return m
+
+
+def where_mask(lg: LinkGraph, where: dict | None, depth: int = 0):
+    """The rows of :func:`columns` that ``where`` selects, as a numpy bool array."""
+    np = _np()
+    cols = columns(lg)
+    m = np.ones(cols.n, dtype=bool)
+    if not where:
+        return m
+    if depth > MAX_WHERE_DEPTH:
+        raise BoundError(f"a where nests at most {MAX_WHERE_DEPTH} deep")
+    for name, cond in where.items():
+        if cond is None:
+            continue
+        if name == "AND":
+            for w in cond:
+                m &= where_mask(lg, w, depth + 1)
+        elif name == "OR":
+            any_ = np.zeros(cols.n, dtype=bool)
+            for w in cond:
+                any_ |= where_mask(lg, w, depth + 1)
+            m &= any_
+        elif name == "NOT":
+            m &= ~where_mask(lg, cond, depth + 1)
+        elif name == "topics":
+            m &= _set_mask(cols, cols.t_rows, cols.t_codes, cols.topic_code, cond, topic_key)
+        elif name == "providers":
+            rows = np.nonzero(cols.prov >= 0)[0]
+            m &= _set_mask(cols, rows, cols.prov[rows], cols.provider_code, cond, provider_key)
+        elif name in ("relatedTo", "relatedBy"):
+            m &= _link_mask(lg, cols, name, [lg.resolve(cond)] if lg.resolve(cond) else [])
+        elif name in ("relatedToAny", "relatedByAny"):
+            sel = where_mask(lg, cond, depth + 1)
+            m &= _link_mask(lg, cols, name[:-3], [cols.keys[i] for i in np.nonzero(sel)[0]])
+        elif name == "extra":
+            for c in cond:
+                path = c.get("path")
+                if not path:
+                    raise BoundError("an extra condition needs a path")
+                ops = {k: v for k, v in c.items() if k != "path" and v is not None}
+                data = lg.data
+                m &= np.fromiter(
+                    (
+                        all(_test(extra_value(data(k).extra, path), op, a) for op, a in ops.items())
+                        for k in cols.keys
+                    ),
+                    dtype=bool,
+                    count=cols.n,
+                )
+        elif name in FIELDS:
+            kind = FIELDS[name]
+            arr = cols.numeric(name)
+            if arr is not None:
+                m &= _num_mask(arr, cond, name)
+            elif name == "isStub" and set(cond) <= {"eq", "ne"}:
+                for op, v in cond.items():
+                    if v is not None:
+                        m &= (cols.stub == bool(v)) if op == "eq" else (cols.stub != bool(v))
+            else:
+                if kind == "bool" and any(
+                    op not in ("eq", "ne", "in", "isNull") for op in cond if cond[op] is not None
+                ):
+                    raise BoundError(f"{name} is true or false: use eq, ne, in or isNull")
+                ops = {k: v for k, v in cond.items() if v is not None}
+                data = lg.data
+                m &= np.fromiter(
+                    (
+                        all(_test(_value(lg, data(k), name), op, a) for op, a in ops.items())
+                        for k in cols.keys
+                    ),
+                    dtype=bool,
+                    count=cols.n,
+                )
+        else:
+            raise BoundError(f"unknown where field {name!r}")
+    return m
+
+
+def _link_mask(lg: LinkGraph, cols: Columns, name: str, targets: list[str]):
+    """Rows linked to any of ``targets``: relatedTo = the row's list names a target,
+    relatedBy = a target's list names the row."""
+    np = _np()
+    m = np.zeros(cols.n, dtype=bool)
+    adj = lg.g._pred if name == "relatedTo" else lg.g._succ
+    row = cols.row
+    for t in targets:
+        for k, d in adj[t].items():
+            if d["kind"] == RELATED and k in row:
+                m[row[k]] = True
+    return m
+
+
+# -- any order, keyset cursors -------------------------------------------------------------
+ORDER_FIELDS = {
+    "URL": "url",
+    "TITLE": "title",
+    "EXCERPT": "excerpt",
+    "PUBLISHED_AT": "publishedAt",
+    "CATEGORY": "category",
+    "TYPE": "type",
+    "QUALITY": "quality",
+    "HEAT": "heat",
+    "PUBLISHED": "published",
+    "IS_STUB": "isStub",
+    "PROVIDER": "providerDomain",
+    "PROVIDER_NAME": "providerName",
+    "RELATED_COUNT": "relatedCount",
+    "RELATED_BY_COUNT": "relatedByCount",
+    "DEGREE": "degree",
+    "PAGERANK": "pagerank",
+    "SCORE": "score",
+}
+#: The old orderBy values as field lists.
+LEGACY_ORDERS = {
+    PUBLISHED_AT_DESC: [("PUBLISHED_AT", "DESC")],
+    PUBLISHED_AT_ASC: [("PUBLISHED_AT", "ASC")],
+    QUALITY_DESC: [("QUALITY", "DESC")],
+    RELATED_COUNT_DESC: [("RELATED_COUNT", "DESC")],
+}
+
+
+def _desc_str(s: str) -> tuple:
+    """A string's descending order as an ascending tuple (a prefix sorts after)."""
+    return (*(-ord(c) for c in s), 1)
+
+
+def _column_getter(values: list, row: dict):
+    def get(k):
+        v = values[row[k]]
+        return None if v != v else v  # NaN: missing
+
+    return get
+
+
+def sort_key_fn(lg: LinkGraph, order: list[tuple[str, str]], scores: dict | None = None):
+    """``key -> tuple`` that sorts by ``order`` (field, ASC|DESC), missing values last,
+    then by URL. The tuple holds only numbers, strings and tuples: it is the cursor."""
+    cols = columns(lg)
+    row = cols.row
+    getters = []
+    for field, direction in order:
+        if field not in ORDER_FIELDS:
+            raise BoundError(f"cannot order by {field!r}; use one of {', '.join(ORDER_FIELDS)}")
+        if direction not in ("ASC", "DESC"):
+            raise BoundError(f"direction is ASC or DESC (got {direction!r})")
+        name = ORDER_FIELDS[field]
+        desc = direction == "DESC"
+        arr = cols.numeric(name)
+        if name == "score":
+            sc = scores or {}
+            getters.append((lambda k, sc=sc: sc.get(k), desc, False))
+        elif name == "pagerank":
+            from .analytics import pagerank
+
+            pr = pagerank(lg)
+            getters.append((lambda k, pr=pr: pr.get(k, 0.0), desc, False))
+        elif arr is not None:
+            getters.append((_column_getter(arr.tolist(), row), desc, False))
+        else:
+            getters.append(
+                (lambda k, name=name: _value(lg, lg.data(k), name), desc, FIELDS[name] == "str")
+            )
+
+    def key(k: str) -> tuple:
+        out = []
+        for get, desc, is_str in getters:
+            v = get(k)
+            if v is None:
+                out.append((1, 0))
+            elif is_str:
+                out.append((0, _desc_str(v) if desc else v))
+            else:
+                v = float(v)
+                out.append((0, -v if desc else v))
+        out.append(k)
+        return tuple(out)
+
+    return key
+
+
+@dataclass(slots=True)
+class Selection:
+    """The articles a list selects, in order, with the sort key of each (for cursors)."""
+
+    keys: list[str]
+    sort_key: object  # key -> tuple
+    rows: object  # numpy bool mask over columns(lg) rows, for facets and aggregates
+    scores: dict | None = None  # search scores by key
+
+
+def select(
+    lg: LinkGraph,
+    where: dict | None = None,
+    legacy: ArticleQuery | None = None,
+    order: list[tuple[str, str]] | None = None,
+    hits: list | None = None,
+) -> Selection:
+    """Articles matching ``where`` and ``legacy`` (the old filter) and, with ``hits``
+    (search hits, best first), among those hits; sorted by ``order`` (default: by score
+    for a search, else newest first)."""
+    np = _np()
+    cols = columns(lg)
+    mask = where_mask(lg, where)
+    if legacy is not None and legacy != ArticleQuery():
+        keep = np.zeros(cols.n, dtype=bool)
+        for k in find_articles(lg, legacy, PUBLISHED_AT_DESC):
+            keep[cols.row[k]] = True
+        mask &= keep
+    scores = None
+    if hits is not None:
+        if hits.cols is not cols:
+            raise ValueError("search hits of another graph version")
+        scores = hits.score_of()
+        keep = np.zeros(cols.n, dtype=bool)
+        keep[hits.rows] = True
+        mask &= keep
+    if order is None:
+        order = [("SCORE", "DESC")] if hits is not None else [("PUBLISHED_AT", "DESC")]
+    sk = sort_key_fn(lg, order, scores)
+    keys_all = cols.keys
+    if hits is not None and order == [("SCORE", "DESC")]:
+        # Hits come best first, ties by URL: the order of this sort key already.
+        rows = hits.rows[mask[hits.rows]]
+        chosen = [keys_all[i] for i in rows.tolist()]
+        return Selection(chosen, sk, mask, scores)
+    if any(f == "SCORE" for f, _ in order):
+        chosen = [keys_all[i] for i in np.nonzero(mask)[0]]
+        chosen.sort(key=sk)
+        return Selection(chosen, sk, mask, scores)
+    # Any other order: the whole version sorted once (cached), then the mask applied.
+    ck = ("query.ordered", tuple(order))
+    cached = lg._cache.get(ck)
+    if cached is None:
+        ordered = sorted(keys_all, key=sk)
+        perm = np.fromiter((cols.row[k] for k in ordered), dtype=np.int64, count=len(ordered))
+        cached = lg._cache[ck] = (ordered, perm)
+    ordered, perm = cached
+    if not where and legacy in (None, ArticleQuery()) and hits is None:
+        return Selection(ordered, sk, mask, scores)
+    return Selection([keys_all[i] for i in perm[mask[perm]]], sk, mask, scores)
+
+
+FACETS = ("providers", "topics", "categories", "types", "months", "years")
+
+
+def facet_counts(lg: LinkGraph, rows, by: str, top: int = 10) -> tuple[list[tuple[str, int]], int]:
+    """``([(value, count)], other)``: the ``top`` most frequent values of ``by``
+    (providers, topics, categories, types, months, years) among ``rows``, most first
+    (then by value), and how many more rows/values fall outside those."""
+    np = _np()
+    cols = columns(lg)
+    if by == "topics":
+        sel = rows[cols.t_rows]
+        counts = np.bincount(cols.t_codes[sel], minlength=len(cols.topics))
+        labels = [lg.data(k).name for k in cols.topics]
+    else:
+        codes, labels = {
+            "providers": (cols.prov, [lg.data(k).domain for k in cols.providers]),
+            "categories": (cols.cat, cols.categories),
+            "types": (cols.typ, cols.types),
+            "months": (cols.month, None),
+            "years": (np.where(cols.month >= 0, cols.month // 12, -1), None),
+        }[by]
+        c = codes[rows]
+        c = c[c >= 0]
+        if labels is None:
+            vals, cnt = np.unique(c, return_counts=True)
+            fmt = (lambda v: f"{v // 12:04d}-{v % 12 + 1:02d}") if by == "months" else str
+            pairs = [(fmt(int(v)), int(n)) for v, n in zip(vals, cnt, strict=True)]
+            pairs.sort(key=lambda p: (-p[1], p[0]))
+            return pairs[:top], sum(n for _, n in pairs[top:])
+        counts = np.bincount(c, minlength=len(labels))
+    nz = np.nonzero(counts)[0]
+    pairs = sorted(((labels[i], int(counts[i])) for i in nz), key=lambda p: (-p[1], p[0]))
+    return pairs[:top], sum(n for _, n in pairs[top:])
+
+
+def aggregate(lg: LinkGraph, rows, field: str) -> dict:
+    """``{min, max, avg, sum, count}`` of quality, heat or publishedAt (a timestamp)
+    over the ``rows`` that have a value; None values when none has."""
+    np = _np()
+    arr = columns(lg).numeric(field)[rows]
+    arr = arr[~np.isnan(arr)]
+    if not len(arr):
+        return {"min": None, "max": None, "avg": None, "sum": None, "count": 0}
+    return {
+        "min": float(arr.min()),
+        "max": float(arr.max()),
+        "avg": float(arr.mean()),
+        "sum": float(arr.sum()),
+        "count": int(len(arr)),
+    }
+
+
+def article_matches(lg: LinkGraph, key: str, where: dict | None, depth: int = 0) -> bool:
+    """Whether the one article ``key`` of ``lg`` satisfies ``where`` (the same rules as
+    :func:`where_mask`, without building a version's columns: for change events)."""
+    if not where:
+        return True
+    if depth > MAX_WHERE_DEPTH:
+        raise BoundError(f"a where nests at most {MAX_WHERE_DEPTH} deep")
+    if key not in lg.g or lg.kind(key) != "ARTICLE":
+        return False
+    a = lg.data(key)
+    for name, cond in where.items():
+        if cond is None:
+            continue
+        if name == "AND":
+            ok = all(article_matches(lg, key, w, depth + 1) for w in cond)
+        elif name == "OR":
+            ok = any(article_matches(lg, key, w, depth + 1) for w in cond)
+        elif name == "NOT":
+            ok = not article_matches(lg, key, cond, depth + 1)
+        elif name in ("topics", "providers"):
+            if name == "topics":
+                have = {t.key for t in lg.topics_of(key)}
+                norm = topic_key
+            else:
+                p = lg.provider_of(key)
+                have = {p.key} if p else set()
+                norm = provider_key
+            ok = True
+            for op, values in cond.items():
+                if values is None:
+                    continue
+                want = {norm(v) for v in values}
+                if op == "any":
+                    ok &= bool(have & want)
+                elif op == "all":
+                    ok &= want <= have
+                elif op == "none":
+                    ok &= not (have & want)
+                else:
+                    raise BoundError(f"topics and providers take any, all or none (got {op!r})")
+        elif name in ("relatedTo", "relatedBy"):
+            target = lg.resolve(cond)
+            links = lg.related(key) if name == "relatedTo" else lg.related_by(key)
+            ok = target is not None and any(x.key == target for x in links)
+        elif name in ("relatedToAny", "relatedByAny"):
+            links = lg.related(key) if name == "relatedToAny" else lg.related_by(key)
+            ok = any(article_matches(lg, x.key, cond, depth + 1) for x in links)
+        elif name == "extra":
+            ok = all(
+                all(
+                    _test(extra_value(a.extra, c["path"]), op, v)
+                    for op, v in c.items()
+                    if op != "path" and v is not None
+                )
+                for c in cond
+            )
+        elif name in ("relatedCount", "relatedByCount", "degree"):
+            out = related_count(lg, key)
+            inn = len(lg.related_by(key))
+            value = {"relatedCount": out, "relatedByCount": inn, "degree": out + inn}[name]
+            ok = all(_test(value, op, v) for op, v in cond.items() if v is not None)
+        elif name in FIELDS:
+            value = _value(lg, a, name)
+            ok = all(_test(value, op, v) for op, v in cond.items() if v is not None)
+        else:
+            raise BoundError(f"unknown where field {name!r}")
+        if not ok:
+            return False
+    return True
+
+
+# -- lists out as tables -------------------------------------------------------------------
+#: Columns a table of articles may have (plus ``extra.<path>``); DEFAULT_COLUMNS when
+#: none are asked for.
+TABLE_COLUMNS = (
+    "url",
+    "title",
+    "excerpt",
+    "body",
+    "publishedAt",
+    "category",
+    "type",
+    "quality",
+    "heat",
+    "published",
+    "isStub",
+    "provider",
+    "providerName",
+    "topics",
+    "relatedCount",
+    "relatedByCount",
+    "aliases",
+    "sources",
+    "score",
+)
+DEFAULT_COLUMNS = (
+    "url",
+    "title",
+    "publishedAt",
+    "provider",
+    "topics",
+    "category",
+    "type",
+    "quality",
+    "heat",
+    "isStub",
+)
+
+
+def check_columns(names: list[str] | tuple[str, ...]) -> list[str]:
+    out = []
+    for n in names:
+        n = n.strip()
+        if not n:
+            continue
+        if n not in TABLE_COLUMNS and not (n.startswith("extra.") and len(n) > 6):
+            raise BoundError(
+                f"unknown column {n!r}; use {', '.join(TABLE_COLUMNS)} or extra.<path>"
+            )
+        out.append(n)
+    return out or list(DEFAULT_COLUMNS)
+
+
+def table_row(lg: LinkGraph, key: str, cols: list[str], scores: dict | None = None) -> list:
+    """One article's values for ``cols``: JSON-ready (a time is ISO 8601 text, topics a
+    list of names, a missing value None)."""
+    a = lg.data(key)
+    out = []
+    for c in cols:
+        if c == "provider":
+            v = _value(lg, a, "providerDomain")
+        elif c == "topics":
+            v = [t.name for t in lg.topics_of(key)]
+        elif c == "relatedCount":
+            v = related_count(lg, key)
+        elif c == "relatedByCount":
+            v = len(lg.related_by(key))
+        elif c == "score":
+            v = scores.get(key) if scores else None
+        elif c in ("aliases", "sources"):
+            v = list(getattr(a, c))
+        elif c.startswith("extra."):
+            v = extra_value(a.extra, c[6:])
+        else:
+            v = _value(lg, a, c)
+        if isinstance(v, datetime):
+            v = v.isoformat()
+        out.append(v)
+    return out

@@ -1,0 +1,152 @@
+"""``GET /export/articles.csv`` and ``/export/articles.jsonl``: any list of articles as a
+table, streamed.
+
+Query parameters (the same as ``articles``' arguments): ``where`` (an ArticleWhere as
+JSON), ``search``, ``sort`` (``QUALITY:DESC,PUBLISHED_AT:DESC``, or a JSON list of
+ArticleSort), ``orderBy`` (the old enum), ``columns`` (comma-separated; see
+``graph.query.TABLE_COLUMNS``, or ``extra.<path>``), ``limit`` (all rows by default).
+A bad parameter is a 400 that says what is wrong. The read token applies (``ReadGuard``
+covers ``/export/``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+from graphql import GraphQLError, GraphQLList, GraphQLNonNull, coerce_input_value
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
+
+from ..graph import query as gq
+from ..graph.errors import BoundError
+from .types import ArticleOrder, ArticleSort, selection, table_chunks
+
+MEDIA = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
+
+
+def _coerce(type_name: str, value, as_list: bool = False):
+    from .schema import schema
+
+    t = schema._schema.get_type(type_name)
+    if as_list:
+        t = GraphQLList(GraphQLNonNull(t))
+    errors: list[str] = []
+
+    def on_error(*args) -> None:  # (path, value, error) in 3.2, (error, path) in 3.3
+        error = next(a for a in args if isinstance(a, GraphQLError))
+        path = next((a for a in args if isinstance(a, list)), [])
+        where = "".join(f".{p}" if isinstance(p, str) else f"[{p}]" for p in path)
+        errors.append(f"{type_name}{where}: {error.message}")
+
+    try:  # graphql-core 3.3 validates apart from coercing; 3.2 does both in one call
+        from graphql.utilities import validate_input_value
+    except ImportError:
+        out = coerce_input_value(value, t, on_error)
+    else:
+        validate_input_value(value, t, on_error)
+        out = None if errors else coerce_input_value(value, t)
+    if errors:
+        raise BoundError("; ".join(errors))
+    return out
+
+
+def _clean(value):
+    """A coerced input without its unset fields; a time without a zone is UTC."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _json(name: str, raw: str):
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+        raise BoundError(f"{name} must be JSON: {e}") from None
+
+
+def _params(request: Request) -> dict:
+    q = request.query_params
+    where = None
+    if q.get("where"):
+        where = _clean(_coerce("ArticleWhere", _json("where", q["where"])))
+    sort = None
+    raw = q.get("sort")
+    if raw:
+        if raw.lstrip().startswith("["):
+            value = _json("sort", raw)
+        else:
+            value = []
+            for part in raw.split(","):
+                field, _, direction = part.strip().partition(":")
+                value.append({"field": field.upper(), "direction": (direction or "ASC").upper()})
+        sort = [
+            ArticleSort(field=d["field"], direction=d["direction"])
+            for d in _coerce("ArticleSort", value, as_list=True)
+        ]
+    order_by = ArticleOrder.PUBLISHED_AT_DESC
+    if q.get("orderBy"):
+        try:
+            order_by = ArticleOrder[q["orderBy"].upper()]
+        except KeyError:
+            names = ", ".join(o.name for o in ArticleOrder)
+            raise BoundError(f"orderBy must be one of {names}") from None
+    limit = None
+    if q.get("limit"):
+        if not q["limit"].isdigit():
+            raise BoundError(f"limit must be a whole number (got {q['limit']!r})")
+        limit = int(q["limit"])
+    columns = gq.check_columns(q.get("columns", "").split(","))
+    return {
+        "where": where,
+        "search": q.get("search"),
+        "sort": sort,
+        "order_by": order_by,
+        "explicit_order": bool(q.get("orderBy")),
+        "limit": limit,
+        "columns": columns,
+    }
+
+
+async def articles_table_route(request: Request) -> Response:
+    fmt = request.path_params["ext"]
+    if fmt not in MEDIA:
+        return PlainTextResponse(
+            f"unknown table format {fmt!r}; use articles.csv or articles.jsonl", status_code=404
+        )
+    store = request.app.state.store
+    lg = store.current
+    if lg is None:
+        return PlainTextResponse("the graph is not loaded yet", status_code=503)
+    try:
+        p = _params(request)
+        sel, _ = await run_in_threadpool(
+            selection,
+            lg,
+            store,
+            getattr(request.app.state, "live", None),
+            None,
+            p["order_by"],
+            p["where"],
+            p["search"],
+            p["sort"],
+            p["explicit_order"],
+        )
+    except BoundError as e:
+        return PlainTextResponse(str(e), status_code=400)
+    keys = sel.keys if p["limit"] is None else sel.keys[: p["limit"]]
+    name = f"graphsvc-articles-v{lg.version}.{fmt}"
+    return StreamingResponse(
+        table_chunks(lg, keys, p["columns"], fmt, sel.scores),
+        media_type=MEDIA[fmt],
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "X-Graph-Version": str(lg.version),
+            "X-Total-Count": str(len(keys)),
+        },
+    )
