@@ -1,0 +1,323 @@
+"""A fleet of real `graphsvc serve --store` replicas on the test PostgreSQL cluster:
+import, serve, export, writes through any replica, conflicts, and the store going away."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.conftest import SEEDS, serve
+from tests.corpus import article, item, write
+from tests.livetools import (
+    AUTH,
+    DELETE,
+    TOKEN,
+    UPSERT,
+    WSClient,
+    errors,
+    input_for,
+    title_of,
+    upsert,
+    version,
+    wait_for,
+)
+
+ENV = {"GRAPHSVC_TOKEN": TOKEN}
+
+SNAPSHOT = """{
+  stats { files articles documents stubs providers topics relatedEdges loadErrors loadWarnings }
+  loadReport { path line message severity }
+  articles(first: 1000, orderBy: PUBLISHED_AT_ASC) {
+    nodes { url title isStub aliases sources body extra provider { name domain }
+            topics { name } related { url } }
+  }
+  providers(first: 1000) { nodes { domain name articleCount } }
+}"""
+
+
+def graphsvc(*args: str, env: dict | None = None, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "graphsvc", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+    )
+
+
+def make_corpus(folder: Path) -> Path:
+    """The seeds plus files that exercise the rules: a duplicate, a stub, a broken file,
+    unknown keys, a body, a nested folder."""
+    shutil.copytree(SEEDS, folder)
+    write(
+        folder,
+        "a.md",
+        article(
+            "https://fleet.example/a",
+            "Alpha &amp; co",
+            related=[item("https://fleet.example/stub"), item("https://fleet.example/b")],
+            mood="sunny",
+        ),
+        "Body of A\n",
+    )
+    write(folder, "sub/b.md", article("https://fleet.example/b", "Beta"), "B")
+    write(
+        folder,
+        "sub/b-again.md",
+        article("https://fleet.example/b", "Beta older", date="2020-01-01T00:00:00Z"),
+    )
+    write(folder, "broken.md", "title: [unclosed\n")
+    (folder / "bytes.md").write_bytes(
+        b"---\ntitle: Bytes \xff\nwebUrl: https://fleet.example/bytes\n---\n\xfe body\r\n"
+    )
+    return folder
+
+
+def snapshot(server) -> dict:
+    return server.data(SNAPSHOT)
+
+
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    return make_corpus(tmp_path / "corpus")
+
+
+@pytest.fixture
+def imported(pg_url, corpus) -> str:
+    r = graphsvc("import", str(corpus), "--store", pg_url)
+    assert r.returncode == 1, r.stderr  # broken.md is an error, as `validate` says
+    return pg_url
+
+
+def test_import_reports_like_validate_and_reruns_change_only_what_changed(pg_url, corpus):
+    first = graphsvc("import", str(corpus), "--store", pg_url)
+    validate = graphsvc("validate", str(corpus))
+    assert first.stdout == validate.stdout
+    assert "broken.md" in first.stdout
+    assert "7 files written, 0 deleted, 0 unchanged (store version 1)" in first.stderr
+    again = graphsvc("import", str(corpus), "--store", pg_url)
+    assert "0 files written, 0 deleted, 7 unchanged (no new version)" in again.stderr
+    write(corpus, "sub/b.md", article("https://fleet.example/b", "Beta 2"))
+    (corpus / "bytes.md").unlink()
+    third = graphsvc("import", str(corpus), "--store", pg_url)
+    assert "1 files written, 1 deleted, 5 unchanged (store version 2)" in third.stderr
+    assert "graphsvc-test-pw" not in first.stderr + third.stderr
+
+
+def test_served_store_equals_a_cold_folder_load(imported, corpus, tmp_path):
+    with ExitStack() as stack:
+        folder = stack.enter_context(serve(corpus, "--no-watch", tmp=tmp_path))
+        replica = stack.enter_context(serve(None, "--store", imported, tmp=tmp_path))
+        assert snapshot(replica) == snapshot(folder)
+        assert version(replica) == 1  # the store's version, not the replica's own count
+
+
+def test_export_round_trips_every_byte(imported, corpus, tmp_path):
+    out = tmp_path / "out"
+    r = graphsvc("export", str(out), "--format", "frontmatter", "--store", imported)
+    assert r.returncode == 0, r.stderr
+    want = {p.relative_to(corpus): p.read_bytes() for p in corpus.rglob("*") if p.is_file()}
+    got = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert got == want
+    again = graphsvc("export", str(out), "--store", imported)
+    assert again.returncode == 2 and "not empty" in again.stderr
+
+
+def test_a_newer_schema_is_refused_clearly(pg_url, tmp_path):
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE graphsvc_schema (version integer NOT NULL)")
+        conn.execute("INSERT INTO graphsvc_schema VALUES (99)")
+    r = graphsvc("serve", "--store", pg_url, "--port", "1")
+    assert r.returncode == 2
+    assert "schema version 99, newer than this graphsvc understands" in r.stderr
+    r = graphsvc("import", str(SEEDS), "--store", pg_url)
+    assert r.returncode == 2 and "newer than this graphsvc" in r.stderr
+
+
+def test_writes_on_each_replica_reach_every_replica(imported, tmp_path):
+    with ExitStack() as stack:
+        reps = [
+            stack.enter_context(serve(None, "--store", imported, tmp=tmp_path, env=ENV))
+            for _ in range(3)
+        ]
+        subs = []
+        for r in reps:
+            ws = WSClient(r.base)
+            ws.subscribe("1", "subscription { graphChanged { version added changed removed } }")
+            subs.append(ws)
+        time.sleep(0.3)  # subscriptions registered
+        versions = []
+        for i, r in enumerate(reps):
+            url = f"https://fleet.example/new{i}"
+            w = upsert(r, input_for(url, f"New {i}"))
+            assert w["created"] and w["article"]["title"] == f"New {i}"  # read-your-writes
+            assert version(r) >= w["version"]
+            versions.append(w["version"])
+            t0 = time.monotonic()
+            for other in reps:
+                wait_for(
+                    lambda o=other, u=url, n=i: title_of(o, u) == f"New {n}",
+                    timeout=1.0,
+                    what=f"write {i} on every replica",
+                )
+            assert time.monotonic() - t0 < 1.0
+        assert versions == [2, 3, 4]
+        snaps = [snapshot(r) for r in reps]
+        assert snaps[0] == snaps[1] == snaps[2]
+        assert {version(r) for r in reps} == {4}
+        for ws in subs:
+            got = [ws.next("1")["data"]["graphChanged"]["version"] for _ in range(3)]
+            assert got == [2, 3, 4]
+            ws.close()
+        # A cold replica started now has the same graph.
+        cold = stack.enter_context(serve(None, "--store", imported, tmp=tmp_path))
+        assert snapshot(cold) == snaps[0] and version(cold) == 4
+
+
+def test_updates_and_deletes_write_the_articles_own_files(imported, tmp_path):
+    with ExitStack() as stack:
+        a = stack.enter_context(serve(None, "--store", imported, tmp=tmp_path, env=ENV))
+        b = stack.enter_context(serve(None, "--store", imported, tmp=tmp_path, env=ENV))
+        w = upsert(a, input_for("https://fleet.example/b", "Beta rewritten"))
+        assert not w["created"] and w["paths"] == ["sub/b-again.md", "sub/b.md"]
+        body = a.gql(DELETE, {"url": "https://fleet.example/a"}, headers=AUTH)
+        assert "errors" not in body, body
+        assert body["data"]["deleteArticle"]["paths"] == ["a.md"]
+        v = body["data"]["deleteArticle"]["version"]
+        wait_for(lambda: version(b) == v, timeout=1.0, what="the delete on B")
+        assert title_of(b, "https://fleet.example/a") is None
+        assert snapshot(a) == snapshot(b)
+        # Nothing written without the token; a stub has no file to delete.
+        assert errors(a.gql(UPSERT, {"input": input_for("https://x.example/1", "X")}))
+        stub = a.gql(
+            DELETE,
+            {"url": "https://techxplore.com/news/2021-05-blurred-lines-recognition.html"},
+            headers=AUTH,
+        )
+        assert "is a stub" in errors(stub)[0]
+
+
+def test_expected_version_stops_a_silent_overwrite(imported, tmp_path):
+    url = "https://fleet.example/b"
+    with ExitStack() as stack:
+        a = stack.enter_context(serve(None, "--store", imported, tmp=tmp_path, env=ENV))
+        b = stack.enter_context(serve(None, "--store", imported, tmp=tmp_path, env=ENV))
+        read_at = version(a)
+        first = upsert(a, input_for(url, "From A", expectedVersion=read_at))
+        # B read the same version and writes without knowing of A's write: refused.
+        body = b.gql(
+            UPSERT, {"input": input_for(url, "From B", expectedVersion=read_at)}, headers=AUTH
+        )
+        assert body["errors"][0]["extensions"]["code"] == "CONFLICT", body
+        assert f"changed after version {read_at}" in body["errors"][0]["message"]
+        wait_for(lambda: title_of(b, url) == "From A", timeout=1.0, what="A's write on B")
+        # Read again, retry with that version: accepted.
+        upsert(b, input_for(url, "From B", expectedVersion=first["version"]))
+        # Without expectedVersion the last write wins.
+        upsert(a, input_for(url, "Last"))
+        wait_for(lambda: title_of(b, url) == "Last", timeout=1.0, what="last write")
+        # Unrelated articles do not conflict.
+        upsert(a, input_for("https://fleet.example/new", "N", expectedVersion=read_at))
+
+
+def test_concurrent_writers_to_one_article(imported, tmp_path):
+    """Writers on two replicas race on one article with expectedVersion: exactly one of
+    each pair of writes made at the same version wins."""
+    url = "https://fleet.example/b"
+    with ExitStack() as stack:
+        reps = [
+            stack.enter_context(serve(None, "--store", imported, tmp=tmp_path, env=ENV))
+            for _ in range(2)
+        ]
+        for round_ in range(5):
+            v = max(version(r) for r in reps)
+            wait_for(
+                lambda v=v: all(version(r) == v for r in reps), timeout=1.0, what="same version"
+            )
+            results: list[dict] = [None, None]
+
+            def go(i, v=v, round_=round_, results=results):
+                results[i] = reps[i].gql(
+                    UPSERT,
+                    {"input": input_for(url, f"R{round_} W{i}", expectedVersion=v)},
+                    headers=AUTH,
+                )
+
+            threads = [threading.Thread(target=go, args=(i,)) for i in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(30)
+            codes = sorted(
+                "ok" if "errors" not in r else r["errors"][0]["extensions"]["code"] for r in results
+            )
+            assert codes == ["CONFLICT", "ok"], results
+            winner = next(r for r in results if "errors" not in r)["data"]["upsertArticle"]
+            for r in reps:
+                wait_for(
+                    lambda r=r, w=winner: title_of(r, url) == w["article"]["title"],
+                    timeout=1.0,
+                    what="winner",
+                )
+
+
+def test_store_stopped_and_started_during_writes(pg_cluster, imported, tmp_path):
+    url = "https://fleet.example/fault"
+    with ExitStack() as stack:
+        a = stack.enter_context(serve(None, "--store", imported, tmp=tmp_path, env=ENV))
+        b = stack.enter_context(serve(None, "--store", imported, tmp=tmp_path, env=ENV))
+        upsert(a, input_for(url, "before"))
+        before = version(a)
+        wait_for(lambda: version(b) == before, timeout=1.0, what="B current")
+        pg_cluster.stop()
+        try:
+            # Replicas keep serving their last version.
+            for r in (a, b):
+                assert title_of(r, url) == "before"
+            t0 = time.monotonic()
+            body = a.gql(UPSERT, {"input": input_for(url, "during")}, headers=AUTH)
+            assert time.monotonic() - t0 < 5
+            assert body["errors"][0]["extensions"]["code"] == "STORE_UNAVAILABLE", body
+            assert "graphsvc-test-pw" not in str(body)
+            metrics = wait_for(
+                lambda: (
+                    "graphsvc_store_connected 0.0" in b.client.get("/metrics").text
+                    and b.client.get("/metrics").text
+                ),
+                what="B reports the store lost",
+            )
+            assert "graphsvc-test-pw" not in metrics
+        finally:
+            pg_cluster.start()
+        assert title_of(a, url) == "before"  # the failed write changed nothing
+        # Writes work again at once; both replicas catch up by themselves.
+        w = wait_for(
+            lambda: (
+                "errors"
+                not in (body := a.gql(UPSERT, {"input": input_for(url, "after")}, headers=AUTH))
+                and body
+            ),
+            timeout=10,
+            what="writes back",
+        )
+        v = w["data"]["upsertArticle"]["version"]
+        assert v == before + 1
+        wait_for(
+            lambda: version(b) == v and title_of(b, url) == "after", timeout=10, what="B caught up"
+        )
+        wait_for(
+            lambda: "graphsvc_store_connected 1.0" in b.client.get("/metrics").text,
+            timeout=10,
+            what="B reconnected",
+        )
+        assert "graphsvc_store_lag_versions 0.0" in b.client.get("/metrics").text
