@@ -409,6 +409,7 @@ def _serve_store(args: argparse.Namespace, settings, auth, assets) -> int:
     live = StoreCorpus(pg, store=store)
     app = create_app(store, settings, live=live, auth=auth, assets=assets)
     register(live.source, ops.REGISTRY)
+    app.state.load_state.details = lambda: {"store": live.source.status().report()}
 
     def load():
         delay = 0.5

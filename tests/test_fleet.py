@@ -297,6 +297,12 @@ def test_store_stopped_and_started_during_writes(pg_cluster, imported, tmp_path)
                 what="B reports the store lost",
             )
             assert "graphsvc-test-pw" not in metrics
+            ready = b.client.get("/readyz")
+            assert ready.status_code == 200  # still serving its last version
+            store = ready.json()["store"]
+            assert store["connected"] is False and store["disconnectedSince"]
+            assert store["appliedVersion"] == before
+            assert "graphsvc-test-pw" not in ready.text
         finally:
             pg_cluster.start()
         assert title_of(a, url) == "before"  # the failed write changed nothing
@@ -321,3 +327,5 @@ def test_store_stopped_and_started_during_writes(pg_cluster, imported, tmp_path)
             what="B reconnected",
         )
         assert "graphsvc_store_lag_versions 0.0" in b.client.get("/metrics").text
+        store = b.client.get("/readyz").json()["store"]
+        assert store["connected"] and store["lagVersions"] == 0 and store["appliedVersion"] == v

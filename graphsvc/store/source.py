@@ -33,6 +33,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import psycopg
 
@@ -77,6 +78,20 @@ class FollowStatus:
     @property
     def lag(self) -> int:
         return max(0, self.store_version - self.applied)
+
+    def report(self) -> dict:
+        """For /readyz: connected, the versions, and since when the store is lost."""
+        since = None
+        if self.disconnected_since is not None and not self.connected:
+            since = datetime.fromtimestamp(self.disconnected_since, UTC).isoformat()
+        return {
+            "connected": self.connected,
+            "storeVersion": self.store_version,
+            "appliedVersion": self.applied,
+            "lagVersions": self.lag,
+            "disconnectedSince": since,
+            "error": None if self.connected else self.error,
+        }
 
 
 class StoreSource:
