@@ -22,6 +22,7 @@ from tests.livetools import (
     DELETE,
     TOKEN,
     UPSERT,
+    UPSERT_MANY,
     WSClient,
     errors,
     input_for,
@@ -249,6 +250,7 @@ def test_concurrent_writers_to_one_article(imported, tmp_path):
             def go(i, v=v, round_=round_, results=results):
                 results[i] = reps[i].gql(
                     UPSERT,
+                    UPSERT_MANY,
                     {"input": input_for(url, f"R{round_} W{i}", expectedVersion=v)},
                     headers=AUTH,
                 )
@@ -329,3 +331,118 @@ def test_store_stopped_and_started_during_writes(pg_cluster, imported, tmp_path)
         assert "graphsvc_store_lag_versions 0.0" in b.client.get("/metrics").text
         store = b.client.get("/readyz").json()["store"]
         assert store["connected"] and store["lagVersions"] == 0 and store["appliedVersion"] == v
+
+
+KILLED_WRITER = """
+import os, signal, sys
+from graphsvc.store import PgStore
+pg = PgStore(sys.argv[1])
+with pg.writing() as txn:
+    for i in range(50):
+        txn.put(f"batch/{i:03d}.md", b"---\\nwebUrl: https://kill.example/%d\\n---\\n" % i)
+    txn._flush()  # every row written, not committed
+    print("flushed", flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_writer_killed_mid_batch_leaves_nothing(imported, tmp_path):
+    before = store_head(imported)
+    r = subprocess.run(
+        [sys.executable, "-c", KILLED_WRITER, imported], capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == -9 and "flushed" in r.stdout, r.stderr
+    # The server notices the dead client and rolls its transaction back.
+    wait_for(lambda: store_head(imported) == before, what="the killed writer's rollback")
+    with psycopg.connect(imported) as conn:
+        (n,) = conn.execute(
+            "SELECT count(*) FROM graphsvc_files WHERE path LIKE 'batch/%'"
+        ).fetchone()
+        (logged,) = conn.execute(
+            "SELECT count(*) FROM graphsvc_log WHERE path LIKE 'batch/%'"
+        ).fetchone()
+    assert (n, logged) == (0, 0)
+    # The next writer gets the version the dead one held: no gap, nothing skipped.
+    from graphsvc.store import PgStore
+
+    with PgStore(imported).writing() as txn:
+        txn.put("after.md", b"---\nwebUrl: https://kill.example/after\n---\n")
+    assert txn.committed == before + 1
+
+
+def store_head(url: str) -> int:
+    with psycopg.connect(url, autocommit=True) as conn:
+        # Waiting on the head row's lock means a writer is still in flight.
+        conn.execute("SET lock_timeout = '200ms'")
+        try:
+            (v,) = conn.execute("SELECT version FROM graphsvc_head FOR UPDATE").fetchone()
+        except psycopg.errors.LockNotAvailable:
+            return -1
+        return v
+
+
+def test_a_batch_is_all_or_nothing_through_the_api(imported, tmp_path):
+    with serve(None, "--store", imported, tmp=tmp_path, env=ENV) as a:
+        v = version(a)
+        good = input_for("https://fleet.example/ok", "OK")
+        bad = input_for("https://fleet.example/bad", "Bad", quality=None, excerpt=None)
+        bad["webUrl"] = "not a url"
+        body = a.gql(UPSERT_MANY, {"inputs": [good, bad]}, headers=AUTH)
+        assert body.get("errors"), body
+        assert version(a) == v and title_of(a, "https://fleet.example/ok") is None
+        body = a.gql(
+            UPSERT_MANY,
+            {"inputs": [good, input_for("https://fleet.example/ok2", "OK2")]},
+            headers=AUTH,
+        )
+        assert "errors" not in body, body
+        assert {w["version"] for w in body["data"]["upsertArticles"]} == {v + 1}  # one version
+
+
+def test_a_replica_killed_mid_stream_comes_back_current(imported, tmp_path):
+    with ExitStack() as stack:
+        a = stack.enter_context(serve(None, "--store", imported, tmp=tmp_path, env=ENV))
+        b = stack.enter_context(serve(None, "--store", imported, tmp=tmp_path, env=ENV))
+        stop = threading.Event()
+        done: list[int] = []
+
+        def writes():
+            i = 0
+            while not stop.is_set() and i < 200:
+                done.append(upsert(a, input_for(f"https://fleet.example/s{i}", f"S{i}"))["version"])
+                i += 1
+
+        t = threading.Thread(target=writes)
+        t.start()
+        wait_for(lambda: len(done) >= 5, what="writes under way")
+        b.proc.kill()
+        b.proc.wait()
+        time.sleep(0.5)
+        b2 = stack.enter_context(serve(None, "--store", imported, tmp=tmp_path, env=ENV))
+        time.sleep(0.5)
+        stop.set()
+        t.join(60)
+        last = done[-1]
+        wait_for(lambda: version(b2) == last, timeout=2, what="the restarted replica current")
+        assert snapshot(b2) == snapshot(a)
+
+
+def test_password_from_a_file_a_socket_and_the_environment(pg_cluster, imported, tmp_path):
+    from tests.pgtools import APP_PASSWORD
+
+    pwfile = tmp_path / "pw"
+    pwfile.write_text(APP_PASSWORD + "\n")
+    pwfile.chmod(0o600)
+    db = imported.rsplit("/", 1)[1]
+    env = {
+        "PGPASSFILE": str(tmp_path / "none"),
+        "GRAPHSVC_STORE": pg_cluster.socket_url(db),
+        "GRAPHSVC_STORE_PASSWORD_FILE": str(pwfile),
+    }
+    with serve(None, tmp=tmp_path, env=env) as r:
+        assert version(r) == 1
+        assert "graphsvc-test-pw" not in r.logs()
+    bad = graphsvc(
+        "import", str(SEEDS), env={**env, "GRAPHSVC_STORE_PASSWORD_FILE": str(tmp_path / "missing")}
+    )
+    assert bad.returncode == 2 and "password file" in bad.stderr
