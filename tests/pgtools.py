@@ -13,6 +13,7 @@ Connections use password authentication over TCP (scram-sha-256): the test sessi
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import itertools
 import os
@@ -23,6 +24,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -183,16 +185,17 @@ def _unavailable(why: str):
     pytest.skip(f"PostgreSQL not available: {why}")
 
 
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[Cluster]:
-    """A running throwaway cluster for the whole session (see the module's docstring)."""
+@contextmanager
+def throwaway_cluster() -> Iterator[Cluster]:
+    """Start a cluster in a new temporary folder; stop and remove it on exit. Raises
+    :class:`Unavailable` when PostgreSQL is missing or does not start."""
     try:
         import psycopg  # noqa: F401
     except ImportError:
-        _unavailable("psycopg is not installed")
+        raise Unavailable("psycopg is not installed") from None
     bindir = find_bindir()
     if bindir is None:
-        _unavailable("no initdb/pg_ctl on PATH or in /usr/lib/postgresql/*/bin")
+        raise Unavailable("no initdb/pg_ctl on PATH or in /usr/lib/postgresql/*/bin")
     user = _unprivileged_user()
     # Not under pytest's tmp folder: that is private to root, and the server's user must
     # reach its data folder.
@@ -206,8 +209,12 @@ def pg_cluster() -> Iterator[Cluster]:
         cluster.setup_roles()
     except Exception as e:
         detail = getattr(e, "stderr", "") or ""
+        log = cluster.log()
+        with contextlib.suppress(Exception):
+            if cluster.running():
+                cluster.stop("immediate")
         shutil.rmtree(base, ignore_errors=True)
-        _unavailable(f"the test cluster did not start: {e} {detail}\n{cluster.log()}")
+        raise Unavailable(f"the test cluster did not start: {e} {detail}\n{log}") from None
     try:
         yield cluster
     finally:
@@ -218,6 +225,24 @@ def pg_cluster() -> Iterator[Cluster]:
         else:
             os.environ["PGPASSFILE"] = old_passfile
         shutil.rmtree(base, ignore_errors=True)
+
+
+class Unavailable(Exception):
+    pass
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """A running throwaway cluster for the whole session (see the module's docstring)."""
+    try:
+        cm = throwaway_cluster()
+        cluster = cm.__enter__()
+    except Unavailable as e:
+        _unavailable(str(e))
+    try:
+        yield cluster
+    finally:
+        cm.__exit__(None, None, None)
 
 
 @pytest.fixture

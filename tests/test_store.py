@@ -196,3 +196,18 @@ def test_writes_fail_fast_when_the_store_is_down(pg_cluster, pg_url):
     finally:
         pg_cluster.start()
     assert put(pg, "a.md", ARTICLE) == 1
+
+
+def test_parallel_parse_equals_serial():
+    from graphsvc.ingest.loader import PARALLEL_MIN_FILES
+    from graphsvc.store.source import parse_all
+
+    n = PARALLEL_MIN_FILES + 7
+    files = [(f"f{i:05d}.md", ARTICLE.replace(b"/x", f"/{i}".encode())) for i in range(n)]
+    files[5] = ("f00005.md", b"not front matter")
+    done: list[int] = []
+    par = parse_all(iter(files), n, progress=done.append, workers=2)
+    ser = parse_all(iter(files), n, workers=1)
+    assert list(par) == [p for p, _ in files]
+    assert par == ser and sum(done) == n
+    assert par["f00005.md"][0] is None and par["f00005.md"][1]

@@ -29,15 +29,18 @@ disconnected and how far behind the last known store version it is.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import psycopg
 
 from ..ingest import parse_bytes
+from ..ingest.loader import PARALLEL_MIN_FILES, chunk_size, paused_gc
 from ..ingest.records import ArticleRecord, LoadIssue
 from .errors import StoreError, StoreUnavailable
 from .pg import CHANNEL, LogBatch, PgStore, _reason
@@ -56,6 +59,51 @@ def parse(path: str, content: bytes) -> Parsed:
         return parse_bytes(content, path)
     except (RecursionError, MemoryError):
         return None, [LoadIssue(path, None, "front matter is nested too deeply to read")]
+
+
+def _parse_chunk(chunk: list[tuple[str, bytes]]) -> list[Parsed]:
+    with paused_gc():
+        return [parse(p, c) for p, c in chunk]
+
+
+def parse_all(
+    files: Iterable[tuple[str, bytes]],
+    count: int,
+    progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
+) -> dict[str, Parsed]:
+    """Parse (path, content) pairs, on every core when there are many (as a folder load)."""
+    workers = workers or os.cpu_count() or 1
+    out: dict[str, Parsed] = {}
+    with paused_gc():
+        if workers <= 1 or count < PARALLEL_MIN_FILES:
+            for path, content in files:
+                out[path] = parse(path, content)
+                if progress:
+                    progress(1)
+            return out
+        size = chunk_size(count, workers)
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            pending: list = []
+            chunk: list[tuple[str, bytes]] = []
+
+            def drain(limit: int) -> None:
+                while len(pending) > limit:
+                    paths, fut = pending.pop(0)
+                    out.update(zip(paths, fut.result(), strict=True))
+                    if progress:
+                        progress(len(paths))
+
+            for item in files:
+                chunk.append(item)
+                if len(chunk) >= size:
+                    pending.append(([p for p, _ in chunk], pool.submit(_parse_chunk, chunk)))
+                    chunk = []
+                    drain(workers * 4)  # bounded: the store streams, memory stays flat
+            if chunk:
+                pending.append(([p for p, _ in chunk], pool.submit(_parse_chunk, chunk)))
+            drain(0)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +171,7 @@ class StoreSource:
         with self.store.reading() as snap:
             if on_total:
                 on_total(snap.count)
-            files = {path: parse(path, content) for path, content in snap.files(progress)}
+            files = parse_all(snap.files(), snap.count, progress)
             version = snap.version
         with self._lock:
             self._applied = self._store_version = version
