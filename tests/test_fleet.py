@@ -446,3 +446,41 @@ def test_password_from_a_file_a_socket_and_the_environment(pg_cluster, imported,
         "import", str(SEEDS), env={**env, "GRAPHSVC_STORE_PASSWORD_FILE": str(tmp_path / "missing")}
     )
     assert bad.returncode == 2 and "password file" in bad.stderr
+
+
+def test_least_privileges(pg_cluster, imported, tmp_path):
+    """A writer role with only SELECT/INSERT/UPDATE/DELETE on graphsvc's tables writes;
+    a reader role with only SELECT serves and follows, and its writes are refused."""
+    db = imported.rsplit("/", 1)[1]
+    tables = "graphsvc_files, graphsvc_log, graphsvc_head"
+    for role, grants in (
+        ("gs_writer", [f"GRANT SELECT, INSERT, UPDATE, DELETE ON {tables} TO gs_writer",
+                       "GRANT SELECT ON graphsvc_schema TO gs_writer"]),
+        ("gs_reader", [f"GRANT SELECT ON {tables}, graphsvc_schema TO gs_reader"]),
+    ):  # fmt: skip
+        pg_cluster.admin(f"CREATE ROLE {role} LOGIN PASSWORD 'pw-{role}'")
+        pg_cluster.admin(f"GRANT CONNECT ON DATABASE {db} TO {role}")
+        for g in grants:
+            pg_cluster.admin(g, db)
+    pwfile = tmp_path / "pgpass"
+    pwfile.write_text(
+        f"127.0.0.1:{pg_cluster.port}:*:gs_writer:pw-gs_writer\n"
+        f"127.0.0.1:{pg_cluster.port}:*:gs_reader:pw-gs_reader\n"
+    )
+    pwfile.chmod(0o600)
+    env = {**ENV, "PGPASSFILE": str(pwfile)}
+    with ExitStack() as stack:
+        w = stack.enter_context(
+            serve(None, "--store", pg_cluster.url(db, "gs_writer"), tmp=tmp_path, env=env)
+        )
+        r = stack.enter_context(
+            serve(None, "--store", pg_cluster.url(db, "gs_reader"), tmp=tmp_path, env=env)
+        )
+        done = upsert(w, input_for("https://fleet.example/priv", "Priv"))
+        wait_for(lambda: version(r) == done["version"], timeout=1.0, what="the reader follows")
+        body = r.gql(
+            UPSERT, {"input": input_for("https://fleet.example/priv2", "No")}, headers=AUTH
+        )
+        assert body["errors"][0]["extensions"]["code"] == "STORE_REFUSED", body
+        assert "permission denied" in body["errors"][0]["message"]
+        assert version(r) == done["version"]

@@ -23,3 +23,9 @@ class VersionConflict(GraphError):
     """An ``expectedVersion`` check failed: the article changed after that version."""
 
     extensions = {"code": "CONFLICT"}
+
+
+class StoreRefused(GraphError):
+    """The store refused the write (e.g. the role may not write); nothing was changed."""
+
+    extensions = {"code": "STORE_REFUSED"}

@@ -52,7 +52,7 @@ from psycopg.conninfo import conninfo_to_dict
 from ..graph.urls import canonical_url
 from ..ingest import parse_bytes
 from ..ingest.records import ArticleRecord
-from .errors import StoreError, StoreUnavailable
+from .errors import StoreError, StoreRefused, StoreUnavailable
 
 log = logging.getLogger("graphsvc.store")
 
@@ -313,6 +313,10 @@ class PgStore:
                 )
                 err.maybe_committed = committing
                 raise err from None
+            except psycopg.Error as e:  # refused by the server: privileges, constraints
+                raise StoreRefused(
+                    f"the store {self.where} refused the write: {_reason(e)}; nothing was changed"
+                ) from None
             txn.committed = txn.version
         finally:
             if own:
