@@ -192,9 +192,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"graphsvc: {e}", file=sys.stderr)
             return 2
         print(f"graphsvc: GraphiQL assets from {args.graphiql_assets}", file=sys.stderr)
-    if args.store or os.environ.get("GRAPHSVC_STORE"):
+    # A folder argument wins over $GRAPHSVC_STORE; with --store it is a mistake.
+    if args.store or (os.environ.get("GRAPHSVC_STORE") and not args.dir):
         if args.dir:
             print("graphsvc: give a corpus folder or --store, not both", file=sys.stderr)
+            return 2
+        if args.workers > 1:
+            print(
+                "graphsvc: --workers is for folders; with a store run one replica per port "
+                "(every replica follows the store)",
+                file=sys.stderr,
+            )
             return 2
         auth = auth_from_options(args.token_file, args.read_token, args.read_token_file)
         settings = Settings.from_args(args)

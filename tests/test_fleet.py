@@ -250,7 +250,6 @@ def test_concurrent_writers_to_one_article(imported, tmp_path):
             def go(i, v=v, round_=round_, results=results):
                 results[i] = reps[i].gql(
                     UPSERT,
-                    UPSERT_MANY,
                     {"input": input_for(url, f"R{round_} W{i}", expectedVersion=v)},
                     headers=AUTH,
                 )
@@ -484,3 +483,22 @@ def test_least_privileges(pg_cluster, imported, tmp_path):
         assert body["errors"][0]["extensions"]["code"] == "STORE_REFUSED", body
         assert "permission denied" in body["errors"][0]["message"]
         assert version(r) == done["version"]
+
+
+def test_clear_errors_for_bad_addresses_and_missing_privileges(pg_cluster, pg_url, tmp_path):
+    r = graphsvc("import", str(SEEDS), "--store", "host=x password=s3cret-pw dbname")
+    assert r.returncode == 2 and "cannot be read as a PostgreSQL URL" in r.stderr
+    assert "s3cret-pw" not in r.stderr
+    # A role that may not create tables, on an empty database: says so, exit 2.
+    db = pg_url.rsplit("/", 1)[1]
+    pg_cluster.admin("CREATE ROLE gs_nocreate LOGIN PASSWORD 'pw-nocreate'")
+    pg_cluster.admin(f"GRANT CONNECT ON DATABASE {db} TO gs_nocreate")
+    pg_cluster.admin("REVOKE CREATE ON SCHEMA public FROM PUBLIC", db)
+    pwfile = tmp_path / "pgpass"
+    pwfile.write_text(f"127.0.0.1:{pg_cluster.port}:*:gs_nocreate:pw-nocreate\n")
+    pwfile.chmod(0o600)
+    url = pg_cluster.url(db, "gs_nocreate")
+    r = graphsvc("serve", "--store", url, "--port", "1", env={"PGPASSFILE": str(pwfile)})
+    assert r.returncode == 2 and "cannot set up graphsvc's tables" in r.stderr, r.stderr
+    r = graphsvc("serve", str(SEEDS), "--store", url)
+    assert r.returncode == 2 and "not both" in r.stderr

@@ -201,11 +201,24 @@ class PgStore:
             return psycopg.connect(self.url, **kw)
         except psycopg.OperationalError as e:
             raise StoreUnavailable(f"the store {self.where} is unavailable: {_reason(e)}") from None
+        except psycopg.ProgrammingError:  # libpq's message may quote the address: not shown
+            raise StoreError("the store's address cannot be read as a PostgreSQL URL") from None
 
     # -- schema ------------------------------------------------------------------------
     def migrate(self) -> int:
         """Create or upgrade the tables; returns the schema version. Refuses a store
         whose schema is newer than this code (:class:`StoreError`)."""
+        try:
+            return self._migrate()
+        except psycopg.OperationalError as e:
+            raise StoreUnavailable(f"the store {self.where} is unavailable: {_reason(e)}") from None
+        except psycopg.Error as e:
+            raise StoreError(
+                f"cannot set up graphsvc's tables in {self.where}: {_reason(e)} (the first "
+                "start needs a role that may create tables; see README, Running a fleet)"
+            ) from None
+
+    def _migrate(self) -> int:
         with self.connect() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATE_LOCK,))
             have = _schema_version(conn)
