@@ -502,3 +502,19 @@ def test_clear_errors_for_bad_addresses_and_missing_privileges(pg_cluster, pg_ur
     assert r.returncode == 2 and "cannot set up graphsvc's tables" in r.stderr, r.stderr
     r = graphsvc("serve", str(SEEDS), "--store", url)
     assert r.returncode == 2 and "not both" in r.stderr
+
+
+def test_a_replica_started_while_the_store_is_down_waits_for_it(pg_cluster, imported, tmp_path):
+    pg_cluster.stop()
+    try:
+        with serve(None, "--store", imported, tmp=tmp_path, env=ENV, ready="/healthz") as r:
+            time.sleep(1)
+            ready = r.client.get("/readyz")
+            assert ready.status_code == 503 and "graphsvc-test-pw" not in ready.text
+            pg_cluster.start()
+            wait_for(lambda: r.client.get("/readyz").status_code == 200, timeout=20, what="ready")
+            assert version(r) == 1
+            assert "retrying" in r.logs()
+    finally:
+        if not pg_cluster.running():
+            pg_cluster.start()
