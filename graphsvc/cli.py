@@ -359,7 +359,48 @@ def cmd_import(args: argparse.Namespace) -> int:
         f"in {time.perf_counter() - t0:.2f}s",
         file=sys.stderr,
     )
+    if args.watch:
+        return _import_watch(pg, folder)
     return 1 if status or report.skipped else 0
+
+
+def _import_watch(pg, folder: Path) -> int:
+    """Follow ``folder`` into the store until interrupted: each burst of changes is one
+    store transaction of the files it touched; after an outage, a full re-import."""
+    import watchfiles
+
+    from .store import StoreUnavailable
+    from .store.transfer import import_folder, import_paths
+
+    print(f"graphsvc: following {folder} into {pg.where} (Ctrl-C stops)", file=sys.stderr)
+    rescan = True  # once the watch is set up: catch what changed since the import
+    for changes in watchfiles.watch(
+        folder, debounce=500, step=100, rust_timeout=1000, yield_on_timeout=True,
+        raise_interrupt=False,
+    ):  # fmt: skip
+        try:
+            if rescan:
+                report = import_folder(pg, folder)
+                rescan = False
+            elif changes:
+                rels = [os.path.relpath(p, folder) for _, p in changes]
+                report = import_paths(pg, folder, rels)
+            else:
+                continue
+        except StoreUnavailable as e:
+            print(f"graphsvc: {e}; trying again", file=sys.stderr, flush=True)
+            rescan = True
+            continue
+        for issue in report.skipped:
+            print(f"graphsvc: {issue}", file=sys.stderr)
+        if report.version:
+            print(
+                f"graphsvc: store version {report.version}: {report.written} files written, "
+                f"{report.deleted} deleted",
+                file=sys.stderr,
+                flush=True,
+            )
+    return 0
 
 
 @_store_errors
@@ -570,6 +611,11 @@ def parser() -> argparse.ArgumentParser:
     )
     im.add_argument("dir", help="corpus folder")
     im.add_argument("--no-cache", action="store_true", help="ignore and do not write snapshots")
+    im.add_argument(
+        "--watch",
+        action="store_true",
+        help="then keep following the folder into the store, as its single writer",
+    )
     _add_store_arguments(im, "the PostgreSQL store (default: $GRAPHSVC_STORE)")
     im.set_defaults(func=cmd_import)
     return p

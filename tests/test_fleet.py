@@ -518,3 +518,45 @@ def test_a_replica_started_while_the_store_is_down_waits_for_it(pg_cluster, impo
     finally:
         if not pg_cluster.running():
             pg_cluster.start()
+
+
+def test_import_watch_follows_the_folder_into_the_store(pg_url, corpus, tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "graphsvc", "import", str(corpus), "--store", pg_url, "--watch"],
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "watch.log", "wb"),  # noqa: SIM115
+    )
+    try:
+        wait_for(
+            lambda: "following" in (tmp_path / "watch.log").read_text(), timeout=30, what="watching"
+        )
+        with serve(None, "--store", pg_url, tmp=tmp_path) as r:
+            v = version(r)
+            write(corpus, "sub/b.md", article("https://fleet.example/b", "Beta via the folder"))
+            wait_for(
+                lambda: title_of(r, "https://fleet.example/b") == "Beta via the folder",
+                timeout=10,
+                what="a folder edit in the store",
+            )
+            shutil.rmtree(corpus / "sub")
+            wait_for(
+                lambda: title_of(r, "https://fleet.example/b") == "Related https://fleet.example/b",
+                timeout=10,
+                what="a removed folder gone from the store",
+            )
+            write(corpus, "new/c.md", article("https://fleet.example/c", "Gamma"))
+            wait_for(
+                lambda: title_of(r, "https://fleet.example/c") == "Gamma",
+                timeout=10,
+                what="a new folder in the store",
+            )
+            assert version(r) >= v + 3
+            cold = tmp_path / "cold"
+            assert graphsvc("export", str(cold), "--store", pg_url).returncode == 0
+            want = {p.relative_to(corpus): p.read_bytes() for p in corpus.rglob("*") if p.is_file()}
+            assert {
+                p.relative_to(cold): p.read_bytes() for p in cold.rglob("*") if p.is_file()
+            } == want
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -406,6 +406,15 @@ class Transaction:
             p: bytes(h) for p, h in self.conn.execute("SELECT path, sha256 FROM graphsvc_files")
         }
 
+    def checksums_of(self, paths: list[str], prefixes: list[str]) -> dict[str, bytes]:
+        """The sha256 of these paths and of every path below these prefixes."""
+        rows = self.conn.execute(
+            "SELECT path, sha256 FROM graphsvc_files WHERE path = ANY(%s)"
+            " OR EXISTS (SELECT 1 FROM unnest(%s::text[]) p WHERE starts_with(path, p))",
+            (paths, prefixes),
+        )
+        return {p: bytes(h) for p, h in rows}
+
     def changed_after(self, urls: Iterable[str], version: int) -> int | None:
         """The newest version after ``version`` that wrote or deleted a file of an
         article with any of these URLs; None when there is none."""

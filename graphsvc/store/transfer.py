@@ -14,7 +14,7 @@ graph (every field, unknown keys, bodies, even the files with errors).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ..ingest import list_files, parse_bytes
@@ -80,6 +80,58 @@ def import_folder(
             if key not in contents:
                 txn.delete(key)
                 report.deleted += 1
+    report.version = txn.committed
+    return report
+
+
+def import_paths(pg: PgStore, folder: str | os.PathLike, rels: Iterable[str]) -> ImportReport:
+    """Bring these paths (relative to ``folder``; files or folders, present or gone) into
+    the store, in one transaction: what ``import_folder`` does, for just these paths."""
+    folder = os.fspath(folder)
+    report = ImportReport()
+    wanted: set[str] = set()
+    prefixes: list[str] = []
+    for rel in rels:
+        rel = os.path.normpath(rel)
+        if rel.startswith("..") or any(p.startswith(".") for p in rel.split(os.sep) if p):
+            continue  # outside the folder, or hidden: loaders skip those too
+        path = os.path.join(folder, rel)
+        if rel == ".":
+            return import_folder(pg, folder)
+        if os.path.isdir(path):
+            wanted.update(os.path.relpath(f, folder) for f in list_files(path))
+            prefixes.append(rel.replace(os.sep, "/") + "/")
+        else:
+            wanted.add(rel)
+            prefixes.append(rel.replace(os.sep, "/") + "/")  # a folder that went away
+    with pg.writing() as txn:
+        have = txn.checksums_of(sorted({_store_path(w) or "" for w in wanted}), prefixes)
+        wanted.update(key.replace("/", os.sep) for key in have)  # gone from the folder?
+        for rel in sorted(wanted):
+            key = _store_path(rel)
+            if key is None:
+                report.skipped.append(
+                    LoadIssue(rel, None, "the file name is not UTF-8: not stored")
+                )
+                continue
+            try:
+                with open(os.path.join(folder, rel), "rb") as fh:
+                    data = fh.read()
+            except FileNotFoundError:
+                if key in have:
+                    txn.delete(key)
+                    report.deleted += 1
+                continue
+            except OSError as e:
+                report.skipped.append(LoadIssue(rel, None, f"cannot read file: {e.strerror}"))
+                continue
+            report.files += 1
+            if have.get(key) == sha256(data):
+                report.unchanged += 1
+                continue
+            rec, _ = parse_bytes(data, key)
+            txn.put(key, data, article_urls(rec))
+            report.written += 1
     report.version = txn.committed
     return report
 
