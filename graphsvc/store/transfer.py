@@ -70,12 +70,7 @@ def import_folder(
     with pg.writing() as txn:
         have = txn.checksums()
         for key, data in contents.items():
-            if have.get(key) == sha256(data):
-                report.unchanged += 1
-                continue
-            rec, _ = parse_bytes(data, key)
-            txn.put(key, data, article_urls(rec))
-            report.written += 1
+            _put_changed(txn, report, key, data, have)
         for key in have:
             if key not in contents:
                 txn.delete(key)
@@ -126,14 +121,19 @@ def import_paths(pg: PgStore, folder: str | os.PathLike, rels: Iterable[str]) ->
                 report.skipped.append(LoadIssue(rel, None, f"cannot read file: {e.strerror}"))
                 continue
             report.files += 1
-            if have.get(key) == sha256(data):
-                report.unchanged += 1
-                continue
-            rec, _ = parse_bytes(data, key)
-            txn.put(key, data, article_urls(rec))
-            report.written += 1
+            _put_changed(txn, report, key, data, have)
     report.version = txn.committed
     return report
+
+
+def _put_changed(txn, report: ImportReport, key: str, data: bytes, have: dict) -> None:
+    """Write ``data`` at ``key`` unless the store already holds exactly that."""
+    if have.get(key) == sha256(data):
+        report.unchanged += 1
+        return
+    rec, _ = parse_bytes(data, key)
+    txn.put(key, data, article_urls(rec))
+    report.written += 1
 
 
 @dataclass
