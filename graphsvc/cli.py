@@ -267,6 +267,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"graphsvc: {e}", file=sys.stderr)
             return 2
         print(f"graphsvc: GraphiQL assets from {args.graphiql_assets}", file=sys.stderr)
+    # A folder argument wins over $GRAPHSVC_STORE; with --store it is a mistake.
+    if args.store or (os.environ.get("GRAPHSVC_STORE") and not args.dir):
+        if args.dir:
+            print("graphsvc: give a corpus folder or --store, not both", file=sys.stderr)
+            return 2
+        if args.workers > 1:
+            print(
+                "graphsvc: --workers is for folders; with a store run one replica per port "
+                "(every replica follows the store)",
+                file=sys.stderr,
+            )
+            return 2
+        auth = auth_from_options(args.token_file, args.read_token, args.read_token_file)
+        settings = Settings.from_args(args)
+        ops.configure_logging(settings.log_json, args.log_level)
+        log_to_stderr(args.log_level)
+        return _store_errors(lambda a: _serve_store(a, settings, auth, assets))(args)
     folder = Path(args.dir) if args.dir else default_corpus()
     if not folder.is_dir():
         raise NotADirectoryError(f"corpus folder not found: {folder}")
@@ -316,6 +333,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     lg = load_graph(Path(args.dir), quiet=True, cache=not args.no_cache)
+    return _print_report(lg)
+
+
+def _print_report(lg) -> int:
+    """What `graphsvc validate` prints; 1 when there are errors."""
     from .api.types import load_report
 
     for issue in load_report(lg):
@@ -336,6 +358,8 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    if args.store or (os.environ.get("GRAPHSVC_STORE") and not args.source):
+        return _export_store(args)
     from .export import export_frontmatter
     from .ingest import load_corpus
 
@@ -356,6 +380,190 @@ def cmd_export(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 1 if report.mismatches or report.refused else 0
+
+
+# -- the PostgreSQL store ---------------------------------------------------------------
+def _store(args: argparse.Namespace):
+    from .store import PgStore
+
+    return PgStore.from_env(args.store, args.store_password_file)
+
+
+def _add_store_arguments(p: argparse.ArgumentParser, help: str) -> None:
+    p.add_argument("--store", metavar="URL", default=None, help=help)
+    p.add_argument(
+        "--store-password-file",
+        metavar="FILE",
+        default=None,
+        help="file holding the store's password (default: $GRAPHSVC_STORE_PASSWORD_FILE, "
+        "else PGPASSWORD, PGPASSFILE or ~/.pgpass; never put it in the URL on the command line)",
+    )
+
+
+def _store_errors(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from .store import StoreError, StoreUnavailable
+
+        try:
+            return fn(args)
+        except (StoreError, StoreUnavailable) as e:
+            print(f"graphsvc: {e}", file=sys.stderr)
+            return 2
+
+    return run
+
+
+@_store_errors
+def cmd_import(args: argparse.Namespace) -> int:
+    from .store.transfer import import_folder
+
+    folder = Path(args.dir)
+    if not folder.is_dir():
+        raise NotADirectoryError(f"corpus folder not found: {folder}")
+    pg = _store(args)
+    # Validated exactly as `graphsvc validate` does, with the same report.
+    status = _print_report(load_graph(folder, quiet=True, cache=not args.no_cache))
+    t0 = time.perf_counter()
+    with _progress("importing", None) as advance:
+        report = import_folder(pg, folder, progress=advance)
+    for issue in report.skipped:
+        print(f"graphsvc: {issue}", file=sys.stderr)
+    made = f"store version {report.version}" if report.version else "no new version"
+    print(
+        f"graphsvc: imported {folder} into {pg.where}: {report.written} files written, "
+        f"{report.deleted} deleted, {report.unchanged} unchanged ({made}) "
+        f"in {time.perf_counter() - t0:.2f}s",
+        file=sys.stderr,
+    )
+    if args.watch:
+        return _import_watch(pg, folder)
+    return 1 if status or report.skipped else 0
+
+
+def _import_watch(pg, folder: Path) -> int:
+    """Follow ``folder`` into the store until interrupted: each burst of changes is one
+    store transaction of the files it touched; after an outage, a full re-import."""
+    import watchfiles
+
+    from .store import StoreUnavailable
+    from .store.transfer import import_folder, import_paths
+
+    print(f"graphsvc: following {folder} into {pg.where} (Ctrl-C stops)", file=sys.stderr)
+    rescan = True  # once the watch is set up: catch what changed since the import
+    for changes in watchfiles.watch(
+        folder, debounce=500, step=100, rust_timeout=1000, yield_on_timeout=True,
+        raise_interrupt=False,
+    ):  # fmt: skip
+        try:
+            if rescan:
+                report = import_folder(pg, folder)
+                rescan = False
+            elif changes:
+                rels = [os.path.relpath(p, folder) for _, p in changes]
+                report = import_paths(pg, folder, rels)
+            else:
+                continue
+        except StoreUnavailable as e:
+            print(f"graphsvc: {e}; trying again", file=sys.stderr, flush=True)
+            rescan = True
+            continue
+        for issue in report.skipped:
+            print(f"graphsvc: {issue}", file=sys.stderr)
+        if report.version:
+            print(
+                f"graphsvc: store version {report.version}: {report.written} files written, "
+                f"{report.deleted} deleted",
+                file=sys.stderr,
+                flush=True,
+            )
+    return 0
+
+
+@_store_errors
+def _export_store(args: argparse.Namespace) -> int:
+    from .store.transfer import export_files
+
+    pg = _store(args)
+    try:
+        with _progress("exporting", None) as advance:
+            report = export_files(pg, args.dir, progress=advance)
+    except (FileExistsError, ValueError) as e:
+        print(f"graphsvc: {e}", file=sys.stderr)
+        return 2
+    print(
+        f"graphsvc: wrote {report.files} files of {pg.where} (version {report.version}) "
+        f"to {args.dir}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _load_store(live) -> None:
+    """Bulk-read the store into ``live``, with a progress bar on a terminal."""
+    tty = sys.stderr.isatty()
+    with contextlib.ExitStack() as stack:
+        advance = [lambda n: None]
+
+        def on_total(n: int) -> None:
+            if tty and n >= 200:
+                advance[0] = stack.enter_context(_progress("loading", n))
+
+        live.load(progress=lambda n: advance[0](n), on_total=on_total)
+
+
+def _serve_store(args: argparse.Namespace, settings, auth, assets) -> int:
+    """Serve the store's graph, following its change log; writes go to the store."""
+    import uvicorn
+
+    from .api import ops
+    from .api.app import create_app
+    from .graph.store import GraphStore
+    from .store import StoreError, StoreUnavailable
+    from .store.corpus import StoreCorpus
+    from .store.metrics import register
+
+    pg = _store(args)
+    try:
+        pg.migrate()  # a store newer than this code is refused here, before serving
+    except StoreError as e:
+        print(f"graphsvc: {e}", file=sys.stderr)
+        return 2
+    except StoreUnavailable as e:  # serve anyway (503 at /readyz) and keep trying
+        print(f"graphsvc: {e}; retrying in the background", file=sys.stderr)
+    store = GraphStore()
+    live = StoreCorpus(pg, store=store)
+    app = create_app(store, settings, live=live, auth=auth, assets=assets)
+    register(live.source, ops.REGISTRY)
+    app.state.load_state.details = lambda: {"store": live.source.status().report()}
+
+    def load():
+        delay = 0.5
+        while True:
+            try:
+                pg.migrate()
+                t0 = time.perf_counter()
+                _load_store(live)
+                break
+            except StoreUnavailable as e:
+                print(f"graphsvc: {e}; retrying in {delay:g} s", file=sys.stderr, flush=True)
+                time.sleep(delay)
+                delay = min(delay * 2, 10)
+        lg = store.current
+        describe(lg, time.perf_counter() - t0)
+        live.start_watching()
+
+    ops.load_in_background(store, load, app.state.load_state)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    writes = "writes with the bearer token" if auth.writable else "read-only"
+    print(
+        f"graphsvc: serving the store {pg.where} (following its change log; {writes}) - "
+        f"GraphiQL at http://{host}:{args.port}/graphql",
+        file=sys.stderr,
+        flush=True,
+    )
+    uvicorn.run(app, **_uvicorn_options(args))
+    live.stop_watching()
+    return 0
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -436,6 +644,11 @@ def parser() -> argparse.ArgumentParser:
         help="server processes; each holds its own copy of the graph (default 1)",
     )
     s.add_argument("--no-cache", action="store_true", help="ignore and do not write snapshots")
+    _add_store_arguments(
+        s,
+        "serve the articles of this PostgreSQL store instead of a folder (default: "
+        "$GRAPHSVC_STORE); writes go to the store",
+    )
     s.set_defaults(func=cmd_serve)
 
     v = sub.add_parser("validate", help="report every problem in a corpus folder; exit 1 on errors")
@@ -465,7 +678,22 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument(
         "--from", dest="source", metavar="CORPUS", help="corpus folder (default: the seed articles)"
     )
+    _add_store_arguments(e, "export this PostgreSQL store's files (default: $GRAPHSVC_STORE)")
     e.set_defaults(func=cmd_export)
+
+    im = sub.add_parser(
+        "import",
+        help="make a PostgreSQL store hold a folder's files (validated as `validate` does)",
+    )
+    im.add_argument("dir", help="corpus folder")
+    im.add_argument("--no-cache", action="store_true", help="ignore and do not write snapshots")
+    im.add_argument(
+        "--watch",
+        action="store_true",
+        help="then keep following the folder into the store, as its single writer",
+    )
+    _add_store_arguments(im, "the PostgreSQL store (default: $GRAPHSVC_STORE)")
+    im.set_defaults(func=cmd_import)
     return p
 
 

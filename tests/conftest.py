@@ -113,3 +113,7 @@ def shared_corpus() -> Path:
     if not SHARED_CORPUS.is_dir():
         pytest.skip(f"{SHARED_CORPUS} is absent")
     return SHARED_CORPUS
+
+
+# A throwaway PostgreSQL for the store tests (skips without PostgreSQL; see tests/pgtools.py).
+from tests.pgtools import pg_cluster, pg_url  # noqa: E402, F401

@@ -15,7 +15,7 @@ keys the input leaves out are gone from the file.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import anyio.to_thread
 import strawberry
@@ -143,6 +143,13 @@ class RelatedItemInput:
 class ArticleInput(RelatedItemInput):
     related: list[RelatedItemInput] | None = None
     body: str | None = None
+    expected_version: int | None = strawberry.field(
+        default=None,
+        description="Write only if the article has not changed after this version (the "
+        "`stats { version }` or write `version` you read it at); else a CONFLICT error and "
+        "nothing is written. Needs a store-backed server (`serve --store`). Without it the "
+        "last write wins.",
+    )
 
     def to_article(self) -> tuple[dict[str, Any], str | None]:
         return self.to_file(), self.body
@@ -182,6 +189,15 @@ def _writer(info: Info) -> LiveCorpus:
     return live
 
 
+def _expected(live: LiveCorpus, versions: list[int | None]) -> dict:
+    """The keyword arguments that pass ``expectedVersion`` on, when any is given."""
+    if all(v is None for v in versions):
+        return {}
+    if not getattr(live, "checks_versions", False):
+        raise WriteRefused("expectedVersion needs a server backed by a store (serve --store)")
+    return {"expected": versions}
+
+
 def _written(info: Info, res: WriteResult) -> list[ArticleWritten]:
     info.context["graph"] = res.graph  # the rest of this operation reads the new version
     return [
@@ -195,7 +211,8 @@ class Mutation:
     @strawberry.mutation(description="Create or replace one article file. Needs the write token.")
     async def upsert_article(self, info: Info, input: ArticleInput) -> ArticleWritten:
         live = _writer(info)
-        res = await anyio.to_thread.run_sync(live.upsert, [input.to_article()])
+        kw = _expected(live, [input.expected_version])
+        res = await anyio.to_thread.run_sync(lambda: live.upsert([input.to_article()], **kw))
         return _written(info, res)[0]
 
     @strawberry.mutation(
@@ -209,13 +226,28 @@ class Mutation:
                 articles.append(i.to_article())
             except WriteRefused as e:
                 raise WriteRefused(f"input {n + 1}: {e}") from None
-        res = await anyio.to_thread.run_sync(live.upsert, articles)
+        kw = _expected(live, [i.expected_version for i in inputs])
+        res = await anyio.to_thread.run_sync(lambda: live.upsert(articles, **kw))
         return _written(info, res)
 
     @strawberry.mutation(description="Delete the files of the article any of its URLs names.")
-    async def delete_article(self, info: Info, url: str) -> ArticleDeleted:
+    async def delete_article(
+        self,
+        info: Info,
+        url: str,
+        expected_version: Annotated[
+            int | None,
+            strawberry.argument(
+                description="Delete only if the article has not changed after this version "
+                "(store-backed servers)."
+            ),
+        ] = None,
+    ) -> ArticleDeleted:
         live = _writer(info)
-        res = await anyio.to_thread.run_sync(live.delete, url)
+        kw = _expected(live, [expected_version])
+        if kw:
+            kw = {"expected": expected_version}
+        res = await anyio.to_thread.run_sync(lambda: live.delete(url, **kw))
         info.context["graph"] = res.graph
         w = res.items[0]
         return ArticleDeleted(url=w.url, paths=w.paths, version=res.version)

@@ -180,6 +180,8 @@ class LoadState:
     def __init__(self) -> None:
         self.error: str | None = None
         self.started = time.monotonic()
+        #: More for /readyz once ready (e.g. a store-backed replica's lag); a JSON object.
+        self.details: Callable[[], dict] | None = None
 
 
 def routes(store: GraphStore, state: LoadState) -> list[Route]:
@@ -190,14 +192,11 @@ def routes(store: GraphStore, state: LoadState) -> list[Route]:
         lg = store.current
         if lg is not None:
             s = lg.stats()
-            return JSONResponse(
-                {
-                    "status": "ready",
-                    "version": s.version,
-                    "articles": s.articles,
-                    "pid": os.getpid(),
-                }
-            )
+            body = {"status": "ready", "version": s.version, "articles": s.articles}
+            body["pid"] = os.getpid()
+            if state.details is not None:
+                body.update(state.details())
+            return JSONResponse(body)
         body = {"status": "failed", "error": state.error} if state.error else {"status": "loading"}
         return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
 

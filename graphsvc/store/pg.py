@@ -1,0 +1,491 @@
+"""The PostgreSQL store: article files in tables, an append-only change log, versions.
+
+What is stored is what a corpus folder holds: each file's path and its exact bytes (front
+matter, unknown keys, body, even bytes that are not UTF-8). Parsing stays where it is
+for folders (:func:`graphsvc.ingest.parse_bytes`), so a replica validates exactly as a
+folder load does, and ``graphsvc export --store`` writes the same files back.
+
+Tables (graphsvc creates and migrates them itself; see :data:`MIGRATIONS`):
+
+``graphsvc_schema(version)``
+    the schema version; a store newer than this code is refused (:class:`StoreError`).
+``graphsvc_head(version)``
+    one row: the store's version, the number of the last committed change.
+``graphsvc_log(version, seq, path, content, urls, committed_at)``
+    the change log, append-only: one ``version`` per committed write transaction, one row
+    per file it wrote (``content``) or deleted (``content`` NULL). ``urls`` are the
+    canonical URLs of the file's article before and after, for ``expectedVersion``.
+``graphsvc_files(path, version, seq, sha256, urls)``
+    the files as they are now: each names the log row holding its content (so content is
+    stored once), its checksum (import changes only what changed) and its article's URLs.
+
+**Versions and the commit-order pitfall.** A sequence number is taken at insert but
+becomes visible at commit, so a reader asking for "changes above the last one seen" can
+skip a change that took a lower number and committed later. Here a writer takes its
+version with ``UPDATE graphsvc_head SET version = version + 1``: the row lock it holds
+until commit makes the next writer wait, so versions are handed out and become visible in
+the same order, without gaps (a rolled-back writer gives its number back). Once a reader
+sees version ``v``, every version below it is committed: reading ``version > last`` in
+order never skips and never repeats. Every replica numbers its graph with these versions,
+so all report the same ``stats { version }`` for the same change.
+
+The cost: writers are serialised (one write transaction at a time in the whole fleet),
+which is what a single source of truth with a total order of changes needs anyway.
+Every write also notifies :data:`CHANNEL` (``NOTIFY``, delivered at commit) with its
+version, so followers wake at once; they read the log to catch up, never trusting the
+notification's payload.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+from ..graph.urls import canonical_url
+from ..ingest import parse_bytes
+from ..ingest.records import ArticleRecord
+from .errors import StoreError, StoreRefused, StoreUnavailable
+
+log = logging.getLogger("graphsvc.store")
+
+#: The schema this code writes and reads.
+SCHEMA_VERSION = 1
+#: The NOTIFY channel each committed change is announced on (payload: the version).
+CHANNEL = "graphsvc_log"
+#: Where the store's URL and password file come from when not given as options.
+STORE_ENV = "GRAPHSVC_STORE"
+PASSWORD_FILE_ENV = "GRAPHSVC_STORE_PASSWORD_FILE"
+#: Any advisory lock key of ours: taken while migrating, so replicas starting together
+#: do not create the tables twice.
+_MIGRATE_LOCK = 0x67726170_68737663 & 0x7FFFFFFFFFFFFFFF
+
+MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        """CREATE TABLE graphsvc_head (
+            one boolean PRIMARY KEY DEFAULT true CHECK (one),
+            version bigint NOT NULL DEFAULT 0)""",
+        "INSERT INTO graphsvc_head DEFAULT VALUES",
+        """CREATE TABLE graphsvc_log (
+            version bigint NOT NULL,
+            seq integer NOT NULL,
+            path text NOT NULL,
+            content bytea,
+            urls text[] NOT NULL DEFAULT '{}',
+            committed_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (version, seq))""",
+        "CREATE INDEX graphsvc_log_urls ON graphsvc_log USING gin (urls)",
+        """CREATE TABLE graphsvc_files (
+            path text PRIMARY KEY,
+            version bigint NOT NULL,
+            seq integer NOT NULL,
+            sha256 bytea NOT NULL,
+            urls text[] NOT NULL DEFAULT '{}',
+            FOREIGN KEY (version, seq) REFERENCES graphsvc_log (version, seq))""",
+        "CREATE INDEX graphsvc_files_urls ON graphsvc_files USING gin (urls)",
+    ],
+}
+
+
+def redact(url: str) -> str:
+    """The store's address for messages and logs: never the password.
+
+    >>> redact("postgresql://app:s3cret@db.example:5433/news?sslmode=require")
+    'postgresql://app@db.example:5433/news'
+    """
+    try:
+        d = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "postgresql://(unparsable address)"
+    user = f"{d['user']}@" if d.get("user") else ""
+    host = d.get("host") or ""
+    port = f":{d['port']}" if d.get("port") else ""
+    return f"postgresql://{user}{host}{port}/{d.get('dbname') or ''}"
+
+
+def article_urls(rec: ArticleRecord | None) -> list[str]:
+    """The canonical URLs naming the article a file describes (none if it does not parse)."""
+    if rec is None:
+        return []
+    return sorted({canonical_url(u) for u in rec.urls.values()})
+
+
+def content_urls(content: bytes | None, path: str) -> list[str]:
+    if content is None:
+        return []
+    rec, _ = parse_bytes(content, path)
+    return article_urls(rec)
+
+
+def sha256(content: bytes) -> bytes:
+    return hashlib.sha256(content).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    path: str
+    content: bytes | None  # None: the file was deleted
+
+
+@dataclass(frozen=True, slots=True)
+class LogBatch:
+    """One committed write transaction: its version and the files it wrote or deleted."""
+
+    version: int
+    entries: list[LogEntry]
+
+
+@dataclass
+class WriteOp:
+    path: str
+    content: bytes | None  # None: delete
+    urls: list[str] = field(default_factory=list)  # the new content's article URLs
+
+
+class PgStore:
+    """A connection factory and the store's queries. Thread-safe: each call opens or
+    uses its own connection (:class:`Writer` keeps one for writes)."""
+
+    def __init__(
+        self,
+        url: str,
+        password_file: str | os.PathLike | None = None,
+        connect_timeout: float = 5,
+        application_name: str = "graphsvc",
+    ):
+        self.url = url
+        self.where = redact(url)
+        self.connect_timeout = connect_timeout
+        self.application_name = application_name
+        self._password: str | None = None
+        if password_file:
+            try:
+                with open(password_file, encoding="utf-8") as fh:
+                    self._password = fh.readline().rstrip("\r\n")
+            except OSError as e:
+                raise StoreError(f"cannot read the store's password file: {e.strerror}") from None
+
+    @classmethod
+    def from_env(cls, url: str | None = None, password_file: str | None = None, **kw) -> PgStore:
+        """The store named by ``url`` or ``$GRAPHSVC_STORE``; the password from
+        ``password_file``, ``$GRAPHSVC_STORE_PASSWORD_FILE``, or libpq's own sources
+        (``PGPASSWORD``, ``PGPASSFILE``, ``~/.pgpass``)."""
+        url = url or os.environ.get(STORE_ENV)
+        if not url:
+            raise StoreError(f"no store given: pass --store URL or set ${STORE_ENV}")
+        return cls(url, password_file or os.environ.get(PASSWORD_FILE_ENV) or None, **kw)
+
+    # -- connections -------------------------------------------------------------------
+    def connect(self, autocommit: bool = False, timeout: float | None = None) -> psycopg.Connection:
+        """A new connection; :class:`StoreUnavailable` (redacted) when it cannot be made."""
+        kw: dict[str, Any] = dict(
+            autocommit=autocommit,
+            connect_timeout=max(1, round(timeout or self.connect_timeout)),
+            application_name=self.application_name,
+            # Notice a server that went away while we wait on it (LISTEN, long reads).
+            keepalives=1,
+            keepalives_idle=5,
+            keepalives_interval=2,
+            keepalives_count=3,
+        )
+        if self._password is not None:
+            kw["password"] = self._password
+        try:
+            return psycopg.connect(self.url, **kw)
+        except psycopg.OperationalError as e:
+            raise StoreUnavailable(f"the store {self.where} is unavailable: {_reason(e)}") from None
+        except psycopg.ProgrammingError:  # libpq's message may quote the address: not shown
+            raise StoreError("the store's address cannot be read as a PostgreSQL URL") from None
+
+    # -- schema ------------------------------------------------------------------------
+    def migrate(self) -> int:
+        """Create or upgrade the tables; returns the schema version. Refuses a store
+        whose schema is newer than this code (:class:`StoreError`)."""
+        try:
+            return self._migrate()
+        except psycopg.OperationalError as e:
+            raise StoreUnavailable(f"the store {self.where} is unavailable: {_reason(e)}") from None
+        except psycopg.Error as e:
+            raise StoreError(
+                f"cannot set up graphsvc's tables in {self.where}: {_reason(e)} (the first "
+                "start needs a role that may create tables; see README, Running a fleet)"
+            ) from None
+
+    def _migrate(self) -> int:
+        with self.connect() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATE_LOCK,))
+            have = _schema_version(conn)
+            if have > SCHEMA_VERSION:
+                raise StoreError(_too_new(have, self.where))
+            if have == 0:
+                conn.execute("CREATE TABLE graphsvc_schema (version integer NOT NULL)")
+                conn.execute("INSERT INTO graphsvc_schema VALUES (0)")
+            for v in range(have + 1, SCHEMA_VERSION + 1):
+                for stmt in MIGRATIONS[v]:
+                    conn.execute(stmt)
+                conn.execute("UPDATE graphsvc_schema SET version = %s", (v,))
+                log.info("store %s: schema migrated to version %d", self.where, v)
+        return SCHEMA_VERSION
+
+    def check_schema(self, conn: psycopg.Connection) -> None:
+        have = _schema_version(conn)
+        if have > SCHEMA_VERSION:
+            raise StoreError(_too_new(have, self.where))
+        if have < SCHEMA_VERSION:
+            raise StoreError(
+                f"the store {self.where} has schema version {have}, this graphsvc needs "
+                f"{SCHEMA_VERSION}: run `graphsvc import` or `graphsvc serve --store` with a "
+                "role that may create tables once"
+            )
+
+    # -- reading -----------------------------------------------------------------------
+    def head(self) -> int:
+        with self.connect(autocommit=True) as conn:
+            return _head(conn)
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Snapshot]:
+        """A consistent view of the whole store (one REPEATABLE READ transaction)."""
+        with self.connect() as conn:
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            conn.read_only = True
+            with conn.transaction():
+                self.check_schema(conn)
+                version = _head(conn)
+                (count,) = conn.execute("SELECT count(*) FROM graphsvc_files").fetchone()
+                yield Snapshot(conn, version, count)
+
+    def read_log(
+        self, conn: psycopg.Connection, after: int, max_versions: int = 50
+    ) -> list[LogBatch]:
+        """The committed changes after version ``after``, oldest first (at most
+        ``max_versions`` of them; call again until it returns nothing)."""
+        rows = conn.execute(
+            "SELECT version, path, content FROM graphsvc_log"
+            " WHERE version > %s AND version <= %s ORDER BY version, seq",
+            (after, after + max_versions),
+        ).fetchall()
+        if not rows:
+            # Versions have no gaps, but a log pruned by hand might: skip to the next one.
+            (nxt,) = conn.execute(
+                "SELECT min(version) FROM graphsvc_log WHERE version > %s", (after,)
+            ).fetchone()
+            if nxt is None:
+                return []
+            return self.read_log(conn, nxt - 1, max_versions)
+        batches: list[LogBatch] = []
+        for version, path, content in rows:
+            if not batches or batches[-1].version != version:
+                batches.append(LogBatch(version, []))
+            batches[-1].entries.append(LogEntry(path, None if content is None else bytes(content)))
+        return batches
+
+    # -- writing -----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def writing(self, conn: psycopg.Connection | None = None) -> Iterator[Transaction]:
+        """One write transaction: all of it commits, as one version, or none of it.
+
+        On entry the transaction holds the next version (and with it the right to write:
+        other writers wait until it ends). Leaving the block commits when something was
+        written, else rolls back (no version is used). ``txn.committed`` is then the new
+        version, or None.
+        """
+        own = conn is None
+        if own:
+            conn = self.connect()
+        txn: Transaction | None = None
+        try:
+            try:
+                with conn.transaction():
+                    self.check_schema(conn)
+                    txn = Transaction(conn)
+                    yield txn
+                    if not txn.ops:
+                        raise _Nothing
+                    txn._flush()
+                    txn.committing = True
+            except _Nothing:
+                return
+            except psycopg.OperationalError as e:
+                committing = txn is not None and txn.committing
+                outcome = (
+                    "the write may or may not have been applied (the connection broke while "
+                    "committing): read it back"
+                    if committing
+                    else "nothing was changed"
+                )
+                err = StoreUnavailable(
+                    f"the store {self.where} is unavailable: {_reason(e)}; {outcome}"
+                )
+                err.maybe_committed = committing
+                raise err from None
+            except psycopg.Error as e:  # refused by the server: privileges, constraints
+                raise StoreRefused(
+                    f"the store {self.where} refused the write: {_reason(e)}; nothing was changed"
+                ) from None
+            txn.committed = txn.version
+        finally:
+            if own:
+                conn.close()
+
+
+class _Nothing(Exception):
+    pass
+
+
+class Snapshot:
+    """The whole store at one version (inside :meth:`PgStore.reading`)."""
+
+    def __init__(self, conn: psycopg.Connection, version: int, count: int):
+        self.conn, self.version, self.count = conn, version, count
+
+    def files(self, progress: Callable[[int], None] | None = None) -> Iterator[tuple[str, bytes]]:
+        """Every file's (path, content), in path order, streamed from a server cursor."""
+        with self.conn.cursor(name="graphsvc_snapshot") as cur:
+            cur.itersize = 500
+            cur.execute(
+                "SELECT f.path, l.content FROM graphsvc_files f"
+                " JOIN graphsvc_log l USING (version, seq) ORDER BY f.path"
+            )
+            n = 0
+            for path, content in cur:
+                yield path, bytes(content)
+                n += 1
+                if progress and n % 500 == 0:
+                    progress(500)
+            if progress and n % 500:
+                progress(n % 500)
+
+
+class Transaction:
+    """What a write transaction may ask and do (see :meth:`PgStore.writing`)."""
+
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+        self.ops: dict[str, WriteOp] = {}
+        self.committed: int | None = None
+        self.committing = False
+        # The next version, and the lock that serialises writers (held until commit).
+        (self.version,) = conn.execute(
+            "UPDATE graphsvc_head SET version = version + 1 RETURNING version"
+        ).fetchone()
+
+    def files_for(self, urls: Iterable[str]) -> dict[str, int]:
+        """Paths of the files describing an article with any of these canonical URLs,
+        and the version that last wrote each."""
+        rows = self.conn.execute(
+            "SELECT path, version FROM graphsvc_files WHERE urls && %s::text[] ORDER BY path",
+            (list(urls),),
+        ).fetchall()
+        return dict(rows)
+
+    def exists(self, path: str) -> bool:
+        return (
+            self.conn.execute("SELECT 1 FROM graphsvc_files WHERE path = %s", (path,)).fetchone()
+            is not None
+        )
+
+    def content(self, path: str) -> bytes | None:
+        row = self.conn.execute(
+            "SELECT l.content FROM graphsvc_files f JOIN graphsvc_log l USING (version, seq)"
+            " WHERE f.path = %s",
+            (path,),
+        ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def checksums(self) -> dict[str, bytes]:
+        """Every file's path and sha256 (for import)."""
+        return {
+            p: bytes(h) for p, h in self.conn.execute("SELECT path, sha256 FROM graphsvc_files")
+        }
+
+    def checksums_of(self, paths: list[str], prefixes: list[str]) -> dict[str, bytes]:
+        """The sha256 of these paths and of every path below these prefixes."""
+        rows = self.conn.execute(
+            "SELECT path, sha256 FROM graphsvc_files WHERE path = ANY(%s)"
+            " OR EXISTS (SELECT 1 FROM unnest(%s::text[]) p WHERE starts_with(path, p))",
+            (paths, prefixes),
+        )
+        return {p: bytes(h) for p, h in rows}
+
+    def changed_after(self, urls: Iterable[str], version: int) -> int | None:
+        """The newest version after ``version`` that wrote or deleted a file of an
+        article with any of these URLs; None when there is none."""
+        (v,) = self.conn.execute(
+            "SELECT max(version) FROM graphsvc_log WHERE version > %s AND urls && %s::text[]",
+            (version, list(urls)),
+        ).fetchone()
+        return v
+
+    def put(self, path: str, content: bytes, urls: list[str] | None = None) -> None:
+        if urls is None:
+            urls = content_urls(content, path)
+        self.ops[path] = WriteOp(path, content, urls)
+
+    def delete(self, path: str) -> None:
+        self.ops[path] = WriteOp(path, None, [])
+
+    def _flush(self) -> None:
+        """Write the log rows and the files, and announce the version (at commit)."""
+        conn, v = self.conn, self.version
+        old_urls = dict(
+            conn.execute(
+                "SELECT path, urls FROM graphsvc_files WHERE path = ANY(%s)", (list(self.ops),)
+            ).fetchall()
+        )
+        ops = [self.ops[p] for p in sorted(self.ops)]
+        with conn.cursor() as cur:
+            with cur.copy("COPY graphsvc_log (version, seq, path, content, urls) FROM STDIN") as cp:
+                for seq, op in enumerate(ops):
+                    urls = sorted(set(op.urls) | set(old_urls.get(op.path) or ()))
+                    cp.write_row((v, seq, op.path, op.content, urls))
+            deletes = [op.path for op in ops if op.content is None]
+            if deletes:
+                cur.execute("DELETE FROM graphsvc_files WHERE path = ANY(%s)", (deletes,))
+            puts = [
+                (op.path, v, seq, sha256(op.content), op.urls)
+                for seq, op in enumerate(ops)
+                if op.content is not None
+            ]
+            if puts:
+                cur.executemany(
+                    "INSERT INTO graphsvc_files (path, version, seq, sha256, urls)"
+                    " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (path) DO UPDATE SET"
+                    " version = EXCLUDED.version, seq = EXCLUDED.seq,"
+                    " sha256 = EXCLUDED.sha256, urls = EXCLUDED.urls",
+                    puts,
+                )
+            cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(v)))
+
+
+def _schema_version(conn: psycopg.Connection) -> int:
+    (exists,) = conn.execute("SELECT to_regclass('graphsvc_schema') IS NOT NULL").fetchone()
+    if not exists:
+        return 0
+    row = conn.execute("SELECT max(version) FROM graphsvc_schema").fetchone()
+    return row[0] or 0
+
+
+def _head(conn: psycopg.Connection) -> int:
+    (v,) = conn.execute("SELECT version FROM graphsvc_head").fetchone()
+    return v
+
+
+def _too_new(have: int, where: str) -> str:
+    return (
+        f"the store {where} has schema version {have}, newer than this graphsvc understands "
+        f"({SCHEMA_VERSION}): upgrade graphsvc before using this store"
+    )
+
+
+def _reason(e: Exception) -> str:
+    """libpq's message, first line only (it names host and port, never the password)."""
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__

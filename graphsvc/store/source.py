@@ -1,0 +1,298 @@
+"""A source of changes from the store: the whole store as records, then every change.
+
+This is the seam where the store plugs into a live corpus, beside the folder watcher.
+It knows nothing of graphs or of the live corpus' internals; a consumer calls::
+
+    source = StoreSource(PgStore.from_env(url))
+    version, files = source.load(progress=advance)     # {path: (record, issues)}
+    # build the graph of ``files`` as version ``version``, then:
+    source.start(since=version, apply=on_delta)        # a background thread
+    ...
+    source.stop()
+
+``on_delta(delta)`` is called with each :class:`StoreDelta` in version order, exactly
+once per version: ``delta.files`` maps each path the change touched to its new
+``(record, issues)`` (parsed by :func:`graphsvc.ingest.parse_bytes`, so validation is a
+folder's) or to None when the file was deleted; the consumer makes ``delta.version`` its
+next graph version (``apply(delta, version=delta.version)`` in the live corpus' terms).
+If ``on_delta`` raises, the same delta is offered again after a pause: a change is
+never skipped.
+
+Following: a ``LISTEN`` connection wakes the follower when a change commits, and a read
+of the log after the last applied version catches up (also every :data:`POLL_SECONDS`,
+in case a notification was missed). When the server goes away the follower reconnects
+with exponential backoff (:data:`BACKOFF_START` doubling to :data:`BACKOFF_MAX`) and
+catches up from the log; meanwhile :meth:`StoreSource.status` says since when it is
+disconnected and how far behind the last known store version it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import psycopg
+
+from ..ingest import parse_bytes
+from ..ingest.loader import PARALLEL_MIN_FILES, chunk_size, paused_gc
+from ..ingest.records import ArticleRecord, LoadIssue
+from .errors import StoreError, StoreUnavailable
+from .pg import CHANNEL, LogBatch, PgStore, _reason
+
+log = logging.getLogger("graphsvc.store")
+
+POLL_SECONDS = 0.5
+BACKOFF_START = 0.1
+BACKOFF_MAX = 5.0
+
+Parsed = tuple[ArticleRecord | None, list[LoadIssue]]
+
+
+def parse(path: str, content: bytes) -> Parsed:
+    try:
+        return parse_bytes(content, path)
+    except (RecursionError, MemoryError):
+        return None, [LoadIssue(path, None, "front matter is nested too deeply to read")]
+
+
+def _parse_chunk(chunk: list[tuple[str, bytes]]) -> list[Parsed]:
+    with paused_gc():
+        return [parse(p, c) for p, c in chunk]
+
+
+def parse_all(
+    files: Iterable[tuple[str, bytes]],
+    count: int,
+    progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
+) -> dict[str, Parsed]:
+    """Parse (path, content) pairs, on every core when there are many (as a folder load)."""
+    workers = workers or os.cpu_count() or 1
+    out: dict[str, Parsed] = {}
+    with paused_gc():
+        if workers <= 1 or count < PARALLEL_MIN_FILES:
+            for path, content in files:
+                out[path] = parse(path, content)
+                if progress:
+                    progress(1)
+            return out
+        size = chunk_size(count, workers)
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            pending: list = []
+            chunk: list[tuple[str, bytes]] = []
+
+            def drain(limit: int) -> None:
+                while len(pending) > limit:
+                    paths, fut = pending.pop(0)
+                    out.update(zip(paths, fut.result(), strict=True))
+                    if progress:
+                        progress(len(paths))
+
+            for item in files:
+                chunk.append(item)
+                if len(chunk) >= size:
+                    pending.append(([p for p, _ in chunk], pool.submit(_parse_chunk, chunk)))
+                    chunk = []
+                    drain(workers * 4)  # bounded: the store streams, memory stays flat
+            if chunk:
+                pending.append(([p for p, _ in chunk], pool.submit(_parse_chunk, chunk)))
+            drain(0)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class StoreDelta:
+    """One committed change of the store: the version it made and the files it touched
+    (path -> (record, issues), or None for a deleted file)."""
+
+    version: int
+    files: dict[str, Parsed | None]
+
+
+@dataclass(frozen=True, slots=True)
+class FollowStatus:
+    connected: bool
+    applied: int  # the last version handed to ``apply``
+    store_version: int  # the newest version known to exist in the store
+    disconnected_since: float | None  # time.time() when the connection was lost
+    error: str | None  # why, redacted
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.store_version - self.applied)
+
+    def report(self) -> dict:
+        """For /readyz: connected, the versions, and since when the store is lost."""
+        since = None
+        if self.disconnected_since is not None and not self.connected:
+            since = datetime.fromtimestamp(self.disconnected_since, UTC).isoformat()
+        return {
+            "connected": self.connected,
+            "storeVersion": self.store_version,
+            "appliedVersion": self.applied,
+            "lagVersions": self.lag,
+            "disconnectedSince": since,
+            "error": None if self.connected else self.error,
+        }
+
+
+class StoreSource:
+    """Bulk read and follow one :class:`PgStore` (see the module's docstring)."""
+
+    def __init__(self, store: PgStore):
+        self.store = store
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._connected = False
+        self._applied = 0
+        self._store_version = 0
+        self._down_since: float | None = None
+        self._error: str | None = None
+
+    @property
+    def where(self) -> str:
+        return self.store.where
+
+    # -- bulk ------------------------------------------------------------------------
+    def load(
+        self,
+        progress: Callable[[int], None] | None = None,
+        on_total: Callable[[int], None] | None = None,
+    ) -> tuple[int, dict[str, Parsed]]:
+        """Every file of the store, parsed, at one version: (version, {path: parsed})."""
+        with self.store.reading() as snap:
+            if on_total:
+                on_total(snap.count)
+            files = parse_all(snap.files(), snap.count, progress)
+            version = snap.version
+        with self._lock:
+            self._applied = self._store_version = version
+            self._connected, self._down_since, self._error = True, None, None
+        return version, files
+
+    # -- following -------------------------------------------------------------------
+    def start(self, since: int, apply: Callable[[StoreDelta], None]) -> None:
+        """Follow the log after version ``since`` in a background thread."""
+        if self._thread is not None:
+            return
+        with self._lock:
+            self._applied = since
+            self._store_version = max(self._store_version, since)
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._run, args=(apply,), name="graphsvc-store-follow", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 10) -> None:
+        if self._thread is None:
+            return
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout)
+        self._thread = None
+
+    def poke(self) -> None:
+        """Catch up now (a writer that just committed calls this)."""
+        self._wake.set()
+
+    def status(self) -> FollowStatus:
+        with self._lock:
+            return FollowStatus(
+                self._connected,
+                self._applied,
+                self._store_version,
+                self._down_since,
+                self._error,
+            )
+
+    def _set_down(self, error: str) -> None:
+        with self._lock:
+            if self._connected or self._down_since is None:
+                self._down_since = time.time()
+            self._connected = False
+            self._error = error
+
+    def _run(self, apply: Callable[[StoreDelta], None]) -> None:
+        backoff = BACKOFF_START
+        while not self._stop.is_set():
+            try:
+                with self.store.connect(autocommit=True) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    with self._lock:
+                        self._connected, self._down_since, self._error = True, None, None
+                    backoff = BACKOFF_START
+                    self._follow(conn, apply)
+            except (StoreUnavailable, psycopg.OperationalError) as e:
+                msg = str(e) if isinstance(e, StoreUnavailable) else _reason(e)
+                if not self._stop.is_set():
+                    if self.status().connected:
+                        log.warning("lost the store %s: %s; reconnecting", self.where, msg)
+                    self._set_down(msg)
+            except StoreError as e:
+                self._set_down(str(e))
+                log.error("%s", e)
+            except Exception as e:  # noqa: BLE001 - keep following whatever happens
+                self._set_down(f"{type(e).__name__}")
+                log.exception("following the store %s failed", self.where)
+            self._stop.wait(backoff)
+            backoff = min(BACKOFF_MAX, backoff * 2)
+
+    def _follow(self, conn: psycopg.Connection, apply: Callable[[StoreDelta], None]) -> None:
+        self.store.check_schema(conn)
+        while not self._stop.is_set():
+            self._catch_up(conn, apply)
+            self._wake.clear()
+            # Wait for a notification (or a poke, or the poll interval).
+            deadline = time.monotonic() + POLL_SECONDS
+            while not self._stop.is_set() and not self._wake.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                got = False
+                for n in conn.notifies(timeout=min(left, 0.1)):
+                    got = True
+                    try:
+                        v = int(n.payload)
+                    except ValueError:
+                        continue
+                    with self._lock:
+                        self._store_version = max(self._store_version, v)
+                if got:
+                    break
+
+    def _catch_up(self, conn: psycopg.Connection, apply: Callable[[StoreDelta], None]) -> None:
+        (head,) = conn.execute("SELECT version FROM graphsvc_head").fetchone()
+        with self._lock:
+            self._store_version = max(self._store_version, head)
+        while not self._stop.is_set():
+            batches = self.store.read_log(conn, self.status().applied)
+            if not batches:
+                return
+            for batch in batches:
+                self._deliver(batch, apply)
+
+    def _deliver(self, batch: LogBatch, apply: Callable[[StoreDelta], None]) -> None:
+        files: dict[str, Parsed | None] = {}
+        for e in batch.entries:
+            files[e.path] = None if e.content is None else parse(e.path, e.content)
+        delta = StoreDelta(batch.version, files)
+        while True:
+            try:
+                apply(delta)
+                break
+            except Exception:  # noqa: BLE001 - offer it again: never skip a change
+                log.exception("applying store version %d failed; trying again", batch.version)
+                if self._stop.wait(1):
+                    return
+        with self._lock:
+            self._applied = batch.version
+            self._store_version = max(self._store_version, batch.version)
