@@ -15,9 +15,8 @@ Unlike a folder, a file whose content does not parse is not served from an older
 version: the replica holds what the store holds, so a replica that followed a change and
 one that loaded afresh have the same graph.
 
-Integration point: ``_on_delta`` hands a delta with its version to ``_apply``; the only
-hook into LiveCorpus' internals is :meth:`_build` taking the version from the delta.
-When the live corpus object takes ``apply(delta, version=...)`` this becomes a call.
+Integration point: ``_on_delta`` hands each logged delta, with the store's version, to
+:meth:`LiveCorpus.apply`, the entry point every source of changes uses.
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..graph.delta import GraphState
 from ..graph.errors import UnknownURL
 from ..graph.model import LinkGraph
 from ..graph.store import GraphStore
@@ -34,7 +34,6 @@ from ..graph.urls import canonical_url
 from ..live import (
     MAX_BATCH,
     Change,
-    FileState,
     LiveCorpus,
     WriteRefused,
     WriteResult,
@@ -63,7 +62,6 @@ class StoreCorpus(LiveCorpus):
         self.root = pg.where  # shown where a folder's path would be; never a password
         self.pg = pg
         self.source = StoreSource(pg)
-        self._next_version: int | None = None
         self._applied = threading.Condition(threading.Lock())
         self._write_lock = threading.Lock()
         self._conn = None  # the write connection, reused while it works
@@ -77,25 +75,18 @@ class StoreCorpus(LiveCorpus):
         on_total: Callable[[int], None] | None = None,
     ) -> None:
         version, parsed = self.source.load(progress=progress, on_total=on_total)
-        files = {
-            path: FileState(None, rec, issues, broken=rec is None)
-            for path, (rec, issues) in parsed.items()
-        }
+        records = {path: rec for path, (rec, _) in parsed.items() if rec is not None}
+        issues = {path: found for path, (_, found) in parsed.items() if found}
         with self.lock:
-            self._files = files
-            self._next_version = version
-            try:
-                graph = self._build(files, version)
-            finally:
-                self._next_version = None
-            self.store.swap(graph)
+            self.state = GraphState()
+            self._sigs = dict.fromkeys(parsed)
+            self.store.swap(
+                self.state.apply(
+                    None, records, issues, files=len(parsed), root=self.root, version=version
+                )
+            )
         with self._applied:
             self._applied.notify_all()
-
-    def _build(self, files: dict[str, FileState], version: int) -> LinkGraph:
-        if self._next_version is not None:
-            version = self._next_version
-        return super()._build(files, version)
 
     def start_watching(self, *args: Any, **kw: Any) -> None:
         self.source.start(self.graph.version, self._on_delta)
@@ -109,23 +100,26 @@ class StoreCorpus(LiveCorpus):
     def refresh(self, paths=None):  # a store has no folder to rescan
         return None
 
+    def retry(self):  # nor files to read again
+        return None
+
     def _on_delta(self, delta: StoreDelta) -> None:
         with self.lock:
             current = self.graph
             if current is not None and delta.version <= current.version:
                 return  # already applied: never twice
-            updates: dict[str, FileState | None] = {}
+            records: dict = {}
+            issues: dict = {}
             for path, parsed in delta.files.items():
+                rec, found = parsed if parsed is not None else (None, [])
+                records[path] = rec
+                issues[path] = found
                 if parsed is None:
-                    updates[path] = None
+                    self._sigs.pop(path, None)
                 else:
-                    rec, issues = parsed
-                    updates[path] = FileState(None, rec, issues, broken=rec is None)
-            self._next_version = delta.version
-            try:
-                change = self._apply(updates)
-            finally:
-                self._next_version = None
+                    self._sigs[path] = None
+            # force: a version that changes nothing here is still the store's version.
+            change = self.apply(records, issues, version=delta.version, force=True)
             if change is not None:
                 self._changes[change.version] = change
                 for v in [v for v in self._changes if v < change.version - 100]:
