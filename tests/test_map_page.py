@@ -96,7 +96,9 @@ def test_article_html_stays_text(news_server):
         get_map(news_server, q="evil").text,
         get_map(news_server, q="script").text,
     ):
-        assert re.findall(r"<script\b[^>]*>", page) == ['<script src="/static/map-static.js" defer>']
+        assert re.findall(r"<script\b[^>]*>", page) == [
+            '<script src="/static/map-static.js" defer>'
+        ]
         assert not re.search(r"<(img|iframe)\b", page, re.I)
     page = get_map(news_server, url=url("on-device-models")).text
     assert f'<h1 data-key="{url("on-device-models")}">{html.escape(XSS_TITLE)}</h1>' in page
@@ -162,7 +164,7 @@ def test_graphiql_prefilled_with_a_real_query(news_server):
     assert len(data["neighbors"]["nodes"]) == len(neighbourhood(CENTRE, 2))
     # no assets folder: the files the install built, from our own server, never a CDN
     assert "unpkg.com" not in r.text
-    assert '/static/vendor/graphiql/graphiql@' in r.text
+    assert "/static/vendor/graphiql/graphiql@" in r.text
     for src in re.findall(r'(?:src|href)="(/static/vendor/[^"]+)"', r.text):
         assert news_server.client.get(src).status_code == 200, src
 

@@ -375,7 +375,8 @@ def interactive_page() -> HTMLResponse:
 <button id="export-svg" type="button">SVG</button></fieldset>
 </aside>
 <div id="graph" aria-label="Map"></div>
-<aside id="panel" hidden aria-live="polite"></aside>
+<aside id="panel" aria-live="polite"><p class="hint">Click a node for its details; hover to
+see its neighbours; drag to move it.</p></aside>
 <p id="status" hidden></p>
 <ul class="legend" id="legend" aria-label="Legend">
 <li class="l-article">article (colour: cluster)</li><li class="l-stub">stub (ring)</li>

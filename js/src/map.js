@@ -22,6 +22,7 @@ const DIM_EDGE = "#f0f1f3";
 const EDGE_COLOUR = { RELATED: "#9aa3ad", PUBLISHED_BY: "#c9ced6", TAGGED: "#e3d29b" };
 const SERVER_LAYOUT_MAX = 500; // the server's SPRING bound; bigger maps use ForceAtlas2
 const LABEL_FONT = 12;
+const HINT = "Click a node for its details; hover to see its neighbours; drag to move it.";
 
 // The search box: today the API's text filter. When ranked `search` exists, switch here.
 const search = (q) => textSearch(q);
@@ -122,6 +123,15 @@ function colourOf(attrs) {
   return attrs.cluster == null ? "#9aa3ad" : PALETTE[attrs.cluster % PALETTE.length];
 }
 
+/** A point in [-1, 1]² from a key (FNV-1a): the same start for the same node, every time. */
+function hashPoint(key) {
+  let h = 2166136261;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619) >>> 0;
+  const a = (h & 0xffff) / 0xffff;
+  const b = (h >>> 16) / 0xffff;
+  return [a * 2 - 1, b * 2 - 1];
+}
+
 function addNodes(graph, nodes) {
   const added = [];
   for (const n of nodes) {
@@ -146,7 +156,8 @@ function addNodes(graph, nodes) {
       graph.mergeNodeAttributes(n.key, { ...attrs, distance: graph.getNodeAttribute(n.key, "distance") });
       continue;
     }
-    graph.addNode(n.key, { ...attrs, x: n.x ?? Math.random() * 2 - 1, y: n.y ?? Math.random() * 2 - 1 });
+    const [hx, hy] = hashPoint(n.key);
+    graph.addNode(n.key, { ...attrs, x: n.x ?? hx, y: n.y ?? hy });
     added.push(n.key);
   }
   return added;
@@ -374,10 +385,15 @@ class MapPage {
     const sub = await this.fetchSubgraph(this.state.urls, this.state.depth, null);
     this.graph.clear();
     this.ingest(sub);
-    for (const key of this.state.expanded) {
-      if (this.graph.hasNode(key)) this.ingest(await this.fetchSubgraph([key], 1, this.fixedPositions()));
-    }
     await this.layoutIfNeeded();
+    this.refreshFilters();
+    this.freezeFrame();
+    for (const key of this.state.expanded) {
+      if (!this.graph.hasNode(key)) continue;
+      const before = this.fixedPositions();
+      this.ingest(await this.fetchSubgraph([key], 1, before));
+      await this.layoutIfNeeded(before.map((p) => p.key));
+    }
     this.refreshFilters();
     this.fillChoices();
     if (this.state.camera) this.renderer.getCamera().setState(this.state.camera);
@@ -413,7 +429,7 @@ class MapPage {
       worker.postMessage({
         nodes: this.graph.mapNodes((key, a) => [key, a.x, a.y, fixed.has(key)]),
         edges: this.graph.mapEdges((k, a, s, t) => [s, t]),
-        iterations: this.graph.order > 2000 ? 150 : 300,
+        iterations: this.graph.order > 2000 ? 80 : 300,
       });
     });
   }
@@ -441,6 +457,7 @@ class MapPage {
     this.ingest(sub);
     await this.layoutIfNeeded();
     this.refreshFilters();
+    this.freezeFrame();
     this.fillChoices();
     this.renderer.getCamera().animatedReset({ duration: 300 });
     this.select(key, false);
@@ -448,6 +465,25 @@ class MapPage {
     this.setStatus("");
     writeState(this.state, this.renderer);
     return old.size;
+  }
+
+  /** Frame the graph as it is now; later additions never rescale what is on screen. */
+  freezeFrame() {
+    this.renderer.setCustomBBox(null);
+    this.renderer.refresh();
+    this.renderer.setCustomBBox(this.renderer.getBBox());
+  }
+
+  /** Draw a subgraph given as data (the GraphQL answer's shape), for tests and tools. */
+  async show(sub) {
+    this.graph.clear();
+    this.ingest(sub);
+    await this.layoutIfNeeded();
+    this.refreshFilters();
+    this.freezeFrame();
+    this.fillChoices();
+    this.renderer.getCamera().setState({ x: 0.5, y: 0.5, ratio: 1, angle: 0 });
+    this.setCounts(sub);
   }
 
   refreshFilters() {
@@ -497,7 +533,6 @@ class MapPage {
     const a = this.graph.getNodeAttributes(key);
     const p = this.panel;
     p.replaceChildren();
-    p.hidden = false;
     p.append(el("h2", a.label, "title"));
     const kind = a.kind === "ARTICLE" ? (a.isStub ? "stub article (known from related lists)" : "article") : a.kind.toLowerCase();
     p.append(el("p", kind, "kind"));
@@ -559,7 +594,7 @@ class MapPage {
     });
     r.on("clickStage", () => {
       this.state.selected = "";
-      this.panel.hidden = true;
+      this.panel.replaceChildren(el("p", HINT, "hint"));
       writeState(this.state, r);
       r.refresh({ skipIndexation: true });
     });
@@ -786,6 +821,7 @@ document.addEventListener("DOMContentLoaded", () => {
     centre: (key) => page.run(() => page.centre(key)),
     select: (key) => page.select(key),
     idle: () => page.pending,
+    show: (sub) => page.run(() => page.show(sub)),
     svg: () => page.svgText(),
     analyticsVersion: () => page.analyticsVersion,
   };
