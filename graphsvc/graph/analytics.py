@@ -105,9 +105,10 @@ def _article_graph(lg: LinkGraph) -> tuple[list[str], igraph.Graph]:
 
 
 def compute(lg: LinkGraph) -> Result:
-    """PageRank (igraph's PRPACK, damping 0.85, the same values as networkx's
-    ``pagerank``) over the directed RELATED graph, and Leiden communities (leidenalg,
-    modularity, seed 42) of the undirected one. Cluster ids: 0 = largest, ties by
+    """PageRank (igraph's PRPACK, damping 0.85: networkx's ``pagerank`` converged;
+    networkx's stops at a tolerance, so it differs in the fourth digit) over the directed
+    RELATED graph, and Leiden communities (leidenalg, modularity, seed 42) of the
+    undirected one. Cluster ids: 0 = largest, ties by
     smallest URL; an article without related links is a cluster of its own.
 
     >>> g = nx.DiGraph()
