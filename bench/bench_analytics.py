@@ -74,7 +74,8 @@ def main() -> None:
     verdict = "meets" if ours <= 60 else f"misses by {ours - 60:.1f} s"
     print(
         f"{big:>9,} articles ({edges:,} links; graph built in {built:.0f} s): "
-        f"igraph (PageRank + Leiden) {ours:6.1f} s ({verdict} the 60 s goal), {len(res.clusters):,} clusters"
+        f"igraph (PageRank + Leiden) {ours:6.1f} s ({verdict} the 60 s goal), "
+        f"{len(res.clusters):,} clusters"
     )
 
 

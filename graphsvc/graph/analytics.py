@@ -1,7 +1,8 @@
 """Per-article analytics over the RELATED links: degree, PageRank, Leiden clusters.
 
 PageRank and clusters come from igraph (C; its own Leiden implementation), with a fixed
-seed, so they take seconds for a million articles (networkx's pure-Python Louvain took 235 s at 200k).
+seed, so they take seconds for a million articles (networkx's pure-Python Louvain took
+235 s at 200k).
 They are computed once per graph version and kept in the graph's ``_cache``.
 
 After a change the new graph version has none yet. If an earlier version's result
@@ -14,11 +15,10 @@ computes on first use. Degree is read off the adjacency directly.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from dataclasses import dataclass, field
-
-import random
 
 import igraph
 import networkx as nx
