@@ -639,3 +639,72 @@ def test_graphiql_runs_offline_from_the_built_files(watch, tmp_path):
     assert watch.blocked == []
     assert any("/static/vendor/graphiql/graphiql@" in u for u in watch.requests)
     assert watch.errors == [] and watch.dialogs == []
+
+
+def test_graphiql_offline_from_a_built_wheel(watch, tmp_path):
+    """`pip wheel .` runs the build hook: the wheel carries GraphiQL's files and the map's
+    bundle, and a server run from the installed wheel (not this checkout) serves GraphiQL
+    that runs a query with every request outside 127.0.0.1 blocked."""
+    import subprocess
+    import sys
+    import zipfile
+
+    need(shutil_which("npm"), "npm is absent: apt-get install nodejs npm")
+    wheels = tmp_path / "wheels"
+    r = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(REPO)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    (wheel,) = wheels.glob("graphsvc-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "graphsvc/api/static/vendor/map.js" in names
+    assert "graphsvc/api/static/vendor/layout-worker.js" in names
+    assert any(n.startswith("graphsvc/api/static/vendor/graphiql/graphiql@") for n in names)
+    site = tmp_path / "site"
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(site),
+            str(wheel),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    env = {"PYTHONPATH": str(site), "GRAPHSVC_GRAPHIQL_ASSETS": ""}
+    where = subprocess.run(
+        [sys.executable, "-c", "import graphsvc; print(graphsvc.__file__)"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, **env},
+    ).stdout.strip()
+    assert where.startswith(str(site)), where
+    folder = write_news(tmp_path / "corpus")
+    with serve(folder, tmp=tmp_path, env=env) as server:
+        page = watch.page
+        page.goto(f"{server.base}/graphql")
+        expect(page.locator(".graphiql-query-editor")).to_contain_text(
+            "neighbors(url:", timeout=20_000
+        )
+        page.locator(".graphiql-execute-button").click()
+        expect(page.locator(".graphiql-response")).to_contain_text(
+            f'"title": "{title("chips-race")}"', timeout=20_000
+        )
+    assert watch.blocked == [] and watch.errors == []
+
+
+def shutil_which(name: str) -> str | None:
+    import shutil
+
+    return shutil.which(name)
