@@ -708,3 +708,38 @@ def shutil_which(name: str) -> str | None:
     import shutil
 
     return shutil.which(name)
+
+
+def test_shared_corpus_map_at_depth_two_with_every_edge_kind(gl, tmp_path):
+    """The README's picture: a real corpus (everyday-ai) at depth 2 with all edge kinds,
+    labels readable (none over another). GRAPHSVC_UPDATE_DOCS=1 writes docs/map.png."""
+    from .conftest import SHARED_CORPUS
+
+    corpus = SHARED_CORPUS / "everyday-ai"
+    need(corpus.is_dir(), f"{corpus} is absent")
+    with serve(corpus, tmp=tmp_path, env={"GRAPHSVC_GRAPHIQL_ASSETS": ""}) as server:
+        top = server.data(
+            "{ articles(first: 1, orderBy: RELATED_COUNT_DESC) { edges { node { url } } } }"
+        )
+        key = top["articles"]["edges"][0]["node"]["url"]
+        page = open_map(gl, server, key, depth=2, edges=",".join(ALL_KINDS))
+        drawn = gm(page, "visibleNodes()")
+        kinds = {k for _, _, k in gm(page, "visibleEdges()")}
+        want = server.data(
+            """query($u: [String!]!) { subgraph(urls: $u, depth: 2, limit: 300,
+                 edgeKinds: [RELATED, PUBLISHED_BY, TAGGED]) { nodes { key } } }""",
+            {"u": [key]},
+        )["subgraph"]["nodes"]
+        assert set(drawn) == {n["key"] for n in want}
+        assert kinds == set(ALL_KINDS) and len(drawn) > 30
+        page.evaluate(f"window.graphsvcMap.select({key!r})")
+        page.wait_for_timeout(500)
+        labels = gm(page, "labels()")
+        assert len(labels) >= 15
+        assert not any(boxes_overlap(a, b) for i, a in enumerate(labels) for b in labels[i + 1 :])
+        shot = gl.tmp / "shared-depth2.png"
+        page.screenshot(path=shot)
+        no_trouble(gl)
+    if os.environ.get("GRAPHSVC_UPDATE_DOCS") == "1":
+        (REPO / "docs").mkdir(exist_ok=True)
+        (REPO / "docs" / "map.png").write_bytes(shot.read_bytes())
