@@ -109,7 +109,7 @@ def compute(lg: LinkGraph) -> Result:
     """PageRank (igraph's PRPACK, damping 0.85: networkx's ``pagerank`` converged;
     networkx's stops at a tolerance, so it differs in the fourth digit) over the directed
     RELATED graph, and Leiden communities (igraph's ``community_leiden``, modularity,
-    iterated until stable, seed 42) of the undirected one. Cluster ids: 0 = largest, ties by
+    two passes, seed 42) of the undirected one. Cluster ids: 0 = largest, ties by
     smallest URL; an article without related links is a cluster of its own.
 
     >>> g = nx.DiGraph()
@@ -125,13 +125,14 @@ def compute(lg: LinkGraph) -> Result:
     keys, ig = _article_graph(lg)
     if not keys:
         return Result(lg.version, {}, [], {}, 0.0)
-    # ARPACK: the same vector as PRPACK, several times faster here for sparse graphs.
-    pr = ig.pagerank(directed=True, damping=0.85, implementation="arpack")
+    pr = ig.pagerank(directed=True, damping=0.85)  # PRPACK: solved, not iterated to a tolerance
     pagerank = dict(zip(keys, pr, strict=True))
     und = ig.as_undirected(mode="collapse")
     igraph.set_random_number_generator(random.Random(SEED))  # a fixed seed, ours only
     try:
-        part = und.community_leiden(objective_function="modularity", n_iterations=-1)
+        # Two passes, leidenalg's default: iterating to a fixed point costs 5x the time
+        # here for 0.1% more modularity.
+        part = und.community_leiden(objective_function="modularity", n_iterations=2)
     finally:
         igraph.set_random_number_generator(random)
     groups: dict[int, list[str]] = {}
