@@ -110,3 +110,66 @@ def test_analytics_version_and_values(server):
     n_articles = len(expected_graph(("RELATED",)))
     assert sum(c["size"] for c in data["clusters"]) == n_articles
     assert len(ARTICLES) <= n_articles
+
+
+def test_analytics_follow_a_change_in_the_background(tmp_path):
+    """A file added while serving makes a new graph version; the analytics soon belong to
+    it, with the new article clustered. (That the previous result answers meanwhile is
+    checked without a server below: over HTTP it depends on timing.)"""
+    import time
+
+    from .corpus import article, item, write
+
+    folder = write_news(tmp_path / "corpus")
+    with serve(folder, tmp=tmp_path) as s:
+        q = """query($u: String!) { analytics { version graphVersion current }
+                 article(url: $u) { cluster pagerank } }"""
+        before = s.data(q, {"u": CENTRE})["analytics"]
+        assert before["current"]
+        new = "https://news.example/follow-up"
+        write(folder, "99-follow-up.md", article(new, "A follow-up", related=[item(CENTRE)]))
+        deadline = time.monotonic() + 30
+        while (d := s.data(q, {"u": new}))["article"] is None:
+            assert time.monotonic() < deadline, "the new file was not picked up"
+            time.sleep(0.1)
+        a = d["analytics"]
+        assert a["graphVersion"] > before["graphVersion"]
+        assert a["version"] in (before["version"], a["graphVersion"])
+        while not (d := s.data(q, {"u": new}))["analytics"]["current"]:
+            assert time.monotonic() < deadline, "the analytics never caught up"
+            time.sleep(0.1)
+        assert d["article"]["cluster"] >= 0 and d["article"]["pagerank"] > 0
+
+
+def test_the_last_result_is_served_while_the_next_is_computed():
+    import threading
+
+    from graphsvc.graph import analytics as ga
+    from graphsvc.graph.model import LinkGraph
+
+    def graph(n: int, version: int) -> LinkGraph:
+        g = nx.DiGraph()
+        for i in range(n):
+            g.add_node(f"a{i}", kind="ARTICLE")
+        for i in range(n - 1):
+            g.add_edge(f"a{i}", f"a{i + 1}", kind="RELATED", rank=0)
+        return LinkGraph(g, {}, [], version=version)
+
+    base = (ga._latest.version if ga._latest else 0) + 10_000  # newer than any seen here
+    old = graph(200, base)
+    assert ga.result(old, wait=True).version == base
+    ga._LOCK.acquire()  # the background computation waits for this lock
+    try:
+        new = graph(300, base + 1)
+        served = ga.result(new)
+        assert served.version == base and served is ga.result(old)
+        assert ga.cluster_of(new).get("a250", ga.NO_CLUSTER) == ga.NO_CLUSTER
+        assert ga.version(new) == base
+    finally:
+        ga._LOCK.release()
+    for _ in range(200):
+        if ga.version(new) == base + 1:
+            break
+        threading.Event().wait(0.05)
+    assert ga.version(new) == base + 1
+    assert ga.cluster_of(new)["a250"] >= 0 and len(ga.pagerank(new)) == 300
