@@ -1,6 +1,7 @@
 """Clusters and PageRank at any size: igraph (PageRank + its Leiden) against networkx's own Louvain.
 
-    python bench/bench_analytics.py [BIG] [BASELINE]   (defaults 1000000 and 50000)
+    python bench/bench_analytics.py [BIG] [BASELINE]   (defaults 1000000 and 50000;
+                                                         BASELINE 0 skips networkx)
 
 A synthetic related-link graph built in memory (articles only: analytics read nothing
 else), 4 links an article, 90% to near neighbours so there are local clusters. Prints:
@@ -45,6 +46,12 @@ def main() -> None:
     base = int(sys.argv[2]) if len(sys.argv) > 2 else 50_000
     print(f"# analytics: {base:,} articles (against networkx), then {big:,}")
 
+    if base:
+        compare(base)
+    run_big(big)
+
+
+def compare(base: int) -> None:
     lg = build(base)
     t = time.perf_counter()
     res = ga.compute(lg)
@@ -62,8 +69,9 @@ def main() -> None:
         f"{q_ours:.4f} (leiden) vs {q_theirs:.4f} (louvain); "
         f"{len(res.clusters)} vs {len(louvain)} clusters"
     )
-    del lg, und
 
+
+def run_big(big: int) -> None:
     t = time.perf_counter()
     lg = build(big)
     built = time.perf_counter() - t

@@ -451,20 +451,22 @@ class MapPage {
     this.state.urls = [key];
     this.state.expanded = [];
     this.state.selected = key;
-    const old = new Map(this.graph.mapNodes((k, a) => [k, [a.x, a.y]]));
-    const sub = await this.fetchSubgraph([key], this.state.depth, null);
+    await this.replaceWith(await this.fetchSubgraph([key], this.state.depth, null));
+    this.renderer.getCamera().animatedReset({ duration: 300 });
+    this.select(key, false);
+    this.setStatus("");
+    writeState(this.state, this.renderer);
+  }
+
+  /** A new map: ``sub`` laid out, filtered and framed (the frame then stays fixed). */
+  async replaceWith(sub) {
     this.graph.clear();
     this.ingest(sub);
     await this.layoutIfNeeded();
     this.refreshFilters();
     this.freezeFrame();
     this.fillChoices();
-    this.renderer.getCamera().animatedReset({ duration: 300 });
-    this.select(key, false);
     this.setCounts(sub);
-    this.setStatus("");
-    writeState(this.state, this.renderer);
-    return old.size;
   }
 
   /** Frame the graph as it is now; later additions never rescale what is on screen. */
@@ -476,14 +478,8 @@ class MapPage {
 
   /** Draw a subgraph given as data (the GraphQL answer's shape), for tests and tools. */
   async show(sub) {
-    this.graph.clear();
-    this.ingest(sub);
-    await this.layoutIfNeeded();
-    this.refreshFilters();
-    this.freezeFrame();
-    this.fillChoices();
+    await this.replaceWith(sub);
     this.renderer.getCamera().setState({ x: 0.5, y: 0.5, ratio: 1, angle: 0 });
-    this.setCounts(sub);
   }
 
   refreshFilters() {
