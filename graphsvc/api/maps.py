@@ -35,7 +35,7 @@ class ReadingOrder(Enum):
     RECENCY = ge.RECENCY
 
 
-@strawberry.type(description="A community of articles (Louvain over the related links).")
+@strawberry.type(description="A community of articles (Leiden over the related links).")
 class Cluster:
     id: int = strawberry.field(description="0 = largest; ties by smallest URL.")
     size: int
