@@ -750,3 +750,33 @@ def test_shared_corpus_map_at_depth_two_with_every_edge_kind(gl, tmp_path):
     if os.environ.get("GRAPHSVC_UPDATE_DOCS") == "1":
         (REPO / "docs").mkdir(exist_ok=True)
         (REPO / "docs" / "map.png").write_bytes(shot.read_bytes())
+
+
+def test_search_box_centres_and_drag_moves_one_node(gl, news_server):
+    page = open_map(gl, news_server, CENTRE, depth=1)
+    # search: the API's text filter; a suggestion centres the map on it
+    page.locator("#q").press_sequentially("inference", delay=20)
+    hit = page.locator("#suggestions button")
+    expect(hit).to_have_count(1)
+    expect(hit).to_contain_text(title("inference-chip"))
+    hit.click()
+    wait_js(page, f"window.graphsvcMap.state().urls[0] === {url('inference-chip')!r}")
+    page.evaluate("window.graphsvcMap.idle()")
+    assert set(gm(page, "visibleNodes()")) == neighbourhood(url("inference-chip"), 1)
+    expect(page.locator("#panel h2")).to_have_text(title("inference-chip"))
+    # drag: the node follows the mouse, the others stay
+    page.wait_for_timeout(400)  # the centring animation
+    key = url("on-device-models")
+    before = gm(page, "positions()")
+    xy = gm(page, f"viewport({key!r})")
+    box = page.locator("#graph").bounding_box()
+    page.mouse.move(box["x"] + xy["x"], box["y"] + xy["y"])
+    page.mouse.down()
+    page.mouse.move(box["x"] + xy["x"] + 60, box["y"] + xy["y"] + 40, steps=8)
+    page.mouse.up()
+    after = gm(page, "positions()")
+    assert after[key] != before[key]
+    assert all(after[k] == before[k] for k in before if k != key)
+    moved = gm(page, f"viewport({key!r})")
+    assert abs(moved["x"] - xy["x"] - 60) < 3 and abs(moved["y"] - xy["y"] - 40) < 3
+    no_trouble(gl)
