@@ -12,14 +12,24 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
+import time
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
 
 from .conftest import REPO, serve
-from .news import ARTICLES, BASE, CENTRE, neighbourhood, related_pairs, title, url, write_news
+from .news import (
+    ARTICLES,
+    BASE,
+    CENTRE,
+    expected_graph,
+    neighbourhood,
+    related_pairs,
+    title,
+    url,
+    write_news,
+)
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -50,13 +60,19 @@ def need(ok: object, reason: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def browser():
+def playwright():
+    """One Playwright per module (a second sync instance cannot start beside the first)."""
     need(sync_playwright is not None, "playwright is not installed: pip install -e '.[test]'")
     need(Path(CHROMIUM).is_file(), f"{CHROMIUM} is absent: apt-get install chromium")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright):
+    b = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    yield b
+    b.close()
 
 
 class Watch:
@@ -113,9 +129,9 @@ def news_server(tmp_path_factory):
         yield s
 
 
-def map_url(server, key: str, **params) -> str:
+def map_url(server, key: str, page: str = "/map/static", **params) -> str:
     query = "".join(f"&{k}={quote(str(v))}" for k, v in params.items())
-    return f"{server.base}/map?url={quote(key, safe='')}{query}"
+    return f"{server.base}{page}?url={quote(key, safe='')}{query}"
 
 
 def node(page, key: str):
@@ -170,10 +186,8 @@ def test_map_draws_the_known_neighbourhood(watch, news_server):
     assert set(colours) == {"ARTICLE", "PROVIDER", "TOPIC"}
     assert len(set.union(*colours.values())) >= 4  # article, stub, provider, topic
     watch.shot("map-all-kinds")
+    assert shot.is_file()
     assert watch.errors == [] and watch.dialogs == [] and watch.blocked == []
-    if os.environ.get("GRAPHSVC_UPDATE_DOCS") == "1":
-        (REPO / "docs").mkdir(exist_ok=True)
-        shutil.copyfile(shot, REPO / "docs" / "map.png")
 
 
 def test_click_recentres(watch, news_server):
@@ -198,7 +212,7 @@ def test_click_recentres(watch, news_server):
 
 def test_search_box(watch, news_server):
     page = watch.page
-    page.goto(f"{news_server.base}/map")  # the landing: the most linked article
+    page.goto(f"{news_server.base}/map/static")  # the landing: the most linked article
     expect(page.locator("svg.map g.node.centre")).to_have_attribute("data-key", CENTRE)
     box = page.get_by_role("searchbox", name="Find an article by title")
     box.press_sequentially("inference", delay=20)
@@ -244,7 +258,7 @@ def test_injected_html_stays_text(browser, tmp_path):
             expect(page.locator("form.search .suggestions a")).to_have_count(2)
             expect(page.locator("form.search .suggestions")).to_contain_text(XSS_IMG)
             w.shot("injected-suggestions")
-            page.goto(f"{server.base}/map?q=window")
+            page.goto(f"{server.base}/map/static?q=window")
             expect(page.locator("ol.results li")).to_have_count(2)
             expect(page.get_by_text(XSS_IMG, exact=True)).to_be_visible()
             w.shot("injected-results")
@@ -252,7 +266,7 @@ def test_injected_html_stays_text(browser, tmp_path):
             assert page.evaluate("window.__xss") is None
             assert w.dialogs == []
             assert page.locator("img, iframe").count() == 0
-            assert page.locator("script").count() == 1  # /static/map.js
+            assert page.locator("script").count() == 1  # /static/map-static.js
     finally:
         w.close()
 
@@ -280,3 +294,489 @@ def test_graphiql_offline(watch, tmp_path):
     assert watch.blocked == [], "GraphiQL asked for something outside our server"
     assert any("/graphiql-assets/graphiql@" in u for u in watch.requests)
     assert watch.errors == [] and watch.dialogs == []
+
+
+# -- the interactive map (/map: sigma.js over graphology, built at install time) -----------
+
+ALL_KINDS = ("RELATED", "PUBLISHED_BY", "TAGGED")
+WEBGL_ARGS = ["--enable-unsafe-swiftshader", "--use-angle=swiftshader"]
+
+
+@pytest.fixture(scope="module")
+def gl_browser(playwright):
+    """Chromium with WebGL on SwiftShader (software), as headless Chromium has no GPU here."""
+    args = [a for a in ARGS if a != "--disable-gpu"] + WEBGL_ARGS
+    b = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def gl(gl_browser, tmp_path):
+    w = Watch(gl_browser, tmp_path, accept_downloads=True)
+    yield w
+    w.close()
+
+
+def open_map(w: Watch, server, key: str | None = None, **params):
+    page = w.page
+    if key is None:
+        page.goto(f"{server.base}/map")
+    else:
+        page.goto(map_url(server, key, page="/map", **params))
+    wait_js(page, "window.graphsvcMap !== undefined")
+    page.evaluate("window.graphsvcMap.ready")
+    page.evaluate("window.graphsvcMap.idle()")
+    return page
+
+
+def wait_js(page, expr: str, timeout: float = 20) -> None:
+    """Poll ``expr`` until true. (Playwright's wait_for_function evaluates a string in the
+    page, which the page's CSP forbids; evaluate() does not.)"""
+    end = time.monotonic() + timeout
+    while not page.evaluate(expr):
+        assert time.monotonic() < end, f"timed out waiting for {expr}"
+        page.wait_for_timeout(50)
+
+
+def gm(page, expr: str):
+    return page.evaluate(f"window.graphsvcMap.{expr}")
+
+
+def no_trouble(w: Watch) -> None:
+    assert w.errors == [], w.errors
+    assert w.dialogs == [] and w.blocked == []
+
+
+def boxes_overlap(a, b) -> bool:
+    return a["x1"] < b["x2"] and a["x2"] > b["x1"] and a["y1"] < b["y2"] and a["y2"] > b["y1"]
+
+
+def test_interactive_map_draws_hover_highlights_and_labels(gl, news_server):
+    page = open_map(gl, news_server, CENTRE, edges=",".join(ALL_KINDS))
+    expected = neighbourhood(CENTRE, 2, ALL_KINDS)
+    assert set(gm(page, "visibleNodes()")) == expected
+    drawn_related = {(s, t) for s, t, k in gm(page, "visibleEdges()") if k == "RELATED"}
+    assert drawn_related == related_pairs(expected)
+    # hover: the node and its neighbours on the map stay lit, the rest dims
+    target = url("cloud-chips")
+    xy = gm(page, f"viewport({target!r})")
+    box = page.locator("#graph").bounding_box()
+    page.mouse.move(box["x"] + xy["x"], box["y"] + xy["y"])
+    wait_js(page, "window.graphsvcMap.highlighted() !== null")
+    lit = set(gm(page, "highlighted()"))
+    g = expected_graph(ALL_KINDS)
+    assert lit == ({target} | set(g[target])) & expected
+    gl.shot("interactive-hover")
+    page.mouse.move(box["x"] + 3, box["y"] + 3)
+    wait_js(page, "window.graphsvcMap.highlighted() === null")
+    # labels: many drawn, none over another, most important first
+    labels = gm(page, "labels()")
+    assert len(labels) >= 8
+    assert not any(boxes_overlap(a, b) for i, a in enumerate(labels) for b in labels[i + 1 :])
+    # zoomed out, fewer fit, and still none overlap
+    page.evaluate("window.graphsvcMap.page.renderer.getCamera().setState({ratio: 4})")
+    page.wait_for_timeout(300)
+    small = gm(page, "labels()")
+    assert len(small) < len(labels)
+    assert not any(boxes_overlap(a, b) for i, a in enumerate(small) for b in small[i + 1 :])
+    # the side panel: the selected article's fields as text
+    page.evaluate(f"window.graphsvcMap.select({target!r})")
+    panel = page.locator("#panel")
+    expect(panel.locator("h2")).to_have_text(title("cloud-chips"))
+    expect(panel).to_contain_text("Cloud Post · 2024-03-02")
+    expect(panel.locator("a.source")).to_have_attribute("href", target)
+    expect(page.locator("#legend")).to_be_visible()
+    no_trouble(gl)
+
+
+def test_expand_keeps_every_node_in_place(gl, news_server):
+    page = open_map(gl, news_server, CENTRE, depth=1, edges=",".join(ALL_KINDS))
+    before_nodes = set(gm(page, "visibleNodes()"))
+    assert before_nodes == neighbourhood(CENTRE, 1, ALL_KINDS)
+    width = page.locator("#graph").bounding_box()["width"]
+    before = {k: gm(page, f"viewport({k!r})") for k in before_nodes}
+    graph_before = gm(page, "positions()")
+    # expand a topic through the side panel's button (a hub: issue 12 item 5)
+    hub = "topic:" + "ai chips"
+    assert hub in before_nodes
+    page.evaluate(f"window.graphsvcMap.select({hub!r})")
+    page.locator("#expand").click()
+    wait_js(page, f"window.graphsvcMap.state().expanded.includes({hub!r})")
+    page.evaluate("window.graphsvcMap.idle()")
+    after_nodes = set(gm(page, "visibleNodes()"))
+    assert after_nodes == before_nodes | neighbourhood(hub, 1, ALL_KINDS)
+    assert after_nodes > before_nodes
+    for k in before_nodes:
+        a = gm(page, f"viewport({k!r})")
+        moved = ((a["x"] - before[k]["x"]) ** 2 + (a["y"] - before[k]["y"]) ** 2) ** 0.5
+        assert moved <= 0.01 * width, (k, moved)
+    graph_after = gm(page, "positions()")
+    assert all(graph_after[k] == graph_before[k] for k in before_nodes)
+    gl.shot("expanded")
+    no_trouble(gl)
+
+
+def api_articles(server, flt: str) -> set[str]:
+    data = server.data(
+        f"{{ articles(filter: {flt}, first: 1000) {{ edges {{ node {{ url }} }} }} }}"
+    )
+    return {e["node"]["url"] for e in data["articles"]["edges"]}
+
+
+def drawn_articles(page) -> set[str]:
+    return {k for k in gm(page, "visibleNodes()") if k.startswith("https://")}
+
+
+def test_filters_draw_what_the_api_returns(gl, news_server):
+    page = open_map(gl, news_server, CENTRE, edges=",".join(ALL_KINDS))
+    loaded = drawn_articles(page)
+    # a date range (the page's "to" day is inclusive; the API's publishedBefore is not)
+    page.locator("#from").fill("2024-03-02")
+    page.locator("#to").fill("2024-03-04")
+    page.locator("#to").dispatch_event("change")
+    want = api_articles(
+        news_server,
+        '{publishedAfter: "2024-03-02T00:00:00Z", publishedBefore: "2024-03-05T00:00:00Z"}',
+    )
+    assert drawn_articles(page) == (loaded & want) | {CENTRE}
+    assert 0 < len(loaded & want) < len(loaded)
+    state = gm(page, "state()")
+    assert state["from"] == "2024-03-02" and state["to"] == "2024-03-04"
+    page.locator("#clear-filters").click()
+    assert drawn_articles(page) == loaded
+    # a provider
+    page.locator("#providers").select_option("cloudpost.example")
+    want = api_articles(news_server, '{provider: "cloudpost.example"}')
+    assert drawn_articles(page) == (loaded & want) | {CENTRE}
+    page.locator("#clear-filters").click()
+    # a topic
+    page.locator("#topics").select_option(label="Energy")
+    want = api_articles(news_server, '{topic: "energy"}')
+    assert drawn_articles(page) == (loaded & want) | {CENTRE}
+    # an edge kind off: no tagged edges drawn and no topic nodes
+    page.locator("#clear-filters").click()
+    page.locator("input[name=edges][value=TAGGED]").uncheck()
+    wait_js(page, "!window.graphsvcMap.state().edges.includes('TAGGED')")
+    page.evaluate("window.graphsvcMap.idle()")
+    assert set(gm(page, "visibleNodes()")) == neighbourhood(CENTRE, 2, ("RELATED", "PUBLISHED_BY"))
+    assert all(k != "TAGGED" for _, _, k in gm(page, "visibleEdges()"))
+    no_trouble(gl)
+
+
+def test_a_url_reopens_the_same_view(gl, gl_browser, tmp_path, news_server):
+    page = open_map(gl, news_server, CENTRE, depth=1, edges=",".join(ALL_KINDS))
+    page.evaluate("window.graphsvcMap.expand('provider:chipwire.example')")
+    page.evaluate("window.graphsvcMap.idle()")
+    page.locator("#size").select_option("degree")
+    page.locator("#from").fill("2024-03-01")
+    page.locator("#from").dispatch_event("change")
+    page.evaluate(f"window.graphsvcMap.select({url('cloud-chips')!r})")
+    page.evaluate(
+        "window.graphsvcMap.page.renderer.getCamera().setState({x: 0.4, y: 0.55, ratio: 0.7})"
+    )
+    page.wait_for_timeout(400)  # the URL follows the camera after 200 ms
+    link = page.url
+    assert "exp=provider" in link and "sel=" in link and "cam=" in link
+    camera = "window.graphsvcMap.page.renderer.getCamera().getState()"
+    view = {
+        "camera": page.evaluate(camera),
+        "state": {**gm(page, "state()"), "camera": None},
+        "nodes": gm(page, "visibleNodes()"),
+        "positions": gm(page, "positions()"),
+    }
+    other = Watch(gl_browser, tmp_path / "second")
+    (tmp_path / "second").mkdir()
+    try:
+        p2 = other.page
+        p2.goto(link)
+        wait_js(p2, "window.graphsvcMap !== undefined")
+        p2.evaluate("window.graphsvcMap.ready")
+        p2.evaluate("window.graphsvcMap.idle()")
+        assert {**gm(p2, "state()"), "camera": None} == view["state"]
+        cam = p2.evaluate(camera)
+        assert all(abs(cam[k] - view["camera"][k]) < 1e-3 for k in ("x", "y", "ratio"))
+        assert gm(p2, "visibleNodes()") == view["nodes"]
+        pos = gm(p2, "positions()")
+        assert pos.keys() == view["positions"].keys()
+        for k, (x, y) in view["positions"].items():
+            assert abs(pos[k][0] - x) < 1e-9 and abs(pos[k][1] - y) < 1e-9, k
+        expect(p2.locator("#panel h2")).to_have_text(title("cloud-chips"))
+        assert p2.locator("#size").input_value() == "degree"
+        assert other.errors == [] and other.blocked == []
+    finally:
+        other.close()
+    no_trouble(gl)
+
+
+def test_export_png_and_svg(gl, news_server, tmp_path):
+    page = open_map(gl, news_server, CENTRE, edges=",".join(ALL_KINDS))
+    with page.expect_download() as d:
+        page.locator("#export-png").click()
+    png = tmp_path / "map.png"
+    d.value.save_as(png)
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+    with page.expect_download() as d:
+        page.locator("#export-svg").click()
+    svg = tmp_path / "map.svg"
+    d.value.save_as(svg)
+    from lxml import etree
+
+    root = etree.parse(str(svg)).getroot()
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    shapes = root.findall(".//s:g/s:circle", ns) + root.findall(".//s:g/s:rect", ns)
+    assert {s.get("data-key") for s in shapes} == set(gm(page, "visibleNodes()"))
+    assert len(root.findall(".//s:text", ns)) == len(gm(page, "labels()"))
+    no_trouble(gl)
+
+
+def synthetic(n: int, m: int, seed: int = 1) -> dict:
+    """A random graph of ``n`` articles and ``m`` related links, in the subgraph's shape."""
+    import random
+
+    rnd = random.Random(seed)
+    nodes = [
+        {
+            "key": f"https://big.example/{i}",
+            "kind": "ARTICLE",
+            "label": f"Article {i}",
+            "x": None,
+            "y": None,
+            "distance": 1,
+            "article": {
+                "title": f"Article {i}",
+                "cluster": i % 12,
+                "pagerank": rnd.random(),
+                "degree": 0,
+                "isStub": False,
+                "topics": [],
+            },
+        }
+        for i in range(n)
+    ]
+    edges, seen = [], set()
+    while len(edges) < m:
+        a, b = rnd.randrange(n), rnd.randrange(n)
+        if a != b and (a, b) not in seen:
+            seen.add((a, b))
+            edges.append({"source": nodes[a]["key"], "target": nodes[b]["key"], "kind": "RELATED"})
+    return {"nodes": nodes, "edges": edges, "truncated": False, "analyticsVersion": 0}
+
+
+IDLE_FPS_SCRIPT = """async () => {
+  const frames = [];
+  await new Promise((resolve) => {
+    const t0 = performance.now();
+    function step(t) {
+      frames.push(t);
+      if (t - t0 < 2000) requestAnimationFrame(step); else resolve();
+    }
+    requestAnimationFrame(step);
+  });
+  return { frames: frames.length, seconds: (frames[frames.length - 1] - frames[0]) / 1000 };
+}"""
+
+FPS_SCRIPT = """async () => {
+  const cam = window.graphsvcMap.page.renderer.getCamera();
+  const frames = [];
+  let t0 = performance.now();
+  await new Promise((resolve) => {
+    function step(t) {
+      frames.push(t);
+      const s = cam.getState();
+      cam.setState({ ...s, x: s.x + 0.002 });  // pan a little every frame
+      if (t - t0 < 3000) requestAnimationFrame(step); else resolve();
+    }
+    requestAnimationFrame(step);
+  });
+  return { frames: frames.length, seconds: (frames[frames.length - 1] - frames[0]) / 1000 };
+}"""
+
+
+def test_big_map_renders_and_pans(gl, news_server):
+    """5,000 nodes and 20,000 edges, laid out by ForceAtlas2 in a worker, panned for 3 s.
+
+    The goal is 30 frames per second. Headless Chromium draws WebGL with SwiftShader on
+    the CPU; on a machine whose load is above 1.5 per core (other work sharing the two
+    cores) the goal cannot be judged, and the test is an expected failure that reports
+    the figures instead of passing. They are kept in build/fps.txt for bench/RESULTS.md.
+    The page's frame rate with nothing to draw is measured too, to tell the renderer's
+    cost from the machine's."""
+    page = open_map(gl, news_server, CENTRE)
+    sub = synthetic(5000, 20000)
+    t0 = page.evaluate("performance.now()")
+    page.evaluate("(sub) => window.graphsvcMap.show(sub)", sub)
+    page.evaluate("window.graphsvcMap.idle()")
+    layout_ms = page.evaluate("performance.now()") - t0
+    assert len(gm(page, "visibleNodes()")) == 5000
+    assert len(gm(page, "visibleEdges()")) == 20000
+    r = page.evaluate(FPS_SCRIPT)
+    fps = (r["frames"] - 1) / r["seconds"]
+    gl.shot("big-map")
+    blank = Watch(gl.context.browser, gl.tmp)
+    try:
+        blank.page.goto(f"{news_server.base}/static/favicon.svg")
+        i = blank.page.evaluate(IDLE_FPS_SCRIPT)
+    finally:
+        blank.close()
+    idle = (i["frames"] - 1) / i["seconds"]
+    line = f"5k/20k: layout {layout_ms:.0f} ms, {fps:.1f} fps panning, {idle:.1f} fps idle page"
+    print(line)
+    (REPO / "build").mkdir(exist_ok=True)
+    (REPO / "build" / "fps.txt").write_text(line + "\n")
+    load = os.getloadavg()[0] / (os.cpu_count() or 1)
+    if fps < 30 and load > 1.5:
+        pytest.xfail(f"machine busy (load {load:.1f} per core): {line}")
+    assert fps >= 30, f"{line} (load {load:.1f} per core)"
+    no_trouble(gl)
+
+
+def test_graphiql_runs_offline_from_the_built_files(watch, tmp_path):
+    """No --graphiql-assets: GraphiQL loads from the files the install built, runs a query."""
+    folder = write_news(tmp_path / "corpus")
+    with serve(folder, tmp=tmp_path, env={"GRAPHSVC_GRAPHIQL_ASSETS": ""}) as server:
+        page = watch.page
+        page.goto(f"{server.base}/graphql")
+        editor = page.locator(".graphiql-query-editor")
+        expect(editor).to_contain_text("neighbors(url:", timeout=20_000)
+        page.locator(".graphiql-execute-button").click()
+        result = page.locator(".graphiql-response")
+        expect(result).to_contain_text(f'"title": "{title("chips-race")}"', timeout=20_000)
+    assert watch.blocked == []
+    assert any("/static/vendor/graphiql/graphiql@" in u for u in watch.requests)
+    assert watch.errors == [] and watch.dialogs == []
+
+
+def test_graphiql_offline_from_a_built_wheel(watch, tmp_path):
+    """`pip wheel .` runs the build hook: the wheel carries GraphiQL's files and the map's
+    bundle, and a server run from the installed wheel (not this checkout) serves GraphiQL
+    that runs a query with every request outside 127.0.0.1 blocked."""
+    import subprocess
+    import sys
+    import zipfile
+
+    need(shutil_which("npm"), "npm is absent: apt-get install nodejs npm")
+    wheels = tmp_path / "wheels"
+    r = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(REPO)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    (wheel,) = wheels.glob("graphsvc-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "graphsvc/api/static/vendor/map.js" in names
+    assert "graphsvc/api/static/vendor/layout-worker.js" in names
+    assert any(n.startswith("graphsvc/api/static/vendor/graphiql/graphiql@") for n in names)
+    site = tmp_path / "site"
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(site),
+            str(wheel),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    env = {"PYTHONPATH": str(site), "GRAPHSVC_GRAPHIQL_ASSETS": ""}
+    where = subprocess.run(
+        [sys.executable, "-c", "import graphsvc; print(graphsvc.__file__)"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, **env},
+    ).stdout.strip()
+    assert where.startswith(str(site)), where
+    folder = write_news(tmp_path / "corpus")
+    with serve(folder, tmp=tmp_path, env=env) as server:
+        page = watch.page
+        page.goto(f"{server.base}/graphql")
+        expect(page.locator(".graphiql-query-editor")).to_contain_text(
+            "neighbors(url:", timeout=20_000
+        )
+        page.locator(".graphiql-execute-button").click()
+        expect(page.locator(".graphiql-response")).to_contain_text(
+            f'"title": "{title("chips-race")}"', timeout=20_000
+        )
+    assert watch.blocked == [] and watch.errors == []
+
+
+def shutil_which(name: str) -> str | None:
+    import shutil
+
+    return shutil.which(name)
+
+
+def test_shared_corpus_map_at_depth_two_with_every_edge_kind(gl, tmp_path):
+    """The README's picture: a real corpus (everyday-ai) at depth 2 with all edge kinds,
+    labels readable (none over another). GRAPHSVC_UPDATE_DOCS=1 writes docs/map.png."""
+    from .conftest import SHARED_CORPUS
+
+    corpus = SHARED_CORPUS / "everyday-ai"
+    need(corpus.is_dir(), f"{corpus} is absent")
+    with serve(corpus, tmp=tmp_path, env={"GRAPHSVC_GRAPHIQL_ASSETS": ""}) as server:
+        top = server.data(
+            "{ articles(first: 1, orderBy: RELATED_COUNT_DESC) { edges { node { url } } } }"
+        )
+        key = top["articles"]["edges"][0]["node"]["url"]
+        page = open_map(gl, server, key, depth=2, edges=",".join(ALL_KINDS))
+        drawn = gm(page, "visibleNodes()")
+        kinds = {k for _, _, k in gm(page, "visibleEdges()")}
+        want = server.data(
+            """query($u: [String!]!) { subgraph(urls: $u, depth: 2, limit: 300,
+                 edgeKinds: [RELATED, PUBLISHED_BY, TAGGED]) { nodes { key } } }""",
+            {"u": [key]},
+        )["subgraph"]["nodes"]
+        assert set(drawn) == {n["key"] for n in want}
+        assert kinds == set(ALL_KINDS) and len(drawn) > 30
+        page.evaluate(f"window.graphsvcMap.select({key!r})")
+        page.wait_for_timeout(500)
+        labels = gm(page, "labels()")
+        assert len(labels) >= 15
+        assert not any(boxes_overlap(a, b) for i, a in enumerate(labels) for b in labels[i + 1 :])
+        shot = gl.tmp / "shared-depth2.png"
+        page.screenshot(path=shot)
+        no_trouble(gl)
+    if os.environ.get("GRAPHSVC_UPDATE_DOCS") == "1":
+        (REPO / "docs").mkdir(exist_ok=True)
+        (REPO / "docs" / "map.png").write_bytes(shot.read_bytes())
+
+
+def test_search_box_centres_and_drag_moves_one_node(gl, news_server):
+    page = open_map(gl, news_server, CENTRE, depth=1)
+    # search: the API's text filter; a suggestion centres the map on it
+    page.locator("#q").press_sequentially("inference", delay=20)
+    hit = page.locator("#suggestions button")
+    expect(hit).to_have_count(1)
+    expect(hit).to_contain_text(title("inference-chip"))
+    hit.click()
+    wait_js(page, f"window.graphsvcMap.state().urls[0] === {url('inference-chip')!r}")
+    page.evaluate("window.graphsvcMap.idle()")
+    assert set(gm(page, "visibleNodes()")) == neighbourhood(url("inference-chip"), 1)
+    expect(page.locator("#panel h2")).to_have_text(title("inference-chip"))
+    # drag: the node follows the mouse, the others stay
+    page.wait_for_timeout(400)  # the centring animation
+    key = url("on-device-models")
+    before = gm(page, "positions()")
+    xy = gm(page, f"viewport({key!r})")
+    box = page.locator("#graph").bounding_box()
+    page.mouse.move(box["x"] + xy["x"], box["y"] + xy["y"])
+    page.mouse.down()
+    page.mouse.move(box["x"] + xy["x"] + 60, box["y"] + xy["y"] + 40, steps=8)
+    page.mouse.up()
+    after = gm(page, "positions()")
+    assert after[key] != before[key]
+    assert all(after[k] == before[k] for k in before if k != key)
+    moved = gm(page, f"viewport({key!r})")
+    assert abs(moved["x"] - xy["x"] - 60) < 3 and abs(moved["y"] - xy["y"] - 40) < 3
+    no_trouble(gl)

@@ -71,16 +71,14 @@ def test_dates_become_timezone_aware(tmp_path):
         assert lg.article(url).published_at.utcoffset().total_seconds() == 0
 
 
-def test_clusters_refused_past_their_bound(tmp_path, monkeypatch):
+def test_clusters_have_no_size_bound_and_cover_every_article(tmp_path):
     from graphsvc.graph import analytics
-    from graphsvc.graph.errors import BoundError
 
+    assert not hasattr(analytics, "MAX_CLUSTER_ARTICLES")  # the 50k refusal is gone
     urls = [f"https://x.example/{i}" for i in range(4)]
     for i, u in enumerate(urls):
         write(tmp_path, f"{i}.md", article(u, str(i), related=[item(urls[(i + 1) % 4])]))
     lg = build_graph(load_corpus(tmp_path))
-    monkeypatch.setattr(analytics, "MAX_CLUSTER_ARTICLES", 3)
-    with pytest.raises(BoundError, match="at most 3 linked articles"):
-        analytics.clusters(lg)
-    monkeypatch.setattr(analytics, "MAX_CLUSTER_ARTICLES", 4)
-    assert sum(c.size for c in analytics.clusters(lg)) == 4
+    assert sorted(k for c in analytics.clusters(lg) for k in c.members) == sorted(
+        canonical_url(u) for u in urls
+    )

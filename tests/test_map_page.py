@@ -40,7 +40,8 @@ def edges(page: str) -> set[tuple[str, str, str]]:
 
 
 def get_map(server, **params):
-    return server.client.get("/map", params=params)
+    """The static (server-drawn SVG) map; the interactive one is in test_browser.py."""
+    return server.client.get("/map/static", params=params)
 
 
 def test_map_draws_the_neighbourhood_networkx_finds(news_server):
@@ -68,7 +69,7 @@ def test_map_page_marks_centre_sizes_and_links(news_server):
     assert float(radius[url("cloud-chips")]) > float(radius[url("custom-silicon-costs")])
     # each node links to the map centred on it, keeping non-default options
     page = get_map(news_server, url=CENTRE, depth=1, edges="related,tagged").text
-    links = re.findall(r'<a href="(/map\?[^"]*)"><g class="node', page)
+    links = re.findall(r'<a href="(/map/static\?[^"]*)"><g class="node', page)
     assert len(links) == len(node_keys(page))
     params = [parse_qs(urlsplit(html.unescape(a)).query) for a in links]
     assert {p["url"][0] for p in params} == set(node_keys(page))
@@ -95,7 +96,9 @@ def test_article_html_stays_text(news_server):
         get_map(news_server, q="evil").text,
         get_map(news_server, q="script").text,
     ):
-        assert re.findall(r"<script\b[^>]*>", page) == ['<script src="/static/map.js" defer>']
+        assert re.findall(r"<script\b[^>]*>", page) == [
+            '<script src="/static/map-static.js" defer>'
+        ]
         assert not re.search(r"<(img|iframe)\b", page, re.I)
     page = get_map(news_server, url=url("on-device-models")).text
     assert f'<h1 data-key="{url("on-device-models")}">{html.escape(XSS_TITLE)}</h1>' in page
@@ -110,7 +113,7 @@ def test_strict_csp_and_own_static_files(news_server):
     loads = re.findall(r'\bsrc="([^"]*)"', r.text) + re.findall(r'<link[^>]*href="([^"]*)"', r.text)
     assert loads and all(u.startswith("/") and not u.startswith("//") for u in loads)
     assert " style=" not in r.text and "<style" not in r.text  # style-src 'self' allows neither
-    js = news_server.client.get("/static/map.js")
+    js = news_server.client.get("/static/map-static.js")
     assert js.status_code == 200 and "javascript" in js.headers["content-type"]
     assert news_server.client.get("/static/map.css").headers["content-type"].startswith("text/css")
 
@@ -133,7 +136,7 @@ def test_unknown_url_bad_options_and_landing(news_server):
 
 def test_search_by_title(news_server):
     page = get_map(news_server, q="CHIP").text
-    found = re.findall(r'<li><a href="/map\?url=https%3A%2F%2Fnews.example%2F([^"]*)"', page)
+    found = re.findall(r'<li><a href="/map/static\?url=https%3A%2F%2Fnews.example%2F([^"]*)"', page)
     # most related links first, ties by URL
     assert found == ["chips-race", "cloud-chips", "inference-chip", "export-rules"]
     body = news_server.client.get("/map/search", params={"q": "inference", "first": 3}).json()
@@ -143,7 +146,7 @@ def test_search_by_title(news_server):
             "title": title("inference-chip"),
             "provider": "ChipWire",
             "publishedAt": "2024-03-03T09:00:00+00:00",
-            "map": "/map?url=https%3A%2F%2Fnews.example%2Finference-chip",
+            "map": "/map/static?url=https%3A%2F%2Fnews.example%2Finference-chip",
         }
     ]
     assert news_server.client.get("/map/search", params={"q": "x", "first": 0}).status_code == 400
@@ -159,7 +162,58 @@ def test_graphiql_prefilled_with_a_real_query(news_server):
     data = news_server.data(query)
     assert data["article"]["title"] == title("chips-race")
     assert len(data["neighbors"]["nodes"]) == len(neighbourhood(CENTRE, 2))
-    assert "https://unpkg.com/graphiql@" in r.text  # no assets folder: the CDN
+    # no assets folder: the files the install built, from our own server, never a CDN
+    assert "unpkg.com" not in r.text
+    assert "/static/vendor/graphiql/graphiql@" in r.text
+    for src in re.findall(r'(?:src|href)="(/static/vendor/[^"]+)"', r.text):
+        assert news_server.client.get(src).status_code == 200, src
+
+
+def test_interactive_map_frame_and_script(news_server):
+    r = news_server.client.get("/map", params={"url": CENTRE})
+    assert r.status_code == 200
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe" not in csp
+    assert re.findall(r"<script\b[^>]*>", r.text) == ['<script src="/static/vendor/map.js" defer>']
+    assert " style=" not in r.text and "<style" not in r.text
+    js = news_server.client.get("/static/vendor/map.js")
+    assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+    assert "unpkg.com" not in js.text and "cdn." not in js.text
+    assert news_server.client.get("/static/vendor/layout-worker.js").status_code == 200
+    for part in ('id="graph"', 'id="panel"', 'id="legend"', 'id="export-png"', 'id="from"'):
+        assert part in r.text
+
+
+def test_pages_say_what_is_missing_without_the_build(tmp_path):
+    """An install without npm: /map and /graphql name the problem and the fix; so does
+    the start-up log. (The build folder is moved aside for the test and put back.)"""
+    from graphsvc.api import graphiql
+
+    vendor = graphiql.VENDOR
+    aside = vendor.with_name("vendor-aside-for-test")
+    vendor.rename(aside)
+    try:
+        vendor.mkdir()
+        (vendor / "MISSING.json").write_text(
+            json.dumps({"built": False, "reason": "npm not found on PATH"})
+        )
+        folder = write_news(tmp_path / "corpus")
+        with serve(folder, tmp=tmp_path, env={"GRAPHSVC_GRAPHIQL_ASSETS": ""}) as s:
+            r = s.client.get("/map", params={"url": CENTRE})
+            assert r.status_code == 503
+            assert "npm not found on PATH" in r.text and graphiql.FIX in html.unescape(r.text)
+            assert "/map/static?url=" in r.text
+            g = s.client.get("/graphql", headers={"accept": "text/html"})
+            assert "Loading" not in g.text and "<script" not in g.text
+            assert "npm not found on PATH" in g.text and graphiql.FIX in html.unescape(g.text)
+            assert s.data("{ stats { articles } }")["stats"]["articles"] > 0
+        log = s.log.read_text()
+        assert "npm not found on PATH" in log and graphiql.FIX in log
+    finally:
+        import shutil
+
+        shutil.rmtree(vendor)
+        aside.rename(vendor)
 
 
 def test_graphiql_assets_folder_is_checked_at_start(tmp_path):

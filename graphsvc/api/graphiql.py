@@ -1,12 +1,15 @@
 """GraphiQL at ``/graphql``: Strawberry's page, pre-filled with a query over the loaded
-corpus, its assets loaded from our own server when given a folder of them.
+corpus, its assets served by our own server, never from a CDN.
 
-Strawberry's page loads its scripts and styles from unpkg.com. ``graphsvc serve
+Strawberry's page names its scripts and styles on unpkg.com. The install builds them into
+the package (``hatch_build.py`` runs npm; ``static/vendor/graphiql/<package>@<version>/``),
+and the page loads them from ``/static/vendor/graphiql/``. ``graphsvc serve
 --graphiql-assets DIR`` (or ``GRAPHSVC_GRAPHIQL_ASSETS=DIR``) serves them from DIR
-instead, at ``/graphiql-assets/<package>@<version>/<file>``, so GraphiQL works with no
-internet. DIR is an npm prefix (or its ``node_modules``) holding exactly the packages and
-versions the page names, as ``npm_packages()`` lists them; the files are checked against
-the page's integrity hashes when the app starts.
+instead, at ``/graphiql-assets/<package>@<version>/<file>``; DIR is an npm prefix (or its
+``node_modules``) holding exactly the packages and versions the page names, as
+``npm_packages()`` lists them. Either way the files are checked against the page's
+integrity hashes when the app starts. When neither has them, the page says what is
+missing and the command that fixes it instead of a blank "Loading...".
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from ..graph import maps as gm
 
 CDN = "https://unpkg.com/"
 PREFIX = "/graphiql-assets/"
+VENDOR = Path(__file__).resolve().parent / "static" / "vendor"
+BUILT_PREFIX = "/static/vendor/graphiql/"
 _ASSET = re.compile(
     r'(?:src|href)="https://unpkg\.com/((@?[^@/"]+(?:/[^@/"]+)?)@([^/"]+)/([^"]+))"'
     r'(?:\s+integrity="([^"]*)")?'
@@ -130,6 +135,63 @@ class LocalAssets:
         return [Route(PREFIX + "{path:path}", self.endpoint)]
 
 
+def build_problem() -> str | None:
+    """Why the install's browser code is absent (None when it was built)."""
+    missing = VENDOR / "MISSING.json"
+    if missing.is_file():
+        try:
+            return json.loads(missing.read_text()).get("reason") or "the build failed"
+        except ValueError:
+            return "the build failed"
+    if not (VENDOR / "BUILD.json").is_file():
+        return "the install did not run graphsvc's build hook (hatch_build.py)"
+    return None
+
+
+FIX = "apt-get install -y nodejs npm && pip install ."
+
+
+def fix_hint() -> str:
+    """The one command that builds the browser code, for the pages and the log."""
+    return f"install Node.js and npm, then reinstall graphsvc from its source folder: {FIX}"
+
+
+@functools.cache
+def built_problems() -> tuple[str, ...]:
+    """What is wrong with the built GraphiQL files (empty when they are all there)."""
+    reason = build_problem()
+    if reason:
+        return (f"GraphiQL's JavaScript was not built when graphsvc was installed: {reason}",)
+    problems = []
+    for a in assets():
+        path = VENDOR / "graphiql" / a.path
+        if not path.is_file():
+            problems.append(f"missing {path}")
+        elif a.integrity and not _sri_ok(path, a.integrity):
+            problems.append(f"{path} is not the file of {a.package}@{a.version}")
+    return tuple(problems)
+
+
+def missing_page(problems: tuple[str, ...]) -> str:
+    """A plain page saying why GraphiQL cannot load and how to fix it (no script)."""
+    from html import escape
+
+    items = "".join(f"<li>{escape(p)}</li>" for p in problems)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>GraphiQL is not installed · graphsvc</title>
+<link rel="stylesheet" href="/static/map.css"></head>
+<body><main class="message"><h1>GraphiQL's files are missing</h1>
+<ul class="problems">{items}</ul>
+<p>To fix it, {escape(fix_hint().split(": ", 1)[0])}:</p>
+<pre><code>{escape(FIX)}</code></pre>
+<p>Or point the server at a folder of GraphiQL's npm packages:
+<code>graphsvc serve --graphiql-assets DIR</code> (<code>graphsvc graphiql-assets DIR</code>
+prints the npm command that fills it).</p>
+<p>The GraphQL endpoint itself works: POST queries to <code>/graphql</code>.</p>
+</main></body></html>
+"""
+
+
 def example_query(lg: LinkGraph | None) -> str:
     """A query over the loaded corpus: the neighbourhood of its most linked article."""
     key = gm.featured_article(lg) if lg is not None else None
@@ -162,9 +224,15 @@ def _js_string(text: str) -> str:
 
 
 def page(lg: LinkGraph | None, local: LocalAssets | None) -> str:
-    """Strawberry's GraphiQL page with our example query; assets from us if ``local``."""
+    """Strawberry's GraphiQL page with our example query, its assets from ``local`` if
+    given, else from the built files; a page saying what is missing when neither has them.
+    """
     html = template()
     if local is not None:
         html = html.replace(CDN, PREFIX)
+    elif built_problems():
+        return missing_page(built_problems())
+    else:
+        html = html.replace(CDN, BUILT_PREFIX)
     example = "const EXAMPLE_QUERY = " + _js_string(example_query(lg)) + ";"
     return _EXAMPLE.sub(lambda _: example, html, count=1)

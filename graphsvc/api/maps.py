@@ -11,7 +11,9 @@ from strawberry.types import Info
 
 from ..graph import analytics as ga
 from ..graph import explore as ge
-from ..graph.errors import check_bound
+from ..graph import maps as gm
+from ..graph.errors import BoundError, check_bound
+from ..graph.layout import SPRING, positions_around
 from .types import (
     Article,
     Chain,
@@ -19,6 +21,7 @@ from .types import (
     EdgeKind,
     Layout,
     Subgraph,
+    SubgraphEdge,
     analytic,
     graph,
     to_chain,
@@ -32,7 +35,7 @@ class ReadingOrder(Enum):
     RECENCY = ge.RECENCY
 
 
-@strawberry.type(description="A community of articles (Louvain over the related links).")
+@strawberry.type(description="A community of articles (Leiden over the related links).")
 class Cluster:
     id: int = strawberry.field(description="0 = largest; ties by smallest URL.")
     size: int
@@ -45,12 +48,43 @@ class Cluster:
         return [lg.data(k) for k in self.members[:first]]
 
 
+MAX_FIXED = 5000
+
+
+def hub_chain_answer(lg, path: list[str]) -> Chain:
+    """A chain with a provider or topic end: ``articles`` lists its articles only,
+    ``length`` counts every hop, ``edges`` include the article → hub edge."""
+    edges = [
+        SubgraphEdge(source=s, target=t, kind=EdgeKind(k), rank=r)
+        for s, t, k, r in gm.chain_edges(lg, path)
+    ]
+    articles = [lg.data(k) for k in path if lg.kind(k) == "ARTICLE"]
+    return Chain(length=len(path) - 1, articles=articles, edges=edges)
+
+
+@strawberry.input(description="Where a client already drew a node: `subgraph(fixed:)`.")
+class FixedPosition:
+    key: str = strawberry.field(description="A node key as `SubgraphNode.key` gives it.")
+    x: float
+    y: float
+
+
+@strawberry.type(description="Which graph version the served PageRank and clusters belong to.")
+class AnalyticsState:
+    version: int = strawberry.field(description="The graph version they were computed for.")
+    graph_version: int = strawberry.field(description="The graph version queried.")
+    current: bool = strawberry.field(description="version == graphVersion.")
+    seconds: float = strawberry.field(description="How long computing them took.")
+
+
 @strawberry.type
 class MapsQuery:
     @strawberry.field(
-        description="The union of the neighbourhoods of several articles, ready to draw. "
-        "A provider or topic adds at most `hubCap` nodes (newest first); `truncated` and "
-        "`omitted`/`omittedByHub` say what was left out."
+        description="The union of the neighbourhoods of several nodes (article URLs, "
+        "`provider:<domain>`, `topic:<name>`), ready to draw. A provider or topic adds at "
+        "most `hubCap` nodes (newest first); `truncated` and `omitted`/`omittedByHub` say "
+        "what was left out. With `fixed`, nodes the client already drew keep their "
+        "positions exactly and only the others are laid out (SPRING, fixed seed) around them."
     )
     def subgraph(
         self,
@@ -65,14 +99,27 @@ class MapsQuery:
             strawberry.argument(description=f"Default {ge.DEFAULT_HUB_CAP}."),
         ] = None,
         layout: Layout | None = None,
+        fixed: Annotated[
+            list[FixedPosition] | None,
+            strawberry.argument(
+                description=f"Positions the client has (at most {MAX_FIXED}); implies "
+                "layout SPRING for the other nodes. Keys not in the graph are ignored."
+            ),
+        ] = None,
     ) -> Subgraph:
         lg = graph(info)
         check_bound("number of URLs", len(urls), 1, ge.MAX_CENTRES)
-        centres = [lg.require(u) for u in urls]
+        centres = [gm.require_node(lg, u) for u in urls]
         kinds = tuple(k.value for k in (edge_kinds or ()))
         cap = ge.DEFAULT_HUB_CAP if hub_cap is None else hub_cap
         sub = ge.map_subgraph(lg, centres, depth, direction.value, kinds, limit, cap)
-        pos = ge.layout_positions(lg, sub, layout.value) if layout else None
+        if fixed:
+            check_bound("number of fixed positions", len(fixed), 0, MAX_FIXED)
+            if layout is not None and layout.value != SPRING:
+                raise BoundError("fixed positions go with layout SPRING (or no layout)")
+            pos = positions_around(sub, {f.key: (f.x, f.y) for f in fixed})
+        else:
+            pos = ge.layout_positions(lg, sub, layout.value) if layout else None
         return to_subgraph(lg, sub, pos)
 
     @strawberry.field(
@@ -109,6 +156,24 @@ class MapsQuery:
     ) -> list[Article]:
         lg = graph(info)
         return [lg.data(k) for k in ge.reading_list(lg, lg.require(url), length, by.value)]
+
+    @strawberry.field(
+        description="The graph version the served PageRank and clusters belong to: after "
+        "a change the last result is served while the new one is computed in the background."
+    )
+    def analytics(self, info: Info) -> AnalyticsState:
+        lg = graph(info)
+
+        def read() -> AnalyticsState:
+            res = ga.result(lg)
+            return AnalyticsState(
+                version=res.version,
+                graph_version=lg.version,
+                current=res.version == lg.version,
+                seconds=round(res.seconds, 3),
+            )
+
+        return analytic(lg, "result", read)
 
     @strawberry.field(description="Clusters of articles, largest first.")
     def clusters(self, info: Info, first: int = 20) -> list[Cluster]:

@@ -1,15 +1,25 @@
-"""The built-in map page: ``/map?url=…&depth=2`` draws the graph around a node as SVG.
+"""The map pages.
 
-Everything is drawn on the server from the server layout, so the page works without
-JavaScript (hover shows SVG ``<title>``s, nodes are links that re-centre the map, the
-search box is a form). ``/static/map.js`` adds a tooltip, edge highlighting and
-search-as-you-type from ``/map/search``. Pages carry a strict Content-Security-Policy:
-no inline script or style, nothing from another origin. Every text from the corpus is
-HTML-escaped, since article fields hold raw HTML.
+``/map?url=…&depth=2`` is the interactive map: sigma.js (WebGL) over graphology, built
+from npm into ``static/vendor/map.js`` at install time (``hatch_build.py``), its data
+from ``/graphql``. The server sends only the frame (controls, side panel, legend); the
+script fills it, every corpus text through ``textContent``. When the install could not
+build the script, ``/map`` says what is missing and the command that fixes it, and links
+to the static map.
+
+``/map/static?url=…`` is the map drawn on the server as SVG from the server layout, which
+works without JavaScript (hover shows SVG ``<title>``s, nodes are links that re-centre
+the map, the search box is a form); ``/static/map-static.js`` adds a tooltip, edge
+highlighting and search-as-you-type from ``/map/search``.
+
+Pages carry a strict Content-Security-Policy: no inline script or style, nothing from
+another origin. Every text from the corpus is HTML-escaped, since article fields hold raw
+HTML.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from html import escape
@@ -26,13 +36,18 @@ from ..graph import maps as gm
 from ..graph.errors import check_bound
 from ..graph.layout import LAYOUTS, SPRING
 from ..graph.store import GraphStore
+from . import graphiql
 from .types import node_label
+
+log = logging.getLogger("graphsvc.pages")
 
 STATIC = Path(__file__).resolve().parent / "static"
 CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    "default-src 'none'; script-src 'self'; worker-src 'self'; style-src 'self'; "
+    "img-src 'self' blob: data:; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'"
 )
+MAP_SCRIPT = STATIC / "vendor" / "map.js"
 HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"}
 
 DEFAULT_DEPTH, DEFAULT_LIMIT, MAX_LIMIT = 2, 150, 500
@@ -67,7 +82,7 @@ class Options:
         self.edges = tuple(k for k in EDGE_KINDS if k in kinds) or (RELATED,)
 
     def query(self, url: str) -> str:
-        """``/map?url=…`` keeping the options that differ from the defaults."""
+        """``/map/static?url=…`` keeping the options that differ from the defaults."""
         params: list[tuple[str, object]] = [("url", url)]
         if self.depth != DEFAULT_DEPTH:
             params.append(("depth", self.depth))
@@ -77,7 +92,7 @@ class Options:
             params.append(("layout", self.layout))
         if self.limit != DEFAULT_LIMIT:
             params.append(("limit", self.limit))
-        return "/map?" + urlencode(params)
+        return "/map/static?" + urlencode(params)
 
 
 def _int(value: str | None, default: int, name: str) -> int:
@@ -202,11 +217,11 @@ def _page(title: str, body: str, opts: Options | None = None, status: int = 200)
 <title>{e(title)} · graphsvc map</title>
 <link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/static/map.css">
-<script src="/static/map.js" defer></script>
+<script src="/static/map-static.js" defer></script>
 </head><body>
 <header>
-<a class="home" href="/map">graphsvc map</a>
-<form class="search" action="/map" method="get" role="search">
+<a class="home" href="/map/static">graphsvc map</a>
+<form class="search" action="/map/static" method="get" role="search">
 <input type="search" name="q" value="{q}" placeholder="Find an article by title"
  aria-label="Find an article by title" autocomplete="off">
 <button type="submit">Search</button>
@@ -243,7 +258,7 @@ def _options_form(opts: Options, url: str) -> str:
         else ""
     )
     return (
-        f'<form class="options" action="/map" method="get">'
+        f'<form class="options" action="/map/static" method="get">'
         f'<input type="hidden" name="url" value="{e(url)}">{limit}'
         f'<label>depth <select name="depth">{depth}</select></label>'
         f'<span class="kinds">{kinds}</span>'
@@ -297,15 +312,119 @@ def _results(lg: LinkGraph, opts: Options) -> HTMLResponse:
 def _message(title: str, text: str, opts: Options | None, status: int) -> HTMLResponse:
     body = (
         f'<section class="message"><h1>{e(title)}</h1><p>{e(text)}</p>'
-        '<p>Search for an article above, or <a href="/map">start from the most linked one</a>.'
-        "</p></section>"
+        '<p>Search for an article above, or <a href="/map/static">start from the most linked '
+        "one</a>.</p></section>"
     )
     return _page(title, body, opts, status)
 
 
+# -- the interactive map -----------------------------------------------------------
+
+KIND_LABELS = {"RELATED": "related", "PUBLISHED_BY": "published by", "TAGGED": "tagged"}
+
+
+def map_built() -> str | None:
+    """Why the interactive map's script is absent; None when it is there."""
+    reason = graphiql.build_problem()
+    if reason is None and not MAP_SCRIPT.is_file():
+        reason = f"{MAP_SCRIPT} is missing"
+    return reason
+
+
+def interactive_page() -> HTMLResponse:
+    """The frame the map script fills: controls, the canvas, the side panel, the legend."""
+    kinds = "".join(
+        f'<label><input type="checkbox" name="edges" value="{k}"> {v}</label>'
+        for k, v in KIND_LABELS.items()
+    )
+    depth = "".join(f'<option value="{n}">{n}</option>' for n in range(1, 5))
+    html = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>graphsvc map</title>
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/static/map.css">
+<script src="/static/vendor/map.js" defer></script>
+</head><body class="interactive">
+<div id="map-page">
+<header>
+<a class="home" href="/map">graphsvc map</a>
+<div class="search" role="search">
+<input id="q" type="search" placeholder="Find an article" aria-label="Find an article"
+ autocomplete="off">
+<ul id="suggestions" class="suggestions"></ul>
+</div>
+<span id="counts"></span>
+<a class="graphiql" href="/graphql">GraphiQL</a>
+</header>
+<aside id="controls" aria-label="Map options">
+<fieldset><legend>Walk</legend>
+<label>depth <select id="depth">{depth}</select></label>
+<div class="kinds">{kinds}</div></fieldset>
+<fieldset><legend>Size</legend>
+<select id="size" aria-label="Size nodes by"><option value="pagerank">PageRank</option>
+<option value="degree">degree</option></select></fieldset>
+<fieldset><legend>Filter</legend>
+<label>from <input id="from" type="date"></label>
+<label>to <input id="to" type="date"></label>
+<label>providers <select id="providers" multiple size="4"></select></label>
+<label>topics <select id="topics" multiple size="4"></select></label>
+<button id="clear-filters" type="button">clear filters</button></fieldset>
+<fieldset><legend>Export</legend>
+<button id="export-png" type="button">PNG</button>
+<button id="export-svg" type="button">SVG</button></fieldset>
+</aside>
+<div id="graph" aria-label="Map"></div>
+<aside id="panel" aria-live="polite"><p class="hint">Click a node for its details; hover to
+see its neighbours; drag to move it.</p></aside>
+<p id="status" hidden></p>
+<ul class="legend" id="legend" aria-label="Legend">
+<li class="l-article">article (colour: cluster)</li><li class="l-stub">stub (ring)</li>
+<li class="l-provider">provider (square)</li><li class="l-topic">topic (gold ring)</li>
+<li>size: PageRank or degree</li><li>hover: neighbours · drag: move · click: details</li>
+</ul>
+</div>
+</body></html>
+"""
+    return HTMLResponse(html, headers=HEADERS)
+
+
+def not_built_page(reason: str, request: Request) -> HTMLResponse:
+    static = "/map/static" + (f"?{request.url.query}" if request.url.query else "")
+    body = (
+        '<section class="message"><h1>The interactive map is not installed</h1>'
+        f"<p>Its JavaScript was not built when graphsvc was installed: {e(reason)}.</p>"
+        f"<p>To fix it, install Node.js and npm, then reinstall graphsvc from its source "
+        f"folder:</p><pre><code>{e(graphiql.FIX)}</code></pre>"
+        f'<p>Meanwhile <a href="{e(static)}">the static map</a> draws the same neighbourhood '
+        "without JavaScript.</p></section>"
+    )
+    return _page("Map not installed", body, None, 503)
+
+
+def log_build_state() -> None:
+    """Say at start-up when the install could not build the pages' JavaScript."""
+    reason = map_built()
+    if reason:
+        log.warning(
+            "graphsvc: the map page's and GraphiQL's JavaScript are missing (%s); /map and "
+            "/graphql say so. Fix: %s",
+            reason,
+            graphiql.FIX,
+        )
+
+
 def make_routes(store: GraphStore) -> list[BaseRoute]:
+    log_build_state()
+
     def current() -> LinkGraph | None:
         return store.current
+
+    def interactive_endpoint(request: Request) -> Response:
+        reason = map_built()
+        if reason:
+            return not_built_page(reason, request)
+        return interactive_page()
 
     def map_endpoint(request: Request) -> Response:
         lg = current()
@@ -361,13 +480,14 @@ def make_routes(store: GraphStore) -> list[BaseRoute]:
                     "title": a.title,
                     "provider": p.name if p else None,
                     "publishedAt": a.published_at.isoformat() if a.published_at else None,
-                    "map": "/map?" + urlencode({"url": k}),
+                    "map": "/map/static?" + urlencode({"url": k}),
                 }
             )
         return JSONResponse({"articles": out})
 
     return [
-        Route("/map", map_endpoint),
+        Route("/map", interactive_endpoint),
+        Route("/map/static", map_endpoint),
         Route("/map/search", search_endpoint),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

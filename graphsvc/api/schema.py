@@ -12,13 +12,14 @@ from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
-from ..graph import GraphError
+from ..graph import ARTICLE, GraphError
 from ..graph import chains as gc
 from ..graph import explore as ge
+from ..graph import maps as gm
 from ..graph import traverse as gt
 from .changes import ArticleSubscription
 from .fastpath import FastQuery
-from .maps import MapsQuery
+from .maps import MapsQuery, hub_chain_answer
 from .mutations import Mutation
 from .subscriptions import PinGraph, Subscription
 from .types import (
@@ -153,7 +154,7 @@ class CoreQuery:
     ) -> Subgraph:
         lg = graph(info)
         kinds = tuple(k.value for k in (edge_kinds or ()))
-        sub = gt.neighborhood(lg, [lg.require(url)], depth, direction.value, kinds, limit)
+        sub = gt.neighborhood(lg, [gm.require_node(lg, url)], depth, direction.value, kinds, limit)
         pos = ge.layout_positions(lg, sub, layout.value) if layout else None
         return to_subgraph(lg, sub, pos)
 
@@ -170,7 +171,11 @@ class CoreQuery:
         directed: bool = False,
     ) -> Chain | None:
         lg = graph(info)
-        path = gc.shortest_chain(lg, lg.require(from_), lg.require(to), max_length, directed)
+        src, dst = gm.require_node(lg, from_), gm.require_node(lg, to)
+        if lg.kind(src) != ARTICLE or lg.kind(dst) != ARTICLE:
+            path = gm.hub_chain(lg, src, dst, max_length, directed)
+            return None if path is None else hub_chain_answer(lg, path)
+        path = gc.shortest_chain(lg, src, dst, max_length, directed)
         if path is None:
             return None
         return to_chain(lg, path)

@@ -995,10 +995,13 @@ class Article(Node):
         lg, key = graph_of(info, self), self.key
         return analytic(lg, "pagerank", lambda: ga.pagerank(lg).get(key, 0.0))
 
-    @strawberry.field(description="Its cluster's id (Louvain, fixed seed); see `clusters`.")
+    @strawberry.field(
+        description="Its cluster's id (Leiden, fixed seed); see `clusters`. -1 while the "
+        "clusters of a new graph version are computed and this article is new."
+    )
     def cluster(self, info: Info) -> int:
         lg, key = graph_of(info, self), self.key
-        return analytic(lg, "cluster_of", lambda: ga.cluster_of(lg)[key])
+        return analytic(lg, "cluster_of", lambda: ga.cluster_of(lg).get(key, ga.NO_CLUSTER))
 
 
 @strawberry.type

@@ -11,7 +11,16 @@ booleans; a missing value is left out, never written as null):
   ``category``, ``quality``, ``heat``, ``isStub``;
 * providers: ``domain``, ``name``; topics: ``name``.
 
+* articles also: ``cluster`` (Leiden community id), ``pagerank``, ``degree`` (related
+  links in and out), in every format (see :func:`add_analytics`).
+
 Edges carry ``kind`` and, for RELATED links, ``rank`` (0 = first in the related list).
+
+GEXF adds what Gephi draws from (:func:`add_gexf_viz`): ``viz:color`` (the map page's
+colour: by cluster for articles, dark grey for providers, gold for topics), ``viz:size``
+(by PageRank, as on the map), ``viz:position`` when a layout was asked for, and Gephi's
+``modularity_class`` attribute (the cluster). It is GEXF 1.2 (``1.2draft``, the version
+networkx writes and reads; Gephi opens it).
 """
 
 from __future__ import annotations
@@ -80,6 +89,59 @@ def node_attrs(lg: LinkGraph, key: str) -> dict[str, str | int | float | bool]:
     return out
 
 
+PALETTE = (
+    "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948",
+    "#b07aa1", "#ff9da7", "#9c755f", "#86bcb6", "#d37295", "#8cd17d",
+)  # fmt: skip
+HUB_COLOURS = {"PROVIDER": "#3b3b3b", "TOPIC": "#c99a00"}
+#: viz:position is the layout's [-1, 1] square scaled to this many units (Gephi's scale).
+GEXF_SCALE = 500.0
+
+
+def add_analytics(lg: LinkGraph, out: nx.DiGraph) -> None:
+    """``cluster``, ``pagerank`` and ``degree`` on every article node of ``out``."""
+    from . import analytics as ga
+
+    res = ga.result(lg)
+    for key, attrs in out.nodes(data=True):
+        if attrs.get("kind") == ARTICLE:
+            attrs["cluster"] = int(res.cluster_of.get(key, ga.NO_CLUSTER))
+            attrs["pagerank"] = float(res.pagerank.get(key, 0.0))
+            attrs["degree"] = ga.degree(lg, key)
+
+
+def _rgb(hex_colour: str) -> dict[str, int]:
+    h = hex_colour.lstrip("#")
+    return {"r": int(h[0:2], 16), "g": int(h[2:4], 16), "b": int(h[4:6], 16)}
+
+
+def add_gexf_viz(g: nx.DiGraph) -> nx.DiGraph:
+    """A copy of ``g`` with Gephi's ``viz`` (colour, size, position) and
+    ``modularity_class`` on every node, as networkx's GEXF writer reads them.
+
+    >>> g = nx.DiGraph(); g.add_node("a", kind="ARTICLE", cluster=1, pagerank=0.5, x=0.5, y=-1.0)
+    >>> v = add_gexf_viz(g).nodes["a"]
+    >>> v["viz"]["color"], v["viz"]["position"], v["modularity_class"]
+    ({'r': 242, 'g': 142, 'b': 43, 'a': 1.0}, {'x': 250.0, 'y': -500.0, 'z': 0.0}, 1)
+    """
+    out = g.copy()
+    top = max((a.get("pagerank", 0.0) for _, a in out.nodes(data=True)), default=0.0) or 1.0
+    for _, a in out.nodes(data=True):
+        kind = a.get("kind")
+        if kind == ARTICLE:
+            c = a.get("cluster", -1)
+            colour = PALETTE[c % len(PALETTE)] if c is not None and c >= 0 else "#9aa3ad"
+            size = 3.0 + 14.0 * (a.get("pagerank", 0.0) / top) ** 0.5
+            a["modularity_class"] = int(c if c is not None else -1)
+        else:
+            colour, size = HUB_COLOURS.get(kind, "#9aa3ad"), 10.0
+        viz = {"color": {**_rgb(colour), "a": 1.0}, "size": round(size, 3)}
+        if "x" in a and "y" in a:
+            viz["position"] = {"x": a["x"] * GEXF_SCALE, "y": a["y"] * GEXF_SCALE, "z": 0.0}
+        a["viz"] = viz
+    return out
+
+
 def to_networkx(
     lg: LinkGraph,
     sub: Subgraph | None = None,
@@ -102,6 +164,7 @@ def to_networkx(
         for key, dist in sub.nodes:
             out.add_node(key, **node_attrs(lg, key), distance=dist)
         edges = sub.edges
+    add_analytics(lg, out)
     if positions:
         for key, (x, y) in positions.items():
             if key in out:
@@ -170,7 +233,7 @@ def export_lines(g: nx.DiGraph, fmt: str) -> Iterator[str]:
     if fmt == GRAPHML:
         return nx.generate_graphml(g)
     if fmt == GEXF:
-        return nx.generate_gexf(g)
+        return nx.generate_gexf(add_gexf_viz(g), version="1.2draft")
     raise BoundError(f"not an XML export format: {fmt!r}")
 
 

@@ -4,10 +4,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .chains import MAX_CHAIN
+from .errors import UnknownURL, check_bound
 from .layout import SPRING, positions
-from .model import RELATED, LinkGraph
+from .model import ARTICLE, RELATED, LinkGraph
 from .query import RELATED_COUNT_DESC, ArticleQuery, find_articles
 from .traverse import BOTH, Subgraph, neighborhood
+
+HUB_KINDS = frozenset(("PUBLISHED_BY", "TAGGED"))
+
+
+class UnknownNode(UnknownURL):
+    """Neither an article URL nor a provider or topic key."""
+
+    def __init__(self, ref: str):
+        super().__init__(ref)
+        self.args = (
+            f"unknown article URL or node key: {ref!r} (providers are provider:<domain>, "
+            "topics topic:<name in lower case>)",
+        )
+
+    def __str__(self) -> str:
+        return self.args[0]
 
 
 @dataclass(slots=True)
@@ -81,3 +99,83 @@ def search_articles(lg: LinkGraph, text: str, first: int = 20) -> list[str]:
         seen = set(in_title)
         in_title += [k for k in found if k not in seen]
     return in_title[:first]
+
+
+def require_node(lg: LinkGraph, ref: str) -> str:
+    """:func:`locate`, or :class:`UnknownURL` naming ``ref``: an article by any of its URLs,
+    a provider as ``provider:<domain>``, a topic as ``topic:<name in lower case>``."""
+    key = locate(lg, ref)
+    if key is None:
+        raise UnknownNode(ref)
+    return key
+
+
+def hub_chain(
+    lg: LinkGraph, source: str, target: str, max_length: int = 6, directed: bool = False
+) -> list[str] | None:
+    """The shortest chain between node keys when one end (or both) is a provider or topic.
+
+    A hub's first hop is to one of its articles (its PUBLISHED_BY or TAGGED edges); from
+    there the chain follows related links (either way unless ``directed``), and it may end
+    on ``target`` from any article of that hub. Breadth first, at most ``max_length`` hops
+    in all (the hub hops count). Returns the keys from ``source`` to ``target``, or None.
+
+    >>> import networkx as nx
+    >>> g = nx.DiGraph()
+    >>> g.add_edge("a", "b", kind="RELATED", rank=0)
+    >>> g.add_edge("a", "topic:x", kind="TAGGED")
+    >>> g.add_edge("b", "provider:p", kind="PUBLISHED_BY")
+    >>> for n in g:
+    ...     g.nodes[n]["kind"] = "ARTICLE" if ":" not in n else n.split(":")[0].upper()
+    >>> hub_chain(LinkGraph(g, {}, []), "topic:x", "provider:p")
+    ['topic:x', 'a', 'b', 'provider:p']
+    >>> hub_chain(LinkGraph(g, {}, []), "topic:x", "b", max_length=1) is None
+    True
+    """
+    check_bound("maxLength", max_length, 1, MAX_CHAIN)
+    if source == target:
+        return [source]
+    succ, pred, nodes = lg.g._succ, lg.g._pred, lg.g._node
+    parent: dict[str, str | None] = {source: None}
+    frontier = [source]
+    for _ in range(max_length):
+        nxt = []
+        for u in frontier:
+            if nodes[u]["kind"] != ARTICLE:  # a hub: its articles
+                steps = (a for a, e in pred[u].items() if e["kind"] in HUB_KINDS)
+            else:
+                out = (v for v, e in succ[u].items() if e["kind"] == RELATED)
+                back = () if directed else (v for v, e in pred[u].items() if e["kind"] == RELATED)
+                hub = (
+                    (target,) if target in succ[u] and succ[u][target]["kind"] in HUB_KINDS else ()
+                )
+                steps = (*out, *back, *hub)
+            for v in steps:
+                if v in parent:
+                    continue
+                parent[v] = u
+                if v == target:
+                    path = [v]
+                    while parent[path[-1]] is not None:
+                        path.append(parent[path[-1]])
+                    return path[::-1]
+                if nodes[v]["kind"] == ARTICLE:
+                    nxt.append(v)
+        frontier = nxt
+        if not frontier:
+            break
+    return None
+
+
+def chain_edges(lg: LinkGraph, path: list[str]) -> list[tuple[str, str, str, int | None]]:
+    """The edges along a chain of :func:`hub_chain`, each as stored (source, target,
+    kind, rank): related links, and the article → hub edge at a hub end."""
+    g = lg.g
+    out = []
+    for u, v in zip(path, path[1:], strict=False):
+        s, t = (u, v) if g.has_edge(u, v) else (v, u)
+        if g.has_edge(u, v) and g.has_edge(v, u) and g.edges[u, v]["kind"] != RELATED:
+            s, t = v, u
+        e = g.edges[s, t]
+        out.append((s, t, e["kind"], e.get("rank")))
+    return out
