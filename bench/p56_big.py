@@ -137,7 +137,7 @@ def memory(files: int, seed: int = 1) -> dict:
     # What `graphsvc serve` holds: the graph read from its snapshot in a fresh process.
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "g.snapshot"
-        key = snapshot.Key("memory", "memory", files)
+        key = snapshot.Key("memory")
         out["snapshot_bytes"] = snapshot.save(path, key, lg)
         del lg
         gc.collect()
@@ -160,7 +160,7 @@ def served(path: str, files: int) -> dict:
     gc.collect()
     before = rss_bytes()
     t0 = time.perf_counter()
-    lg = snapshot.load(Path(path), snapshot.Key("memory", "memory", files))
+    lg = snapshot.load(Path(path), snapshot.Key("memory"))
     return {
         "seconds_snapshot_load": time.perf_counter() - t0,
         "served_articles": lg.stats().articles,

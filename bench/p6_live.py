@@ -40,7 +40,7 @@ def run(files: int) -> Row:
         static, _ = _measure(folder, Path(tmp) / "static", "--no-watch")
     worst = max(live, live2)
     return Row(
-        "P6",
+        "P6L",
         "RSS of default mode (following, writable state) against the same graph static",
         f"{files} files, {info['articles']} articles",
         {
