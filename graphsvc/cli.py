@@ -115,6 +115,25 @@ def _preload(folder: Path, cache: bool = True, corpus=None, live: bool = False):
     return lg
 
 
+def _load_for_workers(preload, folder: Path, args: argparse.Namespace) -> bool:
+    """Load (and write the snapshot) in a short-lived child, so that the supervising
+    process does not keep a copy of the graph's memory while the workers run; each
+    worker then reads the snapshot. Tells the workers where the corpus is."""
+    import multiprocessing as mp
+
+    from .api import ops
+
+    child = mp.get_context("fork").Process(target=preload, args=(folder, not args.no_cache))
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        print("graphsvc: loading the corpus failed", file=sys.stderr)
+        return False
+    os.environ[ops.CORPUS_ENV] = str(folder.resolve())
+    os.environ[ops.NO_CACHE_ENV] = "1" if args.no_cache else ""
+    return True
+
+
 def _uvicorn_options(args: argparse.Namespace) -> dict:
     from .api.protocol import REQUEST_TIMEOUT_ENV, GuardedH11Protocol
     from .api.settings import Settings
@@ -154,19 +173,8 @@ def _serve_static(args: argparse.Namespace, folder: Path, settings, assets=None)
     host = f"[{args.host}]" if ":" in args.host else args.host
     run = _uvicorn_options(args)
     if args.workers > 1:
-        # Load (and write the snapshot) in a short-lived child, so that the supervising
-        # process does not keep a copy of the graph's memory while the workers run; each
-        # worker then reads the snapshot (ops.app_from_env).
-        import multiprocessing as mp
-
-        child = mp.get_context("fork").Process(target=_preload, args=(folder, not args.no_cache))
-        child.start()
-        child.join()
-        if child.exitcode != 0:
-            print("graphsvc: loading the corpus failed", file=sys.stderr)
+        if not _load_for_workers(_preload, folder, args):
             return 1
-        os.environ[ops.CORPUS_ENV] = str(folder.resolve())
-        os.environ[ops.NO_CACHE_ENV] = "1" if args.no_cache else ""
         os.environ[ops.LIVE_ENV] = ""
         print(
             f"graphsvc: serving {folder} (read-only, {args.workers} worker processes) - "
@@ -211,20 +219,12 @@ def _preload_shared(folder: Path, cache: bool) -> None:
 def _serve_workers(args: argparse.Namespace, folder: Path) -> int:
     """``--workers N`` in default mode: every worker follows the folder and accepts
     writes; versions are shared through a journal under a file lock (live.Journal)."""
-    import multiprocessing as mp
-
     import uvicorn
 
     from .api import ops
 
-    child = mp.get_context("fork").Process(target=_preload_shared, args=(folder, not args.no_cache))
-    child.start()
-    child.join()
-    if child.exitcode != 0:
-        print("graphsvc: loading the corpus failed", file=sys.stderr)
+    if not _load_for_workers(_preload_shared, folder, args):
         return 1
-    os.environ[ops.CORPUS_ENV] = str(folder.resolve())
-    os.environ[ops.NO_CACHE_ENV] = "1" if args.no_cache else ""
     os.environ[ops.LIVE_ENV] = "1"
     os.environ[ops.WATCH_ENV] = "0" if args.no_watch else "1"
     os.environ["GRAPHSVC_TOKEN_FILE"] = args.token_file or ""
