@@ -135,7 +135,7 @@ def _load_for_workers(preload, folder: Path, args: argparse.Namespace) -> bool:
 
 
 def _uvicorn_options(args: argparse.Namespace) -> dict:
-    from .api.protocol import REQUEST_TIMEOUT_ENV, GuardedH11Protocol
+    from .api.protocol import REQUEST_TIMEOUT_ENV, GuardedH11Protocol, GuardedWebSocketProtocol
     from .api.settings import Settings
 
     s = Settings.from_args(args)
@@ -151,6 +151,8 @@ def _uvicorn_options(args: argparse.Namespace) -> dict:
         forwarded_allow_ips=args.forwarded_allow_ips,
         # Bounds on connections (README "Running in production").
         http=GuardedH11Protocol,
+        # Drops a websocket client that stops reading (uvicorn's waits for ever).
+        ws=GuardedWebSocketProtocol or "auto",
         timeout_keep_alive=s.timeout_keep_alive,
         limit_concurrency=s.limit_concurrency if s.limit_concurrency > 0 else None,
         ws_max_size=s.max_body_bytes,

@@ -296,7 +296,10 @@ def _checked_websocket(receive, send, send_timeout: float):
         if scope.cancelled_caught:
             closed = True
             reason = "the client does not read its messages"
-            with anyio.move_on_after(send_timeout):
+            # The close frame waits behind the unsent data too: the serve command's
+            # websocket protocol (api.protocol.GuardedWebSocketProtocol) aborts the
+            # connection when it cannot be sent within send_timeout, so wait past that.
+            with anyio.move_on_after(2 * send_timeout + 1), contextlib.suppress(OSError):
                 await send({"type": "websocket.close", "code": 1008, "reason": reason})
 
     return checked_receive, checked_send

@@ -15,6 +15,7 @@ import os
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.utils import ClientDisconnected
 
 #: Seconds a request may take to arrive, headers and body; 0 disables the bound.
 REQUEST_TIMEOUT_ENV = "GRAPHSVC_TIMEOUT_REQUEST"
@@ -81,3 +82,50 @@ class GuardedH11Protocol(H11Protocol):
     def connection_lost(self, exc) -> None:
         self._disarm()
         super().connection_lost(exc)
+
+
+try:  # uvicorn's default websocket implementation (0.35 and later)
+    from uvicorn.protocols.websockets.websockets_sansio_impl import (
+        WebSocketsSansIOProtocol as _WebSocketBase,
+    )
+except ImportError:  # pragma: no cover - an older uvicorn: its own default
+    _WebSocketBase = None
+
+
+if _WebSocketBase is not None:
+
+    class GuardedWebSocketProtocol(_WebSocketBase):
+        """uvicorn's websocket protocol that drops a client that stops reading.
+
+        uvicorn's ``send`` waits, without a bound, until the transport's write buffer
+        is below its high-water mark, and a close frame waits behind the unsent data
+        like any message; once sent, the close timer only ``close()``s the transport,
+        which waits for that data to be flushed too. A client that never reads again
+        is kept for ever. Here a send that cannot start within ``--ws-ping-timeout``
+        seconds, and a close handshake that has not finished within the close timeout,
+        abort the connection (the handler sees a disconnect)."""
+
+        def _abort(self) -> None:
+            if not self.disconnected:
+                self.transport.abort()
+
+        async def send(self, message) -> None:  # type: ignore[override]
+            timeout = self.config.ws_ping_timeout
+            if timeout and not self.writable.is_set() and not self.disconnected:
+                try:
+                    await asyncio.wait_for(self.writable.wait(), timeout)
+                except TimeoutError:
+                    self._abort()
+                    raise ClientDisconnected() from None
+            await super().send(message)
+            if self.close_timer is not None and message.get("type") == "websocket.close":
+                self.close_timer.cancel()
+                self.close_timer = self.loop.call_later(self.close_timeout, self._close_timed_out)
+
+        def _close_timed_out(self) -> None:
+            self.transport.close()
+            if self.transport.get_write_buffer_size():
+                self.transport.abort()  # the client does not read: close() would wait
+
+else:  # pragma: no cover
+    GuardedWebSocketProtocol = None
