@@ -9,8 +9,8 @@ against its own version (a subscriber selects any Article fields of either).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from enum import Enum
 
 import strawberry
@@ -18,7 +18,7 @@ from strawberry.types import Info
 
 from ..graph import query as gq
 from ..graph.errors import BoundError, GraphError
-from .subscriptions import MAX_QUEUED, SubscriberTooSlow
+from .subscriptions import changes
 from .types import Article, ArticleWhere
 
 MAX_URLS = 1000
@@ -85,25 +85,11 @@ class ArticleSubscription:
         if urls is not None and len(urls) > MAX_URLS:
             raise BoundError(f"at most {MAX_URLS} urls (got {len(urls)})")
         cond = where.to_dict() if where else None
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue = asyncio.Queue()
-
-        def put(item) -> None:
-            queue.put_nowait(item if queue.qsize() < MAX_QUEUED else None)
-
-        def listener(change) -> None:  # in the applying thread: its graph is current
-            loop.call_soon_threadsafe(put, (change, live.graph))
-
         old = live.graph
-        unsubscribe = live.subscribe(listener)
-        try:
-            while True:
-                item = await queue.get()
-                if item is None:
-                    raise SubscriberTooSlow(
-                        f"more than {MAX_QUEUED} changes were waiting; subscribe again"
-                    )
-                change, new = item
+        # Each change with the graph it made: the applying thread's current one.
+        stream = changes(live, lambda change: (change, live.graph))
+        async with aclosing(stream):
+            async for change, new in stream:
                 found = events(old, new, change, cond, urls)
                 # Article fields resolve against the version their object belongs to.
                 info.context["graph"] = new
@@ -117,5 +103,3 @@ class ArticleSubscription:
                         previous=before,
                     )
                 old = new
-        finally:
-            unsubscribe()

@@ -4,7 +4,9 @@ the extension that gives each operation one graph version."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing
+from typing import Any
 
 import strawberry
 from starlette.websockets import WebSocket
@@ -21,6 +23,32 @@ MAX_QUEUED = 1000
 
 class SubscriberTooSlow(GraphError):
     extensions = {"code": "TOO_SLOW"}
+
+
+async def changes(live, snapshot: Callable[[Change], Any]) -> AsyncGenerator[Any, None]:
+    """``snapshot(change)`` of each change ``live`` applies from now on, in order.
+
+    ``snapshot`` runs in the thread that applied the change, so it sees that version as
+    the current one. A subscriber more than :data:`MAX_QUEUED` changes behind gets
+    :class:`SubscriberTooSlow`."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue()
+    overflow = object()
+
+    def put(item: Any) -> None:  # in the loop
+        queue.put_nowait(item if queue.qsize() < MAX_QUEUED else overflow)
+
+    unsubscribe = live.subscribe(lambda c: loop.call_soon_threadsafe(put, snapshot(c)))
+    try:
+        while True:
+            item = await queue.get()
+            if item is overflow:
+                raise SubscriberTooSlow(
+                    f"more than {MAX_QUEUED} changes were waiting; subscribe again"
+                )
+            yield item
+    finally:
+        unsubscribe()
 
 
 @strawberry.type(description="One new graph version and the article URLs it touched.")
@@ -55,26 +83,13 @@ class Subscription:
         live = info.context.get("live")
         if live is None:
             raise GraphError("this server does not follow a corpus folder")
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[tuple | None] = asyncio.Queue()
 
-        def put(change: Change) -> None:  # in the loop; None marks an overflow
-            queue.put_nowait(change if queue.qsize() < MAX_QUEUED else None)
-
-        def listener(change: Change) -> None:  # in the thread that applied the change
+        def snapshot(change: Change) -> tuple:  # in the thread that applied the change
             paths = set(change.files)
-            report = [i for i in load_report(live.graph) if i.path in paths]
-            loop.call_soon_threadsafe(put, (change, report))
+            return change, [i for i in load_report(live.graph) if i.path in paths]
 
-        unsubscribe = live.subscribe(listener)
-        try:
-            while True:
-                item = await queue.get()
-                if item is None:
-                    raise SubscriberTooSlow(
-                        f"more than {MAX_QUEUED} changes were waiting; subscribe again"
-                    )
-                change, report = item
+        async with aclosing(changes(live, snapshot)) as stream:
+            async for change, report in stream:
                 yield GraphChange(
                     version=change.version,
                     added=change.added,
@@ -83,8 +98,6 @@ class Subscription:
                     files=list(change.files),
                     load_report=report,
                 )
-        finally:
-            unsubscribe()
 
 
 class PinGraph(SchemaExtension):
