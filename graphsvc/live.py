@@ -213,15 +213,25 @@ def _article_sig(lg: LinkGraph, key: str) -> tuple:
 
 
 def diff(
-    old: LinkGraph, new: LinkGraph, touched: Iterable[ArticleRecord]
+    old: LinkGraph,
+    new: LinkGraph,
+    touched: Iterable[ArticleRecord],
+    keys: Iterable[str] | None = None,
 ) -> tuple[list[str], list[str], list[str]]:
     """(added, changed, removed) article URLs between two versions.
 
     ``touched`` are the records (old and new) of the files that changed: only articles
     they name, and articles linking to a key that came or went, can have changed.
+    ``keys``, when given, are the only article keys that can have come or gone (what
+    the delta set or removed): then the two versions are not listed whole.
     """
-    old_keys, new_keys = set(old.article_keys()), set(new.article_keys())
-    added, removed = new_keys - old_keys, old_keys - new_keys
+    if keys is not None:
+        added = {k for k in keys if k in new.g._node and k not in old.g._node}
+        removed = {k for k in keys if k in old.g._node and k not in new.g._node}
+        old_keys, new_keys = old.g._node, new.g._node  # membership only
+    else:
+        old_keys, new_keys = set(old.article_keys()), set(new.article_keys())
+        added, removed = new_keys - old_keys, old_keys - new_keys
     candidates: set[str] = set()
     for rec in touched:
         for r in (rec, *rec.related):
@@ -383,7 +393,6 @@ class LiveCorpus:
             raise NotADirectoryError(f"corpus folder not found: {root}")
         self.store = store if store is not None else GraphStore()
         self.lock = threading.RLock()
-        self.state: GraphState | None = GraphState()
         self.keep_state = keep_state
         self._sigs: dict[str, tuple | None] = {}  # every file's signature as last read
         self._listeners: list[Callable[[Change], None]] = []
@@ -392,6 +401,7 @@ class LiveCorpus:
         self._watcher: tuple[threading.Thread, threading.Event] | None = None
         self.cache = cache
         self.snapshot_path = snapshot.snapshot_path(self.root, cache_dir) if cache else None
+        self.state: GraphState | None = self._new_state()
         self.snapshot_interval = snapshot_interval
         self._unsaved = False  # versions applied since the snapshot was written
         self._saved_at = time.monotonic()
@@ -478,7 +488,7 @@ class LiveCorpus:
                 why = self._cold_in_child(paths, sigs, workers, progress)
                 if why is None:
                     if not self.keep_state:
-                        self.state = None
+                        self._set_state(None)
                     return self._loaded(t0, "files", note)
                 note = f"{note}; {why}"
             self._cold(paths, sigs, workers, progress)
@@ -489,7 +499,7 @@ class LiveCorpus:
                     # A read-only cache, a full disk or something unpicklable: serve anyway.
                     note = f"{note}; no snapshot written: {e}"
             if not self.keep_state:
-                self.state = None
+                self._set_state(None)
             return self._loaded(t0, "files", note)
 
     def _loaded(self, t0: float, source: str, note: str | None, reread: int = 0) -> Loaded:
@@ -522,7 +532,7 @@ class LiveCorpus:
         version = old.version + 1 if old else 1
         with paused_gc():
             if self.keep_state:
-                self.state = GraphState()
+                self._set_state(self._new_state())
                 lg = self.state.apply(
                     None, records, issues, files=len(sigs), root=self.root, version=version
                 )
@@ -531,10 +541,22 @@ class LiveCorpus:
                 corpus.records = [records[r] for r in sorted(records)]
                 corpus.issues = [i for r in sorted(issues) for i in issues[r]]
                 lg = build_graph(corpus, version=version)
-                self.state = None
+                self._set_state(None)
         self._sigs = sigs
         self._unsaved = True
         self.store.swap(lg)
+
+    def _new_state(self) -> GraphState:
+        """An empty delta state; its database beside the snapshot when there is one."""
+        folder = None
+        if self.snapshot_path is not None and _writable(self.snapshot_path.parent):
+            folder = str(self.snapshot_path.parent)
+        return GraphState(folder)
+
+    def _set_state(self, state: GraphState | None) -> None:
+        if self.state is not None and self.state is not state:
+            self.state.close()
+        self.state = state
 
     def _install(self, payload: Any) -> str | None:
         """Serve a snapshot's graph and state; a reason when it cannot be used."""
@@ -547,7 +569,7 @@ class LiveCorpus:
         old = self.store.current
         if old is not None and lg.version <= old.version:
             lg.version = old.version + 1
-        self.state = state if self.keep_state else None
+        self._set_state(state if self.keep_state else None)
         self._sigs = dict(payload.get("sigs") or {})
         self._unsaved = False
         self.store.swap(lg)
@@ -612,6 +634,8 @@ class LiveCorpus:
         except BaseException as e:  # noqa: BLE001 - reported to the parent, which loads itself
             conn.send(("failed", f"{type(e).__name__}: {e}"))
         finally:
+            if self.state is not None:
+                self.state.close()  # this process leaves by os._exit: no finalizers
             conn.close()
 
     @contextlib.contextmanager
@@ -648,7 +672,7 @@ class LiveCorpus:
         server keeps answering; the child's pages grow only with what it touches."""
         if not self.cache:
             return
-        with self.lock:
+        with self.lock, self.state.frozen() if self.state else contextlib.nullcontext():
             payload = {"graph": self.store.current, "state": self.state, "sigs": self._sigs}
             if background and hasattr(os, "fork"):
                 self._reap()
@@ -744,7 +768,9 @@ class LiveCorpus:
             new = self.state.apply(
                 old, records, issues, files=len(self._sigs), root=self.root, version=version
             )
-            added, changed, removed = diff(old, new, touched) if old else ([], [], [])
+            added, changed, removed = (
+                diff(old, new, touched, self.state.last_touched) if old else ([], [], [])
+            )
             paths = sorted(files) if files is not None else sorted({*records, *(issues or ())})
             change = Change(new.version, added, changed, removed, paths)
             self._unsaved = True

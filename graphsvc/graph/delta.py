@@ -42,9 +42,11 @@ This module knows nothing of files: records come in, a graph goes out.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 import networkx as nx
 
@@ -71,6 +73,7 @@ from .model import (
     provider_key,
     topic_key,
 )
+from .statedb import StateDB
 
 _DUP, _LINKS = 1, 2  # warning groups, after a file's own problems (group 0)
 
@@ -78,9 +81,10 @@ _DUP, _LINKS = 1, 2  # warning groups, after a file's own problems (group 0)
 class Comp:
     """One article's identity: the canonical URLs records share, and its files."""
 
-    __slots__ = ("urls", "docs", "winner", "key")
+    __slots__ = ("urls", "docs", "winner", "key", "cid")
 
     def __init__(self) -> None:
+        self.cid: int | None = None  # its row in the state database
         self.urls: set[str] = set()
         self.docs: set[str] = set()  # paths of the files of this article
         self.winner: str | None = None
@@ -92,6 +96,55 @@ def _hyperedges(rec: ArticleRecord, canon: _Canon) -> list[list[str]]:
     out = [[canon[u] for u in rec.urls.values()]]
     out.extend([canon[u] for u in item.urls.values()] for item in rec.related)
     return out
+
+
+class _Comps:
+    """canonical URL -> its :class:`Comp`, for one delta: read from the state database
+    as needed (one object per group, so identity means "the same article"), written back
+    by :meth:`flush`."""
+
+    def __init__(self, db: StateDB):
+        self.db = db
+        self.by_url: dict[str, Comp | None] = {}
+        self.by_cid: dict[int, Comp] = {}
+
+    def get(self, url: str) -> Comp | None:
+        if url in self.by_url:
+            return self.by_url[url]
+        row = self.db.comp_of(url)
+        c = None
+        if row is not None:
+            c = self.by_cid.get(row[0])
+            if c is None:
+                c = Comp()
+                c.cid, c.key, c.winner, c.docs, c.urls = row
+                self.by_cid[c.cid] = c
+        self.by_url[url] = c
+        return c
+
+    def __getitem__(self, url: str) -> Comp:
+        c = self.get(url)
+        if c is None:
+            raise KeyError(url)
+        return c
+
+    def __setitem__(self, url: str, c: Comp) -> None:
+        if c.cid is None:
+            c.cid = self.db.new_cid()
+            self.by_cid[c.cid] = c
+        self.by_url[url] = c
+        self.db.set_url(url, c.cid)
+
+    def pop(self, url: str) -> None:
+        self.by_url[url] = None
+        self.db.del_url(url)
+
+    def flush(self, superseded: set[int]) -> None:
+        for cid in superseded:
+            self.db.del_comp(cid)
+        for cid, c in self.by_cid.items():
+            if cid not in superseded:
+                self.db.put_comp(cid, c.key, c.winner, c.docs)
 
 
 class _Writer:
@@ -110,6 +163,7 @@ class _Writer:
         self.own_s: set[str] = set()
         self.own_p: set[str] = set()
         self.counts = counts
+        self.articles: set[str] = set()  # article keys whose node was set or removed
 
     def succ(self, u: str) -> dict:
         if u in self.own_s:
@@ -140,6 +194,8 @@ class _Writer:
             self._count_node(old, -1)
         attrs = {"kind": kind, "data": data}
         g._node[key] = attrs
+        if kind == ARTICLE:
+            self.articles.add(key)
         self._count_node(attrs, +1)
 
     def _count_node(self, attrs: dict, n: int) -> None:
@@ -175,44 +231,121 @@ class _Writer:
             del self.succ(u)[key]
             self.counts["edge:" + d["kind"]] -= 1
         self._count_node(g._node[key], -1)
+        if g._node[key]["kind"] == ARTICLE:
+            self.articles.add(key)
         del g._node[key], g._succ[key], g._pred[key]
         self.own_s.discard(key)
         self.own_p.discard(key)
 
 
-class GraphState:
-    """The records a graph was built from, indexed for deltas. One writer at a time."""
+class _Records:
+    """path -> the record the graph uses, as a read-only mapping over the state database."""
 
-    def __init__(self) -> None:
-        self.records: dict[str, ArticleRecord] = {}  # path -> the record the graph uses
-        self.comp: dict[str, Comp] = {}  # canonical URL -> its article
-        self.refs: dict[str, set[str]] = {}  # canonical URL -> paths whose records name it
-        # provider key -> name -> path -> [occurrences, first position]
-        self.prov_names: dict[str, dict[str, dict[str, list[int]]]] = {}
+    def __init__(self, db: StateDB):
+        self.db = db
+
+    def get(self, path: str, default=None) -> ArticleRecord | None:
+        rec = self.db.record(path)
+        return default if rec is None else rec
+
+    def __getitem__(self, path: str) -> ArticleRecord:
+        rec = self.db.record(path)
+        if rec is None:
+            raise KeyError(path)
+        return rec
+
+    def __contains__(self, path: str) -> bool:
+        return self.db.record(path) is not None
+
+    def __len__(self) -> int:
+        return self.db.count_records()
+
+    def keys(self) -> list[str]:
+        return self.db.paths()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.db.paths())
+
+
+class GraphState:
+    """The records a graph was built from, indexed for deltas. One writer at a time.
+
+    Records and indexes live in a :class:`~graphsvc.graph.statedb.StateDB` (an SQLite
+    file in ``folder``, default the temporary folder), not on the heap: what a delta
+    reads is a few rows. The counts that every delta updates stay in memory.
+    Pickling carries the database's content (for snapshots); :meth:`close` removes
+    the file (it also goes when the state is garbage-collected).
+    """
+
+    def __init__(self, folder: str | None = None) -> None:
+        self.folder = folder
+        self._image: bytes | None = None
+        self.db = StateDB(folder)
+        self.records = _Records(self.db)  # path -> the record the graph uses
+        self.comp: _Comps = _Comps(self.db)  # canonical URL -> its article (per delta)
+        # provider key -> name -> occurrences; who said it first is in the database
         self.prov_totals: dict[str, Counter] = {}
-        self.prov_images: dict[str, dict[str, list]] = {}  # provider key -> path -> images
-        self.topic_spell: dict[str, dict[str, str]] = {}  # topic key -> winner path -> spelling
         self.file_issues: dict[str, list[LoadIssue]] = {}
         self.warns: dict[tuple[str, int], list[LoadIssue]] = {}  # (path, group) -> warnings
         self.counts: Counter = Counter()
         self.shared = _Shared()
         self.files = 0
         self.root: str | None = None
+        self.last_touched: frozenset[str] = frozenset()  # see the end of apply()
+
+    def close(self) -> None:
+        """Remove the state database; the state is unusable after."""
+        self.db.close()
+
+    @contextlib.contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Pickles made meanwhile (in a forked child, say) carry the database as it is
+        now, whatever this process applies after: the copy is taken here."""
+        self._image = self.db.dump()
+        try:
+            yield
+        finally:
+            self._image = None
+
+    def __getstate__(self) -> dict:
+        d = dict(self.__dict__)
+        image = d.pop("_image", None)
+        d["db"] = image if image is not None else self.db.dump()
+        del d["records"], d["comp"]
+        return d
+
+    def __setstate__(self, d: dict) -> None:
+        image = d.pop("db")
+        self.__dict__.update(d)
+        self._image = None
+        if self.folder is not None and not os.path.isdir(self.folder):
+            self.folder = None  # written elsewhere: the temporary folder will do
+        self.db = StateDB(self.folder, image=image)
+        self.records = _Records(self.db)
+        self.comp = _Comps(self.db)
+
+    def move_to(self, folder: str | None) -> None:
+        """Keep the database in ``folder`` from now on (a copy; the old file goes)."""
+        if folder == self.folder:
+            return
+        image = self.db.dump()
+        self.db.close()
+        self.folder = folder
+        self.db = StateDB(folder, image=image)
+        self.records = _Records(self.db)
+        self.comp = _Comps(self.db)
 
     # -- indexes of one record ---------------------------------------------------------
     def _ref(self, path: str, rec: ArticleRecord, canon: _Canon, n: int) -> set[str]:
         """Add (n=1) or remove (n=-1) what ``rec`` at ``path`` counts; its provider keys."""
         pks = set()
+        db = self.db
         for h in _hyperedges(rec, canon):
             for u in h:
                 if n > 0:
-                    self.refs.setdefault(u, set()).add(path)
+                    db.add_ref(u, path)
                 else:
-                    s = self.refs.get(u)
-                    if s is not None:
-                        s.discard(path)
-                        if not s:
-                            del self.refs[u]
+                    db.del_ref(u, path)
         for pos, r in enumerate((rec, *rec.related)):
             p = r.provider
             if not (p and p.domain):
@@ -220,38 +353,24 @@ class GraphState:
             pk = provider_key(p.domain)
             pks.add(pk)
             if p.name:
-                occ = self.prov_names.setdefault(pk, {}).setdefault(p.name, {})
                 totals = self.prov_totals.setdefault(pk, Counter())
                 if n > 0:
-                    e = occ.get(path)
-                    if e is None:
-                        occ[path] = [1, pos]
-                    else:
-                        e[0] += 1
+                    db.add_name(pk, p.name, path, pos)
                     totals[p.name] += 1
                 else:
-                    e = occ.get(path)
-                    if e is not None:
-                        e[0] -= 1
-                        if e[0] <= 0:
-                            del occ[path]
+                    db.drop_name(pk, p.name, path)
                     totals[p.name] -= 1
                     if totals[p.name] <= 0:
                         del totals[p.name]
-                        self.prov_names[pk].pop(p.name, None)
             if p.images:
-                imgs = self.prov_images.setdefault(pk, {})
                 if n > 0:
-                    imgs.setdefault(path, p.images)
+                    db.add_images(pk, path, p.images)
                 else:
-                    imgs.pop(path, None)
+                    db.del_images(pk, path)
         if n < 0:
             for pk in pks:
                 if not self.prov_totals.get(pk, True):
                     del self.prov_totals[pk]
-                    self.prov_names.pop(pk, None)
-                if not self.prov_images.get(pk, True):
-                    del self.prov_images[pk]
         return pks
 
     def _provider_data(self, pk: str) -> Provider:
@@ -261,14 +380,8 @@ class GraphState:
         if totals:
             best = max(totals.values())
             tied = [nm for nm, c in totals.items() if c == best]
-            if len(tied) == 1:
-                name = tied[0]
-            else:
-                occ = self.prov_names[pk]
-                name = min(tied, key=lambda nm: min((p, e[1]) for p, e in occ[nm].items()))
-        imgs = self.prov_images.get(pk)
-        images = imgs[min(imgs)] if imgs else []
-        return Provider(pk, domain, name, images)
+            name = tied[0] if len(tied) == 1 else self.db.first_name(pk, tied)
+        return Provider(pk, domain, name, self.db.images(pk))
 
     def _is_winner(self, path: str, canon: _Canon) -> bool:
         rec = self.records.get(path)
@@ -294,6 +407,14 @@ class GraphState:
         longer gives one; ``issues`` maps paths to their problems now (replacing what
         was there; an empty list clears them). ``version`` defaults to old + 1.
         """
+        with self.db.delta():
+            self.comp = _Comps(self.db)
+            try:
+                return self._apply(old, records, issues, files, root, version)
+            finally:
+                self.comp = _Comps(self.db)
+
+    def _apply(self, old, records, issues, files, root, version) -> LinkGraph:
         canon = _Canon()
         w = _Writer(old, self.counts)
         if files is not None:
@@ -327,16 +448,16 @@ class GraphState:
         for p in P:
             if before[p] is not None:
                 touched_pk |= self._ref(p, before[p], canon, -1)
-                del self.records[p]
+                self.db.del_record(p)
             rec = records[p]
             if rec is not None:
-                self.records[p] = rec
+                self.db.put_record(p, rec)
                 touched_pk |= self._ref(p, rec, canon, +1)
 
         # 3. Regroup the region: a local union-find over the records that name it.
         mentioning: set[str] = set()
         for u in region:
-            mentioning |= self.refs.get(u, set())
+            mentioning |= self.db.refs(u)
         uf = _UnionFind()
         for t in mentioning:
             for h in _hyperedges(self.records[t], canon):
@@ -344,10 +465,10 @@ class GraphState:
                     uf.union_all(h)
         groups: dict[str, Comp] = {}
         for u in region:
-            if u in self.refs:
+            if self.db.has_ref(u):
                 groups.setdefault(uf.find(u), Comp()).urls.add(u)
             else:
-                self.comp.pop(u, None)
+                self.comp.pop(u)
         for c in groups.values():
             for u in c.urls:
                 self.comp[u] = c
@@ -388,7 +509,7 @@ class GraphState:
             found = []
             cand: set[str] = set()
             for u in c.urls:
-                cand |= self.refs.get(u, set())
+                cand |= self.db.refs(u)
             for q in cand:
                 if not self._is_winner(q, canon):
                     continue
@@ -416,7 +537,7 @@ class GraphState:
                 unstable_urls |= dirty[i].urls
         referrers: set[str] = set()
         for u in unstable_urls:
-            for q in self.refs.get(u, ()):
+            for q in self.db.refs(u):
                 if q not in redo_w and self._is_winner(q, canon):
                     referrers.add(q)
         undo = undo_w | referrers
@@ -430,9 +551,7 @@ class GraphState:
             for v, kind in w.remove_out_edges(key):
                 if kind == TAGGED:
                     touched_tk.add(v)
-                    spell = self.topic_spell.get(v)
-                    if spell is not None:
-                        spell.pop(p, None)
+                    self.db.del_spelling(v, p)
                 elif kind == PUBLISHED_BY:
                     touched_pk.add(v)
         for key in old_stub_keys:
@@ -512,7 +631,7 @@ class GraphState:
                 if not w.has_node(tk):
                     w.set_node(tk, TOPIC, None)
                 touched_tk.add(tk)
-                self.topic_spell.setdefault(tk, {}).setdefault(p, sys.intern(name))
+                self.db.add_spelling(tk, p, name)
                 edge(akey, tk, TAGGED)
             succ = w.g._succ[akey]
             for rank, item in enumerate(rec.related):
@@ -557,14 +676,14 @@ class GraphState:
             else:
                 w.set_node(pk, PROVIDER, self._provider_data(pk))
         for tk in touched_tk:
-            spell = self.topic_spell.get(tk)
             if not w.has_node(tk):
                 continue
             if not w.g._pred[tk]:
                 w.remove_node(tk)
-                self.topic_spell.pop(tk, None)
+                self.db.del_spelling(tk)
             else:
-                w.set_node(tk, TOPIC, Topic(tk, spell[min(spell)]))
+                w.set_node(tk, TOPIC, Topic(tk, sys.intern(self.db.spelling(tk))))
+        self.comp.flush({c.cid for c in old_comps.values() if c.cid is not None})
 
         # 10. The alias index.
         alias = w.alias
@@ -592,6 +711,9 @@ class GraphState:
             root=self.root,
             version=version if version is not None else (old.version + 1 if old else 1),
         )
+        # Which articles' nodes this delta set or removed (a superset of those added and
+        # removed since ``old``): lets the caller diff the versions without listing both.
+        self.last_touched = frozenset(w.articles)
         n = self.counts
         lg._cache["stats"] = Stats(
             version=lg.version,
@@ -621,4 +743,4 @@ class GraphState:
 
     # -- for the corpus object -----------------------------------------------------------
     def paths(self) -> Iterable[str]:
-        return self.records.keys()
+        return self.db.paths()

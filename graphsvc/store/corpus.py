@@ -26,7 +26,6 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..graph.delta import GraphState
 from ..graph.errors import UnknownURL
 from ..graph.model import LinkGraph
 from ..graph.store import GraphStore
@@ -78,7 +77,7 @@ class StoreCorpus(LiveCorpus):
         records = {path: rec for path, (rec, _) in parsed.items() if rec is not None}
         issues = {path: found for path, (_, found) in parsed.items() if found}
         with self.lock:
-            self.state = GraphState()
+            self._set_state(self._new_state())
             self._sigs = dict.fromkeys(parsed)
             self.store.swap(
                 self.state.apply(

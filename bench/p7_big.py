@@ -1,0 +1,102 @@
+"""P7 at ~1M articles: one record edited -> visible, through the corpus object's one entry
+point for changes (``LiveCorpus.apply``, what the folder watcher and the store's follower
+call after reading a file or a log entry), against a full rebuild of the same graph.
+
+The records come from the generator in memory (770k files give about 1M articles), so the
+figure leaves out reading the one file (about 1 ms, see P7 at 100k files, which includes
+it). Runs in a fresh process: ``python -m bench.p7_big 770000 [--edits 20] [--json F]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import gc
+import json
+import sys
+import tempfile
+import time
+
+
+def _pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p * (len(xs) - 1))))]
+
+
+def _rss() -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def run(files: int, edits: int = 20, seed: int = 1) -> dict:
+    from graphsvc.generate import generate_records
+    from graphsvc.graph.build import build_graph
+    from graphsvc.ingest.loader import Corpus, paused_gc
+    from graphsvc.live import LiveCorpus
+
+    out: dict = {"files": files}
+    with paused_gc():
+        t = time.perf_counter()
+        records = {r.path: r for r in generate_records(files, seed=seed)}
+        out["seconds_generate"] = time.perf_counter() - t
+        c = Corpus(root="memory", files=files)
+        c.records = [records[p] for p in sorted(records)]
+        t = time.perf_counter()
+        lg = build_graph(c)
+        out["seconds_rebuild"] = time.perf_counter() - t
+        out["articles"] = lg.stats().articles
+        del c, lg
+    gc.collect()
+    with tempfile.TemporaryDirectory() as tmp, paused_gc():
+        live = LiveCorpus(tmp, load=False, cache=False)
+        t = time.perf_counter()
+        live.apply(dict(records))
+        out["seconds_state_build"] = time.perf_counter() - t
+    victims = sorted(records)[:: max(1, files // edits)][:edits]
+    keys = {p: live.graph.resolve(records[p].primary_url) for p in victims}
+    del records
+    gc.collect()
+    out["rss_after_build"] = _rss()
+    times = []
+    for i, p in enumerate(victims):
+        rec = copy.deepcopy(live.state.records[p])
+        rec.title = f"P7 big edit {i}"
+        t = time.perf_counter()
+        live.apply({p: rec})
+        times.append(time.perf_counter() - t)
+        assert live.graph.data(keys[p]).title == rec.title
+    out["edit_p50"] = _pct(times, 0.5)
+    out["edit_p99"] = _pct(times, 0.99)
+    out["edit_max"] = max(times)
+    out["ratio"] = out["edit_p50"] / out["seconds_rebuild"]
+    out["rss_end"] = _rss()
+    live.close()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.p7_big", description=__doc__)
+    p.add_argument("files", type=int)
+    p.add_argument("--edits", type=int, default=20)
+    p.add_argument("--json")
+    args = p.parse_args(argv)
+    out = run(args.files, args.edits)
+    text = json.dumps(out, indent=2)
+    print(text)
+    if args.json:
+        with open(args.json, "w") as fh:
+            fh.write(text)
+    print(
+        f"P7 at {out['articles']} articles: edit -> visible p50 {out['edit_p50'] * 1000:.0f} ms, "
+        f"p99 {out['edit_p99'] * 1000:.0f} ms; rebuild {out['seconds_rebuild']:.1f} s; "
+        f"ratio {out['ratio']:.4f} (goal p50 <= 50 ms, p99 <= 250 ms, <= 0.01)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

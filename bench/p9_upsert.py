@@ -1,0 +1,110 @@
+"""P9: ``upsertArticle`` of an existing article, request -> response (the response comes
+once the write is visible on that server), against ``article(url)`` on the same server.
+
+A real ``graphsvc serve DIR`` in default mode (following the folder, accepting writes)
+on a copy of a generated corpus; the token from ``$GRAPHSVC_TOKEN``. Each write changes
+one article's title; the test after each checks the title is served at the version the
+write reported. ``python -m bench.p9_upsert FILES [--writes 40] [--json F]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from .common import corpus, machine, server
+
+TOKEN = "p9-bench-token"
+READ = "query($u: String!) { article(url: $u) { url title } }"
+WRITE = "mutation($a: ArticleInput!) { upsertArticle(input: $a) { url version created } }"
+ARTICLE = (
+    "query($u: String!) { article(url: $u) { url title excerpt publishedAt "
+    "provider { name domain } topics { name } related { url } } }"
+)
+
+
+def _pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p * (len(xs) - 1))))]
+
+
+def run(files: int, writes: int = 40) -> dict:
+    src = corpus(files)
+    out: dict = {"files": files, "machine": machine()}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "corpus"
+        shutil.copytree(src, folder, ignore=shutil.ignore_patterns(".*"))
+        cmd = [sys.executable, "-m", "graphsvc", "serve", str(folder), "--host", "127.0.0.1",
+               "--log-level", "warning"]  # fmt: skip
+        env = {"GRAPHSVC_CACHE_DIR": str(Path(tmp) / "cache"), "GRAPHSVC_TOKEN": TOKEN}
+        t = time.perf_counter()
+        with server(cmd, env=env, timeout=3600) as base:
+            c = httpx.Client(base_url=base, timeout=120)
+            while c.get("/readyz").status_code != 200:
+                time.sleep(0.5)
+            out["seconds_to_ready"] = time.perf_counter() - t
+            nodes = c.post(
+                "/graphql",
+                json={"query": "{ articles(first: 500) { nodes { url isStub } } }"},
+            ).json()["data"]["articles"]["nodes"]
+            urls = [n["url"] for n in nodes if not n["isStub"]][:writes]
+            reads, wtimes = [], []
+            auth = {"Authorization": f"Bearer {TOKEN}"}
+            for i, u in enumerate(urls):
+                a = c.post("/graphql", json={"query": ARTICLE, "variables": {"u": u}}).json()
+                a = a["data"]["article"]
+                t = time.perf_counter()
+                r = c.post("/graphql", json={"query": READ, "variables": {"u": u}})
+                reads.append(time.perf_counter() - t)
+                r.raise_for_status()
+                title = f"P9 title {i}"
+                inp = {"webUrl": u, "title": title, "excerpt": a["excerpt"]}
+                t = time.perf_counter()
+                w = c.post("/graphql", json={"query": WRITE, "variables": {"a": inp}}, headers=auth)
+                wtimes.append(time.perf_counter() - t)
+                body = w.json()
+                assert "errors" not in body, body
+                seen = c.post("/graphql", json={"query": READ, "variables": {"u": u}}).json()
+                assert seen["data"]["article"]["title"] == title, seen  # read-your-writes
+    out.update(
+        articles_read=len(reads),
+        read_p50=statistics.median(reads),
+        read_p99=_pct(reads, 0.99),
+        write_p50=statistics.median(wtimes),
+        write_p99=_pct(wtimes, 0.99),
+        write_max=max(wtimes),
+    )
+    out["ratio"] = out["write_p50"] / out["read_p50"]
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.p9_upsert", description=__doc__)
+    p.add_argument("files", type=int)
+    p.add_argument("--writes", type=int, default=40)
+    p.add_argument("--json")
+    args = p.parse_args(argv)
+    out = run(args.files, args.writes)
+    text = json.dumps(out, indent=2)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text)
+    print(
+        f"P9 at {args.files} files: upsert p50 {out['write_p50'] * 1000:.0f} ms, p99 "
+        f"{out['write_p99'] * 1000:.0f} ms; article(url) p50 {out['read_p50'] * 1000:.1f} ms; "
+        f"ratio {out['ratio']:.1f}x (goal: upsert p50 <= 50 ms)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

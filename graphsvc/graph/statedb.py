@@ -1,0 +1,307 @@
+"""The delta state's indexes, kept in an SQLite file instead of the heap.
+
+:class:`~graphsvc.graph.delta.GraphState` needs, to apply a change in time proportional
+to what it touches, every record the graph was built from and a few indexes over them
+(which paths name a URL, which URLs are one article, how each provider is spelled and by
+whom). Kept as Python objects these cost more than the graph itself (about 10 KB per
+file on the generated corpus: the related items' text is held nowhere else), so a live
+server used twice the memory of a static one. Here they are rows of an SQLite database
+in a file of its own (a temporary file by default; the corpus object puts it beside its
+snapshot), read a few rows at a time by each delta. SQLite is the embedded store made
+for exactly this: indexed lookups in microseconds, its own small page cache, nothing to
+run. The file is scratch space, rebuilt from the snapshot or the files at each start:
+durability comes from the snapshot, which carries a copy (:meth:`StateDB.dump`).
+
+Only the writer (one thread at a time, under the corpus lock) uses it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import pickle
+import sqlite3
+import tempfile
+import weakref
+import zlib
+from collections.abc import Iterator
+
+_SCHEMA = """
+CREATE TABLE rec (path BLOB PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE ref (url BLOB, path BLOB, PRIMARY KEY (url, path)) WITHOUT ROWID;
+CREATE TABLE curl (url BLOB PRIMARY KEY, cid INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX curl_cid ON curl (cid);
+CREATE TABLE comp (cid INTEGER PRIMARY KEY, key BLOB, winner BLOB, docs BLOB NOT NULL);
+CREATE TABLE pocc (pk BLOB, name BLOB, path BLOB, n INTEGER, pos INTEGER,
+                   PRIMARY KEY (pk, name, path)) WITHOUT ROWID;
+CREATE TABLE pimg (pk BLOB, path BLOB, images BLOB, PRIMARY KEY (pk, path)) WITHOUT ROWID;
+CREATE TABLE tspell (tk BLOB, path BLOB, spelling BLOB, PRIMARY KEY (tk, path)) WITHOUT ROWID;
+"""
+
+
+_KEY_COLUMNS = {"rec": 1, "ref": 2, "curl": 1, "comp": 1, "pocc": 3, "pimg": 2, "tspell": 2}
+CACHE_KIB = 8 * 1024  # SQLite's page cache while serving
+BULK_CACHE_KIB = 512 * 1024  # ... and while a cold build writes everything at once
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def _e(s: str | None) -> bytes | None:
+    """Text as stored: UTF-8 bytes, lone surrogates (undecodable file names) included.
+    Bytes compare like the strings they encode, so ORDER BY gives Python's order."""
+    return None if s is None else s.encode("utf-8", "surrogatepass")
+
+
+def _d(b: bytes | None) -> str | None:
+    return None if b is None else b.decode("utf-8", "surrogatepass")
+
+
+def _pack(obj) -> bytes:
+    return zlib.compress(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL), 1)
+
+
+def _unpack(data: bytes):
+    return pickle.loads(zlib.decompress(data))
+
+
+class StateDB:
+    """One SQLite file of delta state; removed when this object goes (or :meth:`close`).
+
+    ``folder`` is where the file is made (default: the temporary folder); ``image`` a
+    :meth:`dump` to start from. Writes are queued per table and sent with
+    ``executemany`` when that table is next read or the delta ends: a cold build of
+    100k files is a few bulk inserts, not a million round trips.
+    """
+
+    def __init__(self, folder: str | os.PathLike | None = None, image: bytes | None = None):
+        fd, self.path = tempfile.mkstemp(prefix=".graphsvc-state-", suffix=".sqlite", dir=folder)
+        os.close(fd)
+        self._finalizer = weakref.finalize(self, _remove, self.path)
+        if image is not None:
+            with open(self.path, "wb") as fh:
+                fh.write(image)
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        # Scratch space: no journal on disk, no fsync; a crash loses the file, which a
+        # start rebuilds anyway. A small page cache: the point is to stay off the heap.
+        db.execute("PRAGMA journal_mode=MEMORY")
+        db.execute("PRAGMA synchronous=OFF")
+        db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+        db.execute("PRAGMA temp_store=FILE")
+        if image is None:
+            db.executescript(_SCHEMA)
+        self.db = db
+        self.memo: dict[str, object] | None = None  # decoded records during one delta
+        self._refs: dict[str, set[str]] = {}  # url -> paths, as read during one delta
+        self.fresh = False  # the database was empty when this delta began
+        self._queue: dict[str, list[tuple[str, tuple]]] = {}  # table -> (sql, params)
+        row = db.execute("SELECT max(cid) FROM comp").fetchone()
+        self.next_cid = (row[0] or 0) + 1
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self.db.close()
+        self._finalizer()
+
+    def dump(self) -> bytes:
+        """The whole database as bytes (for the snapshot)."""
+        self._flush()
+        return self.db.serialize()
+
+    @contextlib.contextmanager
+    def delta(self) -> Iterator[None]:
+        """One delta: one transaction, and decoded records remembered until it ends."""
+        self.memo = {}
+        self._refs = {}
+        self.db.execute("BEGIN")
+        # Empty at the start (a cold build): nothing to look up, every miss is a miss.
+        self.fresh = self.db.execute("SELECT 1 FROM rec LIMIT 1").fetchone() is None
+        if self.fresh:  # a bulk load: B-tree pages stay in memory until it is written
+            self.db.execute(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
+        try:
+            yield
+            self._flush()
+        except BaseException:
+            self._queue.clear()
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+        finally:
+            if self.fresh:
+                self.db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+                self.db.execute("PRAGMA shrink_memory")
+            self.memo = None
+            self._refs = {}
+            self.fresh = False
+
+    def _w(self, table: str, sql: str, params: tuple) -> None:
+        self._queue.setdefault(table, []).append((sql, params))
+
+    def _flush(self, *tables: str) -> None:
+        for table in tables or list(self._queue):
+            q = self._queue.pop(table, None)
+            if q and self.fresh and all(sql.startswith("INSERT") for sql, _ in q):
+                k = _KEY_COLUMNS[table]  # B-tree order: appends, not page splits; stable,
+                q.sort(key=lambda t: (t[0], t[1][:k]))  # so OR IGNORE keeps the first
+            if q:
+                for sql, group in itertools.groupby(q, key=lambda t: t[0]):
+                    self.db.executemany(sql, [t[1] for t in group])
+
+    def _q(self, sql: str, params: tuple, *tables: str) -> sqlite3.Cursor:
+        self._flush(*tables)
+        return self.db.execute(sql, params)
+
+    # -- records by path -------------------------------------------------------------------
+    def record(self, path: str):
+        memo = self.memo
+        if memo is not None and path in memo:
+            return memo[path]
+        if self.fresh:
+            return None
+        row = self._q("SELECT data FROM rec WHERE path=?", (_e(path),), "rec").fetchone()
+        rec = _unpack(row[0]) if row else None
+        if memo is not None:
+            memo[path] = rec
+        return rec
+
+    def put_record(self, path: str, rec) -> None:
+        self._w("rec", "INSERT OR REPLACE INTO rec VALUES (?, ?)", (_e(path), _pack(rec)))
+        if self.memo is not None:
+            self.memo[path] = rec
+
+    def del_record(self, path: str) -> None:
+        self._w("rec", "DELETE FROM rec WHERE path=?", (_e(path),))
+        if self.memo is not None:
+            self.memo[path] = None
+
+    def paths(self) -> list[str]:
+        return [_d(r[0]) for r in self._q("SELECT path FROM rec ORDER BY path", (), "rec")]
+
+    def count_records(self) -> int:
+        return self._q("SELECT count(*) FROM rec", (), "rec").fetchone()[0]
+
+    # -- which paths name a URL --------------------------------------------------------------
+    def add_ref(self, url: str, path: str) -> None:
+        s = self.refs(url)
+        if path not in s:
+            s.add(path)
+            self._w("ref", "INSERT INTO ref VALUES (?, ?)", (_e(url), _e(path)))
+
+    def del_ref(self, url: str, path: str) -> None:
+        s = self.refs(url)
+        if path in s:
+            s.discard(path)
+            self._w("ref", "DELETE FROM ref WHERE url=? AND path=?", (_e(url), _e(path)))
+
+    def refs(self, url: str) -> set[str]:
+        """The paths whose records name ``url`` (do not change the set returned)."""
+        s = self._refs.get(url)
+        if s is None:
+            if self.fresh:
+                s = set()
+            else:  # every write to this URL's rows went through here: none is queued
+                rows = self.db.execute("SELECT path FROM ref WHERE url=?", (_e(url),))
+                s = {_d(r[0]) for r in rows}
+            self._refs[url] = s
+        return s
+
+    def has_ref(self, url: str) -> bool:
+        return bool(self.refs(url))
+
+    # -- articles: URL groups ------------------------------------------------------------------
+    def comp_of(self, url: str) -> tuple[int, str | None, str | None, set[str], set[str]] | None:
+        """(cid, key, winner, docs, urls) of the group holding ``url``, or None."""
+        if self.fresh:
+            return None
+        row = self._q(
+            "SELECT c.cid, c.key, c.winner, c.docs FROM curl u JOIN comp c ON c.cid = u.cid "
+            "WHERE u.url=?",
+            (_e(url),),
+            "curl",
+            "comp",
+        ).fetchone()
+        if row is None:
+            return None
+        cid, key, winner, docs = row
+        urls = {_d(r[0]) for r in self.db.execute("SELECT url FROM curl WHERE cid=?", (cid,))}
+        return cid, _d(key), _d(winner), set(pickle.loads(docs)), urls
+
+    def new_cid(self) -> int:
+        cid = self.next_cid
+        self.next_cid += 1
+        return cid
+
+    def set_url(self, url: str, cid: int) -> None:
+        self._w("curl", "INSERT OR REPLACE INTO curl VALUES (?, ?)", (_e(url), cid))
+
+    def del_url(self, url: str) -> None:
+        self._w("curl", "DELETE FROM curl WHERE url=?", (_e(url),))
+
+    def put_comp(self, cid: int, key: str | None, winner: str | None, docs: set[str]) -> None:
+        self._w(
+            "comp",
+            "INSERT OR REPLACE INTO comp VALUES (?, ?, ?, ?)",
+            (cid, _e(key), _e(winner), pickle.dumps(sorted(docs), protocol=5)),
+        )
+
+    def del_comp(self, cid: int) -> None:
+        self._w("comp", "DELETE FROM comp WHERE cid=?", (cid,))
+
+    # -- providers' names and images, topics' spellings ------------------------------------------
+    def add_name(self, pk: str, name: str, path: str, pos: int) -> None:
+        self._w(
+            "pocc",
+            "INSERT INTO pocc VALUES (?, ?, ?, 1, ?) "
+            "ON CONFLICT (pk, name, path) DO UPDATE SET n = n + 1",
+            (_e(pk), _e(name), _e(path), pos),
+        )
+
+    def drop_name(self, pk: str, name: str, path: str) -> None:
+        key = (_e(pk), _e(name), _e(path))
+        self._w("pocc", "UPDATE pocc SET n = n - 1 WHERE pk=? AND name=? AND path=?", key)
+        self._w("pocc", "DELETE FROM pocc WHERE pk=? AND name=? AND path=? AND n <= 0", key)
+
+    def first_name(self, pk: str, names: list[str]) -> str:
+        """Of ``names``, the one whose first occurrence comes first in (path, position)."""
+        marks = ",".join("?" * len(names))
+        row = self._q(
+            f"SELECT name FROM pocc WHERE pk=? AND name IN ({marks}) ORDER BY path, pos LIMIT 1",
+            (_e(pk), *map(_e, names)),
+            "pocc",
+        ).fetchone()
+        return _d(row[0])
+
+    def add_images(self, pk: str, path: str, images: list) -> None:
+        self._w(
+            "pimg", "INSERT OR IGNORE INTO pimg VALUES (?, ?, ?)", (_e(pk), _e(path), _pack(images))
+        )
+
+    def del_images(self, pk: str, path: str) -> None:
+        self._w("pimg", "DELETE FROM pimg WHERE pk=? AND path=?", (_e(pk), _e(path)))
+
+    def images(self, pk: str) -> list:
+        sql = "SELECT images FROM pimg WHERE pk=? ORDER BY path LIMIT 1"
+        row = self._q(sql, (_e(pk),), "pimg").fetchone()
+        return _unpack(row[0]) if row else []
+
+    def add_spelling(self, tk: str, path: str, spelling: str) -> None:
+        self._w(
+            "tspell",
+            "INSERT OR IGNORE INTO tspell VALUES (?, ?, ?)",
+            (_e(tk), _e(path), _e(spelling)),
+        )
+
+    def del_spelling(self, tk: str, path: str | None = None) -> None:
+        if path is None:
+            self._w("tspell", "DELETE FROM tspell WHERE tk=?", (_e(tk),))
+        else:
+            self._w("tspell", "DELETE FROM tspell WHERE tk=? AND path=?", (_e(tk), _e(path)))
+
+    def spelling(self, tk: str) -> str | None:
+        sql = "SELECT spelling FROM tspell WHERE tk=? ORDER BY path LIMIT 1"
+        row = self._q(sql, (_e(tk),), "tspell").fetchone()
+        return _d(row[0]) if row else None
