@@ -31,6 +31,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from ..graph import traverse as gt
+from . import transport
 from .types import Direction, EdgeKind, graph, node_label
 
 # -- encoding -----------------------------------------------------------------------------
@@ -120,6 +121,21 @@ def _operation_kinds(query: str) -> dict[str | None, OperationType] | None:
         for d in doc.definitions
         if isinstance(d, OperationDefinitionNode)
     }
+
+
+def operation_kind(query: str, operation_name: str | None) -> OperationType | None:
+    """The kind of the operation ``operation_name`` selects in ``query`` (by name, or the
+    only one); None when the document does not parse, is too long, or names none.
+
+    >>> operation_kind('query Q { a } mutation M { b }', 'M')
+    <OperationType.MUTATION: 'mutation'>
+    """
+    if len(query) > MAX_CACHED_QUERY:
+        return None
+    kinds = _operation_kinds(query) or {}
+    if operation_name is None:
+        return next(iter(kinds.values())) if len(kinds) == 1 else None
+    return kinds.get(operation_name)
 
 
 def is_query(query: str, operation_name: str | None) -> bool:
@@ -236,7 +252,8 @@ class ResponseCache:
 
 
 def _key(scope, body: bytes):
-    """(query, variables, operation) of a JSON GraphQL query; None when not cacheable."""
+    """(query, variables, operation, media type) of a JSON GraphQL query; None when not
+    cacheable."""
     headers = dict(scope.get("headers") or [])
     if b"json" not in headers.get(b"content-type", b""):
         return None
@@ -256,7 +273,9 @@ def _key(scope, body: bytes):
         var_key = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
     except (orjson.JSONEncodeError, TypeError):
         return None
-    return (payload["query"], var_key, op)
+    # The answer's media type (and so its headers and status) follows the Accept header.
+    accept = headers.get(b"accept", b"").decode("latin-1")
+    return (payload["query"], var_key, op, transport.negotiate(accept))
 
 
 def _replay(bodies: list[bytes], first, receive):
