@@ -4,8 +4,9 @@
   standard library), falling back to :mod:`json` for what orjson refuses (integers
   beyond 64 bits).
 * :class:`ResponseCache` sits in front of the GraphQL view, behind its authorisation
-  checks. A large answer to a POSTed query is kept per graph version, keyed by query,
-  variables and operation name, and the next identical request gets the same bytes
+  checks. A large answer to a query (POSTed, or by GET) is kept per graph version, keyed
+  by query, variables, operation name and the negotiated media type, and the next
+  identical request gets the same bytes
   without resolving anything. Only *query* operations are kept: the document is parsed
   and the operation ``operationName`` selects must be a query (mutations and
   subscriptions always run). The cache lives on the graph object, so a new graph
@@ -211,20 +212,25 @@ class ResponseCache:
 
     async def __call__(self, scope, receive, send) -> None:
         lg = self.store.current
-        if scope["type"] != "http" or scope["method"] != "POST" or lg is None or not self.max_bytes:
+        method = scope.get("method") if scope["type"] == "http" else None
+        if method not in ("GET", "POST") or lg is None or not self.max_bytes:
             await self.app(scope, receive, send)
             return
-        chunks = []
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                await self.app(scope, _replay([], message, receive), send)
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        body = b"".join(chunks)
-        key = _key(scope, body)
+        if method == "GET":
+            bodies: list[bytes] = []
+            key = _get_key(scope)
+        else:
+            chunks = []
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    await self.app(scope, _replay([], message, receive), send)
+                    return
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    break
+            bodies = [b"".join(chunks)]
+            key = _key(scope, bodies[0])
         cache = self._cache(lg) if key is not None else None
         if cache is not None:
             hit = cache.get(key)
@@ -243,12 +249,27 @@ class ResponseCache:
                 parts.append(message.get("body", b""))
             await send(message)
 
-        await self.app(scope, _replay([body], None, receive), capture if cache else send)
+        await self.app(scope, _replay(bodies, None, receive), capture if cache else send)
         if cache is None or start.get("status") != 200:
             return
         payload = b"".join(parts)
         if len(payload) >= self.min_bytes and b'"errors":' not in payload:
             cache.put(key, list(start.get("headers", [])), payload)
+
+
+def _get_key(scope):
+    """The cache key of a GET query (as :func:`_key`'s for the same POSTed request)."""
+    from starlette.datastructures import QueryParams  # noqa: PLC0415
+
+    params = QueryParams(scope.get("query_string", b"").decode("latin-1"))
+    payload: dict = {"query": params.get("query"), "operationName": params.get("operationName")}
+    raw = params.get("variables")
+    if raw:
+        try:
+            payload["variables"] = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return None
+    return _payload_key(scope, payload)
 
 
 def _key(scope, body: bytes):
@@ -261,6 +282,11 @@ def _key(scope, body: bytes):
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
         return None
+    return _payload_key(scope, payload)
+
+
+def _payload_key(scope, payload):
+    headers = dict(scope.get("headers") or [])
     if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
         return None
     op = payload.get("operationName")
