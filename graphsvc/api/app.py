@@ -197,10 +197,16 @@ class GraphQLApp(GraphQL):
                 "METHOD_NOT_ALLOWED",
                 headers={"Allow": "POST"},
             )
+        raw_vars = params.get("variables")
+        # The response cache keys GET queries by these (parsing them again costs as much).
+        scope.setdefault("state", {})["graphql_get"] = {
+            "query": query,
+            "variables": raw_vars,
+            "operationName": op,
+        }
         lg = self.store.current
         if lg is None or not fastpath.is_query(query, op):
             return None
-        raw_vars = params.get("variables")
         try:
             variables = fastpath.decode_json(raw_vars) if raw_vars else None
         except ValueError:

@@ -259,11 +259,14 @@ class ResponseCache:
 
 def _get_key(scope):
     """The cache key of a GET query (as :func:`_key`'s for the same POSTed request)."""
-    from starlette.datastructures import QueryParams  # noqa: PLC0415
+    got = scope.get("state", {}).get("graphql_get")  # parsed by the view's GET checks
+    if got is None:
+        from starlette.datastructures import QueryParams  # noqa: PLC0415
 
-    params = QueryParams(scope.get("query_string", b"").decode("latin-1"))
-    payload: dict = {"query": params.get("query"), "operationName": params.get("operationName")}
-    raw = params.get("variables")
+        params = QueryParams(scope.get("query_string", b"").decode("latin-1"))
+        got = {k: params.get(k) for k in ("query", "variables", "operationName")}
+    payload: dict = {"query": got["query"], "operationName": got["operationName"] or None}
+    raw = got["variables"]
     if raw:
         try:
             payload["variables"] = orjson.loads(raw)
