@@ -181,8 +181,10 @@ class GraphQLApp(GraphQL):
                 self.persisted.put(register, resolved)
             if query is None and resolved is not None:
                 query = resolved
+                # Put in the query string only when the view runs it (see _answer):
+                # URL-encoding a map's document costs more than answering a 304.
                 items = [(k, v) for k, v in params.multi_items() if k != "query"]
-                scope["query_string"] = urlencode([("query", query), *items]).encode()
+                scope.setdefault("state", {})["graphql_get_rewrite"] = [("query", query), *items]
         if not isinstance(query, str):
             return None  # GraphiQL's page, or the view's own answer
         op = params.get("operationName") or None
@@ -231,6 +233,9 @@ class GraphQLApp(GraphQL):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        rewrite = scope.get("state", {}).pop("graphql_get_rewrite", None)
+        if rewrite is not None:  # a persisted GET query's document, for the view
+            scope["query_string"] = urlencode(rewrite).encode()
         try:
             response = await self.run(Request(scope=scope, receive=receive))
         except HTTPException as e:
