@@ -148,8 +148,11 @@ def baseline_server(folder: Path, cache_dir: Path):
 # -- a light HTTP/1.1 load client ------------------------------------------------------------
 
 
-def _request(host: str, port: int, method: str, path: str, body: bytes | None) -> bytes:
+def _request(
+    host: str, port: int, method: str, path: str, body: bytes | None, headers: dict | None = None
+) -> bytes:
     head = f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: keep-alive\r\n"
+    head += "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
     if body is not None:
         head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
     return (head + "\r\n").encode() + (body or b"")
@@ -216,14 +219,15 @@ class Load:
 
 def load(
     base: str,
-    bodies: list[tuple[str, str, bytes | None]],
+    bodies: list[tuple],
     concurrency: int = 4,
 ) -> Load:
-    """Send each (method, path, body) once, over ``concurrency`` keep-alive connections."""
+    """Send each (method, path, body[, headers]) once, over ``concurrency`` keep-alive
+    connections."""
     url = httpx.URL(base)
     host, port = url.host, url.port
     assert host in ("127.0.0.1", "localhost", "::1"), "benchmarks talk to this machine only"
-    raws = [_request(host, port, m, p, b) for m, p, b in bodies]
+    raws = [_request(host, port, *b) for b in bodies]
     shares = [raws[i::concurrency] for i in range(concurrency)]
     latencies: list[float] = []
     statuses: list[int] = []

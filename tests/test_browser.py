@@ -752,11 +752,21 @@ def test_shared_corpus_map_at_depth_two_with_every_edge_kind(gl, tmp_path):
 
 def test_search_box_centres_and_drag_moves_one_node(gl, news_server):
     page = open_map(gl, news_server, CENTRE, depth=1)
-    # search: the API's text filter; a suggestion centres the map on it
-    page.locator("#q").press_sequentially("inference", delay=20)
+    # search: the API's ranked search, words in any order, the last one a prefix (the
+    # old substring filter found nothing for this); a suggestion centres the map on it
+    page.locator("#q").press_sequentially("chip infer", delay=20)
     hit = page.locator("#suggestions button")
     expect(hit).to_have_count(1)
     expect(hit).to_contain_text(title("inference-chip"))
+    page.locator("#q").fill("")
+    page.locator("#q").press_sequentially("chips", delay=20)
+    # ranked: the two articles with "chips" in their title before those with it in
+    # their topics only
+    expect(hit.nth(0)).to_contain_text(re.compile(r"AI chips"))
+    expect(hit.nth(1)).to_contain_text(re.compile(r"AI chips"))
+    page.locator("#q").fill("")
+    page.locator("#q").press_sequentially("chip infer", delay=20)
+    expect(hit).to_have_count(1)
     hit.click()
     wait_js(page, f"window.graphsvcMap.state().urls[0] === {url('inference-chip')!r}")
     page.evaluate("window.graphsvcMap.idle()")

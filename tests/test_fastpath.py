@@ -66,6 +66,34 @@ def test_large_answers_are_cached_per_graph_version(lg):
     assert gone["data"] is None and "unknown article URL" in gone["errors"][0]["message"]
 
 
+def test_large_get_answers_are_replayed_per_version_and_media_type():
+    lg = make_graph(seed=3)  # its own: the module's graph holds other tests' answers
+    store = GraphStore(lg)
+    client = TestClient(create_app(store))
+    url = busiest(lg)
+    params = {"query": NEIGHBORS, "variables": orjson.dumps({"u": url, "d": 3}).decode()}
+    first = client.get("/graphql", params=params)
+    assert first.status_code == 200 and len(first.content) > 16 * 1024
+    cache = lg._cache["responses"]
+    assert len(cache.items) == 1
+    again = client.get("/graphql", params=params)
+    assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
+    # The same query POSTed is the same entry; another media type is another one.
+    assert post(client, NEIGHBORS, {"u": url, "d": 3}).content == first.content
+    assert len(cache.items) == 1
+    gr = client.get(
+        "/graphql", params=params, headers={"accept": "application/graphql-response+json"}
+    )
+    assert gr.headers["content-type"].startswith("application/graphql-response+json")
+    assert len(cache.items) == 2 and gr.headers["etag"] != first.headers["etag"]
+    # A new version: its own answer and ETag, never the old replay.
+    new = make_graph(seed=2, version=2)
+    store.swap(new)
+    gone = client.get("/graphql", params=params)
+    assert "unknown article URL" in gone.json()["errors"][0]["message"]
+    assert "etag" not in gone.headers
+
+
 def test_errors_and_small_answers_are_not_cached():
     store = GraphStore(make_graph(200, seed=5))
     client = TestClient(create_app(store))

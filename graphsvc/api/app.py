@@ -1,6 +1,10 @@
 """The Starlette app: /graphql (GraphiQL for browsers; subscriptions over
 graphql-transport-ws), /schema.graphql, /export, and the operations endpoints
-/healthz, /readyz and /metrics (see ``ops``)."""
+/healthz, /readyz and /metrics (see ``ops``).
+
+/graphql follows the GraphQL over HTTP spec (media types, status codes, JSON errors:
+see ``transport``), answers Apollo's automatic persisted queries (``persisted``) and
+caches GET queries by ETag."""
 
 from __future__ import annotations
 
@@ -8,11 +12,12 @@ import contextlib
 import threading
 import time
 from typing import Any
+from urllib.parse import urlencode
 
 import anyio
 import anyio.to_thread
 from starlette.applications import Starlette
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, QueryParams
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
@@ -20,14 +25,21 @@ from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+
+try:  # where Strawberry's views raise their HTTP errors from
+    from cross_web import HTTPException
+except ImportError:  # pragma: no cover - an older Strawberry
+    from strawberry.http.exceptions import HTTPException  # type: ignore[no-redef]
 
 from ..graph.store import GraphStore
 from ..live import LiveCorpus
-from . import fastpath, graphiql, limits, ops, pages
+from . import fastpath, graphiql, limits, ops, pages, transport
 from .auth import READ_DENIED_MESSAGE, Auth
 from .export import export_route
 from .middleware import stack
+from .persisted import APQError, PersistedQueries
 from .schema import make_schema
 from .schema import schema as default_schema
 from .settings import Settings
@@ -56,6 +68,8 @@ class GraphQLApp(GraphQL):
         self.settings = settings or Settings()
         self.assets = assets
         kw.setdefault("graphql_ide", "graphiql" if self.settings.graphiql else None)
+        # The legacy graphql-ws subprotocol is refused at the handshake (see __call__).
+        kw.setdefault("subscription_protocols", (GRAPHQL_TRANSPORT_WS_PROTOCOL,))
         super().__init__(schema or default_schema, **kw)
         self.store = store
         self.live = live
@@ -63,8 +77,14 @@ class GraphQLApp(GraphQL):
         self._threads: anyio.CapacityLimiter | None = None  # made on the server's loop
         self._heavy: anyio.CapacityLimiter | None = None
         self._cached = fastpath.ResponseCache(self._answer, store)
+        self.persisted = PersistedQueries()
 
     async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "websocket" and GRAPHQL_TRANSPORT_WS_PROTOCOL not in (
+            scope.get("subprotocols") or ()
+        ):
+            await _refuse_websocket(scope, receive, send)
+            return
         if scope["type"] == "http" and not self.auth.may_read(Headers(scope=scope)):
             body = {"errors": [{"message": READ_DENIED_MESSAGE}]}
             headers = {"WWW-Authenticate": "Bearer"}
@@ -95,19 +115,141 @@ class GraphQLApp(GraphQL):
                 return
             problem = fastpath.request_problem(body)
             if problem is not None:
-                rid = scope.get("state", {}).get("request_id", "-")
-                error = {
-                    "message": problem,
-                    "extensions": {"code": "BAD_REQUEST", "requestId": rid},
-                }
-                await JSONResponse({"errors": [error]}, status_code=400)(scope, receive, send)
+                await self._error(scope, 400, problem)(scope, receive, send)
                 return
+            if b"persistedQuery" in body:
+                try:
+                    body = self._persisted_body(body)
+                except APQError as e:
+                    await self._apq_error(scope, e)(scope, receive, send)
+                    return
             receive = fastpath._replay([body], None, receive)
+        elif scope["type"] == "http" and scope.get("method") == "GET":
+            try:
+                refused = self._prepare_get(scope)
+            except APQError as e:
+                refused = self._apq_error(scope, e)
+            if refused is not None:
+                await refused(scope, receive, send)
+                return
+            tag = scope["state"].get("graphql_etag")
+            if tag is not None:
+                send = _with_cache_headers(send, tag, self._cache_headers())
         # Large answers are replayed per graph version, after the checks above.
         await self._cached(scope, receive, send)
 
+    # -- GraphQL over HTTP, persisted queries, caching ------------------------------------
+
+    def _error(self, scope, status: int, message: str, code: str = "BAD_REQUEST", **kw):
+        rid = scope.get("state", {}).get("request_id", "-")
+        return transport.error_response(status, message, code, rid, transport.media_of(scope), **kw)
+
+    def _apq_error(self, scope, e: APQError):
+        # Apollo's clients read PERSISTED_QUERY_NOT_FOUND from the errors of a 200 (or of
+        # a 400 with application/graphql-response+json, where it is a request error).
+        media = transport.media_of(scope)
+        status = 400 if e.request_error or media == transport.GRAPHQL_RESPONSE_JSON else 200
+        return self._error(scope, status, e.message, e.code)
+
+    def _persisted_body(self, body: bytes) -> bytes:
+        """The POSTed body with the persisted document filled in (registering it when
+        the client sent it with its hash). Raises APQError."""
+        payload = fastpath.decode_json(body)
+        ext = payload.get("extensions")
+        query, register = self.persisted.resolve(payload.get("query"), ext)
+        if register is not None and fastpath._operation_kinds(query):
+            self.persisted.put(register, query)  # it parses: keep it
+        if payload.get("query") is None and query is not None:
+            payload["query"] = query
+            return fastpath.encode_json_bytes(payload)
+        return body
+
+    def _prepare_get(self, scope):
+        """For a GET query: fill in a persisted document, refuse a mutation (405), and
+        compute the ETag (304 when the client has it). Returns a response to send instead
+        of running the query, or None. Raises APQError."""
+        params = QueryParams(scope.get("query_string", b"").decode("latin-1"))
+        query = params.get("query")
+        raw_ext = params.get("extensions")
+        if raw_ext and "persistedQuery" in raw_ext:
+            try:
+                ext = fastpath.decode_json(raw_ext)
+            except ValueError:
+                return self._error(scope, 400, "`extensions` is not valid JSON")
+            resolved, register = self.persisted.resolve(query, ext)
+            if register is not None and fastpath._operation_kinds(resolved):
+                self.persisted.put(register, resolved)
+            if query is None and resolved is not None:
+                query = resolved
+                # Put in the query string only when the view runs it (see _answer):
+                # URL-encoding a map's document costs more than answering a 304.
+                items = [(k, v) for k, v in params.multi_items() if k != "query"]
+                scope.setdefault("state", {})["graphql_get_rewrite"] = [("query", query), *items]
+        if not isinstance(query, str):
+            return None  # GraphiQL's page, or the view's own answer
+        op = params.get("operationName") or None
+        kind = fastpath.operation_kind(query, op)
+        if kind is not None and kind is not fastpath.OperationType.QUERY:
+            hint = " (subscriptions over the graphql-transport-ws websocket)"
+            return self._error(
+                scope,
+                405,
+                f"{kind.value}s are not allowed over GET: send them by POST"
+                + (hint if kind is fastpath.OperationType.SUBSCRIPTION else ""),
+                "METHOD_NOT_ALLOWED",
+                headers={"Allow": "POST"},
+            )
+        raw_vars = params.get("variables")
+        # The response cache keys GET queries by these (parsing them again costs as much).
+        scope.setdefault("state", {})["graphql_get"] = {
+            "query": query,
+            "variables": raw_vars,
+            "operationName": op,
+        }
+        lg = self.store.current
+        if lg is None or not fastpath.is_query(query, op):
+            return None
+        try:
+            variables = fastpath.decode_json(raw_vars) if raw_vars else None
+        except ValueError:
+            return None  # the view refuses it
+        tag = transport.etag(lg, transport.media_of(scope), query, variables, op)
+        if tag is None:
+            return None
+        scope.setdefault("state", {})["graphql_etag"] = tag
+        headers = dict(scope.get("headers") or ())
+        if transport.matches(headers.get(b"if-none-match", b"").decode("latin-1"), tag):
+            return Response(status_code=304, headers={"ETag": tag, **self._cache_headers()})
+        return None
+
+    def _cache_headers(self) -> dict[str, str]:
+        private = self.auth.reads_need_token
+        return {
+            "Cache-Control": transport.cache_control(private),
+            "Vary": "Accept, Authorization" if private else "Accept",
+        }
+
     async def _answer(self, scope, receive, send) -> None:
-        await super().__call__(scope, receive, send)
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        rewrite = scope.get("state", {}).pop("graphql_get_rewrite", None)
+        if rewrite is not None:  # a persisted GET query's document, for the view
+            scope["query_string"] = urlencode(rewrite).encode()
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as e:
+            # Strawberry's refusals (unsupported content type, no query, ...) as GraphQL
+            # JSON errors in the negotiated media type, not plain text.
+            code = {405: "METHOD_NOT_ALLOWED", 404: "NOT_FOUND"}.get(e.status_code, "BAD_REQUEST")
+            response = self._error(scope, e.status_code, e.reason, code)
+        await response(scope, receive, send)
+
+    async def get_sub_response(self, request: Request) -> Response:
+        sub = await super().get_sub_response(request)
+        sub.graphql_media = transport.negotiate(request.headers.get("accept"))
+        sub.graphql_request_error = False
+        return sub
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(graphiql.page(self.store.current, self.assets))
@@ -179,6 +321,8 @@ class GraphQLApp(GraphQL):
             result = ExecutionResult(data=None, errors=[limits.time_limit_error(seconds)])
         op = context.get("operation") or request_data.operation_name
         request.state.graphql_operation = ops.operation_label(op)
+        if transport.is_request_error(result):
+            sub_response.graphql_request_error = True
         return result
 
     def _is_heavy(self, request_data) -> bool:
@@ -229,16 +373,92 @@ class GraphQLApp(GraphQL):
         return fastpath.decode_json(data)
 
     def create_response(self, response_data, sub_response: Response) -> Response:
-        # As Strawberry's, but orjson's bytes go out without a round trip through str.
+        # As Strawberry's, but orjson's bytes go out without a round trip through str,
+        # in the negotiated media type; with application/graphql-response+json a request
+        # error is a 400 without `data` (see transport).
+        media = getattr(sub_response, "graphql_media", transport.JSON)
+        status = sub_response.status_code or 200
+        if (
+            media == transport.GRAPHQL_RESPONSE_JSON
+            and getattr(sub_response, "graphql_request_error", False)
+            and isinstance(response_data, dict)
+        ):
+            response_data = {k: v for k, v in response_data.items() if k != "data"}
+            status = 400 if status == 200 else status
         response = Response(
             fastpath.encode_json_bytes(response_data),
-            status_code=sub_response.status_code or 200,
-            media_type="application/json",
+            status_code=status,
+            media_type=media,
         )
         response.headers.raw.extend(sub_response.headers.raw)
         if sub_response.background:
             response.background = sub_response.background
         return response
+
+
+LEGACY_WS_REFUSAL = (
+    "graphsvc speaks the graphql-transport-ws websocket subprotocol only: the legacy "
+    "graphql-ws subprotocol (subscriptions-transport-ws) is not supported; connect "
+    "with the subprotocol graphql-transport-ws"
+)
+
+
+async def _refuse_websocket(scope, receive, send) -> None:
+    """Refuse, at the handshake, a websocket that does not offer graphql-transport-ws
+    (the legacy graphql-ws subprotocol, or none): HTTP 400 with a GraphQL JSON error
+    naming the protocol to use when the server can send one (ASGI's websocket denial
+    response), else close code 4406 with that reason (truncated)."""
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    offered = ", ".join(scope.get("subprotocols") or ()) or "none"
+    text = f"{LEGACY_WS_REFUSAL} (offered: {offered})"
+    if "websocket.http.response" in (scope.get("extensions") or {}):
+        body = fastpath.encode_json_bytes(
+            {"errors": [{"message": text, "extensions": {"code": "UNSUPPORTED_SUBPROTOCOL"}}]}
+        )
+        await send(
+            {
+                "type": "websocket.http.response.start",
+                "status": 400,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "websocket.http.response.body", "body": body})
+        return
+    await send({"type": "websocket.accept"})
+    reason = "use the graphql-transport-ws subprotocol: graphql-ws is not supported"
+    await send({"type": "websocket.close", "code": 4406, "reason": reason})
+
+
+def _with_cache_headers(send, tag: str, headers: dict[str, str]):
+    """A ``send`` that adds the ETag and cache headers to a 200 answer without errors
+    (held until its body is seen; a streamed answer passes unchanged)."""
+    held: dict | None = None
+    extra = [(b"etag", tag.encode())] + [
+        (k.lower().encode(), v.encode()) for k, v in headers.items()
+    ]
+
+    async def wrapped(message) -> None:
+        nonlocal held
+        if message["type"] == "http.response.start":
+            if message.get("status") == 200:
+                held = message
+                return
+            await send(message)
+            return
+        if message["type"] == "http.response.body" and held is not None:
+            start, held = held, None
+            body = message.get("body", b"")
+            if not message.get("more_body") and b'"errors":' not in body:
+                start = {**start, "headers": [*start.get("headers", []), *extra]}
+            await send(start)
+        await send(message)
+
+    return wrapped
 
 
 def websocket_problem(data: str | bytes | None) -> str | None:

@@ -4,8 +4,9 @@
   standard library), falling back to :mod:`json` for what orjson refuses (integers
   beyond 64 bits).
 * :class:`ResponseCache` sits in front of the GraphQL view, behind its authorisation
-  checks. A large answer to a POSTed query is kept per graph version, keyed by query,
-  variables and operation name, and the next identical request gets the same bytes
+  checks. A large answer to a query (POSTed, or by GET) is kept per graph version, keyed
+  by query, variables, operation name and the negotiated media type, and the next
+  identical request gets the same bytes
   without resolving anything. Only *query* operations are kept: the document is parsed
   and the operation ``operationName`` selects must be a query (mutations and
   subscriptions always run). The cache lives on the graph object, so a new graph
@@ -31,6 +32,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from ..graph import traverse as gt
+from . import transport
 from .types import Direction, EdgeKind, graph, node_label
 
 # -- encoding -----------------------------------------------------------------------------
@@ -122,6 +124,21 @@ def _operation_kinds(query: str) -> dict[str | None, OperationType] | None:
     }
 
 
+def operation_kind(query: str, operation_name: str | None) -> OperationType | None:
+    """The kind of the operation ``operation_name`` selects in ``query`` (by name, or the
+    only one); None when the document does not parse, is too long, or names none.
+
+    >>> operation_kind('query Q { a } mutation M { b }', 'M')
+    <OperationType.MUTATION: 'mutation'>
+    """
+    if len(query) > MAX_CACHED_QUERY:
+        return None
+    kinds = _operation_kinds(query) or {}
+    if operation_name is None:
+        return next(iter(kinds.values())) if len(kinds) == 1 else None
+    return kinds.get(operation_name)
+
+
 def is_query(query: str, operation_name: str | None) -> bool:
     """True when the operation that ``operation_name`` selects in ``query`` is a query,
     as GraphQL selects it: by name, or the only operation when no name is given.
@@ -195,20 +212,25 @@ class ResponseCache:
 
     async def __call__(self, scope, receive, send) -> None:
         lg = self.store.current
-        if scope["type"] != "http" or scope["method"] != "POST" or lg is None or not self.max_bytes:
+        method = scope.get("method") if scope["type"] == "http" else None
+        if method not in ("GET", "POST") or lg is None or not self.max_bytes:
             await self.app(scope, receive, send)
             return
-        chunks = []
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                await self.app(scope, _replay([], message, receive), send)
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        body = b"".join(chunks)
-        key = _key(scope, body)
+        if method == "GET":
+            bodies: list[bytes] = []
+            key = _get_key(scope)
+        else:
+            chunks = []
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    await self.app(scope, _replay([], message, receive), send)
+                    return
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    break
+            bodies = [b"".join(chunks)]
+            key = _key(scope, bodies[0])
         cache = self._cache(lg) if key is not None else None
         if cache is not None:
             hit = cache.get(key)
@@ -227,7 +249,7 @@ class ResponseCache:
                 parts.append(message.get("body", b""))
             await send(message)
 
-        await self.app(scope, _replay([body], None, receive), capture if cache else send)
+        await self.app(scope, _replay(bodies, None, receive), capture if cache else send)
         if cache is None or start.get("status") != 200:
             return
         payload = b"".join(parts)
@@ -235,8 +257,27 @@ class ResponseCache:
             cache.put(key, list(start.get("headers", [])), payload)
 
 
+def _get_key(scope):
+    """The cache key of a GET query (as :func:`_key`'s for the same POSTed request)."""
+    got = scope.get("state", {}).get("graphql_get")  # parsed by the view's GET checks
+    if got is None:
+        from starlette.datastructures import QueryParams  # noqa: PLC0415
+
+        params = QueryParams(scope.get("query_string", b"").decode("latin-1"))
+        got = {k: params.get(k) for k in ("query", "variables", "operationName")}
+    payload: dict = {"query": got["query"], "operationName": got["operationName"] or None}
+    raw = got["variables"]
+    if raw:
+        try:
+            payload["variables"] = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return None
+    return _payload_key(scope, payload)
+
+
 def _key(scope, body: bytes):
-    """(query, variables, operation) of a JSON GraphQL query; None when not cacheable."""
+    """(query, variables, operation, media type) of a JSON GraphQL query; None when not
+    cacheable."""
     headers = dict(scope.get("headers") or [])
     if b"json" not in headers.get(b"content-type", b""):
         return None
@@ -244,6 +285,11 @@ def _key(scope, body: bytes):
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
         return None
+    return _payload_key(scope, payload)
+
+
+def _payload_key(scope, payload):
+    headers = dict(scope.get("headers") or [])
     if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
         return None
     op = payload.get("operationName")
@@ -256,7 +302,9 @@ def _key(scope, body: bytes):
         var_key = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
     except (orjson.JSONEncodeError, TypeError):
         return None
-    return (payload["query"], var_key, op)
+    # The answer's media type (and so its headers and status) follows the Accept header.
+    accept = headers.get(b"accept", b"").decode("latin-1")
+    return (payload["query"], var_key, op, transport.negotiate(accept))
 
 
 def _replay(bodies: list[bytes], first, receive):

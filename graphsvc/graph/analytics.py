@@ -235,3 +235,15 @@ def cluster_of(lg: LinkGraph) -> dict[str, int]:
 def version(lg: LinkGraph) -> int:
     """The graph version whose analytics are served for ``lg``."""
     return result(lg).version
+
+
+def served_version(lg: LinkGraph) -> int:
+    """The graph version whose analytics a query on ``lg`` would be served now, without
+    computing anything: ``lg``'s own once computed (or when nothing older stands in, as
+    they are then computed on demand), else the earlier version's."""
+    if ("analytics", "result") in lg._cache:
+        return lg.version
+    last = _latest
+    if last is not None and last.version < lg.version:
+        return last.version
+    return lg.version

@@ -24,8 +24,9 @@ const SERVER_LAYOUT_MAX = 500; // the server's SPRING bound; bigger maps use For
 const LABEL_FONT = 12;
 const HINT = "Click a node for its details; hover to see its neighbours; drag to move it.";
 
-// The search box: today the API's text filter. When ranked `search` exists, switch here.
-const search = (q) => textSearch(q);
+// The search box: the API's ranked full-text `search` (BM25 over title, excerpt, body,
+// provider and topics; words in any order); the word being typed counts as a prefix.
+const search = (q) => rankedSearch(q);
 
 // -- GraphQL ------------------------------------------------------------------------
 
@@ -57,13 +58,14 @@ function unpack(data) {
   return { ...data.subgraph, analyticsVersion: data.analytics.version };
 }
 
-async function textSearch(q) {
+async function rankedSearch(q) {
+  const typing = /[\p{L}\p{N}]$/u.test(q) ? `${q}*` : q;
   const data = await gql(
-    `query S($q: String!) { articles(filter: {text: $q}, first: 10, orderBy: RELATED_COUNT_DESC)
+    `query S($q: String!) { search(query: $q, first: 10)
       { edges { node { url title isStub provider { name } } } } }`,
-    { q },
+    { q: typing },
   );
-  return data.articles.edges.map((e) => e.node);
+  return data.search.edges.map((e) => e.node);
 }
 
 // -- view state in the URL ------------------------------------------------------------
