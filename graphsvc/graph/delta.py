@@ -407,12 +407,28 @@ class GraphState:
         longer gives one; ``issues`` maps paths to their problems now (replacing what
         was there; an empty list clears them). ``version`` defaults to old + 1.
         """
-        with self.db.delta():
-            self.comp = _Comps(self.db)
-            try:
-                return self._apply(old, records, issues, files, root, version)
-            finally:
+        # All or nothing: the database rolls back, and the few tables kept in memory
+        # are put back as they were (copies of small tables: counts per kind, per
+        # provider name, and the warnings by path).
+        saved = (
+            Counter(self.counts),
+            {pk: Counter(c) for pk, c in self.prov_totals.items()},
+            dict(self.file_issues),
+            dict(self.warns),
+            self.files,
+            self.root,
+        )
+        try:
+            with self.db.delta():
                 self.comp = _Comps(self.db)
+                return self._apply(old, records, issues, files, root, version)
+        except BaseException:
+            counts, self.prov_totals, self.file_issues, self.warns, self.files, self.root = saved
+            self.counts.clear()
+            self.counts.update(counts)
+            raise
+        finally:
+            self.comp = _Comps(self.db)
 
     def _apply(self, old, records, issues, files, root, version) -> LinkGraph:
         canon = _Canon()

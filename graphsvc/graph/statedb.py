@@ -18,11 +18,13 @@ Only the writer (one thread at a time, under the corpus lock) uses it.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import itertools
 import os
 import pickle
 import sqlite3
 import tempfile
+import time
 import weakref
 import zlib
 from collections.abc import Iterator
@@ -45,9 +47,42 @@ CACHE_KIB = 8 * 1024  # SQLite's page cache while serving
 BULK_CACHE_KIB = 512 * 1024  # ... and while a cold build writes everything at once
 
 
-def _remove(path: str) -> None:
+PREFIX, SUFFIX = ".graphsvc-state-", ".sqlite"
+
+
+def _remove(path: str, fd: int) -> None:
     with contextlib.suppress(OSError):
         os.unlink(path)
+    with contextlib.suppress(OSError):
+        os.close(fd)
+
+
+def sweep(folder: str | os.PathLike, older_than: float = 60.0) -> int:
+    """Remove state files in ``folder`` that no process holds (one killed left them);
+    how many. A live one is locked (``flock``) by its owner for as long as it is open."""
+    removed = 0
+    now = time.time()
+    with contextlib.suppress(OSError), os.scandir(folder) as it:
+        for entry in it:
+            if not (entry.name.startswith(PREFIX) and entry.name.endswith(SUFFIX)):
+                continue
+            try:
+                if now - entry.stat(follow_symlinks=False).st_mtime < older_than:
+                    continue  # just made: its owner may not hold the lock yet
+                fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # in use
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    removed += 1
+            finally:
+                os.close(fd)
+    return removed
 
 
 def _e(s: str | None) -> bytes | None:
@@ -78,9 +113,11 @@ class StateDB:
     """
 
     def __init__(self, folder: str | os.PathLike | None = None, image: bytes | None = None):
-        fd, self.path = tempfile.mkstemp(prefix=".graphsvc-state-", suffix=".sqlite", dir=folder)
-        os.close(fd)
-        self._finalizer = weakref.finalize(self, _remove, self.path)
+        if folder is not None:
+            sweep(folder)
+        fd, self.path = tempfile.mkstemp(prefix=PREFIX, suffix=SUFFIX, dir=folder)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # "in use" for sweep(); SQLite's own locks differ
+        self._finalizer = weakref.finalize(self, _remove, self.path, fd)
         if image is not None:
             with open(self.path, "wb") as fh:
                 fh.write(image)
