@@ -59,6 +59,7 @@ def run(files: int, edits: int = 20, seed: int = 1) -> dict:
     keys = {p: live.graph.resolve(records[p].primary_url) for p in victims}
     del records
     gc.collect()
+    gc.freeze()  # what the server does once the graph is loaded (api/ops.py)
     out["rss_after_build"] = _rss()
     times = []
     for i, p in enumerate(victims):

@@ -164,7 +164,6 @@ def _uvicorn_options(args: argparse.Namespace) -> dict:
 def _serve_static(args: argparse.Namespace, folder: Path, settings, assets=None) -> int:
     """Serve a graph that does not change (``--no-watch`` and read-only, or ``--workers``):
     loaded from its snapshot when current, in the background, one or more workers."""
-    import gc
 
     import uvicorn
 
@@ -194,7 +193,6 @@ def _serve_static(args: argparse.Namespace, folder: Path, settings, assets=None)
 
     def load():
         _preload(folder, cache=not args.no_cache, corpus=corpus)
-        gc.freeze()  # the graph lives on: keep the collector from walking it again and again
 
     ops.load_in_background(store, load, app.state.load_state)
     print(

@@ -123,3 +123,42 @@ def test_a_failed_delta_changes_nothing(tmp_path):
         cold.stats(), version=0
     )
     st.close()
+
+
+def test_old_versions_are_freed_by_reference_counting_alone(tmp_path):
+    """Each version replaces the last; none waits for the cyclic collector (which the
+    server keeps off the graph: gc.freeze) even when networkx cached its views on it."""
+    import gc
+    import weakref
+
+    from graphsvc.graph.store import GraphStore
+
+    recs = {r.path: r for r in generate_records(60, seed=6)}
+    st = GraphState(str(tmp_path))
+    store = GraphStore(st.apply(None, dict(recs), files=len(recs)))
+    paths = sorted(recs)
+    gone = []
+    collections = []
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    gc.callbacks.append(lambda phase, info: collections.append(info) if phase == "start" else 0)
+    try:
+        for i in range(20):
+            old = store.current
+            old.g.edges, old.g.degree, old.g.in_degree  # noqa: B018 - views that point back
+            gone.append(weakref.ref(old.g))
+            rec = copy.deepcopy(recs[paths[i]])
+            rec.title = f"version {i}"
+            new = st.apply(old, {paths[i]: rec}, files=len(recs))
+            del old
+            store.swap(new)
+        assert [r() is None for r in gone] == [True] * len(gone)
+        assert collections == []  # not one collection (swapping never runs one)
+    finally:
+        gc.callbacks.pop()
+        gc.unfreeze()
+        if was_enabled:
+            gc.enable()
+        st.close()

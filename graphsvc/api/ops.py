@@ -7,6 +7,7 @@ their events with the small functions here, e.g. live reload calls
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -228,6 +229,10 @@ def load_in_background(
             lg = store.current
         else:
             store.swap(lg)
+        # The graph lives on: keep the cyclic collector from walking its millions of
+        # objects again and again. Later versions share it; what they replace is freed
+        # by reference counting (graph.store.release), never by a full collection.
+        gc.freeze()
         record_reload(ok=True, seconds=time.perf_counter() - t0)
         log.info(
             "graph loaded: %d articles in %.2fs", lg.stats().articles, time.perf_counter() - t0
@@ -334,7 +339,6 @@ def app_from_env():
     ``GRAPHSVC_*`` the settings. Each worker loads the graph in the background through
     the corpus object, from its snapshot when that is current (``GRAPHSVC_NO_CACHE=1``
     reads the files)."""
-    import gc  # noqa: PLC0415
     from pathlib import Path  # noqa: PLC0415
 
     from ..live import LiveCorpus  # noqa: PLC0415
@@ -365,8 +369,6 @@ def app_from_env():
         corpus.load()
         if live and os.environ.get(WATCH_ENV, "1") != "0":
             corpus.start_watching()
-        if not live:
-            gc.freeze()  # the graph lives on: keep the collector from walking it again
 
     load_in_background(store, load, app.state.load_state)
     return app
