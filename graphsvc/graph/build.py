@@ -141,6 +141,23 @@ def canonical_issues(*groups: list[LoadIssue]) -> list[LoadIssue]:
     return [t[2] for t in tagged]
 
 
+def no_domain_warning(art: Article, path: str | None) -> LoadIssue:
+    """An article whose provider has a name but no domain (nothing to link it to)."""
+    msg = f"provider {art.provider.name!r} of {art.key} has no domain; not linked to a provider"
+    return LoadIssue(path or art.key, None, msg, "warning")
+
+
+def self_link_warning(path: str, rank: int) -> LoadIssue:
+    return LoadIssue(
+        path, None, f"related item {rank + 1} is the article itself; no edge", "warning"
+    )
+
+
+def duplicate_item_warning(path: str, rank: int, first: int) -> LoadIssue:
+    msg = f"related item {rank + 1} names the same article as item {first + 1}; the first is kept"
+    return LoadIssue(path, None, msg, "warning")
+
+
 def duplicate_files_warning(group: list[ArticleRecord]) -> LoadIssue:
     """The warning for several files of one article, ``group`` sorted winner first."""
     paths = ", ".join(r.path for r in group)
@@ -228,14 +245,7 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
             return
         domain = p.domain
         if not domain:
-            issues.append(
-                LoadIssue(
-                    path or art.key,
-                    None,
-                    f"provider {p.name!r} of {art.key} has no domain; not linked to a provider",
-                    "warning",
-                )
-            )
+            issues.append(no_domain_warning(art, path))
             return
         pk = provider_key(domain)
         if pk not in g:
@@ -260,25 +270,9 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
         for rank, item in enumerate(rec.related):
             target = key_of_root[uf.find(canon[item.primary_url])]
             if target == akey:
-                issues.append(
-                    LoadIssue(
-                        rec.path,
-                        None,
-                        f"related item {rank + 1} is the article itself; no edge",
-                        "warning",
-                    )
-                )
+                issues.append(self_link_warning(rec.path, rank))
             elif g.has_edge(akey, target):
-                first = g.edges[akey, target]["rank"]
-                issues.append(
-                    LoadIssue(
-                        rec.path,
-                        None,
-                        f"related item {rank + 1} names the same article as item {first + 1}; "
-                        "the first is kept",
-                        "warning",
-                    )
-                )
+                issues.append(duplicate_item_warning(rec.path, rank, g.edges[akey, target]["rank"]))
             else:
                 shared.edge(g, akey, target, RELATED, rank)
     for root in stub_items:

@@ -58,6 +58,9 @@ from .build import (
     _Shared,
     _UnionFind,
     duplicate_files_warning,
+    duplicate_item_warning,
+    no_domain_warning,
+    self_link_warning,
 )
 from .model import (
     ARTICLE,
@@ -621,14 +624,7 @@ class GraphState:
             if p is None:
                 return
             if not p.domain:
-                warns.append(
-                    LoadIssue(
-                        path or art.key,
-                        None,
-                        f"provider {p.name!r} of {art.key} has no domain; not linked to a provider",
-                        "warning",
-                    )
-                )
+                warns.append(no_domain_warning(art, path))
                 return
             pk = provider_key(p.domain)
             if not w.has_node(pk):
@@ -653,25 +649,9 @@ class GraphState:
             for rank, item in enumerate(rec.related):
                 target = self.comp[canon[item.primary_url]].key
                 if target == akey:
-                    warns.append(
-                        LoadIssue(
-                            p,
-                            None,
-                            f"related item {rank + 1} is the article itself; no edge",
-                            "warning",
-                        )
-                    )
+                    warns.append(self_link_warning(p, rank))
                 elif target in succ and succ[target]["kind"] == RELATED:
-                    first = succ[target]["rank"]
-                    warns.append(
-                        LoadIssue(
-                            p,
-                            None,
-                            f"related item {rank + 1} names the same article as item "
-                            f"{first + 1}; the first is kept",
-                            "warning",
-                        )
-                    )
+                    warns.append(duplicate_item_warning(p, rank, succ[target]["rank"]))
                 else:
                     edge(akey, target, RELATED, rank)
                     succ = w.g._succ[akey]
