@@ -162,11 +162,25 @@ class _Writer:
             g._succ = g._adj = dict(og._succ)
             g._pred = dict(og._pred)
         self.g = g
-        self.alias = dict(old.alias_index) if old is not None else {}
+        # The alias index is copied only if the delta changes it (an edit of a title
+        # does not): it is the largest of the tables, one entry per URL.
+        self.alias = old.alias_index if old is not None else {}
+        self._alias_owned = old is None
         self.own_s: set[str] = set()
         self.own_p: set[str] = set()
         self.counts = counts
         self.articles: set[str] = set()  # article keys whose node was set or removed
+
+    def set_alias(self, url: str, key: str | None) -> None:
+        if self.alias.get(url) == key:
+            return
+        if not self._alias_owned:
+            self.alias = dict(self.alias)
+            self._alias_owned = True
+        if key is None:
+            del self.alias[url]
+        else:
+            self.alias[url] = key
 
     def succ(self, u: str) -> dict:
         if u in self.own_s:
@@ -682,13 +696,10 @@ class GraphState:
         self.comp.flush({c.cid for c in old_comps.values() if c.cid is not None})
 
         # 10. The alias index.
-        alias = w.alias
         for u in region | unstable_urls:
             c = self.comp.get(u)
-            if c is not None and c.key is not None:
-                alias[u] = c.key
-            else:
-                alias.pop(u, None)
+            w.set_alias(u, c.key if c is not None else None)
+        alias = w.alias
 
         # 11. The load report.
         if issues:
