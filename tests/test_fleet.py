@@ -427,9 +427,9 @@ def test_a_replica_killed_mid_stream_restarts_from_its_snapshot_and_the_log(impo
         try:
             wait_for(lambda: len(done) >= 20, timeout=30, what="writes under way")
             time.sleep(0.6)  # B writes its snapshot again (every 0.2 s while versions come)
-            killed_at = version(b)
             b.proc.kill()
             b.proc.wait()
+            killed_at = version(a)  # B held at most this when it died
             time.sleep(0.5)  # writes go on while B is down
             b2 = stack.enter_context(serve(None, "--store", imported, *fast, tmp=tmp_path, env=own))
             started = readyz(b2)
@@ -439,8 +439,9 @@ def test_a_replica_killed_mid_stream_restarts_from_its_snapshot_and_the_log(impo
             t.join(60)
         assert started["start"] == "snapshot+log", started
         assert started["replayed"] > 0, started  # versions made while it was down
+        assert started["snapshotVersion"] + started["replayed"] == started["startVersion"]
         # It started from a snapshot written while following, not the one of its bulk read.
-        assert 1 < started["version"] - started["replayed"] <= killed_at, (started, killed_at)
+        assert 1 < started["snapshotVersion"] <= killed_at, (started, killed_at)
         last = done[-1]
         wait_for(lambda: version(b2) == last, timeout=5, what="the restarted replica current")
         cold = stack.enter_context(serve(None, "--store", imported, "--no-cache", tmp=tmp_path))

@@ -114,6 +114,7 @@ class StoreCorpus(LiveCorpus):
         self._write_lock = threading.Lock()
         self._conn = None  # the write connection, reused while it works
         self._changes: dict[int, Change] = {}  # recent changes, for write results
+        self._snapshot_version: int | None = None
 
     # -- reading -----------------------------------------------------------------------
     def load(
@@ -171,6 +172,7 @@ class StoreCorpus(LiveCorpus):
                 f"the snapshot holds version {v}, newer than the store's {head.version} "
                 "(a store restored from a backup?)"
             )
+        self._snapshot_version = v
         try:
             replayed = self.source.replay(v, self._on_delta)
         except LogPruned as e:
@@ -219,6 +221,8 @@ class StoreCorpus(LiveCorpus):
             return {}
         return {
             "start": done.source,
+            "startVersion": done.graph.version,  # the version serving began at
+            "snapshotVersion": self._snapshot_version if done.source == "snapshot+log" else None,
             "replayed": done.reread,
             "startSeconds": round(done.seconds, 3),
             "startNote": done.note,
