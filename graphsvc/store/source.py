@@ -301,7 +301,9 @@ class StoreSource:
                 if left <= 0:
                     break
                 got = False
-                for n in conn.notifies(timeout=min(left, 0.1)):
+                # stop_after: return at the first notification (without it the generator
+                # waits out the whole timeout, ~100 ms added to every change).
+                for n in conn.notifies(timeout=min(left, 0.1), stop_after=1):
                     got = True
                     try:
                         v = int(n.payload)
