@@ -86,7 +86,13 @@ def run(url: str, files: int, writes: int, replay: int, reads: int) -> list[Row]
     t0 = time.perf_counter()
     rep = import_folder(pg, folder)
     import_s = time.perf_counter() - t0
-    rows = []
+    rows: list[Row] = []
+
+    def emit(row: Row) -> None:  # printed at once: a later failure keeps what was measured
+        rows.append(row)
+        print(row.show(), flush=True)
+
+    print(f"    (imported {rep.written} files in {import_s:.1f} s)", flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="graphsvc-bench-fleet-"))
 
     # P12: from the store; from its own snapshot plus the log since; a cold folder load.
@@ -105,7 +111,7 @@ def run(url: str, files: int, writes: int, replay: int, reads: int) -> list[Row]
                 "--host", "127.0.0.1", "--log-level", "warning"]  # fmt: skip
     cold_s, _, st = _timed_start(server(cold_cmd, timeout=1800))
     st.close()
-    rows.append(
+    emit(
         Row(
             "P12",
             "replica start -> /readyz 200: from the store, from its own snapshot + log, "
@@ -127,7 +133,8 @@ def run(url: str, files: int, writes: int, replay: int, reads: int) -> list[Row]
     )
 
     # P11: write on A -> visible on B.
-    with _replica(url, tmp / "a-cache") as a, _replica(url, tmp / "b-cache") as b:
+    # (A and B start from P12's snapshot: both read the store whole would take minutes.)
+    with _replica(url, cache) as a, _replica(url, cache) as b:
         _ready(a)
         _ready(b)
         ca, cb = httpx.Client(base_url=a, timeout=60), httpx.Client(base_url=b, timeout=60)
@@ -152,7 +159,7 @@ def run(url: str, files: int, writes: int, replay: int, reads: int) -> list[Row]
             own.append(t_own)
         p50, p99 = statistics.median(seen), _pct(seen, 0.99)
         o50 = statistics.median(own)
-        rows.append(
+        emit(
             Row(
                 "P11",
                 "upsertArticle on replica A -> visible on replica B (from A's request)",
@@ -187,7 +194,7 @@ def run(url: str, files: int, writes: int, replay: int, reads: int) -> list[Row]
         one = load_spread([a], bodies, concurrency=8)
         two = load_spread([a, b], bodies, concurrency=8)
         assert set(one.statuses) == {200} == set(two.statuses), "read errors"
-        rows.append(
+        emit(
             Row(
                 "P13",
                 "read throughput (article + neighbors depth 1), 2 replicas against 1",
@@ -212,7 +219,7 @@ def run(url: str, files: int, writes: int, replay: int, reads: int) -> list[Row]
             txn.put(f"bench/w{i}.md", b"---\nwebUrl: https://bench.example/w%d\n---\n" % i)
     store_s = time.perf_counter() - t0
     conn.close()
-    rows.append(
+    emit(
         Row(
             "W",
             "write transactions per second: the store alone, and upserts through a replica",
@@ -248,8 +255,7 @@ def main(argv: list[str] | None = None) -> int:
 
             cluster = stack.enter_context(throwaway_cluster())
             url = cluster.new_database()
-        for row in run(url, args.files, args.writes, args.replay, args.reads):
-            print(row.show(), flush=True)
+        run(url, args.files, args.writes, args.replay, args.reads)
     return 0
 
 
