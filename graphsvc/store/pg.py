@@ -318,14 +318,9 @@ class PgStore:
         (pruned,) = conn.execute("SELECT pruned FROM graphsvc_head").fetchone()
         if pruned > after:
             raise LogPruned(after, pruned)
-        if not rows:
-            # Versions have no gaps, but a log pruned by hand might: skip to the next one.
-            (nxt,) = conn.execute(
-                "SELECT min(version) FROM graphsvc_log WHERE version > %s", (after,)
-            ).fetchone()
-            if nxt is None:
-                return []
-            return self.read_log(conn, nxt - 1, max_versions)
+        # Above the horizon versions have no gaps (each holds a row): no rows in the window
+        # means none after ``after``. Rows deleted by hand instead of by :meth:`prune` are
+        # never skipped over: the follower waits, and /readyz shows the lag.
         batches: list[LogBatch] = []
         for version, path, content in rows:
             if not batches or batches[-1].version != version:
