@@ -77,6 +77,20 @@ def _wait_for_snapshot(cache: Path, timeout: float = 600) -> Path:
     return found[0]
 
 
+def _some_urls(folder: Path, n: int) -> list[str]:
+    """The URLs of the first ``n`` article files (path order) of the corpus."""
+    from graphsvc.ingest import parse_bytes
+
+    urls = []
+    for path in sorted(folder.rglob("*.md")):
+        rec, _ = parse_bytes(path.read_bytes(), str(path))
+        if rec is not None:
+            urls.append(rec.primary_url)
+            if len(urls) == n:
+                break
+    return urls
+
+
 def run(url: str, files: int, writes: int, replay: int, reads: int) -> list[Row]:
     from graphsvc.store import PgStore
     from graphsvc.store.transfer import import_folder
@@ -179,12 +193,10 @@ def run(url: str, files: int, writes: int, replay: int, reads: int) -> list[Row]
         api_wps = writes / sum(own)
 
         # P13: reads on two replicas against one, the same requests and connections.
-        urls = [
-            n["url"]
-            for n in cb.post(
-                "/graphql", json={"query": "{ articles(first: 200) { nodes { url } } }"}
-            ).json()["data"]["articles"]["nodes"]
-        ]
+        urls = _some_urls(folder, 200)
+        for base in (ca, cb):  # the query works on both (the load client sees statuses only)
+            got = base.post("/graphql", json={"query": READ, "variables": {"u": urls[0]}}).json()
+            assert not got.get("errors") and got["data"]["article"], got
         bodies = [
             ("POST", "/graphql", json.dumps({"query": READ, "variables": {"u": u}}).encode())
             for u in (urls * (reads // len(urls) + 1))[:reads]
