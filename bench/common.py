@@ -243,6 +243,37 @@ def load(
     return Load(len(raws), time.perf_counter() - t0, latencies, statuses, sizes)
 
 
+def load_spread(
+    bases: list[str],
+    bodies: list[tuple[str, str, bytes | None]],
+    concurrency: int = 8,
+) -> Load:
+    """As :func:`load`, the requests and connections spread evenly over several servers
+    (replicas behind a load balancer, the client side of one); one event loop."""
+    targets = []
+    for base in bases:
+        url = httpx.URL(base)
+        assert url.host in ("127.0.0.1", "localhost", "::1"), "this machine only"
+        targets.append((url.host, url.port))
+    conns = []
+    for i in range(concurrency):
+        host, port = targets[i % len(targets)]
+        share = bodies[i::concurrency]
+        conns.append((host, port, [_request(host, port, m, p, b) for m, p, b in share]))
+    latencies: list[float] = []
+    statuses: list[int] = []
+    sizes: list[int] = []
+
+    async def main():
+        await asyncio.gather(
+            *(_one_connection(h, p, s, latencies, statuses, sizes) for h, p, s in conns if s)
+        )
+
+    t0 = time.perf_counter()
+    asyncio.run(main())
+    return Load(len(bodies), time.perf_counter() - t0, latencies, statuses, sizes)
+
+
 def ms(seconds: float) -> str:
     if seconds < 0.001:
         return f"{seconds * 1e6:.0f} µs"

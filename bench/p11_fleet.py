@@ -1,4 +1,4 @@
-"""P11/P12 and store writes/s: a fleet of `graphsvc serve --store` replicas on PostgreSQL.
+"""P11/P12/P13 and store writes/s: a fleet of `graphsvc serve --store` replicas on PostgreSQL.
 
 ``python -m bench.p11_fleet [--files N] [--writes N]`` starts a throwaway PostgreSQL
 cluster (tests/pgtools.py; or uses ``$GRAPHSVC_BENCH_STORE``), imports a generated
@@ -6,27 +6,35 @@ corpus, and measures, each against a baseline in the same run:
 
 * P11: a write on replica A -> visible on replica B (p50/p99), against the write's own
   request -> response time on A (which already includes "visible on A");
-* P12: a replica's start from the store until ``/readyz`` is 200, against a cold folder
-  load of the same corpus (``serve DIR --no-watch --no-cache``);
+* P12: a replica's start until ``/readyz`` is 200: from the store (no snapshot), from its
+  own snapshot plus the log written since (``--replay`` versions), and a cold folder load
+  of the same corpus (``serve DIR --no-watch --no-cache``), the baseline;
+* P13: read throughput (``article`` + its neighbourhood, keep-alive connections, the
+  same total) of two replicas against one;
 * writes/s: single-file write transactions the store takes directly (PgStore, no graph),
-  and upserts/s through one replica's API (each one rebuilds that replica's graph).
+  and upserts/s through one replica's API.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import statistics
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import httpx
 
-from .common import REPO, Row, corpus, machine, server
+from .common import REPO, Row, corpus, load, load_spread, machine, server
 
 TOKEN = "bench-token-0123456789"
 UPSERT = """mutation($a: ArticleInput!) { upsertArticle(input: $a) { version } }"""
+READ = """query($u: String!) { article(url: $u) { title provider { name } topics { name }
+  related { url title } } neighbors(url: $u, depth: 1) { nodes { key label } } }"""
 
 
 def _pct(xs: list[float], p: float) -> float:
@@ -34,31 +42,56 @@ def _pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(round(p * (len(xs) - 1))))]
 
 
-def _ready(base: str, timeout: float = 600) -> None:
+def _ready(base: str, timeout: float = 1800) -> dict:
     deadline = time.monotonic() + timeout
-    while httpx.get(base + "/readyz", timeout=5).status_code != 200:
+    while (r := httpx.get(base + "/readyz", timeout=5)).status_code != 200:
         if time.monotonic() > deadline:
             raise RuntimeError(f"{base} not ready")
         time.sleep(0.01)
+    return r.json()
 
 
-def _replica(url: str):
+def _replica(url: str, cache: Path, *extra: str):
     return server(
         [sys.executable, "-m", "graphsvc", "serve", "--store", url, "--host", "127.0.0.1",
-         "--log-level", "warning"],
-        env={"GRAPHSVC_TOKEN": TOKEN},
+         "--log-level", "warning", *extra],
+        env={"GRAPHSVC_TOKEN": TOKEN, "GRAPHSVC_CACHE_DIR": str(cache)},
+        timeout=1800,
     )  # fmt: skip
 
 
-def _timed_start(cmd_cm) -> tuple[float, contextlib.ExitStack]:
+def _timed_start(cmd_cm) -> tuple[float, dict, contextlib.ExitStack]:
     stack = contextlib.ExitStack()
     t0 = time.perf_counter()
     base = stack.enter_context(cmd_cm)
-    _ready(base)
-    return time.perf_counter() - t0, stack
+    ready = _ready(base)
+    return time.perf_counter() - t0, ready, stack
 
 
-def run(url: str, files: int, writes: int) -> list[Row]:
+def _wait_for_snapshot(cache: Path, timeout: float = 600) -> Path:
+    deadline = time.monotonic() + timeout
+    while not (found := list(cache.glob("store-*.snapshot"))):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the replica wrote no snapshot")
+        time.sleep(0.2)
+    return found[0]
+
+
+def _some_urls(folder: Path, n: int) -> list[str]:
+    """The URLs of the first ``n`` article files (path order) of the corpus."""
+    from graphsvc.ingest import parse_bytes
+
+    urls = []
+    for path in sorted(folder.rglob("*.md")):
+        rec, _ = parse_bytes(path.read_bytes(), str(path))
+        if rec is not None:
+            urls.append(rec.primary_url)
+            if len(urls) == n:
+                break
+    return urls
+
+
+def run(url: str, files: int, writes: int, replay: int, reads: int) -> list[Row]:
     from graphsvc.store import PgStore
     from graphsvc.store.transfer import import_folder
 
@@ -67,33 +100,55 @@ def run(url: str, files: int, writes: int) -> list[Row]:
     t0 = time.perf_counter()
     rep = import_folder(pg, folder)
     import_s = time.perf_counter() - t0
-    rows = []
+    rows: list[Row] = []
 
-    # P12: start from the store vs a cold folder load.
-    store_s, st = _timed_start(_replica(url))
+    def emit(row: Row) -> None:  # printed at once: a later failure keeps what was measured
+        rows.append(row)
+        print(row.show(), flush=True)
+
+    print(f"    (imported {rep.written} files in {import_s:.1f} s)", flush=True)
+    tmp = Path(tempfile.mkdtemp(prefix="graphsvc-bench-fleet-"))
+
+    # P12: from the store; from its own snapshot plus the log since; a cold folder load.
+    cache = tmp / "p12-cache"
+    store_s, first, st = _timed_start(_replica(url, cache))
+    st.close()  # its snapshot is written in the background after the load, then at exit
+    snap = _wait_for_snapshot(cache)
+    conn = pg.connect()
+    for i in range(replay):  # what the rest of the fleet writes while this replica is down
+        with pg.writing(conn) as txn:
+            txn.put(f"bench/r{i}.md", b"---\nwebUrl: https://bench.example/r%d\n---\n" % i)
+    conn.close()
+    snap_s, again, st = _timed_start(_replica(url, cache))
     st.close()
     cold_cmd = [sys.executable, "-m", "graphsvc", "serve", str(folder), "--no-watch", "--no-cache",
                 "--host", "127.0.0.1", "--log-level", "warning"]  # fmt: skip
-    cold_s, st = _timed_start(server(cold_cmd))
+    cold_s, _, st = _timed_start(server(cold_cmd, timeout=1800))
     st.close()
-    rows.append(
+    emit(
         Row(
             "P12",
-            "replica start from the store -> /readyz 200, against a cold folder load",
+            "replica start -> /readyz 200: from the store, from its own snapshot + log, "
+            "against a cold folder load",
             f"{files} files",
             {
-                "from store": f"{store_s:.2f} s",
+                "from the store": f"{store_s:.2f} s (start: {first.get('start')})",
+                "from its snapshot + log": f"{snap_s:.2f} s (start: {again.get('start')}, "
+                f"{again.get('replayed')} versions replayed, snapshot "
+                f"{snap.stat().st_size / 1e6:.0f} MB)",
                 "cold folder": f"{cold_s:.2f} s",
                 "import": f"{import_s:.2f} s ({rep.written} files)",
             },  # fmt: skip
-            ratio=store_s / cold_s,
-            ratio_text=f"{store_s / cold_s:.2f} of cold",
-            goal="(issue: against its own snapshot too; not built)",
+            ratio=snap_s / cold_s,
+            ratio_text=f"snapshot+log {snap_s / cold_s:.2f} of cold, store "
+            f"{store_s / cold_s:.2f} of cold",
+            goal="-",
         )
     )
 
     # P11: write on A -> visible on B.
-    with _replica(url) as a, _replica(url) as b:
+    # (A and B start from P12's snapshot: both read the store whole would take minutes.)
+    with _replica(url, cache) as a, _replica(url, cache) as b:
         _ready(a)
         _ready(b)
         ca, cb = httpx.Client(base_url=a, timeout=60), httpx.Client(base_url=b, timeout=60)
@@ -118,7 +173,7 @@ def run(url: str, files: int, writes: int) -> list[Row]:
             own.append(t_own)
         p50, p99 = statistics.median(seen), _pct(seen, 0.99)
         o50 = statistics.median(own)
-        rows.append(
+        emit(
             Row(
                 "P11",
                 "upsertArticle on replica A -> visible on replica B (from A's request)",
@@ -133,11 +188,39 @@ def run(url: str, files: int, writes: int) -> list[Row]:
                 ratio_text=f"{p50 / o50:.2f}x A's own write",
                 goal="p50 <= 100 ms on loopback",
                 met=p50 <= 0.1,
-                note="each applied version rebuilds the replica's whole graph today "
-                "(LiveCorpus._apply); the live engineer's deltas are what cut this",
             )
         )
         api_wps = writes / sum(own)
+
+        # P13: reads on two replicas against one, the same requests and connections.
+        urls = _some_urls(folder, 200)
+        for base in (ca, cb):  # the query works on both (the load client sees statuses only)
+            got = base.post("/graphql", json={"query": READ, "variables": {"u": urls[0]}}).json()
+            assert not got.get("errors") and got["data"]["article"], got
+        bodies = [
+            ("POST", "/graphql", json.dumps({"query": READ, "variables": {"u": u}}).encode())
+            for u in (urls * (reads // len(urls) + 1))[:reads]
+        ]
+        load(a, bodies[:50])  # warm both
+        load(b, bodies[:50])
+        one = load_spread([a], bodies, concurrency=8)
+        two = load_spread([a, b], bodies, concurrency=8)
+        assert set(one.statuses) == {200} == set(two.statuses), "read errors"
+        emit(
+            Row(
+                "P13",
+                "read throughput (article + neighbors depth 1), 2 replicas against 1",
+                f"{files} files, {reads} requests, 8 connections",
+                {
+                    "2 replicas": f"{two.rps:.0f} req/s (p50 {two.p50 * 1000:.1f} ms)",
+                    "1 replica": f"{one.rps:.0f} req/s (p50 {one.p50 * 1000:.1f} ms)",
+                },  # fmt: skip
+                ratio=two.rps / one.rps,
+                ratio_text=f"{two.rps / one.rps:.2f}x",
+                goal="(issue: both cores)",
+                note="the load client runs on the same 2 cores",
+            )
+        )
 
     # The store alone: one single-file transaction after the other.
     n = max(200, writes * 4)
@@ -148,7 +231,7 @@ def run(url: str, files: int, writes: int) -> list[Row]:
             txn.put(f"bench/w{i}.md", b"---\nwebUrl: https://bench.example/w%d\n---\n" % i)
     store_s = time.perf_counter() - t0
     conn.close()
-    rows.append(
+    emit(
         Row(
             "W",
             "write transactions per second: the store alone, and upserts through a replica",
@@ -162,6 +245,9 @@ def run(url: str, files: int, writes: int) -> list[Row]:
             goal="-",
         )
     )
+    import shutil
+
+    shutil.rmtree(tmp, ignore_errors=True)
     return rows
 
 
@@ -169,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.p11_fleet", description=__doc__)
     p.add_argument("--files", type=int, default=2000)
     p.add_argument("--writes", type=int, default=40)
+    p.add_argument("--replay", type=int, default=50, help="versions written before P12's restart")
+    p.add_argument("--reads", type=int, default=2000, help="P13 requests per measurement")
     args = p.parse_args(argv)
     print("machine: " + ", ".join(f"{k} {v}" for k, v in machine().items()), flush=True)
     url = os.environ.get("GRAPHSVC_BENCH_STORE")
@@ -179,8 +267,7 @@ def main(argv: list[str] | None = None) -> int:
 
             cluster = stack.enter_context(throwaway_cluster())
             url = cluster.new_database()
-        for row in run(url, args.files, args.writes):
-            print(row.show(), flush=True)
+        run(url, args.files, args.writes, args.replay, args.reads)
     return 0
 
 

@@ -304,7 +304,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Serve at once (/healthz alive, /readyz 503) and load the corpus meanwhile; follow
     # the folder once it is loaded.
     store = GraphStore()
-    live = LiveCorpus(folder, store=store, load=False, cache=not args.no_cache)
+    live = LiveCorpus(folder, store=store, load=False, cache=not args.no_cache, **_interval(args))
     app = create_app(store, settings, live=live, auth=auth, assets=assets)
 
     def load():
@@ -498,6 +498,12 @@ def _export_store(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interval(args: argparse.Namespace) -> dict:
+    if args.snapshot_interval is None:
+        return {}
+    return {"snapshot_interval": args.snapshot_interval}
+
+
 def _load_store(live) -> None:
     """Bulk-read the store into ``live``, with a progress bar on a terminal."""
     tty = sys.stderr.isatty()
@@ -531,10 +537,13 @@ def _serve_store(args: argparse.Namespace, settings, auth, assets) -> int:
     except StoreUnavailable as e:  # serve anyway (503 at /readyz) and keep trying
         print(f"graphsvc: {e}; retrying in the background", file=sys.stderr)
     store = GraphStore()
-    live = StoreCorpus(pg, store=store)
+    live = StoreCorpus(pg, store=store, cache=not args.no_cache, **_interval(args))
     app = create_app(store, settings, live=live, auth=auth, assets=assets)
     register(live.source, ops.REGISTRY)
-    app.state.load_state.details = lambda: {"store": live.source.status().report()}
+    app.state.load_state.details = lambda: {
+        "store": live.source.status().report(),
+        **live.start_report(),
+    }
 
     def load():
         delay = 0.5
@@ -550,6 +559,13 @@ def _serve_store(args: argparse.Namespace, settings, auth, assets) -> int:
                 delay = min(delay * 2, 10)
         lg = store.current
         describe(lg, time.perf_counter() - t0)
+        done = live.loaded
+        how = (
+            f"its snapshot and {done.reread} versions of the log"
+            if done.source == "snapshot+log"
+            else "a full read of the store" + (f" ({done.note})" if done.note else "")
+        )
+        print(f"graphsvc: version {lg.version} from {how}", file=sys.stderr, flush=True)
         live.start_watching()
 
     ops.load_in_background(store, load, app.state.load_state)
@@ -561,8 +577,24 @@ def _serve_store(args: argparse.Namespace, settings, auth, assets) -> int:
         file=sys.stderr,
         flush=True,
     )
-    uvicorn.run(app, **_uvicorn_options(args))
-    live.stop_watching()
+    try:
+        uvicorn.run(app, **_uvicorn_options(args))
+    finally:
+        live.close()  # stop following; write the snapshot if versions came since
+    return 0
+
+
+@_store_errors
+def cmd_store_prune(args: argparse.Namespace) -> int:
+    pg = _store(args)
+    pg.migrate()
+    done = pg.prune(args.keep, args.min_age)
+    print(
+        f"graphsvc: store version {done.head}: the log holds every version after "
+        f"{done.horizon}; {done.deleted} rows deleted, {done.kept_current} older rows kept "
+        "(they hold files' current content)",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -644,6 +676,14 @@ def parser() -> argparse.ArgumentParser:
         help="server processes; each holds its own copy of the graph (default 1)",
     )
     s.add_argument("--no-cache", action="store_true", help="ignore and do not write snapshots")
+    s.add_argument(
+        "--snapshot-interval",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="while changes arrive, write the snapshot again at most this often "
+        "(default 300; also at shutdown)",
+    )
     _add_store_arguments(
         s,
         "serve the articles of this PostgreSQL store instead of a folder (default: "
@@ -694,6 +734,27 @@ def parser() -> argparse.ArgumentParser:
     )
     _add_store_arguments(im, "the PostgreSQL store (default: $GRAPHSVC_STORE)")
     im.set_defaults(func=cmd_import)
+
+    st = sub.add_parser("store", help="look after a PostgreSQL store")
+    st_sub = st.add_subparsers(dest="store_command", required=True)
+    pr = st_sub.add_parser(
+        "prune",
+        help="delete the change log's history, keeping the newest versions (replicas whose "
+        "snapshot is older then load the store whole)",
+    )
+    pr.add_argument(
+        "--keep", type=int, required=True, metavar="N", help="keep the newest N versions"
+    )
+    pr.add_argument(
+        "--min-age",
+        type=float,
+        default=3600,
+        metavar="SECONDS",
+        help="and every version committed less than this long ago (default 3600: replicas "
+        "restarting or briefly cut off replay the log, they do not reload)",
+    )
+    _add_store_arguments(pr, "the PostgreSQL store (default: $GRAPHSVC_STORE)")
+    pr.set_defaults(func=cmd_store_prune)
     return p
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -398,32 +399,143 @@ def test_a_batch_is_all_or_nothing_through_the_api(imported, tmp_path):
         assert {w["version"] for w in body["data"]["upsertArticles"]} == {v + 1}  # one version
 
 
-def test_a_replica_killed_mid_stream_comes_back_current(imported, tmp_path):
+def readyz(server) -> dict:
+    return server.client.get("/readyz").json()
+
+
+def test_a_replica_killed_mid_stream_restarts_from_its_snapshot_and_the_log(imported, tmp_path):
+    """SIGKILL a replica during a stream of writes: restarted, it installs the snapshot it
+    wrote while following and replays only the log after it (no bulk read), and ends with
+    the graph a cold load of the store gives."""
+    own = {**ENV, "GRAPHSVC_CACHE_DIR": str(tmp_path / "b-cache")}
+    fast = ("--snapshot-interval", "0.2")
     with ExitStack() as stack:
         a = stack.enter_context(serve(None, "--store", imported, tmp=tmp_path, env=ENV))
-        b = stack.enter_context(serve(None, "--store", imported, tmp=tmp_path, env=ENV))
+        b = stack.enter_context(serve(None, "--store", imported, *fast, tmp=tmp_path, env=own))
+        assert readyz(b)["start"] == "store"  # nothing to start from yet
         stop = threading.Event()
         done: list[int] = []
 
         def writes():
             i = 0
-            while not stop.is_set() and i < 200:
+            while not stop.is_set() and i < 300:
                 done.append(upsert(a, input_for(f"https://fleet.example/s{i}", f"S{i}"))["version"])
                 i += 1
 
         t = threading.Thread(target=writes)
         t.start()
-        wait_for(lambda: len(done) >= 5, what="writes under way")
-        b.proc.kill()
-        b.proc.wait()
-        time.sleep(0.5)
-        b2 = stack.enter_context(serve(None, "--store", imported, tmp=tmp_path, env=ENV))
-        time.sleep(0.5)
-        stop.set()
-        t.join(60)
+        try:
+            wait_for(lambda: len(done) >= 20, timeout=30, what="writes under way")
+            time.sleep(0.6)  # B writes its snapshot again (every 0.2 s while versions come)
+            b.proc.kill()
+            b.proc.wait()
+            killed_at = version(a)  # B held at most this when it died
+            time.sleep(0.5)  # writes go on while B is down
+            b2 = stack.enter_context(serve(None, "--store", imported, *fast, tmp=tmp_path, env=own))
+            started = readyz(b2)
+            time.sleep(0.3)
+        finally:
+            stop.set()
+            t.join(60)
+        assert started["start"] == "snapshot+log", started
+        assert started["replayed"] > 0, started  # versions made while it was down
+        assert started["snapshotVersion"] + started["replayed"] == started["startVersion"]
+        # It started from a snapshot written while following, not the one of its bulk read.
+        assert 1 < started["snapshotVersion"] <= killed_at, (started, killed_at)
         last = done[-1]
-        wait_for(lambda: version(b2) == last, timeout=2, what="the restarted replica current")
-        assert snapshot(b2) == snapshot(a)
+        wait_for(lambda: version(b2) == last, timeout=5, what="the restarted replica current")
+        cold = stack.enter_context(serve(None, "--store", imported, "--no-cache", tmp=tmp_path))
+        assert readyz(cold)["start"] == "store"
+        assert snapshot(b2) == snapshot(cold) == snapshot(a)
+        assert version(cold) == last
+
+
+def test_a_foreign_or_damaged_snapshot_means_a_full_load(pg_cluster, corpus, imported, tmp_path):
+    """A snapshot is used only for the store that wrote it: a second store imported from
+    the same folder (same files, same version) has another identity; a damaged snapshot
+    is not used either. Both starts read the store whole and serve the right graph."""
+    from graphsvc.store import PgStore
+    from graphsvc.store.corpus import store_snapshot_path
+
+    other = pg_cluster.new_database()
+    assert graphsvc("import", str(corpus), "--store", other).returncode == 1
+    cache = tmp_path / "cache-x"
+    env = {"GRAPHSVC_CACHE_DIR": str(cache)}
+    with serve(None, "--store", imported, tmp=tmp_path, env=env) as r:
+        want = snapshot(r)
+    mine = store_snapshot_path(PgStore(imported).head_row().store_id, cache)
+    theirs = store_snapshot_path(PgStore(other).head_row().store_id, cache)
+    assert mine.exists() and mine != theirs  # written at shutdown, named by the store's id
+    with serve(None, "--store", imported, tmp=tmp_path, env=env) as r:
+        assert readyz(r)["start"] == "snapshot+log" and readyz(r)["replayed"] == 0
+    theirs.write_bytes(mine.read_bytes())  # store 1's snapshot where store 2's would be
+    with serve(None, "--store", other, tmp=tmp_path, env=env) as r:
+        got = readyz(r)
+        assert got["start"] == "store" and "store differs" in got["startNote"], got
+        assert snapshot(r) == want
+    data = bytearray(mine.read_bytes())
+    data[-100] ^= 0xFF
+    mine.write_bytes(bytes(data))
+    with serve(None, "--store", imported, tmp=tmp_path, env=env) as r:
+        got = readyz(r)
+        assert got["start"] == "store" and "corrupt" in got["startNote"], got
+        assert snapshot(r) == want
+
+
+def test_prune_keeps_what_replicas_need_and_a_replica_behind_it_loads_whole(imported, tmp_path):
+    """`graphsvc store prune --keep N`: a replica whose snapshot is older than the kept
+    log loads the store whole; one stopped (SIGSTOP) while the log is pruned past it
+    reloads by itself when it wakes; the store keeps every file's content."""
+    env_b = {**ENV, "GRAPHSVC_CACHE_DIR": str(tmp_path / "b-cache")}
+    env_c = {**ENV, "GRAPHSVC_CACHE_DIR": str(tmp_path / "c-cache")}
+    with ExitStack() as stack:
+        a = stack.enter_context(serve(None, "--store", imported, tmp=tmp_path, env=ENV))
+        with serve(None, "--store", imported, tmp=tmp_path, env=env_b) as b:
+            old = version(b)  # B's snapshot, written at shutdown, holds this version
+        c = stack.enter_context(serve(None, "--store", imported, tmp=tmp_path, env=env_c))
+        c.proc.send_signal(signal.SIGSTOP)  # C is cut off (not dead) meanwhile
+        try:
+            for i in range(6):
+                upsert(a, input_for(f"https://fleet.example/p{i}", f"P{i}"))
+            upsert(a, input_for("https://fleet.example/p0", "P0 again"))
+            a.gql(DELETE, {"url": "https://fleet.example/p1"}, headers=AUTH)
+            head = version(a)
+            r = graphsvc("store", "prune", "--keep", "2", "--min-age", "0", "--store", imported)
+            assert r.returncode == 0, r.stderr
+            assert f"the log holds every version after {head - 2}" in r.stderr, r.stderr
+            # Only the newest 2 versions are whole; older rows that are current content stay.
+            with psycopg.connect(imported) as conn:
+                (oldest,) = conn.execute(
+                    "SELECT min(version) FROM graphsvc_log l WHERE NOT EXISTS (SELECT 1 FROM"
+                    " graphsvc_files f WHERE (f.version, f.seq) = (l.version, l.seq))"
+                ).fetchone()
+            assert oldest > head - 2
+            # A replica with a snapshot older than that cannot replay: it loads whole.
+            b = stack.enter_context(serve(None, "--store", imported, tmp=tmp_path, env=env_b))
+            got = readyz(b)
+            assert got["start"] == "store" and "pruned up to version" in got["startNote"], got
+            assert old < head - 2
+        finally:
+            c.proc.send_signal(signal.SIGCONT)
+        wait_for(lambda: version(c) == head, timeout=10, what="C reloaded after the prune")
+        assert "reloading the store" in c.logs()
+        assert snapshot(a) == snapshot(b) == snapshot(c)
+        assert title_of(c, "https://fleet.example/p0") == "P0 again"
+        assert title_of(c, "https://fleet.example/p1") is None
+        # An expectedVersion older than the kept log is a conflict, never a guess.
+        # (A was written at version 1 and not since: only the pruned log could tell.)
+        stale = input_for("https://fleet.example/a", "A edited", expectedVersion=old)
+        body = a.gql(UPSERT, {"input": stale}, headers=AUTH)
+        assert body["errors"][0]["extensions"]["code"] == "CONFLICT", body
+        assert "older than the store's log keeps" in body["errors"][0]["message"]
+        # Writes and replicas go on as before; a second prune with nothing to do is a no-op.
+        w = upsert(b, input_for("https://fleet.example/after", "After"))
+        wait_for(lambda: version(c) == w["version"], timeout=2, what="C follows again")
+        r = graphsvc("store", "prune", "--keep", "100", "--store", imported)
+        assert r.returncode == 0 and "0 rows deleted" in r.stderr, r.stderr
+    out = tmp_path / "out"
+    assert graphsvc("export", str(out), "--store", imported).returncode == 0
+    assert (out / "a.md").exists()  # content written before the horizon is still there
 
 
 def test_password_from_a_file_a_socket_and_the_environment(pg_cluster, imported, tmp_path):

@@ -211,3 +211,33 @@ def test_parallel_parse_equals_serial():
     assert list(par) == [p for p, _ in files]
     assert par == ser and sum(done) == n
     assert par["f00005.md"][0] is None and par["f00005.md"][1]
+
+
+def test_prune_deletes_history_keeps_current_content_and_refuses_old_readers(pg_url):
+    from graphsvc.store.errors import LogPruned
+
+    pg = store(pg_url)
+    put(pg, "a.md", ARTICLE)  # 1: current until the end
+    for i in range(2, 7):  # 2..6: b.md rewritten each time
+        put(pg, "b.md", ARTICLE.replace(b"/x", b"/b%d" % i))
+    with pg.writing() as txn:  # 7: c.md written and deleted again at 8
+        txn.put("c.md", ARTICLE.replace(b"/x", b"/c"))
+    with pg.writing() as txn:
+        txn.delete("c.md")
+    assert pg.prune(keep=2, min_age=3600).deleted == 0  # all of it is younger than that
+    done = pg.prune(keep=2)
+    assert (done.horizon, done.head) == (6, 8)
+    assert done.deleted == 4 and done.kept_current == 2  # b.md at 2..5 gone; a.md@1, b.md@6 kept
+    with pg.connect(autocommit=True) as conn:
+        with pytest.raises(LogPruned, match="pruned up to version 6"):
+            pg.read_log(conn, 5)
+        assert [b.version for b in pg.read_log(conn, 6)] == [7, 8]
+    with pg.reading() as snap:  # the bulk read still has every file's content
+        assert [(p, c == ARTICLE) for p, c in snap.files()] == [("a.md", True), ("b.md", False)]
+    assert pg.head_row().pruned == 6
+    assert pg.prune(keep=5).horizon == 6  # never backwards
+    # A follower behind the horizon without a way to reload stops with the reason.
+    src = StoreSource(pg)
+    with pytest.raises(LogPruned):
+        src.replay(3, lambda d: None)
+    assert src.replay(6, lambda d: None) == 2

@@ -4,7 +4,14 @@ and today's :class:`graphsvc.live.LiveCorpus`.
 It reuses the live corpus' graph building, diffing and listeners (``subscribe``,
 :class:`~graphsvc.live.Change`) and replaces where files come from and go to:
 
-* :meth:`load` bulk-reads the store; the graph's version is the store's.
+* :meth:`load` starts from this replica's own snapshot plus the log after it when it
+  can (``snapshot+log``), else bulk-reads the store (``store``); the graph's version
+  is the store's. The snapshot (:mod:`graphsvc.snapshot`, the folder's format) is
+  keyed by the store's identity (``graphsvc_head.store_id``) and schema version and
+  holds the version it was made at; it is rewritten atomically every
+  ``snapshot_interval`` seconds while versions arrive and at shutdown. A snapshot of
+  another store, of a newer version than the store (a store restored from a backup),
+  older than the pruned log, or damaged, means a bulk read.
 * :meth:`start_watching` follows the store's change log; each logged version is applied
   as the graph version of the same number, so every replica agrees.
 * :meth:`upsert` / :meth:`delete` write one store transaction and return once this
@@ -21,27 +28,34 @@ Integration point: ``_on_delta`` hands each logged delta, with the store's versi
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from .. import __version__, snapshot
 from ..graph.errors import UnknownURL
 from ..graph.model import LinkGraph
 from ..graph.store import GraphStore
 from ..graph.urls import canonical_url
 from ..live import (
     MAX_BATCH,
+    SNAPSHOT_INTERVAL,
     Change,
     LiveCorpus,
+    Loaded,
     WriteRefused,
     WriteResult,
     Written,
     new_file_name,
     prepare_article,
 )
-from .errors import StoreUnavailable, VersionConflict
-from .pg import PgStore, article_urls
+from .errors import LogPruned, StoreUnavailable, VersionConflict
+from .pg import SCHEMA_VERSION, PgStore, article_urls
 from .source import StoreDelta, StoreSource
 
 log = logging.getLogger("graphsvc.store")
@@ -50,21 +64,56 @@ log = logging.getLogger("graphsvc.store")
 VISIBLE_TIMEOUT = 10.0
 
 
+@dataclass(slots=True)
+class StoreKey(snapshot.Key):
+    """What a replica's snapshot must match: this graphsvc and code (as a folder's), the
+    store's identity (``root`` holds it) and its schema version."""
+
+    schema: int = SCHEMA_VERSION
+
+    def header(self) -> dict:
+        return {
+            "format": snapshot.FORMAT,
+            "graphsvc": __version__,
+            "code": snapshot.code_fingerprint(),
+            "store": self.root,
+            "store_schema": self.schema,
+        }
+
+
+def store_snapshot_path(store_id: str, folder: Path | None = None) -> Path:
+    """Where the snapshot of the store ``store_id`` lives. Replicas of one store on one
+    machine share it: each write is atomic and each snapshot a whole version."""
+    name = hashlib.sha256(f"store:{store_id}".encode()).hexdigest()[:24]
+    return (folder or snapshot.cache_dir()) / f"store-{name}.snapshot"
+
+
 class StoreCorpus(LiveCorpus):
     """The store's articles as a live graph (see the module's docstring)."""
 
     #: Mutations may pass ``expectedVersion``.
     checks_versions = True
 
-    def __init__(self, pg: PgStore, store: GraphStore | None = None):
-        super().__init__(".", store=store, load=False)
+    def __init__(
+        self,
+        pg: PgStore,
+        store: GraphStore | None = None,
+        *,
+        cache: bool = False,
+        cache_dir: Path | None = None,
+        snapshot_interval: float = SNAPSHOT_INTERVAL,
+    ):
+        super().__init__(".", store=store, load=False, snapshot_interval=snapshot_interval)
         self.root = pg.where  # shown where a folder's path would be; never a password
         self.pg = pg
         self.source = StoreSource(pg)
+        self.cache = cache
+        self._cache_dir = cache_dir
         self._applied = threading.Condition(threading.Lock())
         self._write_lock = threading.Lock()
         self._conn = None  # the write connection, reused while it works
         self._changes: dict[int, Change] = {}  # recent changes, for write results
+        self._snapshot_version: int | None = None
 
     # -- reading -----------------------------------------------------------------------
     def load(
@@ -72,7 +121,65 @@ class StoreCorpus(LiveCorpus):
         workers: int | None = None,
         progress: Callable[[int], None] | None = None,
         on_total: Callable[[int], None] | None = None,
-    ) -> None:
+    ) -> Loaded:
+        """Serve the store's graph: from the snapshot plus the log when it can, else a
+        bulk read. Nothing is served until the graph is current (a startup that fails,
+        e.g. the store going away, leaves nothing behind and may be run again).
+        ``self.loaded.source`` says how it started: ``snapshot+log`` (``reread``: the
+        versions replayed from the log) or ``store``."""
+        t0 = time.perf_counter()
+        served, self.store = self.store, GraphStore()  # built aside, served when current
+        try:
+            note = None
+            if self.cache:
+                try:
+                    return self._from_snapshot(t0, served)
+                except snapshot.Rejected as e:
+                    note = str(e)
+            self._bulk(progress, on_total)
+            self.snapshot_path = self._snapshot_path()
+            if self.cache:
+                try:
+                    self.save_snapshot(background=True)
+                except Exception as e:  # noqa: BLE001 - serve anyway, without a snapshot
+                    note = f"{note}; no snapshot written: {e}"
+            return self._started(t0, served, "store", note, 0)
+        finally:
+            if self.store is not served:
+                self.store = served
+
+    def _snapshot_path(self) -> Path | None:
+        if not self.cache or not self.source.store_id:
+            return None
+        return store_snapshot_path(self.source.store_id, self._cache_dir)
+
+    def _key(self) -> snapshot.Key:
+        return StoreKey(self.source.store_id or "")
+
+    def _from_snapshot(self, t0: float, served: GraphStore) -> Loaded:
+        """Install the snapshot and replay the log after it; :class:`snapshot.Rejected`
+        (why) when that cannot be done."""
+        head = self.pg.head_row()
+        self.source.store_id = head.store_id
+        self.snapshot_path = self._snapshot_path()
+        why = self._install(snapshot.load(self.snapshot_path, self._key()))
+        if why is not None:
+            raise snapshot.Rejected(why)
+        v = self.graph.version
+        if v > head.version:
+            raise snapshot.Rejected(
+                f"the snapshot holds version {v}, newer than the store's {head.version} "
+                "(a store restored from a backup?)"
+            )
+        self._snapshot_version = v
+        try:
+            replayed = self.source.replay(v, self._on_delta)
+        except LogPruned as e:
+            raise snapshot.Rejected(str(e)) from None
+        self._unsaved = replayed > 0
+        return self._started(t0, served, "snapshot+log", None, replayed)
+
+    def _bulk(self, progress, on_total) -> None:
         version, parsed = self.source.load(progress=progress, on_total=on_total)
         records = {path: rec for path, (rec, _) in parsed.items() if rec is not None}
         issues = {path: found for path, (_, found) in parsed.items() if found}
@@ -84,11 +191,66 @@ class StoreCorpus(LiveCorpus):
                     None, records, issues, files=len(parsed), root=self.root, version=version
                 )
             )
+
+    def _started(
+        self, t0: float, served: GraphStore, source: str, note: str | None, replayed: int
+    ) -> Loaded:
+        with self.lock:
+            served.swap(self.store.current)
+            self.store = served
+        done = Loaded(time.perf_counter() - t0, source, note, self.snapshot_path, replayed)
+        done._graph = served.current
+        self.loaded = done
+        log.info(
+            "started from %s at version %d in %.2f s%s%s",
+            source,
+            served.current.version,
+            done.seconds,
+            f" ({replayed} versions replayed from the log)" if source == "snapshot+log" else "",
+            f" (no snapshot used: {note})" if note else "",
+        )
         with self._applied:
             self._applied.notify_all()
+        return done
+
+    def start_report(self) -> dict:
+        """How this replica started, for /readyz."""
+        done = self.loaded
+        if done is None:
+            return {}
+        return {
+            "start": done.source,
+            "startVersion": done.graph.version,  # the version serving began at
+            "snapshotVersion": self._snapshot_version if done.source == "snapshot+log" else None,
+            "replayed": done.reread,
+            "startSeconds": round(done.seconds, 3),
+            "startNote": done.note,
+        }
 
     def start_watching(self, *args: Any, **kw: Any) -> None:
-        self.source.start(self.graph.version, self._on_delta)
+        self.source.start(
+            self.graph.version, self._on_delta, idle=self._maybe_snapshot, reload=self._reload
+        )
+
+    def _reload(self) -> int:
+        """The log was pruned past this replica's version (it was cut off that long):
+        load the store whole and apply the difference as one version, the store's."""
+        version, parsed = self.source.load()
+        with self.lock:
+            if version <= self.graph.version:
+                return self.graph.version
+            records = {p: rec for p, (rec, _) in parsed.items()}
+            issues = {p: found for p, (_, found) in parsed.items()}
+            for p in self._sigs:
+                if p not in parsed:
+                    records[p], issues[p] = None, []
+            self._sigs = dict.fromkeys(parsed)
+            change = self.apply(records, issues, version=version, force=True)
+            if change is not None:
+                self._changes[change.version] = change
+        with self._applied:
+            self._applied.notify_all()
+        return version
 
     def stop_watching(self, timeout: float = 10) -> None:
         self.source.stop(timeout)
@@ -280,6 +442,12 @@ def _check(txn, urls, expected: int | None, where: str) -> None:
     if expected is None:
         return
     newer = txn.changed_after(urls, expected)
+    if newer is None and expected < (pruned := txn.pruned()):
+        # A change at or below the horizon may be gone from the log: say so, never guess.
+        raise VersionConflict(
+            f"{where}: version {expected} is older than the store's log keeps (pruned up to "
+            f"version {pruned}): read it again and retry with that version; nothing was written"
+        )
     if newer is not None:
         raise VersionConflict(
             f"{where} changed after version {expected} (at version {newer}): read it again "

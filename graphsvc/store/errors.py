@@ -29,3 +29,15 @@ class StoreRefused(GraphError):
     """The store refused the write (e.g. the role may not write); nothing was changed."""
 
     extensions = {"code": "STORE_REFUSED"}
+
+
+class LogPruned(StoreError):
+    """The change log no longer holds every version after the one asked for (it was
+    pruned past it): the reader must load the store whole."""
+
+    def __init__(self, after: int, pruned: int):
+        super().__init__(
+            f"the store's log was pruned up to version {pruned}: the changes after version "
+            f"{after} are no longer all there (load the store whole)"
+        )
+        self.after, self.pruned = after, pruned

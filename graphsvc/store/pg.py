@@ -9,8 +9,11 @@ Tables (graphsvc creates and migrates them itself; see :data:`MIGRATIONS`):
 
 ``graphsvc_schema(version)``
     the schema version; a store newer than this code is refused (:class:`StoreError`).
-``graphsvc_head(version)``
-    one row: the store's version, the number of the last committed change.
+``graphsvc_head(version, store_id, pruned)``
+    one row: the store's version, the number of the last committed change; the store's
+    identity (a random UUID made when the tables are, so a replica's snapshot of another
+    store, or of this database dropped and imported again, is never taken for this one);
+    and ``pruned``, the newest version the log no longer holds whole (see :meth:`PgStore.prune`).
 ``graphsvc_log(version, seq, path, content, urls, committed_at)``
     the change log, append-only: one ``version`` per committed write transaction, one row
     per file it wrote (``content``) or deleted (``content`` NULL). ``urls`` are the
@@ -52,12 +55,12 @@ from psycopg.conninfo import conninfo_to_dict
 from ..graph.urls import canonical_url
 from ..ingest import parse_bytes
 from ..ingest.records import ArticleRecord
-from .errors import StoreError, StoreRefused, StoreUnavailable
+from .errors import LogPruned, StoreError, StoreRefused, StoreUnavailable
 
 log = logging.getLogger("graphsvc.store")
 
 #: The schema this code writes and reads.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: The NOTIFY channel each committed change is announced on (payload: the version).
 CHANNEL = "graphsvc_log"
 #: Where the store's URL and password file come from when not given as options.
@@ -90,6 +93,12 @@ MIGRATIONS: dict[int, list[str]] = {
             urls text[] NOT NULL DEFAULT '{}',
             FOREIGN KEY (version, seq) REFERENCES graphsvc_log (version, seq))""",
         "CREATE INDEX graphsvc_files_urls ON graphsvc_files USING gin (urls)",
+    ],
+    # The store's identity (for replica snapshots) and the pruned part of the log.
+    2: [
+        """ALTER TABLE graphsvc_head
+            ADD COLUMN store_id uuid NOT NULL DEFAULT gen_random_uuid(),
+            ADD COLUMN pruned bigint NOT NULL DEFAULT 0""",
     ],
 }
 
@@ -140,6 +149,25 @@ class LogBatch:
 
     version: int
     entries: list[LogEntry]
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The store's head row: its version, identity and pruned horizon."""
+
+    version: int
+    store_id: str
+    pruned: int
+
+
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    """What :meth:`PgStore.prune` did."""
+
+    horizon: int  # the log holds every version after this one
+    deleted: int  # log rows deleted
+    kept_current: int  # rows at or below the horizon kept: they hold files' current content
+    head: int
 
 
 @dataclass
@@ -250,6 +278,17 @@ class PgStore:
         with self.connect(autocommit=True) as conn:
             return _head(conn)
 
+    def head_row(self, conn: psycopg.Connection | None = None) -> Head:
+        """Version, identity and pruned horizon, read in one statement."""
+        if conn is None:
+            with self.connect(autocommit=True) as own:
+                self.check_schema(own)
+                return self.head_row(own)
+        v, sid, pruned = conn.execute(
+            "SELECT version, store_id::text, pruned FROM graphsvc_head"
+        ).fetchone()
+        return Head(v, sid, pruned)
+
     @contextlib.contextmanager
     def reading(self) -> Iterator[Snapshot]:
         """A consistent view of the whole store (one REPEATABLE READ transaction)."""
@@ -258,34 +297,80 @@ class PgStore:
             conn.read_only = True
             with conn.transaction():
                 self.check_schema(conn)
-                version = _head(conn)
+                head = self.head_row(conn)
                 (count,) = conn.execute("SELECT count(*) FROM graphsvc_files").fetchone()
-                yield Snapshot(conn, version, count)
+                yield Snapshot(conn, head.version, count, head.store_id)
 
     def read_log(
         self, conn: psycopg.Connection, after: int, max_versions: int = 50
     ) -> list[LogBatch]:
         """The committed changes after version ``after``, oldest first (at most
-        ``max_versions`` of them; call again until it returns nothing)."""
+        ``max_versions`` of them; call again until it returns nothing).
+
+        :class:`LogPruned` when the log no longer holds every version after ``after``.
+        The horizon is read after the rows: a prune that deleted some of them committed
+        before that read, so it is seen (a prune is one transaction)."""
         rows = conn.execute(
             "SELECT version, path, content FROM graphsvc_log"
             " WHERE version > %s AND version <= %s ORDER BY version, seq",
             (after, after + max_versions),
         ).fetchall()
-        if not rows:
-            # Versions have no gaps, but a log pruned by hand might: skip to the next one.
-            (nxt,) = conn.execute(
-                "SELECT min(version) FROM graphsvc_log WHERE version > %s", (after,)
-            ).fetchone()
-            if nxt is None:
-                return []
-            return self.read_log(conn, nxt - 1, max_versions)
+        (pruned,) = conn.execute("SELECT pruned FROM graphsvc_head").fetchone()
+        if pruned > after:
+            raise LogPruned(after, pruned)
+        # Above the horizon versions have no gaps (each holds a row): no rows in the window
+        # means none after ``after``. Rows deleted by hand instead of by :meth:`prune` are
+        # never skipped over: the follower waits, and /readyz shows the lag.
         batches: list[LogBatch] = []
         for version, path, content in rows:
             if not batches or batches[-1].version != version:
                 batches.append(LogBatch(version, []))
             batches[-1].entries.append(LogEntry(path, None if content is None else bytes(content)))
         return batches
+
+    # -- pruning -----------------------------------------------------------------------
+    def prune(self, keep: int, min_age: float = 0.0) -> Pruned:
+        """Delete the log's history up to a horizon: every version but the newest
+        ``keep``, and none committed less than ``min_age`` seconds ago.
+
+        A log row that still holds a file's current content is kept (the files table
+        points at it); the others at or below the horizon go. ``pruned`` in the head
+        row becomes the horizon in the same transaction, so a reader that needs a
+        version at or below it knows to load the store whole (:class:`LogPruned`).
+        Writers are held up only for the final update of the head row."""
+        if keep < 0:
+            raise ValueError("keep must be 0 or more")
+        try:
+            with self.connect() as conn, conn.transaction():
+                self.check_schema(conn)
+                head = self.head_row(conn)
+                horizon = head.version - keep
+                if min_age > 0:
+                    (young,) = conn.execute(
+                        "SELECT min(version) FROM graphsvc_log"
+                        " WHERE committed_at > now() - make_interval(secs => %s)",
+                        (min_age,),
+                    ).fetchone()
+                    if young is not None:
+                        horizon = min(horizon, young - 1)
+                if horizon <= head.pruned:
+                    return Pruned(head.pruned, 0, 0, head.version)
+                deleted = conn.execute(
+                    "DELETE FROM graphsvc_log l WHERE l.version <= %s AND NOT EXISTS"
+                    " (SELECT 1 FROM graphsvc_files f"
+                    "  WHERE f.version = l.version AND f.seq = l.seq)",
+                    (horizon,),
+                ).rowcount
+                (kept,) = conn.execute(
+                    "SELECT count(*) FROM graphsvc_log WHERE version <= %s", (horizon,)
+                ).fetchone()
+                conn.execute("UPDATE graphsvc_head SET pruned = greatest(pruned, %s)", (horizon,))
+                log.info("store %s: log pruned up to version %d", self.where, horizon)
+                return Pruned(horizon, deleted, kept, head.version)
+        except psycopg.OperationalError as e:
+            raise StoreUnavailable(f"the store {self.where} is unavailable: {_reason(e)}") from None
+        except psycopg.Error as e:
+            raise StoreRefused(f"the store refused to prune its log: {_reason(e)}") from None
 
     # -- writing -----------------------------------------------------------------------
     @contextlib.contextmanager
@@ -343,8 +428,8 @@ class _Nothing(Exception):
 class Snapshot:
     """The whole store at one version (inside :meth:`PgStore.reading`)."""
 
-    def __init__(self, conn: psycopg.Connection, version: int, count: int):
-        self.conn, self.version, self.count = conn, version, count
+    def __init__(self, conn: psycopg.Connection, version: int, count: int, store_id: str = ""):
+        self.conn, self.version, self.count, self.store_id = conn, version, count, store_id
 
     def files(self, progress: Callable[[int], None] | None = None) -> Iterator[tuple[str, bytes]]:
         """Every file's (path, content), in path order, streamed from a server cursor."""
@@ -423,6 +508,11 @@ class Transaction:
             (version, list(urls)),
         ).fetchone()
         return v
+
+    def pruned(self) -> int:
+        """The log's pruned horizon: versions at or below it are no longer all logged."""
+        (p,) = self.conn.execute("SELECT pruned FROM graphsvc_head").fetchone()
+        return p
 
     def put(self, path: str, content: bytes, urls: list[str] | None = None) -> None:
         if urls is None:
