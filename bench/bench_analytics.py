@@ -9,9 +9,9 @@ else), 4 links an article, 90% to near neighbours so there are local clusters. P
   networkx's ``pagerank`` + ``louvain_communities`` (seed 42) of the same graph: the
   ratio, and the modularity each partition reaches;
 * at BIG articles, ``analytics.compute`` with the time of each phase (graph: networkx
-  to igraph; pagerank; leiden; order: cluster ids and member order), against
-  :func:`previous_compute` (the code before the one-pass conversion and numpy ordering)
-  on the same graph in the same run, and whether both give the same partition
+  to integer pairs; pagerank; leiden, with igraph's graph; order: cluster ids and member
+  order), against :func:`previous_compute` (the code before) on the same graph in the
+  same run, each twice, alternating, and whether both give the same partition
   (networkx's Louvain does not finish there in minutes: 235 s at 200k on this machine);
   the goal is at most 60 s. The load average at the start is printed: the machine is
   shared.
@@ -114,22 +114,30 @@ def run_big(big: int) -> None:
     t = time.perf_counter()
     lg = build(big)
     built = time.perf_counter() - t
-    t = time.perf_counter()
-    res = ga.compute(lg)
-    ours = time.perf_counter() - t
-    t = time.perf_counter()
-    before = previous_compute(lg)
-    prev = time.perf_counter() - t
+    # Each twice, alternating, the previous code first: a process's first computation
+    # pays for fresh memory (about 1.5x here), so the best of two is compared.
+    runs: dict[str, list[float]] = {"previous": [], "ours": []}
+    for _ in range(2):
+        for name, fn in (("previous", previous_compute), ("ours", ga.compute)):
+            t = time.perf_counter()
+            out = fn(lg)
+            runs[name].append(time.perf_counter() - t)
+            if name == "ours":
+                res = out
+            else:
+                before = out
+    ours, prev = min(runs["ours"]), min(runs["previous"])
     same = res.cluster_of == before.cluster_of
     edges = sum(1 for _ in lg.g.edges())
-    verdict = "meets" if ours <= 60 else f"misses by {ours - 60:.1f} s"
+    verdict = "meets" if max(runs["ours"]) <= 60 else f"misses by {max(runs['ours']) - 60:.1f} s"
     phases = ", ".join(f"{k} {v:.1f} s" for k, v in res.phases.items())
     load = "/".join(f"{x:.1f}" for x in os.getloadavg())
+    each = "; ".join(f"{k} " + ", ".join(f"{v:.1f}" for v in vs) + " s" for k, vs in runs.items())
     print(
         f"{big:>9,} articles ({edges:,} links; graph built in {built:.0f} s): "
-        f"igraph (PageRank + Leiden) {ours:6.1f} s ({verdict} the 60 s goal; {phases}), "
-        f"{len(res.clusters):,} clusters; previous code {prev:6.1f} s: ratio "
-        f"{prev / ours:4.2f}x; same partition and ids: {same}; load {load}"
+        f"igraph (PageRank + Leiden) {ours:6.1f} s ({verdict} the 60 s goal; last run: "
+        f"{phases}), {len(res.clusters):,} clusters; previous code {prev:6.1f} s: ratio "
+        f"{prev / ours:4.2f}x ({each}); same partition and ids: {same}; load {load}"
     )
 
 
