@@ -1,8 +1,9 @@
 """Per-article analytics over the RELATED links: degree, PageRank, Leiden clusters.
 
-PageRank and clusters come from igraph (C; its own Leiden implementation), with a fixed
-seed, so they take seconds for a million articles (networkx's pure-Python Louvain took
-235 s at 200k).
+Clusters come from igraph (C; its own Leiden implementation) with a fixed seed, PageRank
+from a power iteration with scipy's sparse product (reproducible bit for bit), so they
+take about half a minute for a million articles on a loaded 2-core machine (networkx's
+pure-Python Louvain took 235 s at 200k).
 They are computed once per graph version and kept in the graph's ``_cache``.
 
 After a change the new graph version has none yet. If an earlier version's result
