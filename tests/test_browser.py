@@ -597,7 +597,7 @@ PAN_SCRIPT = """async (drag) => {
       frames.push(t);
       if (drag) {
         x += 2;
-        mouse("mousemove", document);
+        mouse("mousemove", target);  // over the map, as a real pointer: sigma picks hovers too
       } else {
         const s = cam.getState();
         cam.setState({ ...s, x: s.x + 0.002 });
