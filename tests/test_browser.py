@@ -577,57 +577,112 @@ IDLE_FPS_SCRIPT = """async () => {
   return { frames: frames.length, seconds: (frames[frames.length - 1] - frames[0]) / 1000 };
 }"""
 
-FPS_SCRIPT = """async () => {
-  const cam = window.graphsvcMap.page.renderer.getCamera();
+PAN_SCRIPT = """async (drag) => {
+  // Pans the map for 3 s, a step every animation frame, and counts the frames drawn.
+  // drag: as a user does, a mouse drag on the map's empty corner (sigma knows the map is
+  // moving: at this size it hides the edges until the drag ends); else the camera is
+  // moved from code, so every frame draws every edge.
+  const r = window.graphsvcMap.page.renderer;
+  const cam = r.getCamera();
+  const target = r.getMouseCaptor().container;
+  const box = target.getBoundingClientRect();
+  let x = box.left + 4;
+  const y = box.top + 4;
+  const mouse = (type, on) => on.dispatchEvent(new MouseEvent(type, { clientX: x, clientY: y, button: 0, bubbles: true }));
+  if (drag) mouse("mousedown", target);
   const frames = [];
-  let t0 = performance.now();
+  const t0 = performance.now();
   await new Promise((resolve) => {
     function step(t) {
       frames.push(t);
-      const s = cam.getState();
-      cam.setState({ ...s, x: s.x + 0.002 });  // pan a little every frame
+      if (drag) {
+        x += 2;
+        mouse("mousemove", target);  // over the map, as a real pointer: sigma picks hovers too
+      } else {
+        const s = cam.getState();
+        cam.setState({ ...s, x: s.x + 0.002 });
+      }
       if (t - t0 < 3000) requestAnimationFrame(step); else resolve();
     }
     requestAnimationFrame(step);
   });
+  if (drag) mouse("mouseup", document);
   return { frames: frames.length, seconds: (frames[frames.length - 1] - frames[0]) / 1000 };
 }"""
 
+#: WebGL on Mesa's llvmpipe (ANGLE over EGL) instead of SwiftShader: both draw on the CPU;
+#: llvmpipe is 3-6x faster here (bench/RESULTS.md). Used when it comes up, else SwiftShader.
+LLVMPIPE_ARGS = ["--use-gl=angle", "--use-angle=gl-egl", "--ignore-gpu-blocklist", "--enable-gpu"]
+GL_RENDERER = """() => { const gl = document.createElement('canvas').getContext('webgl');
+  const info = gl && gl.getExtension('WEBGL_debug_renderer_info');
+  return info ? gl.getParameter(info.UNMASKED_RENDERER_WEBGL) : String(!!gl); }"""
 
-def test_big_map_renders_and_pans(gl, news_server):
-    """5,000 nodes and 20,000 edges, laid out by ForceAtlas2 in a worker, panned for 3 s.
 
-    The goal is 30 frames per second. Headless Chromium draws WebGL with SwiftShader on
-    the CPU; the figures are printed and kept in build/fps.txt for bench/RESULTS.md.
-    The page's frame rate with nothing to draw is measured too, to tell the renderer's
-    cost from the machine's. The goal is recorded, not asserted (see below)."""
-    page = open_map(gl, news_server, CENTRE)
-    sub = synthetic(5000, 20000)
-    t0 = page.evaluate("performance.now()")
-    page.evaluate("(sub) => window.graphsvcMap.show(sub)", sub)
-    page.evaluate("window.graphsvcMap.idle()")
-    layout_ms = page.evaluate("performance.now()") - t0
-    assert len(gm(page, "visibleNodes()")) == 5000
-    assert len(gm(page, "visibleEdges()")) == 20000
-    r = page.evaluate(FPS_SCRIPT)
-    fps = (r["frames"] - 1) / r["seconds"]
-    gl.shot("big-map")
-    blank = Watch(gl.context.browser, gl.tmp)
+def fps(r) -> float:
+    return (r["frames"] - 1) / r["seconds"]
+
+
+def test_big_map_renders_and_pans(playwright, gl_browser, news_server, tmp_path):
+    """5,000 nodes and 20,000 edges, laid out by ForceAtlas2 in a worker, panned for 3 s
+    by a mouse drag, as a user pans, and for 3 s more from code (every edge drawn every
+    frame); and a page with nothing to draw, to tell the renderer's cost from the machine's.
+
+    The goal is 30 frames per second panning. Headless Chromium here draws WebGL on the
+    CPU: on Mesa's llvmpipe where it starts (else SwiftShader). At this size the map
+    hides edges while it moves (sigma's hideEdgesOnMove, above MOVING_EDGES_MAX edges in
+    js/src/map.js). The figures are printed and kept in build/fps.txt for
+    bench/RESULTS.md; the goal is recorded there, not asserted (see below)."""
+    fast = playwright.chromium.launch(
+        executable_path=CHROMIUM, args=[a for a in ARGS if a != "--disable-gpu"] + LLVMPIPE_ARGS
+    )
     try:
-        blank.page.goto(f"{news_server.base}/static/favicon.svg")
-        i = blank.page.evaluate(IDLE_FPS_SCRIPT)
+        probe = Watch(fast, tmp_path)  # on about:blank
+        renderer = probe.page.evaluate(GL_RENDERER)
+        probe.close()
+        w = Watch(fast if "llvmpipe" in renderer else gl_browser, tmp_path)
+        if "llvmpipe" not in renderer:
+            renderer = "SwiftShader (llvmpipe did not start: " + renderer + ")"
+        try:
+            page = open_map(w, news_server, CENTRE)
+            assert gm(page, "page.renderer.getSetting('hideEdgesOnMove')") is False  # small map
+            sub = synthetic(5000, 20000)
+            t0 = page.evaluate("performance.now()")
+            page.evaluate("(sub) => window.graphsvcMap.show(sub)", sub)
+            page.evaluate("window.graphsvcMap.idle()")
+            layout_ms = page.evaluate("performance.now()") - t0
+            assert len(gm(page, "visibleNodes()")) == 5000
+            assert len(gm(page, "visibleEdges()")) == 20000
+            assert gm(page, "page.renderer.getSetting('hideEdgesOnMove')") is True
+            cam0 = gm(page, "page.renderer.getCamera().getState()")
+            dragged = page.evaluate(PAN_SCRIPT, True)
+            page.wait_for_timeout(500)  # the inertia after the drag, then edges come back
+            assert gm(page, "page.renderer.getCamera().getState()")["x"] < cam0["x"]  # it moved
+            assert not gm(page, "page.renderer.getMouseCaptor().isMoving")
+            coded = page.evaluate(PAN_SCRIPT, False)
+            w.shot("big-map")
+            no_trouble(w)
+            blank = Watch(w.context.browser, tmp_path)
+            try:
+                blank.page.goto(f"{news_server.base}/static/favicon.svg")
+                idle = fps(blank.page.evaluate(IDLE_FPS_SCRIPT))
+            finally:
+                blank.close()
+        finally:
+            w.close()
     finally:
-        blank.close()
-    idle = (i["frames"] - 1) / i["seconds"]
-    line = f"5k/20k: layout {layout_ms:.0f} ms, {fps:.1f} fps panning, {idle:.1f} fps idle page"
+        fast.close()
+    line = (
+        f"5k/20k on {renderer}: layout {layout_ms:.0f} ms, {fps(dragged):.1f} fps panning by "
+        f"mouse (edges hidden while moving), {fps(coded):.1f} fps panning with every edge "
+        f"drawn, {idle:.1f} fps idle page; load {os.getloadavg()[0]:.1f}"
+    )
     print(line)
     (REPO / "build").mkdir(exist_ok=True)
     (REPO / "build" / "fps.txt").write_text(line + "\n")
-    # The 30 fps goal of issue 13 is not met under SwiftShader on this 2-core machine
-    # (about 2 fps; bench/RESULTS.md): a goal of speed belongs to the benchmark record,
-    # so here the map must draw every node and edge and keep drawing frames while panned.
-    assert r["frames"] >= 3, line
-    no_trouble(gl)
+    # The 30 fps goal of issue 13 is not met on this shared 2-core machine with software
+    # WebGL (bench/RESULTS.md): a goal of speed belongs to the benchmark record, so here
+    # the map must draw every node and edge and keep drawing frames while panned.
+    assert dragged["frames"] >= 3 and coded["frames"] >= 3, line
 
 
 def test_graphiql_runs_offline_from_the_built_files(watch, tmp_path):

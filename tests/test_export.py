@@ -7,9 +7,12 @@ import io
 import math
 import re
 from datetime import datetime
+from pathlib import Path
 
 import networkx as nx
 import pytest
+
+from graphsvc.graph.export import PALETTE
 
 from .conftest import serve
 from .explore_corpus import url, write_corpus
@@ -201,15 +204,72 @@ def test_export_errors(server):
     assert r.status_code == 400 and "edge kinds" in r.text
 
 
-GEXF_NS = "http://www.gexf.net/1.2draft"
-VIZ_NS = "http://www.gexf.net/1.2draft/viz"
+GEXF_NS = "http://gexf.net/1.3"
+VIZ_NS = "http://gexf.net/1.3/viz"
+SCHEMAS = Path(__file__).parent / "data" / "gexf-1.3"  # official, unmodified: SOURCE.md
 
 
-def test_gexf_is_what_gephi_reads(server, corpus):
-    """The GEXF follows the GEXF 1.2 schema's rules, checked element by element with lxml
-    (no XSD ships in any PyPI package we found, and gexf.net is out of reach): namespaces,
-    the attribute declarations and values, viz:position/color/size with their types and
-    ranges, modularity_class equal to the cluster; and networkx reads it back."""
+@pytest.fixture(scope="module")
+def gexf_schemas():
+    """The official GEXF 1.3 XSD and RELAX NG, compiled by lxml (libxml2)."""
+    from lxml import etree
+
+    xsd = etree.XMLSchema(etree.parse(str(SCHEMAS / "gexf.xsd")))
+    rng = etree.RelaxNG(etree.parse(str(SCHEMAS / "gexf.rng")))
+    return xsd, rng
+
+
+def schema_errors(text: str, schemas) -> list[str]:
+    """What the GEXF 1.3 schemas say about ``text`` (empty: valid by both).
+
+    The RELAX NG (the specification's source) checks the file as written. The XSD is
+    trang's translation of it, which lost the viz namespace (it declares color, position,
+    size, shape and thickness in the GEXF namespace), so it checks a copy with the viz
+    elements moved into the GEXF namespace; everything else is checked as written."""
+    from lxml import etree
+
+    xsd, rng = schemas
+    errors = []
+    doc = etree.fromstring(text.encode())
+    if not rng.validate(doc):
+        errors += [f"rng: {e.line}: {e.message}" for e in rng.error_log]
+    moved = etree.fromstring(text.encode())
+    for el in moved.iter(f"{{{VIZ_NS}}}*"):
+        el.tag = f"{{{GEXF_NS}}}{etree.QName(el).localname}"
+    if not xsd.validate(moved):
+        errors += [f"xsd: {e.line}: {e.message}" for e in xsd.error_log]
+    return errors
+
+
+def test_gexf_schema_check_can_fail(gexf_schemas):
+    """The check refuses what the GEXF 1.3 schemas refuse: networkx's own 1.3 output
+    (a misspelt xsi namespace, a graph name attribute), a colour channel over 255, a
+    negative size, a node without an id; and accepts ours."""
+    from graphsvc.graph import export as gx
+
+    g = nx.DiGraph(name="graphsvc", version=1)
+    g.add_node("a", kind="ARTICLE", label="A", cluster=0, pagerank=0.6, x=0.5, y=-0.5)
+    g.add_node("topic:x", kind="TOPIC", label="X")
+    g.add_edge("a", "topic:x", kind="TAGGED")
+    ours = "\n".join(gx.export_lines(g, gx.GEXF))
+    assert schema_errors(ours, gexf_schemas) == []
+    plain = "\n".join(nx.generate_gexf(gx.add_gexf_viz(g), version="1.3"))
+    errors = schema_errors(plain, gexf_schemas)
+    assert any("schemaLocation" in e for e in errors) and any("'name'" in e for e in errors)
+    for bad in (
+        ours.replace('r="78"', 'r="300"'),
+        ours.replace('<viz:size value="17.0"', '<viz:size value="-1"'),
+        ours.replace('<node id="a"', "<node"),
+    ):
+        assert bad != ours and schema_errors(bad, gexf_schemas), bad
+
+
+def test_gexf_is_what_gephi_reads(server, corpus, gexf_schemas):
+    """The GEXF is valid by the official GEXF 1.3 schemas (XSD and RELAX NG, with lxml;
+    see tests/data/gexf-1.3/SOURCE.md) and carries what Gephi draws from, checked
+    element by element: namespaces, the attribute declarations and values,
+    viz:position/color/size with their values, modularity_class equal to the cluster;
+    and networkx reads it back with the same attributes as the other formats."""
     from lxml import etree
 
     data = server.data(
@@ -218,9 +278,10 @@ def test_gexf_is_what_gephi_reads(server, corpus):
                nodes { key x y article { cluster } } export(format: GEXF) } }""",
         {"urls": [url(7)]},
     )["subgraph"]
+    assert schema_errors(data["export"], gexf_schemas) == []
     root = etree.fromstring(data["export"].encode())
     q = lambda tag, ns=GEXF_NS: f"{{{ns}}}{tag}"  # noqa: E731
-    assert root.tag == q("gexf") and root.get("version") == "1.2"
+    assert root.tag == q("gexf") and root.get("version") == "1.3"
     (graph,) = root.findall(q("graph"))
     assert graph.get("defaultedgetype") == "directed" and graph.get("mode") in ("static", None)
     decl = {}
@@ -258,3 +319,14 @@ def test_gexf_is_what_gephi_reads(server, corpus):
     back = nx.read_gexf(io.BytesIO(data["export"].encode()))
     assert set(back.nodes) == set(by_key)
     assert all("position" in a["viz"] for _, a in back.nodes(data=True))
+    for key, a in back.nodes(data=True):
+        if by_key[key]["article"]:
+            cluster = by_key[key]["article"]["cluster"]
+            assert a["cluster"] == a["modularity_class"] == cluster, key
+            assert a["pagerank"] > 0 and a["degree"] >= 0, key
+            r, g, b = (int(PALETTE[cluster % len(PALETTE)][i : i + 2], 16) for i in (1, 3, 5))
+            assert (a["viz"]["color"]["r"], a["viz"]["color"]["g"], a["viz"]["color"]["b"]) == (
+                r,
+                g,
+                b,
+            )

@@ -19,8 +19,11 @@ Edges carry ``kind`` and, for RELATED links, ``rank`` (0 = first in the related 
 GEXF adds what Gephi draws from (:func:`add_gexf_viz`): ``viz:color`` (the map page's
 colour: by cluster for articles, dark grey for providers, gold for topics), ``viz:size``
 (by PageRank, as on the map), ``viz:position`` when a layout was asked for, and Gephi's
-``modularity_class`` attribute (the cluster). It is GEXF 1.2 (``1.2draft``, the version
-networkx writes and reads; Gephi opens it).
+``modularity_class`` attribute (the cluster). It is GEXF 1.3 (namespace
+``http://gexf.net/1.3``, viz ``http://gexf.net/1.3/viz``; Gephi 0.9.3 and later), written
+by networkx's writer with two corrections that make it valid by the GEXF 1.3 schema (see
+:class:`_Gexf13Writer`); the graph's own attributes (``version``, ``truncated``,
+``omitted``), which GEXF has no place for, go into ``<meta><description>``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import re
 from collections.abc import Iterator
 
 import networkx as nx
+from networkx.readwrite.gexf import GEXFWriter
 
 from .errors import BoundError
 from .model import ARTICLE, PROVIDER, Article, LinkGraph
@@ -227,13 +231,56 @@ def xml_safe(g: nx.DiGraph) -> nx.DiGraph:
     return out
 
 
+GEXF_VERSION = "1.3"
+
+
+class _Gexf13Writer(GEXFWriter):
+    """networkx's GEXF writer at version 1.3, made valid by the GEXF 1.3 schemas.
+
+    networkx (3.6) writes the 1.3 header with ``xsi:schemaLocation`` in a misspelt XML
+    Schema instance namespace (``http://w3.org/...``, without ``www``: an unknown
+    attribute to the XSD; the RELAX NG allows no schemaLocation at all), and puts a
+    ``name`` attribute on ``<graph>``, which 1.3 does not have. Here both are left out
+    and the graph's attributes go into ``<meta><description>`` instead.
+    """
+
+    def add_graph(self, G: nx.DiGraph) -> None:
+        super().add_graph(G)
+        for attr in ("xmlns:xsi", "xsi:schemaLocation"):
+            self.xml.attrib.pop(attr, None)
+        self.graph_element.attrib.pop("name", None)
+        facts = [f"{k}={_text(str(v))}" for k, v in G.graph.items() if k != "name"]
+        meta = self.xml.find("meta")
+        if facts and meta is not None:
+            desc = meta.find("description")
+            if desc is None:
+                desc = meta.makeelement("description", {})
+                meta.append(desc)
+            desc.text = f"{G.graph.get('name', 'graphsvc')}: {' '.join(facts)}"
+
+
+def generate_gexf(g: nx.DiGraph) -> Iterator[str]:
+    """``g`` as GEXF 1.3 lines (no ``viz`` added: see :func:`add_gexf_viz`).
+
+    >>> g = nx.DiGraph(name="graphsvc", version=3); g.add_edge("a", "b", kind="RELATED")
+    >>> text = "\\n".join(generate_gexf(g))
+    >>> 'xmlns="http://gexf.net/1.3"' in text, 'version="1.3"' in text, " name=" in text
+    (True, True, False)
+    >>> "<description>graphsvc: version=3</description>" in text
+    True
+    """
+    writer = _Gexf13Writer(encoding="utf-8", prettyprint=True, version=GEXF_VERSION)
+    writer.add_graph(g)
+    yield from str(writer).splitlines()
+
+
 def export_lines(g: nx.DiGraph, fmt: str) -> Iterator[str]:
     """``g`` as GraphML or GEXF text, a line at a time; always well-formed XML."""
     g = xml_safe(g)
     if fmt == GRAPHML:
         return nx.generate_graphml(g)
     if fmt == GEXF:
-        return nx.generate_gexf(add_gexf_viz(g), version="1.2draft")
+        return generate_gexf(add_gexf_viz(g))
     raise BoundError(f"not an XML export format: {fmt!r}")
 
 

@@ -21,6 +21,10 @@ const DIM_NODE = "#e4e6ea";
 const DIM_EDGE = "#f0f1f3";
 const EDGE_COLOUR = { RELATED: "#9aa3ad", PUBLISHED_BY: "#c9ced6", TAGGED: "#e3d29b" };
 const SERVER_LAYOUT_MAX = 500; // the server's SPRING bound; bigger maps use ForceAtlas2
+// Above this many edges, edges are hidden while the map moves (pan, zoom, inertia) and
+// drawn again when it stops: drawing 20,000 edges every frame is what keeps a CPU-drawn
+// (software WebGL) map from moving smoothly. Nodes and labels stay drawn.
+const MOVING_EDGES_MAX = 2000;
 const LABEL_FONT = 12;
 const HINT = "Click a node for its details; hover to see its neighbours; drag to move it.";
 
@@ -412,7 +416,14 @@ class MapPage {
     this.analyticsVersion = sub.analyticsVersion;
     this.lastTruncated = sub.truncated;
     this.needsLayout = sub.nodes.some((n) => n.x == null);
+    this.fitSettingsToSize();
     return added;
+  }
+
+  /** Settings that depend on the map's size (see MOVING_EDGES_MAX). */
+  fitSettingsToSize() {
+    const hide = this.graph.size > MOVING_EDGES_MAX;
+    if (this.renderer.getSetting("hideEdgesOnMove") !== hide) this.renderer.setSetting("hideEdgesOnMove", hide);
   }
 
   layoutIfNeeded(fixedKeys) {
