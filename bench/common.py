@@ -87,6 +87,16 @@ def corpus(articles: int, seed: int = 1, base: Path | None = None) -> Path:
     return folder
 
 
+#: Base URL -> process of each server that :func:`server` runs.
+PROCESSES: dict[str, subprocess.Popen] = {}
+
+
+def cpu_seconds(base: str) -> float:
+    """User + system CPU seconds the server at ``base`` has used so far (Linux)."""
+    fields = Path(f"/proc/{PROCESSES[base].pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -116,8 +126,10 @@ def server(cmd: list[str], env: dict | None = None, timeout: float = 600) -> Ite
             if time.monotonic() > deadline:
                 raise RuntimeError(f"server {cmd} did not start")
             time.sleep(0.1)
+        PROCESSES[base] = proc
         yield base
     finally:
+        PROCESSES.pop(base, None)
         proc.terminate()
         try:
             proc.wait(10)
@@ -272,6 +284,17 @@ def load_spread(
     t0 = time.perf_counter()
     asyncio.run(main())
     return Load(len(bodies), time.perf_counter() - t0, latencies, statuses, sizes)
+
+
+def merged(loads: list[Load]) -> Load:
+    """Several loads as one: their requests over the sum of their times."""
+    return Load(
+        sum(x.requests for x in loads),
+        sum(x.seconds for x in loads),
+        [t for x in loads for t in x.latencies],
+        [c for x in loads for c in x.statuses],
+        [n for x in loads for n in x.sizes],
+    )
 
 
 def ms(seconds: float) -> str:

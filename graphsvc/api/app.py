@@ -9,6 +9,8 @@ caches GET queries by ETag."""
 from __future__ import annotations
 
 import contextlib
+import inspect
+import os
 import threading
 import time
 from typing import Any
@@ -16,6 +18,7 @@ from urllib.parse import urlencode
 
 import anyio
 import anyio.to_thread
+from graphql import execute as graphql_execute
 from starlette.applications import Starlette
 from starlette.datastructures import Headers, QueryParams
 from starlette.middleware import Middleware
@@ -24,7 +27,9 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema._graphql_core import execution_context_class_kwargs
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
@@ -44,6 +49,11 @@ from .schema import make_schema
 from .schema import schema as default_schema
 from .settings import Settings
 from .tables import articles_table_route
+
+#: ``GRAPHSVC_PREPARED=0``: no prepared queries (see ``GraphQLApp._answer_prepared``).
+PREPARED_ENV = "GRAPHSVC_PREPARED"
+#: Prepared documents kept per graph version and app.
+MAX_PREPARED = 256
 
 
 class GraphQLApp(GraphQL):
@@ -78,6 +88,10 @@ class GraphQLApp(GraphQL):
         self._heavy: anyio.CapacityLimiter | None = None
         self._cached = fastpath.ResponseCache(self._answer, store)
         self.persisted = PersistedQueries()
+        #: Prepared queries (see :meth:`_answer_prepared`); ``GRAPHSVC_PREPARED=0``
+        #: turns them off (every request takes Strawberry's whole path).
+        self._prepared_on = os.environ.get(PREPARED_ENV, "1") != "0"
+        self._prepared_key = ("prepared-queries", object())  # this app's, per graph
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "websocket" and GRAPHQL_TRANSPORT_WS_PROTOCOL not in (
@@ -113,7 +127,7 @@ class GraphQLApp(GraphQL):
             if message is not None:  # the client went away
                 await self._cached(scope, fastpath._replay([], message, receive), send)
                 return
-            problem = fastpath.request_problem(body)
+            payload, problem = fastpath.checked_request(body)
             if problem is not None:
                 await self._error(scope, 400, problem)(scope, receive, send)
                 return
@@ -123,6 +137,11 @@ class GraphQLApp(GraphQL):
                 except APQError as e:
                     await self._apq_error(scope, e)(scope, receive, send)
                     return
+                payload, problem = fastpath.checked_request(body)  # the document filled in
+                if problem is not None:
+                    await self._error(scope, 400, problem)(scope, receive, send)
+                    return
+            scope.setdefault("state", {})["graphql_request"] = (body, payload)
             receive = fastpath._replay([body], None, receive)
         elif scope["type"] == "http" and scope.get("method") == "GET":
             try:
@@ -233,6 +252,11 @@ class GraphQLApp(GraphQL):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        if self._prepared_on and scope.get("method") == "POST" and _is_json(scope):
+            body, message = await _read_body(receive)
+            if message is None and await self._answer_prepared(scope, body, receive, send):
+                return
+            receive = fastpath._replay([body], message, receive)
         rewrite = scope.get("state", {}).pop("graphql_get_rewrite", None)
         if rewrite is not None:  # a persisted GET query's document, for the view
             scope["query_string"] = urlencode(rewrite).encode()
@@ -250,6 +274,100 @@ class GraphQLApp(GraphQL):
         sub.graphql_media = transport.negotiate(request.headers.get("accept"))
         sub.graphql_request_error = False
         return sub
+
+    def _prepared(self, lg, create: bool = False) -> dict | None:
+        prepared = lg._cache.get(self._prepared_key)
+        if prepared is None and create:
+            prepared = lg._cache[self._prepared_key] = {}
+        return prepared
+
+    async def _answer_prepared(self, scope, body: bytes, receive, send) -> bool:
+        """Answer a POSTed query whose document this app already ran on this graph
+        version, without Strawberry's per-request machinery; False when it is not one
+        (or when it fails: the caller then runs the whole path, which gives the answer).
+
+        A document is *prepared* once it has run here without an error as a query, on
+        the server's loop (not ``heavy``, no ``--threads``), and its estimated cost does
+        not depend on its variables (``limits.estimate_cost_and_dependence``): every
+        check before execution (tokens, fields, depth, aliases, cost, introspection,
+        validation) then depends only on the document, the graph and the settings, so
+        it passes again. What remains per request is what Strawberry does after them:
+        graphql-core's execution with the same context, executor and time limit, and
+        the same response. ``tests/test_prepared_queries.py`` checks both paths give
+        the same bytes."""
+        lg = self.store.current
+        prepared = self._prepared(lg) if lg is not None else None
+        if not prepared:
+            return False
+        try:
+            payload = fastpath.decoded(scope, body)
+        except ValueError:
+            return False
+        if not isinstance(payload, dict) or payload.get("extensions"):
+            return False
+        query, op = payload.get("query"), payload.get("operationName")
+        entry = prepared.get((query, op)) if isinstance(query, str) else None
+        if entry is None:
+            return False
+        document, label = entry
+        variables = payload.get("variables")
+        request = Request(scope, receive)
+        sub_response = await self.get_sub_response(request)
+        context = await self.get_context(request, sub_response)
+        context["graph"] = lg  # the version the document was prepared on
+        seconds = self.settings.time_limit
+        if seconds > 0:
+            context["deadline"] = time.monotonic() + seconds
+            context["time_limit"] = seconds
+        result = graphql_execute(
+            self.schema._schema,
+            document,
+            context_value=context,
+            variable_values=variables,
+            operation_name=op,
+            is_awaitable=optimized_is_awaitable,
+            # graphql-core's keyword for it differs between versions: Strawberry's own.
+            **execution_context_class_kwargs(self.schema.execution_context_class),
+        )
+        if inspect.isawaitable(result):
+            result = await result
+        if result.errors:
+            if not any(isinstance(e.original_error, limits.TimeLimitPassed) for e in result.errors):
+                return False  # the whole path runs it again and reports its errors
+            # As execute_single: fields past the deadline answer with the one reason.
+            request.state.graphql_operation = label
+            timed_out = ExecutionResult(data=None, errors=[limits.time_limit_error(seconds)])
+            sub_response.graphql_request_error = transport.is_request_error(timed_out)
+            response_data = await self.process_result(request, timed_out)
+        else:
+            request.state.graphql_operation = label
+            request.state.graphql_errors = 0
+            response_data = {"data": result.data}
+        await self.create_response(response_data, sub_response)(scope, receive, send)
+        return True
+
+    def _prepare(self, context: dict, request, request_data, result, label: str) -> None:
+        """Remember a query that ran without an error, when it may be prepared (see
+        :meth:`_answer_prepared`)."""
+        lg = context.get("graph")
+        query = getattr(request_data, "query", None)
+        if (
+            not self._prepared_on
+            or result.errors
+            or lg is None
+            or lg is not self.store.current
+            or not context.get("cost_fixed")
+            or request.method != "POST"
+            or getattr(request_data, "protocol", "http") != "http"
+            or getattr(request_data, "extensions", None)
+            or not isinstance(query, str)
+            or not fastpath.is_query(query, request_data.operation_name)
+        ):
+            return
+        document = limits.parsed(query, self.settings.max_tokens)
+        prepared = self._prepared(lg, create=True)
+        if document is not None and len(prepared) < MAX_PREPARED:
+            prepared[(query, request_data.operation_name)] = (document, label)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(graphiql.page(self.store.current, self.assets))
@@ -320,9 +438,11 @@ class GraphQLApp(GraphQL):
             # Fields past the deadline failed one by one: answer with the one reason.
             result = ExecutionResult(data=None, errors=[limits.time_limit_error(seconds)])
         op = context.get("operation") or request_data.operation_name
-        request.state.graphql_operation = ops.operation_label(op)
+        request.state.graphql_operation = label = ops.operation_label(op)
         if transport.is_request_error(result):
             sub_response.graphql_request_error = True
+        if limiter is None:  # ran on the loop: the fast path may run it there too
+            self._prepare(context, request, request_data, result, label)
         return result
 
     def _is_heavy(self, request_data) -> bool:

@@ -64,10 +64,29 @@ def decode_json(data: str | bytes) -> object:
 def request_problem(body: bytes) -> str | None:
     """Why a POSTed JSON GraphQL request cannot run (None when it can): not JSON, not
     an object, fields of the wrong type, or a subscription (websocket only)."""
+    return checked_request(body)[1]
+
+
+def checked_request(body: bytes) -> tuple[Any, str | None]:
+    """(the decoded body, :func:`request_problem`'s answer): read once, used by every
+    later step of the request (``scope["state"]["graphql_request"]``)."""
     try:
         payload = decode_json(body)
     except json.JSONDecodeError as e:
-        return f"the body is not valid JSON: {e.msg}"
+        return None, f"the body is not valid JSON: {e.msg}"
+    return payload, _payload_problem(payload)
+
+
+def decoded(scope, body: bytes) -> Any:
+    """``body`` decoded: as the GraphQL view's checks left it in ``scope`` when it is the
+    same body, else read again (raises ValueError when it is not JSON)."""
+    seen = (scope.get("state") or {}).get("graphql_request")
+    if seen is not None and seen[0] is body:
+        return seen[1]
+    return decode_json(body)
+
+
+def _payload_problem(payload) -> str | None:
     if isinstance(payload, list):
         return "batched requests (a JSON list) are not supported: send one operation per request"
     if not isinstance(payload, dict):
@@ -282,8 +301,8 @@ def _key(scope, body: bytes):
     if b"json" not in headers.get(b"content-type", b""):
         return None
     try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError:
+        payload = decoded(scope, body)
+    except ValueError:
         return None
     return _payload_key(scope, payload)
 

@@ -293,6 +293,61 @@ def name_limit(error: GraphQLError) -> None:
 
 
 # -- cost ------------------------------------------------------------------------------
+class _ReadArgs(dict):
+    """A field's arguments that remember which of them a cost or fan-out rule read."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.read: set[str] = set()
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key):
+        self.read.add(key)
+        return super().__contains__(key)
+
+    def _all(self):
+        self.read.update(super().keys())
+
+    def keys(self):
+        self._all()
+        return super().keys()
+
+    def values(self):
+        self._all()
+        return super().values()
+
+    def items(self):
+        self._all()
+        return super().items()
+
+    def __iter__(self):
+        self._all()
+        return super().__iter__()
+
+
+def _has_variable(value) -> bool:
+    """True when a literal argument value mentions a variable anywhere inside it."""
+    if isinstance(value, VariableNode):
+        return True
+    for item in getattr(value, "values", None) or ():  # a list
+        if _has_variable(item):
+            return True
+    # An input object's fields.
+    return any(_has_variable(f.value) for f in getattr(value, "fields", None) or ())
+
+
+def _from_variables(node: FieldNode) -> frozenset[str]:
+    """Names of the arguments of ``node`` whose value depends on the request's variables."""
+    return frozenset(a.name.value for a in node.arguments or () if _has_variable(a.value))
+
+
 def _args(field_def, node: FieldNode, variables: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, arg in field_def.args.items():
@@ -341,6 +396,20 @@ def estimate_cost(
 ) -> tuple[int, dict[str, int]]:
     """(total cost, occurrences per priced field) of the operation to run.
 
+    See :func:`estimate_cost_and_dependence`, which also says whether the cost depends
+    on the variables.
+    """
+    cost, counts, _ = estimate_cost_and_dependence(schema, document, operation_name, variables, lg)
+    return cost, counts
+
+
+def estimate_cost_and_dependence(
+    schema, document, operation_name: str | None, variables: dict | None, lg: LinkGraph | None
+) -> tuple[int, dict[str, int], bool]:
+    """(total cost, occurrences per priced field, whether any rule read an argument
+    whose value comes from the variables) of the operation to run. When the last is
+    False the same document costs the same for any variables on the same graph.
+
     The cost is the graph work of every priced field (:data:`COSTS`) plus one per object
     that a list returns, each multiplied by the objects its parent lists return
     (:data:`FANOUTS`): fan-outs are bounded by this graph's size, so a big ``limit`` on
@@ -356,15 +425,21 @@ def estimate_cost(
     if operation_name:
         ops = [o for o in ops if o.name and o.name.value == operation_name]
     if len(ops) != 1:
-        return 0, {}
+        return 0, {}, True
     op = ops[0]
     root = schema.get_root_type(op.operation)
     if root is None:
-        return 0, {}
+        return 0, {}, True
     variables = _with_defaults(schema, op, variables if isinstance(variables, dict) else {})
     size = GraphSize.of(lg)
     memo: dict[tuple[str, int, bool], tuple[int, dict[str, int]]] = {}
     cap = 10**12
+    depends = False
+
+    def read(args: _ReadArgs, from_vars: frozenset[str]) -> None:
+        nonlocal depends
+        if not depends and from_vars and not args.read.isdisjoint(from_vars):
+            depends = True
 
     def walk(
         sel_set, parent, visiting: frozenset[str], in_page: bool, scope: int
@@ -387,7 +462,8 @@ def estimate_cost(
                 fdef = fields.get(name)
                 if fdef is None:
                     continue
-                args = _args(fdef, sel, variables)
+                args = _ReadArgs(_args(fdef, sel, variables))
+                from_vars = _from_variables(sel)
                 rule = COSTS.get(name)
                 if rule is not None:
                     try:
@@ -398,6 +474,7 @@ def estimate_cost(
                 if per_node:
                     add(per_node * scope, {name: 1})
                 if sel.selection_set is None:
+                    read(args, from_vars)
                     continue
                 named = get_named_type(fdef.type)
                 is_list = _is_list(fdef.type)
@@ -417,6 +494,7 @@ def estimate_cost(
                     # Small lists of an object (topics, images): they repeat what they
                     # select, but hand out no graph fan-out of their own.
                     times = _fanout(pname, name, fdef, args)
+                read(args, from_vars)
                 add(*walk(sel.selection_set, named, visiting, page, child_scope), times)
             elif isinstance(sel, InlineFragmentNode):
                 t = schema.get_type(sel.type_condition.name.value) if sel.type_condition else None
@@ -444,7 +522,8 @@ def estimate_cost(
         except Exception:  # noqa: BLE001 - a rule must not break a request
             return LIST_FANOUT
 
-    return walk(op.selection_set, root, frozenset(), False, size.nodes if size else 500)
+    cost, counts = walk(op.selection_set, root, frozenset(), False, size.nodes if size else 500)
+    return cost, counts, depends
 
 
 @functools.lru_cache(maxsize=256)
@@ -570,7 +649,7 @@ class CostLimiter(SchemaExtension):
                 # Clearly too deep: the depth limit refuses it, with the clearer message.
                 yield
                 return
-            cost, counts = estimate_cost(
+            cost, counts, depends = estimate_cost_and_dependence(
                 ec.schema._schema,
                 ec.graphql_document,
                 ec.operation_name,
@@ -578,6 +657,9 @@ class CostLimiter(SchemaExtension):
                 ctx.get("graph"),
             )
             ctx["cost"] = cost
+            # The same document costs the same on this graph whatever its variables:
+            # the GraphQL view may skip these checks for it (api.app's prepared queries).
+            ctx["cost_fixed"] = not depends
             ctx["operation"] = ec.operation_name
             if cost > self.max_cost:
                 ec.pre_execution_errors = [

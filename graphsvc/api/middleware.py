@@ -61,6 +61,9 @@ class RequestContext:
         self.app = app
         self.settings = settings
         self.path_label = path_label
+        #: (path, operation, status) -> the request counter's and latency histogram's
+        #: children: ``labels()`` takes a lock and builds a key each time.
+        self._series: dict[tuple[str, str, str], tuple] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -155,12 +158,23 @@ class RequestContext:
     def _record(self, scope: Scope, state: dict, status: int, seconds: float) -> None:
         path = self.path_label(scope.get("path", ""))
         op = state.get("graphql_operation") or ("anonymous" if path == "/graphql" else "")
-        ops.REQUESTS.labels(path=path, operation=op, status=str(status)).inc()
-        ops.LATENCY.labels(path=path, operation=op).observe(seconds)
+        key = (path, op, str(status))
+        series = self._series.get(key)
+        if series is None:
+            series = (
+                ops.REQUESTS.labels(path=path, operation=op, status=key[2]),
+                ops.LATENCY.labels(path=path, operation=op),
+            )
+            if len(self._series) < 10_000:  # operation names come from clients
+                self._series[key] = series
+        series[0].inc()
+        series[1].observe(seconds)
         if path in ("/healthz", "/readyz", "/metrics") and status < 400:
             level = logging.DEBUG  # probes and scrapes would drown the log
         else:
             level = logging.INFO
+        if not ops.access_log.isEnabledFor(level):
+            return
         ops.access_log.log(
             level,
             "%s %s %s %s %.1fms",
