@@ -236,28 +236,12 @@ def load(
 ) -> Load:
     """Send each (method, path, body[, headers]) once, over ``concurrency`` keep-alive
     connections."""
-    url = httpx.URL(base)
-    host, port = url.host, url.port
-    assert host in ("127.0.0.1", "localhost", "::1"), "benchmarks talk to this machine only"
-    raws = [_request(host, port, *b) for b in bodies]
-    shares = [raws[i::concurrency] for i in range(concurrency)]
-    latencies: list[float] = []
-    statuses: list[int] = []
-    sizes: list[int] = []
-
-    async def main():
-        await asyncio.gather(
-            *(_one_connection(host, port, s, latencies, statuses, sizes) for s in shares if s)
-        )
-
-    t0 = time.perf_counter()
-    asyncio.run(main())
-    return Load(len(raws), time.perf_counter() - t0, latencies, statuses, sizes)
+    return load_spread([base], bodies, concurrency)
 
 
 def load_spread(
     bases: list[str],
-    bodies: list[tuple[str, str, bytes | None]],
+    bodies: list[tuple],
     concurrency: int = 8,
 ) -> Load:
     """As :func:`load`, the requests and connections spread evenly over several servers
@@ -265,13 +249,13 @@ def load_spread(
     targets = []
     for base in bases:
         url = httpx.URL(base)
-        assert url.host in ("127.0.0.1", "localhost", "::1"), "this machine only"
+        assert url.host in ("127.0.0.1", "localhost", "::1"), "benchmarks talk to this machine only"
         targets.append((url.host, url.port))
     conns = []
     for i in range(concurrency):
         host, port = targets[i % len(targets)]
         share = bodies[i::concurrency]
-        conns.append((host, port, [_request(host, port, m, p, b) for m, p, b in share]))
+        conns.append((host, port, [_request(host, port, *b) for b in share]))
     latencies: list[float] = []
     statuses: list[int] = []
     sizes: list[int] = []
