@@ -224,6 +224,19 @@ def report(res: dict) -> str:
     return "\n".join(lines)
 
 
+def _all_ready(base: str, times: int = 20) -> bool:
+    """``/readyz`` answers 200 ``times`` in a row: with ``--workers N`` each request may
+    reach another worker, and one still loading would answer the load with 503s. A
+    server without ``/readyz`` (404) counts as ready."""
+    for _ in range(times):
+        status = httpx.get(base + "/readyz", timeout=2).status_code
+        if status == 404:
+            return True
+        if status != 200:
+            return False
+    return True
+
+
 def start_server(args, tmp_path: Path, src: Path | None) -> tuple[subprocess.Popen, str]:
     """``graphsvc serve`` on a free loopback port (from ``src`` when given); waits until
     it answers a query (so it works for servers without /readyz too)."""
@@ -237,11 +250,11 @@ def start_server(args, tmp_path: Path, src: Path | None) -> tuple[subprocess.Pop
     cmd += args.server_arg if src is None else []
     with open(tmp_path / name, "wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path, env=env)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 600
     while True:
         try:
             r = httpx.get(base + "/graphql", params={"query": "{ stats { articles } }"}, timeout=2)
-            if r.status_code == 200:
+            if r.status_code == 200 and _all_ready(base):
                 return proc, base
         except httpx.HTTPError:
             pass
