@@ -16,7 +16,7 @@ import sys
 import time
 from dataclasses import asdict
 
-from . import p1_load, p2_snapshot, p3_article, p4_subgraph, p6_live, p56_big, p78_live
+from . import p1_load, p2_snapshot, p3_article, p4_subgraph, p6_live, p7_big, p56_big, p78_live
 from .common import machine
 
 SIZES = {
@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         ("P6", lambda: [p56_big.run_memory(z["mem"])]),
         ("P6L", lambda: [p6_live.run(z["live"])]),
         ("P7", lambda: p78_live.run(z["live"])),
+        ("P7M", lambda: [p7_big.row(z["mem"] if size == "full" else z["live"])]),
     ]
     for ident, step in steps:
         if not (want(ident, "P8") if ident == "P7" else want(ident)):  # P7 runs P8 too
