@@ -146,9 +146,17 @@ class StateDB:
         self._finalizer()
 
     def dump(self) -> bytes:
-        """The whole database as bytes (for the snapshot)."""
+        """The whole database as bytes (for the snapshot). :class:`pickle.PicklingError`
+        when SQLite cannot serialize it (it refuses past 2 GB: ~270k files): the
+        snapshot is then not written, and the caller says so and serves on."""
         self._flush()
-        return self.db.serialize()
+        try:
+            return self.db.serialize()
+        except (sqlite3.Error, MemoryError, OverflowError) as e:
+            size = os.path.getsize(self.path)
+            raise pickle.PicklingError(
+                f"the delta state ({size / 2**30:.1f} GiB) does not fit in a snapshot: {e}"
+            ) from None
 
     @contextlib.contextmanager
     def delta(self) -> Iterator[None]:
