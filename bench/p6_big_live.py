@@ -18,14 +18,7 @@ import time
 from pathlib import Path
 
 from .common import REPO
-
-
-def _rss() -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
+from .p56_big import rss_bytes
 
 
 def _read(path: str) -> None:
@@ -37,7 +30,7 @@ def _read(path: str) -> None:
     seconds = time.perf_counter() - t
     gc.collect()
     state = payload.get("state")
-    print(json.dumps({"rss": _rss(), "seconds": seconds, "state": state is not None}))
+    print(json.dumps({"rss": rss_bytes(), "seconds": seconds, "state": state is not None}))
 
 
 def run(files: int, seed: int = 1) -> dict:

@@ -19,20 +19,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import REPO, Row
+from .common import REPO
+from .p56_big import Row, rss_bytes
 
 
 def _pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p * (len(xs) - 1))))]
-
-
-def _rss() -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def run(files: int, edits: int = 20, seed: int = 1) -> dict:
@@ -64,7 +57,7 @@ def run(files: int, edits: int = 20, seed: int = 1) -> dict:
     del records
     gc.collect()
     gc.freeze()  # what the server does once the graph is loaded (api/ops.py)
-    out["rss_after_build"] = _rss()
+    out["rss_after_build"] = rss_bytes()
     times = []
     for i, p in enumerate(victims):
         rec = copy.deepcopy(live.state.records[p])
@@ -77,7 +70,7 @@ def run(files: int, edits: int = 20, seed: int = 1) -> dict:
     out["edit_p99"] = _pct(times, 0.99)
     out["edit_max"] = max(times)
     out["ratio"] = out["edit_p50"] / out["seconds_rebuild"]
-    out["rss_end"] = _rss()
+    out["rss_end"] = rss_bytes()
     live.close()
     return out
 
