@@ -341,17 +341,6 @@ class GraphState:
         self.records = _Records(self.db)
         self.comp = _Comps(self.db)
 
-    def move_to(self, folder: str | None) -> None:
-        """Keep the database in ``folder`` from now on (a copy; the old file goes)."""
-        if folder == self.folder:
-            return
-        image = self.db.dump()
-        self.db.close()
-        self.folder = folder
-        self.db = StateDB(folder, image=image)
-        self.records = _Records(self.db)
-        self.comp = _Comps(self.db)
-
     # -- indexes of one record ---------------------------------------------------------
     def _ref(self, path: str, rec: ArticleRecord, canon: _Canon, n: int) -> set[str]:
         """Add (n=1) or remove (n=-1) what ``rec`` at ``path`` counts; its provider keys."""

@@ -94,15 +94,13 @@ def _d(b: bytes | None) -> str | None:
 
 
 def _pack(obj) -> bytes:
+    # Records and images pickled, not compressed: zlib's fastest level cost as much as
+    # pickling and only halved the size (the file is on disk); a marshal tuple codec was
+    # only 20% faster both ways (building the dataclasses dominates), so not kept.
     return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 _unpack = pickle.loads
-
-# Records: pickled (a tuple encoding for marshal was only 20% faster both ways, the
-# dataclasses' construction dominating). Not compressed: zlib's fastest level cost as
-# much as pickling and only halved the size; the file is on disk.
-pack_record, unpack_record = _pack, _unpack
 
 
 class StateDB:
@@ -207,13 +205,13 @@ class StateDB:
         if self.fresh:
             return None
         row = self._q("SELECT data FROM rec WHERE path=?", (_e(path),), "rec").fetchone()
-        rec = unpack_record(row[0]) if row else None
+        rec = _unpack(row[0]) if row else None
         if memo is not None:
             memo[path] = rec
         return rec
 
     def put_record(self, path: str, rec) -> None:
-        self._w("rec", "INSERT OR REPLACE INTO rec VALUES (?, ?)", (_e(path), pack_record(rec)))
+        self._w("rec", "INSERT OR REPLACE INTO rec VALUES (?, ?)", (_e(path), _pack(rec)))
         if self.memo is not None:
             self.memo[path] = rec
 
