@@ -629,7 +629,7 @@ class LiveCorpus:
     def _child(self, conn, paths, sigs, workers) -> None:
         try:
             self._cold(paths, sigs, workers, conn.send)
-            self.save_snapshot()
+            self._save_snapshot(fork=False, move=True)  # the state is not used again
             conn.send(("done", None))
         except BaseException as e:  # noqa: BLE001 - reported to the parent, which loads itself
             conn.send(("failed", f"{type(e).__name__}: {e}"))
@@ -672,27 +672,45 @@ class LiveCorpus:
         server keeps answering; the child's pages grow only with what it touches."""
         if not self.cache:
             return
-        with self.lock, self.state.frozen() if self.state else contextlib.nullcontext():
-            payload = {"graph": self.store.current, "state": self.state, "sigs": self._sigs}
+        with self.lock:
             if background and hasattr(os, "fork"):
                 self._reap()
                 if self._snap_child is not None:
                     return  # the last one is still writing: next time
+            self._save_snapshot(background and hasattr(os, "fork"))
+            self._unsaved = False
+            self._saved_at = time.monotonic()
+
+    def _save_snapshot(self, fork: bool, move: bool = False) -> None:
+        # The delta state's database goes beside the snapshot, copied now (under the
+        # lock: writes wait for the copy, readers do not), so that it matches the graph.
+        side = None
+        if self.state is not None:
+            self.snapshot_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            side = snapshot.sidecar_path(self.snapshot_path)
+        frozen = self.state.frozen(side, move) if self.state else contextlib.nullcontext()
+        try:
+            with frozen:
+                payload = {"graph": self.store.current, "state": self.state, "sigs": self._sigs}
+                if not fork:
+                    snapshot.save(self.snapshot_path, self._key(), payload, side)
+                    return
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", DeprecationWarning)
                     pid = os.fork()
                 if pid == 0:  # the child: write and leave, touching nothing else
                     code = 1
                     try:
-                        snapshot.save(self.snapshot_path, self._key(), payload)
+                        snapshot.save(self.snapshot_path, self._key(), payload, side)
                         code = 0
                     finally:
                         os._exit(code)
                 self._snap_child = pid
-            else:
-                snapshot.save(self.snapshot_path, self._key(), payload)
-            self._unsaved = False
-            self._saved_at = time.monotonic()
+        except BaseException:
+            if side is not None:  # save() removes it too; a failed copy or fork does not
+                with contextlib.suppress(OSError):
+                    os.unlink(side)
+            raise
 
     def _reap(self, wait: bool = False) -> None:
         if self._snap_child is None:

@@ -10,10 +10,16 @@ folder's absolute path. It holds:
 2. the payload: one pickle of ``{"graph": LinkGraph, "state": GraphState or None,
    "sigs": {relative path: (inode, size, mtime_ns, ctime_ns)}}`` - the graph, the
    delta state it was made with (None when a read-only server wrote it) and the
-   signature of every file as read for it.
+   signature of every file as read for it;
+3. beside it, when there is delta state, the state's SQLite database as a file of its
+   own, ``<snapshot>.<random>.state``, named in the header with its length and SHA-256
+   (a database inside the pickle cannot pass 2 GB, which is ~270k files, and would be
+   copied on the heap). A new snapshot names a new file and removes the one it
+   replaced; a reader opens it as soon as it has read the header, so that removal
+   never pulls it away mid-load.
 
-A snapshot is used only when every header field matches and the payload has exactly
-the stated length and checksum; anything else (another corpus, another graphsvc, a
+A snapshot is used only when every header field matches and the payload (and the state
+file) has exactly the stated length and checksum; anything else (another corpus, another graphsvc, a
 truncated or corrupt file, a file that is not a snapshot at all) means a cold load,
 which writes a fresh snapshot. Files whose signature differs from the one recorded
 (changed, added, removed) are then read again and applied as a delta
@@ -35,10 +41,12 @@ import os
 import pickle
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
+from .graph.statedb import Unusable
 
 MAGIC = b"graphsvc-snapshot\n"
 FORMAT = 2
@@ -98,6 +106,39 @@ class Rejected(Exception):
     """Why a snapshot was not used (the message says)."""
 
 
+def sidecar_path(path: Path) -> Path:
+    """A new name for a state file beside the snapshot at ``path``."""
+    return path.with_name(f"{path.name}.{os.urandom(8).hex()}.state")
+
+
+#: State files of a snapshot's name that no snapshot names are removed after this long
+#: (a process killed between writing one and renaming its snapshot left them).
+ORPHAN_SECONDS = 3600.0
+
+
+def _header(fh) -> dict:
+    if fh.read(len(MAGIC)) != MAGIC:
+        raise Rejected("not a graphsvc snapshot")
+    try:
+        header = json.loads(fh.readline(_HEADER_MAX))
+        int(header["payload_bytes"]), str(header["payload_sha256"])
+    except (ValueError, KeyError, TypeError):
+        raise Rejected("unreadable snapshot header") from None
+    if not isinstance(header, dict):
+        raise Rejected("unreadable snapshot header")
+    return header
+
+
+def _sidecar_name(path: Path) -> str | None:
+    """The state file the snapshot at ``path`` names, if it can be told."""
+    try:
+        with open(path, "rb") as fh:
+            side = _header(fh).get("sidecar")
+    except (OSError, Rejected):
+        return None
+    return side.get("name") if isinstance(side, dict) else None
+
+
 def load(path: Path, key: Key):
     """The payload of the snapshot at ``path`` if it matches ``key``; else :class:`Rejected`."""
     try:
@@ -106,19 +147,25 @@ def load(path: Path, key: Key):
         raise Rejected("no snapshot yet") from None
     except OSError as e:
         raise Rejected(f"cannot read the snapshot: {e.strerror}") from None
-    with fh:
-        if fh.read(len(MAGIC)) != MAGIC:
-            raise Rejected("not a graphsvc snapshot")
-        line = fh.readline(_HEADER_MAX)
-        try:
-            header = json.loads(line)
-            size, digest = int(header["payload_bytes"]), str(header["payload_sha256"])
-        except (ValueError, KeyError, TypeError):
-            raise Rejected("unreadable snapshot header") from None
+    with fh, contextlib.ExitStack() as stack:
+        header = _header(fh)
+        size, digest = int(header["payload_bytes"]), str(header["payload_sha256"])
         want = key.header()
         for field, value in want.items():
             if header.get(field) != value:
                 raise Rejected(f"snapshot is stale or foreign: {field} differs")
+        side, side_fh = header.get("sidecar"), None
+        if side is not None:
+            try:
+                name = str(side["name"])
+                if os.path.basename(name) != name or not name.startswith(path.name + "."):
+                    raise ValueError(name)
+                side_fh = stack.enter_context(open(path.parent / name, "rb"))
+                side_size, side_sha = int(side["bytes"]), str(side["sha256"])
+            except (TypeError, KeyError, ValueError):
+                raise Rejected("unreadable snapshot header") from None
+            except OSError as e:
+                raise Rejected(f"the snapshot's state file cannot be read: {e.strerror}") from None
         # Check length and checksum first, reading in pieces, then unpickle from the
         # same open file: the payload is never held in memory whole (that would be
         # about half as much again as the graph, at the peak). Snapshots are replaced
@@ -143,12 +190,58 @@ def load(path: Path, key: Key):
         finally:
             if enabled:
                 gc.enable()
+        state = graph.get("state") if isinstance(graph, dict) else None
+        wants = getattr(state, "sidecar", None)
+        if wants is not None or side_fh is not None:
+            if wants is None or side_fh is None or wants != name:
+                raise Rejected("the snapshot and its state file do not match")
+            try:
+                state.attach(side_fh, side_size, side_sha)
+            except Unusable as e:
+                raise Rejected(f"the snapshot's state file is {e}") from None
+            except OSError as e:
+                raise Rejected(f"the snapshot's state file cannot be read: {e.strerror}") from None
     return graph
 
 
-def save(path: Path, key: Key, obj) -> int:
+def save(path: Path, key: Key, obj, sidecar: Path | None = None) -> int:
     """Write ``obj`` (a dict holding ``graph``) as the snapshot, atomically; returns its
-    size in bytes. Raises OSError."""
+    size in bytes. Raises OSError. ``sidecar``: the state file the pickled state names
+    (:meth:`GraphState.frozen`), beside ``path``; hashed and synced here, then the one
+    the old snapshot named is removed. A save that fails removes ``sidecar``."""
+    try:
+        return _save(path, key, obj, sidecar)
+    except BaseException:
+        if sidecar is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(sidecar)
+        raise
+
+
+def _hash_file(path: Path) -> tuple[int, str]:
+    h, n = hashlib.sha256(), 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            h.update(chunk)
+            n += len(chunk)
+        os.fsync(fh.fileno())
+    return n, h.hexdigest()
+
+
+def _remove_sidecars(path: Path, keep: str | None, old: str | None) -> None:
+    """Remove the state file the replaced snapshot named, and orphans of this name."""
+    now = time.time()
+    with contextlib.suppress(OSError), os.scandir(path.parent) as it:
+        for e in it:
+            n = e.name
+            if n == keep or not (n.startswith(path.name + ".") and n.endswith(".state")):
+                continue
+            with contextlib.suppress(OSError):
+                if n == old or now - e.stat(follow_symlinks=False).st_mtime > ORPHAN_SECONDS:
+                    os.unlink(e.path)
+
+
+def _save(path: Path, key: Key, obj, sidecar: Path | None) -> int:
     graph = obj["graph"] if isinstance(obj, dict) else obj
     cache = graph._cache
     graph._cache = {}  # derived data: rebuilt on demand, not worth storing
@@ -159,6 +252,11 @@ def save(path: Path, key: Key, obj) -> int:
     header = key.header()
     header["payload_bytes"] = len(payload)
     header["payload_sha256"] = hashlib.sha256(payload).hexdigest()
+    if sidecar is not None:
+        if sidecar.parent != path.parent:
+            raise ValueError("the state file must be beside the snapshot")
+        n, digest = _hash_file(sidecar)
+        header["sidecar"] = {"name": sidecar.name, "bytes": n, "sha256": digest}
     buf = io.BytesIO()
     buf.write(MAGIC)
     buf.write(json.dumps(header, sort_keys=True).encode() + b"\n")
@@ -170,9 +268,11 @@ def save(path: Path, key: Key, obj) -> int:
             fh.write(payload)
             fh.flush()
             os.fsync(fh.fileno())
+        old = _sidecar_name(path)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    _remove_sidecars(path, sidecar.name if sidecar else None, old)
     return buf.tell() + len(payload)

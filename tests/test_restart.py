@@ -3,6 +3,7 @@ to a cold load. Unchanged, changed (100 files), truncated and foreign snapshots.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 
@@ -83,13 +84,63 @@ def test_changes_made_while_following_are_in_the_next_snapshot(corpus, tmp_path)
     assert_same(again.graph, cold(corpus))
 
 
-@pytest.mark.parametrize("how", ["truncated", "foreign", "corrupt", "static"])
+def sidecars(path):
+    return sorted(p.name for p in path.parent.glob(path.name + ".*.state"))
+
+
+def test_the_state_database_is_a_file_beside_the_snapshot(corpus, tmp_path):
+    """The delta state is not inside the pickle (SQLite cannot serialize past 2 GB): a
+    file named in the header with its size, and each new snapshot removes the last one's."""
+    cache = tmp_path / "cache"
+    live, _ = restart(corpus, cache)
+    path = live.snapshot_path
+    data = path.read_bytes()
+    header = json.loads(data.split(b"\n", 2)[1])
+    (name,) = sidecars(path)
+    assert header["sidecar"]["name"] == name
+    assert header["sidecar"]["bytes"] == (path.parent / name).stat().st_size > 0
+    assert b"SQLite format 3" not in data  # no database image in the payload
+    for i in range(3):  # new snapshots: one state file at a time, the new one
+        write(corpus, "later.md", article("https://later.example/a", f"Later {i}"))
+        live.refresh([str(corpus / "later.md")])
+        live.save_snapshot()
+        (now,) = sidecars(path)
+        assert now != name
+        name = now
+    live.close()
+    again, info = restart(corpus, cache)
+    assert info.source == "snapshot" and info.reread == 0, info.note
+    assert_same(again.graph, cold(corpus))
+    again.close()
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["truncated", "foreign", "corrupt", "static"]
+    + ["state-truncated", "state-corrupt", "state-missing", "state-older"],
+)
 def test_a_bad_snapshot_is_rebuilt_and_equals_a_cold_load(corpus, tmp_path, how):
     cache = tmp_path / "cache"
     live, _ = restart(corpus, cache)
     path = live.snapshot_path
     data = path.read_bytes()
-    if how == "truncated":
+    (side,) = [path.parent / n for n in sidecars(path)]
+    if how == "state-truncated":
+        side.write_bytes(side.read_bytes()[:-4096])
+    elif how == "state-corrupt":
+        b = bytearray(side.read_bytes())
+        b[len(b) // 2] ^= 0xFF
+        side.write_bytes(bytes(b))
+    elif how == "state-missing":
+        side.unlink()
+    elif how == "state-older":  # an older state file under the name the snapshot gives
+        older = side.read_bytes()
+        write(corpus, "later.md", article("https://later.example/a", "Later"))
+        live.refresh([str(corpus / "later.md")])
+        live.save_snapshot()
+        data = path.read_bytes()
+        (path.parent / sidecars(path)[0]).write_bytes(older)
+    elif how == "truncated":
         path.write_bytes(data[: len(data) // 2])
     elif how == "corrupt":
         path.write_bytes(data[:-50] + bytes(50))
@@ -105,6 +156,8 @@ def test_a_bad_snapshot_is_rebuilt_and_equals_a_cold_load(corpus, tmp_path, how)
     again, info = restart(corpus, cache)
     assert info.source == "files", info
     assert info.note
+    if how.startswith("state-"):
+        assert "state file" in info.note, info.note
     assert_same(again.graph, cold(corpus))
     third, info = restart(corpus, cache)  # and the snapshot was written again
     assert info.source == "snapshot" and info.reread == 0

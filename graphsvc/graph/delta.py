@@ -284,6 +284,18 @@ class _Records:
         return iter(self.db.paths())
 
 
+class _Sidecar:
+    """In a pickled state: the database is the file of this name beside the snapshot."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __reduce__(self):
+        return (_Sidecar, (self.name,))
+
+
 class GraphState:
     """The records a graph was built from, indexed for deltas. One writer at a time.
 
@@ -296,7 +308,8 @@ class GraphState:
 
     def __init__(self, folder: str | None = None) -> None:
         self.folder = folder
-        self._image: bytes | None = None
+        self._image: bytes | _Sidecar | None = None
+        self.sidecar: str | None = None  # unpickled, waiting for attach()
         self.db = StateDB(folder)
         self.records = _Records(self.db)  # path -> the record the graph uses
         self.comp: _Comps = _Comps(self.db)  # canonical URL -> its article (per delta)
@@ -315,10 +328,18 @@ class GraphState:
         self.db.close()
 
     @contextlib.contextmanager
-    def frozen(self) -> Iterator[None]:
+    def frozen(self, sidecar: str | os.PathLike | None = None, move: bool = False):
         """Pickles made meanwhile (in a forked child, say) carry the database as it is
-        now, whatever this process applies after: the copy is taken here."""
-        self._image = self.db.dump()
+        now, whatever this process applies after: the copy is taken here. With
+        ``sidecar`` the copy is that file, and the pickle only names it (a snapshot
+        checks and opens it: :meth:`attach`); else the copy is bytes inside the pickle,
+        which SQLite cannot make past 2 GB. ``move`` renames the database to ``sidecar``
+        instead of copying it: the state is unusable after (a loading child's)."""
+        if sidecar is None:
+            self._image = self.db.dump()
+        else:
+            (self.db.move_to if move else self.db.copy_to)(sidecar)
+            self._image = _Sidecar(os.path.basename(sidecar))
         try:
             yield
         finally:
@@ -337,9 +358,24 @@ class GraphState:
         self._image = None
         if self.folder is not None and not os.path.isdir(self.folder):
             self.folder = None  # written elsewhere: the temporary folder will do
-        self.db = StateDB(self.folder, image=image)
-        self.records = _Records(self.db)
-        self.comp = _Comps(self.db)
+        if isinstance(image, _Sidecar):
+            self.sidecar = image.name
+            self.db = None
+        else:
+            self.sidecar = None
+            self._open(StateDB(self.folder, image=image))
+
+    def attach(self, fh, size: int, sha256: str) -> None:
+        """Take the database from the sidecar file open as ``fh`` (the snapshot's header
+        states its size and SHA-256): copied to a working file, checked as it is copied.
+        :class:`~graphsvc.graph.statedb.Unusable` when it does not match."""
+        self._open(StateDB(self.folder, source=(fh, size, sha256)))
+        self.sidecar = None
+
+    def _open(self, db: StateDB) -> None:
+        self.db = db
+        self.records = _Records(db)
+        self.comp = _Comps(db)
 
     # -- indexes of one record ---------------------------------------------------------
     def _ref(self, path: str, rec: ArticleRecord, canon: _Canon, n: int) -> set[str]:

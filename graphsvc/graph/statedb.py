@@ -10,7 +10,8 @@ in a file of its own (a temporary file by default; the corpus object puts it bes
 snapshot), read a few rows at a time by each delta. SQLite is the embedded store made
 for exactly this: indexed lookups in microseconds, its own small page cache, nothing to
 run. The file is scratch space, rebuilt from the snapshot or the files at each start:
-durability comes from the snapshot, which carries a copy (:meth:`StateDB.dump`).
+durability comes from the snapshot, which names a copy of it in a file of its own
+(:meth:`StateDB.copy_to`; small states may also travel inside a pickle, :meth:`StateDB.dump`).
 
 Only the writer (one thread at a time, under the corpus lock) uses it.
 """
@@ -19,14 +20,17 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import itertools
 import os
 import pickle
+import shutil
 import sqlite3
 import tempfile
 import time
 import weakref
 from collections.abc import Iterator
+from typing import BinaryIO
 
 _SCHEMA = """
 CREATE TABLE rec (path BLOB PRIMARY KEY, data BLOB NOT NULL);
@@ -103,16 +107,45 @@ def _pack(obj) -> bytes:
 _unpack = pickle.loads
 
 
+class Unusable(Exception):
+    """A copy of a state database that does not match what its snapshot says (the
+    message says how)."""
+
+
+def copy_checked(src: BinaryIO, dst: BinaryIO, size: int, sha256: str) -> None:
+    """Copy ``src`` to ``dst``, checking that it is exactly ``size`` bytes with this
+    SHA-256 (one pass: read, hash, write); :class:`Unusable` when it is not."""
+    h = hashlib.sha256()
+    seen = 0
+    while chunk := src.read(1 << 22):
+        h.update(chunk)
+        seen += len(chunk)
+        if seen > size:
+            break
+        dst.write(chunk)
+    if seen != size:
+        raise Unusable(f"truncated or too long ({seen} of {size} bytes)")
+    if h.hexdigest() != sha256:
+        raise Unusable("corrupt: checksum mismatch")
+
+
 class StateDB:
     """One SQLite file of delta state; removed when this object goes (or :meth:`close`).
 
     ``folder`` is where the file is made (default: the temporary folder); ``image`` a
-    :meth:`dump` to start from. Writes are queued per table and sent with
-    ``executemany`` when that table is next read or the delta ends: a cold build of
-    100k files is a few bulk inserts, not a million round trips.
+    :meth:`dump` to start from, or ``source`` an open copy made by :meth:`copy_to` with
+    its expected size and SHA-256 (:class:`Unusable` when it differs). Writes are
+    queued per table and sent with ``executemany`` when that table is next read or the
+    delta ends: a cold build of 100k files is a few bulk inserts, not a million round
+    trips.
     """
 
-    def __init__(self, folder: str | os.PathLike | None = None, image: bytes | None = None):
+    def __init__(
+        self,
+        folder: str | os.PathLike | None = None,
+        image: bytes | None = None,
+        source: tuple[BinaryIO, int, str] | None = None,
+    ):
         if folder is not None:
             sweep(folder)
         fd, self.path = tempfile.mkstemp(prefix=PREFIX, suffix=SUFFIX, dir=folder)
@@ -121,6 +154,13 @@ class StateDB:
         if image is not None:
             with open(self.path, "wb") as fh:
                 fh.write(image)
+        elif source is not None:
+            try:
+                with open(self.path, "wb", buffering=0) as fh:
+                    copy_checked(*source[:1], fh, *source[1:])
+            except BaseException:
+                self._finalizer()
+                raise
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         # Scratch space: no journal on disk, no fsync; a crash loses the file, which a
         # start rebuilds anyway. A small page cache: the point is to stay off the heap.
@@ -128,7 +168,7 @@ class StateDB:
         db.execute("PRAGMA synchronous=OFF")
         db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         db.execute("PRAGMA temp_store=FILE")
-        if image is None:
+        if image is None and source is None:
             db.executescript(_SCHEMA)
         self.db = db
         self.memo: dict[str, object] | None = None  # decoded records during one delta
@@ -155,6 +195,29 @@ class StateDB:
             raise pickle.PicklingError(
                 f"the delta state ({size / 2**30:.1f} GiB) does not fit in a snapshot: {e}"
             ) from None
+
+    def copy_to(self, path: str | os.PathLike) -> None:
+        """Copy the database as it is now to a new file ``path`` (for a snapshot: no size
+        limit and nothing on the heap, unlike :meth:`dump`). A copy of the file itself is
+        a consistent database here without SQLite's backup API: this connection is the
+        file's only one, the rollback journal is in memory, and no transaction is open,
+        so the file holds exactly what was committed. The kernel copies it (sendfile)."""
+        self._flush()
+        if self.db.in_transaction:
+            raise RuntimeError("copy_to inside a delta")
+        with open(path, "xb"):
+            pass  # a new name, never an old file overwritten
+        shutil.copyfile(self.path, path)
+
+    def move_to(self, path: str | os.PathLike) -> None:
+        """Close the database and rename its file to ``path`` (same folder): the cheap
+        :meth:`copy_to` of a state that is not used again (a loading child's)."""
+        self._flush()
+        if self.db.in_transaction:
+            raise RuntimeError("move_to inside a delta")
+        self.db.close()
+        os.replace(self.path, path)
+        self._finalizer()  # unlinks nothing now; releases the lock
 
     @contextlib.contextmanager
     def delta(self) -> Iterator[None]:
