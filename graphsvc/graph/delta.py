@@ -23,8 +23,8 @@ Readers see one version: **copy-on-write**. ``apply`` makes a new ``nx.DiGraph``
 top-level tables share every trie node the change does not touch with the old ones;
 the inner adjacency dict of a node is copied the first time the change touches it
 (a hub's predecessors, more than :data:`HUB`, are a persistent map too), node
-attribute dicts and Article/Provider/Topic objects are replaced, never edited. A reader holding the old
-LinkGraph keeps seeing exactly the old version, and applying never waits for readers
+attribute dicts and Article/Provider/Topic objects are replaced, never edited. A reader
+holding the old LinkGraph keeps seeing exactly the old version, and applying never waits for readers
 nor they for it. (The GraphState itself is the writer's alone: apply is called by one
 thread at a time, under the corpus lock.)
 
