@@ -13,18 +13,15 @@ Time: proportional to what the change touches. The articles its old and new reco
 name (their URLs' groups are merged and split again with a local union-find over
 the records that mention them), stubs named by winners that changed, the articles
 linking to an article whose key or URL group changed, and the providers and topics of
-all of those. Nothing is per version: the node, successor and predecessor tables and
-the alias index are persistent maps (``immutables.Map``), so a new version costs
-O(k log n) for the k keys it changes, not a copy of n entries (that copy was 27% of an
-edit at 1M articles, held the GIL for ~50 ms, and left three n-entry dicts for the
-young generation of the garbage collector to walk on every collection of the edit).
+all of those. On top of that, each version costs one shallow copy of four dicts (the
+node, successor and predecessor tables and the alias index: pointers only, a few ms
+per 100k articles).
 
 Readers see one version: **copy-on-write**. ``apply`` makes a new ``nx.DiGraph`` whose
-top-level tables share every trie node the change does not touch with the old ones;
-the inner adjacency dict of a node is copied the first time the change touches it
-(a hub's predecessors, more than :data:`HUB`, are a persistent map too), node
-attribute dicts and Article/Provider/Topic objects are replaced, never edited. A reader
-holding the old LinkGraph keeps seeing exactly the old version, and applying never waits for readers
+top-level tables are copies of the old ones; the inner adjacency dict of a node is
+copied the first time the change touches it, node attribute dicts and
+Article/Provider/Topic objects are replaced, never edited. A reader holding the old
+LinkGraph keeps seeing exactly the old version, and applying never waits for readers
 nor they for it. (The GraphState itself is the writer's alone: apply is called by one
 thread at a time, under the corpus lock.)
 
@@ -51,7 +48,6 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 
-import immutables
 import networkx as nx
 
 from ..ingest.records import ArticleRecord, LoadIssue
@@ -83,17 +79,6 @@ from .model import (
 from .statedb import StateDB
 
 _DUP, _LINKS = 1, 2  # warning groups, after a file's own problems (group 0)
-
-# Predecessor dicts bigger than this (a topic's, a provider's, a much-cited article's)
-# are kept as persistent maps: a change of one edge into a hub copies a few trie nodes
-# instead of the whole dict (100k entries for a big topic at 1M articles).
-HUB = 1024
-_EMPTY: immutables.Map = immutables.Map()
-
-
-def _persistent(table: Mapping) -> immutables.Map:
-    """``table`` as a persistent map (a graph from build_graph has dicts: once)."""
-    return table if type(table) is immutables.Map else immutables.Map(table)
 
 
 class Comp:
@@ -166,50 +151,32 @@ class _Comps:
 
 
 class _Writer:
-    """Copy-on-write edits of a graph: the old version is never changed.
-
-    The top-level tables (node, successor, predecessor; the alias index) are
-    persistent maps (:class:`immutables.Map`, a hash array mapped trie): a version
-    made from the last one shares every trie node the delta does not touch, so making
-    it costs O(k log n) for k changed keys instead of a copy of n entries (and no
-    long stretch holding the GIL, which a ``dict()`` of a million entries is). Inner
-    adjacency dicts are copied the first time the delta touches them, except a hub's
-    predecessors (more than :data:`HUB`), which are persistent maps too.
-    """
+    """Copy-on-write edits of a graph: the old version is never changed."""
 
     def __init__(self, old: LinkGraph | None, counts: Counter):
         g = nx.DiGraph()
         if old is not None:
             og = old.g
             g.graph = og.graph
-            tables = (og._node, og._succ, og._pred, old.alias_index)
-        else:
-            tables = (_EMPTY, _EMPTY, _EMPTY, _EMPTY)
-        # While the delta runs the tables are mutations (their own copy of what they
-        # change, invisible to readers of ``old``); finish() seals them.
-        g._node, g._succ, g._pred, self.alias = (_persistent(t).mutate() for t in tables)
-        g._adj = g._succ
+            g._node = dict(og._node)
+            g._succ = g._adj = dict(og._succ)
+            g._pred = dict(og._pred)
         self.g = g
+        # The alias index is copied only if the delta changes it (an edit of a title
+        # does not): it is the largest of the tables, one entry per URL.
+        self.alias = old.alias_index if old is not None else {}
+        self._alias_owned = old is None
         self.own_s: set[str] = set()
         self.own_p: set[str] = set()
         self.counts = counts
         self.articles: set[str] = set()  # article keys whose node was set or removed
 
-    def finish(self) -> tuple[nx.DiGraph, immutables.Map]:
-        """The new version's graph and alias index; the writer is spent after."""
-        g = self.g
-        pred = g._pred
-        for v in self.own_p:  # hubs grown in this delta (a cold build): a map from now on
-            p = pred.get(v)
-            if type(p) is dict and len(p) > HUB:
-                pred[v] = immutables.Map(p)
-        g._node, g._pred = g._node.finish(), pred.finish()
-        g._succ = g._adj = g._succ.finish()
-        return g, self.alias.finish()
-
     def set_alias(self, url: str, key: str | None) -> None:
         if self.alias.get(url) == key:
             return
+        if not self._alias_owned:
+            self.alias = dict(self.alias)
+            self._alias_owned = True
         if key is None:
             del self.alias[url]
         else:
@@ -222,28 +189,12 @@ class _Writer:
         self.own_s.add(u)
         return d
 
-    def _pred(self, v: str) -> dict | immutables.Map:
-        """``v``'s predecessors to change: a dict this delta owns, or a hub's map."""
-        p = self.g._pred[v]
-        if v in self.own_p or type(p) is immutables.Map:
-            return p
-        p = self.g._pred[v] = immutables.Map(p) if len(p) > HUB else dict(p)
+    def pred(self, v: str) -> dict:
+        if v in self.own_p:
+            return self.g._pred[v]
+        d = self.g._pred[v] = dict(self.g._pred[v])
         self.own_p.add(v)
-        return p
-
-    def set_pred(self, v: str, u: str, attrs: dict) -> None:
-        p = self._pred(v)
-        if type(p) is immutables.Map:
-            self.g._pred[v] = p.set(u, attrs)
-        else:
-            p[u] = attrs
-
-    def del_pred(self, v: str, u: str) -> None:
-        p = self._pred(v)
-        if type(p) is immutables.Map:
-            self.g._pred[v] = p.delete(u)
-        else:
-            del p[u]
+        return d
 
     def has_node(self, key: str) -> bool:
         return key in self.g._node
@@ -275,7 +226,7 @@ class _Writer:
         if v not in s:
             self.counts["edge:" + attrs["kind"]] += 1
         s[v] = attrs
-        self.set_pred(v, u, attrs)
+        self.pred(v)[u] = attrs
 
     def remove_out_edges(self, u: str) -> list[tuple[str, str]]:
         """Remove every edge out of ``u``; returns (target, kind) of each."""
@@ -284,7 +235,7 @@ class _Writer:
             return []
         out = [(v, d["kind"]) for v, d in g._succ[u].items()]
         for v, kind in out:
-            self.del_pred(v, u)
+            del self.pred(v)[u]
             self.counts["edge:" + kind] -= 1
         self.g._succ[u] = {}
         self.own_s.add(u)
@@ -773,7 +724,7 @@ class GraphState:
         for u in region | unstable_urls:
             c = self.comp.get(u)
             w.set_alias(u, c.key if c is not None else None)
-        g, alias = w.finish()
+        alias = w.alias
 
         # 11. The load report.
         if issues:
@@ -785,7 +736,7 @@ class GraphState:
         all_issues = self._issues()
         errors = sum(1 for i in all_issues if i.severity == "error")
         lg = LinkGraph(
-            g,
+            w.g,
             alias,
             all_issues,
             files=self.files,
