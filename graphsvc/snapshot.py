@@ -46,7 +46,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from .graph.statedb import Unusable
 
 MAGIC = b"graphsvc-snapshot\n"
 FORMAT = 2
@@ -124,9 +123,21 @@ def _header(fh) -> dict:
         int(header["payload_bytes"]), str(header["payload_sha256"])
     except (ValueError, KeyError, TypeError):
         raise Rejected("unreadable snapshot header") from None
-    if not isinstance(header, dict):
-        raise Rejected("unreadable snapshot header")
     return header
+
+
+def _sha256(src, sink=None, limit: int | None = None) -> tuple[int, str]:
+    """Read ``src`` to its end in pieces, copying them to ``sink`` if given: (bytes
+    read, SHA-256). Stops (without copying the piece) once past ``limit`` bytes."""
+    h, n = hashlib.sha256(), 0
+    while chunk := src.read(1 << 22):
+        h.update(chunk)
+        n += len(chunk)
+        if limit is not None and n > limit:
+            break
+        if sink is not None:
+            sink.write(chunk)
+    return n, h.hexdigest()
 
 
 def _sidecar_name(path: Path) -> str | None:
@@ -171,15 +182,7 @@ def load(path: Path, key: Key):
         # about half as much again as the graph, at the peak). Snapshots are replaced
         # by rename, never rewritten in place, so the open file cannot change under us.
         start = fh.tell()
-        h = hashlib.sha256()
-        seen = 0
-        while chunk := fh.read(1 << 22):
-            h.update(chunk)
-            seen += len(chunk)
-        if seen != size:
-            raise Rejected(f"snapshot is truncated or too long ({seen} of {size} bytes)")
-        if h.hexdigest() != digest:
-            raise Rejected("snapshot is corrupt: checksum mismatch")
+        _check(_sha256(fh), size, digest, "snapshot is")
         fh.seek(start)
         enabled = gc.isenabled()
         gc.disable()  # millions of new objects, none of them garbage: skip the collector
@@ -195,10 +198,13 @@ def load(path: Path, key: Key):
         if wants is not None or side_fh is not None:
             if wants is None or side_fh is None or wants != name:
                 raise Rejected("the snapshot and its state file do not match")
+
+            def fill(dst) -> None:  # checked as it is copied to the working file: one pass
+                got = _sha256(side_fh, dst, side_size)
+                _check(got, side_size, side_sha, "the snapshot's state file is")
+
             try:
-                state.attach(side_fh, side_size, side_sha)
-            except Unusable as e:
-                raise Rejected(f"the snapshot's state file is {e}") from None
+                state.attach(fill)
             except OSError as e:
                 raise Rejected(f"the snapshot's state file cannot be read: {e.strerror}") from None
     return graph
@@ -218,14 +224,11 @@ def save(path: Path, key: Key, obj, sidecar: Path | None = None) -> int:
         raise
 
 
-def _hash_file(path: Path) -> tuple[int, str]:
-    h, n = hashlib.sha256(), 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 22):
-            h.update(chunk)
-            n += len(chunk)
-        os.fsync(fh.fileno())
-    return n, h.hexdigest()
+def _check(got: tuple[int, str], size: int, digest: str, what: str) -> None:
+    if got[0] != size:
+        raise Rejected(f"{what} truncated or too long ({got[0]} of {size} bytes)")
+    if got[1] != digest:
+        raise Rejected(f"{what} corrupt: checksum mismatch")
 
 
 def _remove_sidecars(path: Path, keep: str | None, old: str | None) -> None:
@@ -255,7 +258,9 @@ def _save(path: Path, key: Key, obj, sidecar: Path | None) -> int:
     if sidecar is not None:
         if sidecar.parent != path.parent:
             raise ValueError("the state file must be beside the snapshot")
-        n, digest = _hash_file(sidecar)
+        with open(sidecar, "rb") as fh:
+            n, digest = _sha256(fh)
+            os.fsync(fh.fileno())
         header["sidecar"] = {"name": sidecar.name, "bytes": n, "sha256": digest}
     buf = io.BytesIO()
     buf.write(MAGIC)

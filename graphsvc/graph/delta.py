@@ -47,6 +47,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 
 import networkx as nx
 
@@ -284,16 +285,11 @@ class _Records:
         return iter(self.db.paths())
 
 
+@dataclass(frozen=True, slots=True)
 class _Sidecar:
     """In a pickled state: the database is the file of this name beside the snapshot."""
 
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __reduce__(self):
-        return (_Sidecar, (self.name,))
+    name: str
 
 
 class GraphState:
@@ -363,13 +359,13 @@ class GraphState:
             self.db = None
         else:
             self.sidecar = None
-            self._open(StateDB(self.folder, image=image))
+            self._open(StateDB(self.folder, fill=lambda fh: fh.write(image)))
 
-    def attach(self, fh, size: int, sha256: str) -> None:
-        """Take the database from the sidecar file open as ``fh`` (the snapshot's header
-        states its size and SHA-256): copied to a working file, checked as it is copied.
-        :class:`~graphsvc.graph.statedb.Unusable` when it does not match."""
-        self._open(StateDB(self.folder, source=(fh, size, sha256)))
+    def attach(self, fill) -> None:
+        """Take the database named :attr:`sidecar`: ``fill(fh)`` writes it into a new
+        working file (the snapshot's reader copies and checks it; what it raises
+        propagates, and the state stays without a database)."""
+        self._open(StateDB(self.folder, fill=fill))
         self.sidecar = None
 
     def _open(self, db: StateDB) -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import itertools
 import os
 import pickle
@@ -29,7 +28,7 @@ import sqlite3
 import tempfile
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 _SCHEMA = """
@@ -107,34 +106,12 @@ def _pack(obj) -> bytes:
 _unpack = pickle.loads
 
 
-class Unusable(Exception):
-    """A copy of a state database that does not match what its snapshot says (the
-    message says how)."""
-
-
-def copy_checked(src: BinaryIO, dst: BinaryIO, size: int, sha256: str) -> None:
-    """Copy ``src`` to ``dst``, checking that it is exactly ``size`` bytes with this
-    SHA-256 (one pass: read, hash, write); :class:`Unusable` when it is not."""
-    h = hashlib.sha256()
-    seen = 0
-    while chunk := src.read(1 << 22):
-        h.update(chunk)
-        seen += len(chunk)
-        if seen > size:
-            break
-        dst.write(chunk)
-    if seen != size:
-        raise Unusable(f"truncated or too long ({seen} of {size} bytes)")
-    if h.hexdigest() != sha256:
-        raise Unusable("corrupt: checksum mismatch")
-
-
 class StateDB:
     """One SQLite file of delta state; removed when this object goes (or :meth:`close`).
 
-    ``folder`` is where the file is made (default: the temporary folder); ``image`` a
-    :meth:`dump` to start from, or ``source`` an open copy made by :meth:`copy_to` with
-    its expected size and SHA-256 (:class:`Unusable` when it differs). Writes are
+    ``folder`` is where the file is made (default: the temporary folder); ``fill``, if
+    given, writes the database to start from into the new file (a :meth:`dump`, or a
+    copy made by :meth:`copy_to`); whatever it raises leaves nothing behind. Writes are
     queued per table and sent with ``executemany`` when that table is next read or the
     delta ends: a cold build of 100k files is a few bulk inserts, not a million round
     trips.
@@ -143,21 +120,17 @@ class StateDB:
     def __init__(
         self,
         folder: str | os.PathLike | None = None,
-        image: bytes | None = None,
-        source: tuple[BinaryIO, int, str] | None = None,
+        fill: Callable[[BinaryIO], object] | None = None,
     ):
         if folder is not None:
             sweep(folder)
         fd, self.path = tempfile.mkstemp(prefix=PREFIX, suffix=SUFFIX, dir=folder)
         fcntl.flock(fd, fcntl.LOCK_EX)  # "in use" for sweep(); SQLite's own locks differ
         self._finalizer = weakref.finalize(self, _remove, self.path, fd)
-        if image is not None:
-            with open(self.path, "wb") as fh:
-                fh.write(image)
-        elif source is not None:
+        if fill is not None:
             try:
-                with open(self.path, "wb", buffering=0) as fh:
-                    copy_checked(*source[:1], fh, *source[1:])
+                with open(self.path, "wb") as fh:
+                    fill(fh)
             except BaseException:
                 self._finalizer()
                 raise
@@ -168,7 +141,7 @@ class StateDB:
         db.execute("PRAGMA synchronous=OFF")
         db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         db.execute("PRAGMA temp_store=FILE")
-        if image is None and source is None:
+        if fill is None:
             db.executescript(_SCHEMA)
         self.db = db
         self.memo: dict[str, object] | None = None  # decoded records during one delta
