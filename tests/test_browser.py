@@ -475,7 +475,8 @@ def test_a_url_reopens_the_same_view(gl, gl_browser, tmp_path, news_server):
     page.evaluate(
         "window.graphsvcMap.page.renderer.getCamera().setState({x: 0.4, y: 0.55, ratio: 0.7})"
     )
-    page.wait_for_timeout(400)  # the URL follows the camera after 200 ms
+    # The URL follows the camera 200 ms after it settles (longer on a loaded machine).
+    wait_js(page, "new URLSearchParams(location.search).get('cam') === '0.4,0.55,0.7'")
     link = page.url
     assert "exp=provider" in link and "sel=" in link and "cam=" in link
     camera = "window.graphsvcMap.page.renderer.getCamera().getState()"
