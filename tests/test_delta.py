@@ -13,6 +13,7 @@ import os
 import random
 from datetime import UTC, datetime
 
+import immutables
 import pytest
 
 from graphsvc.generate import generate_records
@@ -108,6 +109,26 @@ def test_random_deltas_equal_a_cold_build(seed):
             assert_same(lg, _cold(recs))
         except AssertionError as e:
             raise AssertionError(f"seed {seed}, step {step}, paths {sorted(ch)}: {e}") from None
+
+
+def test_a_delta_onto_a_cold_built_graph():
+    """A version from build_graph (plain dicts) is a valid base: its tables become maps."""
+    rng = random.Random(7)
+    recs = {r.path: r for r in generate_records(60, seed=7)}
+    pool = list(recs.values())
+    st = GraphState()
+    st.apply(None, dict(recs), files=len(recs), root="/corpus")
+    lg = _cold(recs)
+    for step in range(20):
+        ch = _step(rng, recs, pool, step)
+        for p, r in ch.items():
+            if r is None:
+                recs.pop(p, None)
+            else:
+                recs[p] = r
+        lg = st.apply(lg, ch, files=len(recs))
+        assert type(lg.g._node) is type(lg.g._succ) is type(lg.g._pred) is immutables.Map
+        assert_same(lg, _cold(recs))
 
 
 def test_old_versions_are_untouched():

@@ -153,13 +153,17 @@ def to_networkx(
 ) -> nx.DiGraph:
     """A new DiGraph of ``sub`` (or of the whole graph) with flat attributes only.
 
-    Its size is that of what is exported; the served graph is only read.
+    Its size is that of what is exported; the served graph is only read. The whole
+    graph comes in node-key order, each node's out-edges in stored order (a live graph's
+    node table is a hash-ordered map, whose order differs between processes).
     """
     out = nx.DiGraph(name="graphsvc", version=lg.version)
     if sub is None:
-        for key in lg.g:
+        keys = sorted(lg.g._node)
+        for key in keys:
             out.add_node(key, **node_attrs(lg, key))
-        edges = ((u, v, a["kind"], a.get("rank")) for u, v, a in lg.g.edges(data=True))
+        succ = lg.g._succ
+        edges = ((u, v, a["kind"], a.get("rank")) for u in keys for v, a in succ[u].items())
     else:
         out.graph["truncated"] = bool(sub.truncated)
         omitted = getattr(sub, "omitted", None)
