@@ -336,9 +336,13 @@ WATCH_ENV = "GRAPHSVC_WATCH"  # "0": live but not following the folder (--no-wat
 def app_from_env():
     """An app configured from the environment, for ``uvicorn --factory`` (e.g. with
     ``--workers``): ``GRAPHSVC_CORPUS`` names the folder (default: the seed articles),
-    ``GRAPHSVC_*`` the settings. Each worker loads the graph in the background through
-    the corpus object, from its snapshot when that is current (``GRAPHSVC_NO_CACHE=1``
-    reads the files)."""
+    ``GRAPHSVC_*`` the settings. Each worker loads the graph through the corpus object,
+    from its snapshot when that is current (``GRAPHSVC_NO_CACHE=1`` reads the files),
+    *before* the factory returns: uvicorn's workers share one listening socket, and a
+    worker takes connections from it only once it serves, so no request lands on a
+    worker still loading (a single server instead answers 503 NOT_READY meanwhile, and
+    /readyz says when it is ready). A worker started again after a crash loads the same
+    way while the others go on answering."""
     from pathlib import Path  # noqa: PLC0415
 
     from ..live import LiveCorpus  # noqa: PLC0415
@@ -370,5 +374,7 @@ def app_from_env():
         if live and os.environ.get(WATCH_ENV, "1") != "0":
             corpus.start_watching()
 
-    load_in_background(store, load, app.state.load_state)
+    # In a thread as for a single server (same logging, metrics and gc.freeze), joined:
+    # uvicorn's supervisor keeps pinging the worker meanwhile.
+    load_in_background(store, load, app.state.load_state).join()
     return app
