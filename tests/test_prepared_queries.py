@@ -186,3 +186,133 @@ def test_generated_queries_answer_the_same_prepared(corpus, tmp_path):
         # Most generated queries name URLs that do not exist (an error: the whole path
         # answers); the ones without errors were answered prepared the second time.
         assert len(compared) >= 40 and sum(compared) >= 1
+
+
+# -- compiled plans (graphsvc.api.plan) against graphql-core ------------------------------
+
+LEAVES = ["url", "title", "excerpt", "publishedAt", "webUrl", "isStub", "id", "__typename"]
+NESTED = {
+    "provider": ["domain", "name", "id", "__typename"],
+    "topics": ["name", "id", "__typename"],
+    "related": ["url", "title", "isStub", "__typename"],
+    "relatedBy": ["url", "title"],
+}
+
+
+def random_article_query(rng: random.Random) -> tuple[str, dict | None]:
+    """An ``article`` query with random fields, aliases (also repeated keys, which
+    merge), __typename, inline fragments and fragment spreads, literal @skip/@include,
+    and the URL as a variable or a literal."""
+    fragments = {}
+
+    def selection(fields: dict | list, depth: int) -> str:
+        parts = []
+        names = list(fields)
+        for _ in range(rng.randint(1, 6)):
+            name = rng.choice(names)
+            alias = rng.choice(["", "", f"a{rng.randint(0, 2)}: "]) if name != "id" else ""
+            if alias and name in NESTED and depth:
+                alias = ""  # an alias on different sub-selections would not validate
+            text = alias + name
+            roll = rng.random()
+            if roll < 0.1:
+                text += f" @include(if: {rng.choice(['true', 'false'])})"
+            elif roll < 0.15:
+                text += f" @skip(if: {rng.choice(['true', 'false'])})"
+            if isinstance(fields, dict) and fields.get(name) and depth < 2:
+                text += " { " + selection(fields[name], depth + 1) + " }"
+            elif isinstance(fields, dict) and fields.get(name):
+                text += " { url }" if name.startswith("related") else " { name }"
+            if roll < 0.15:
+                pass
+            elif roll < 0.25:
+                text = "... on Article { " + text + " }" if depth == 0 else "... { " + text + " }"
+            elif roll < 0.3 and depth == 0:
+                frag = f"F{len(fragments)}"
+                fragments[frag] = f"fragment {frag} on Article {{ {text} }}"
+                text = f"...{frag}"
+            parts.append(text)
+        return " ".join(parts)
+
+    fields = {n: None for n in LEAVES} | NESTED
+    body = selection(fields, 0)
+    url_literal = rng.random() < 0.3
+    url = rng.choice(URLS) if rng.random() < 0.9 else "https://nowhere.example/x"
+    if url_literal:
+        head, variables = "query", None
+        arg = orjson.dumps(url).decode()
+    else:
+        head, variables = "query($u: String!)", {"u": url}
+        arg = "$u"
+    extra = rng.choice(["", " __typename", " stats { articles }", " x: __typename"])
+    query = f"{head} {{ article(url: {arg}) {{ {body} }}{extra} }}"
+    return "\n".join([query, *fragments.values()]), variables
+
+
+URLS: list[str] = []
+
+
+def test_plans_answer_what_graphql_core_does():
+    """Many random documents compiled and run against graphql-core's execution of the
+    same document with the same variables: the same data (in bytes: keys in the same
+    order), or the plan falls back where graphql-core reports an error."""
+    from graphql import execute, parse, validate
+
+    from graphsvc.api import limits, plan
+    from graphsvc.api.schema import make_schema
+
+    recs = list(generate_records(200, seed=5))
+    lg = build_graph(Corpus(root="mem", records=recs, files=200), version=1)
+    URLS[:] = lg.article_keys()
+    schema = make_schema(execution_context_class=limits.DeadlineExecutionContext)._schema
+    rng = random.Random(11)
+    ran = fell_back = 0
+    for _ in range(400):
+        query, variables = random_article_query(rng)
+        document = parse(query)
+        if validate(schema, document):
+            continue  # e.g. one alias for two fields
+        compiled = plan.compile_plan(schema, document, None)
+        want = execute(schema, document, context_value={"graph": lg}, variable_values=variables)
+        if compiled is None:
+            assert "@include(if: $" in query or "@skip(if: $" in query, query
+            continue
+        try:
+            got = compiled.run({"graph": lg}, variables)
+        except plan.Fallback:
+            assert want.errors, query
+            fell_back += 1
+            continue
+        assert not want.errors, (query, want.errors)
+        assert orjson.dumps(got) == orjson.dumps(want.data), query
+        ran += 1
+    assert ran > 300, (ran, fell_back)
+    # Enums, lists of objects and a resolver's error (an unknown URL in neighbors).
+    compiled = plan.compile_plan(schema, parse(NEIGHBORS), None)
+    for u in URLS[:20]:
+        want = execute(
+            schema, parse(NEIGHBORS), context_value={"graph": lg}, variable_values={"u": u}
+        )
+        assert orjson.dumps(compiled.run({"graph": lg}, {"u": u})) == orjson.dumps(want.data)
+    with pytest.raises(plan.Fallback):
+        compiled.run({"graph": lg}, {"u": "https://nowhere.example/x"})
+    # The time limit: past the deadline, at the first list.
+    compiled = plan.compile_plan(schema, parse(ARTICLE), None)
+    with pytest.raises(plan.Fallback):
+        compiled.run({"graph": lg, "deadline": 0.0}, {"u": URLS[0]})
+    # Wrong variables fall back (graphql-core reports them); so does a null for a
+    # non-null field.
+    compiled = plan.compile_plan(schema, parse(ARTICLE), None)
+    for bad in ({"u": 5}, {}, None):
+        with pytest.raises(plan.Fallback):
+            compiled.run({"graph": lg}, bad)
+    # What the plan does not do is not compiled: graphql-core runs it.
+    for query, op in [
+        (FRAGMENTS, None),  # @include with a variable
+        (TWO_OPS, None),  # which operation?
+        ('{ node(id: "x") { id } }', None),  # an interface
+        ("{ __schema { queryType { name } } }", None),
+        ("mutation { __typename }", None),
+    ]:
+        assert plan.compile_plan(schema, parse(query), op) is None, query
+    assert plan.compile_plan(schema, parse(TWO_OPS), "B") is not None

@@ -40,7 +40,7 @@ except ImportError:  # pragma: no cover - an older Strawberry
 
 from ..graph.store import GraphStore
 from ..live import LiveCorpus
-from . import fastpath, graphiql, limits, ops, pages, transport
+from . import fastpath, graphiql, limits, ops, pages, plan, transport
 from .auth import READ_DENIED_MESSAGE, Auth
 from .export import export_route
 from .middleware import stack
@@ -52,6 +52,8 @@ from .tables import articles_table_route
 
 #: ``GRAPHSVC_PREPARED=0``: no prepared queries (see ``GraphQLApp._answer_prepared``).
 PREPARED_ENV = "GRAPHSVC_PREPARED"
+#: ``GRAPHSVC_PLANS=0``: prepared documents are not compiled (see ``plan``).
+PLANS_ENV = "GRAPHSVC_PLANS"
 #: Prepared documents kept per graph version and app.
 MAX_PREPARED = 256
 
@@ -92,6 +94,8 @@ class GraphQLApp(GraphQL):
         #: turns them off (every request takes Strawberry's whole path).
         self._prepared_on = os.environ.get(PREPARED_ENV, "1") != "0"
         self._prepared_key = ("prepared-queries", object())  # this app's, per graph
+        #: ``GRAPHSVC_PLANS=0``: prepared documents run on graphql-core, not compiled.
+        self._plans_on = os.environ.get(PLANS_ENV, "1") != "0"
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "websocket" and GRAPHQL_TRANSPORT_WS_PROTOCOL not in (
@@ -309,7 +313,7 @@ class GraphQLApp(GraphQL):
         entry = prepared.get((query, op)) if isinstance(query, str) else None
         if entry is None:
             return False
-        document, label = entry
+        document, label, compiled = entry
         variables = payload.get("variables")
         request = Request(scope, receive)
         sub_response = await self.get_sub_response(request)
@@ -319,6 +323,17 @@ class GraphQLApp(GraphQL):
         if seconds > 0:
             context["deadline"] = time.monotonic() + seconds
             context["time_limit"] = seconds
+        if compiled is not None:
+            # The compiled plan (see ``plan``): graphql-core's answer, built for less.
+            try:
+                data = compiled.run(context, variables)
+            except plan.Fallback:
+                pass  # graphql-core runs it below, and reports what went wrong
+            else:
+                request.state.graphql_operation = label
+                request.state.graphql_errors = 0
+                await self.create_response({"data": data}, sub_response)(scope, receive, send)
+                return True
         result = graphql_execute(
             self.schema._schema,
             document,
@@ -367,7 +382,12 @@ class GraphQLApp(GraphQL):
         document = limits.parsed(query, self.settings.max_tokens)
         prepared = self._prepared(lg, create=True)
         if document is not None and len(prepared) < MAX_PREPARED:
-            prepared[(query, request_data.operation_name)] = (document, label)
+            compiled = (
+                plan.compile_plan(self.schema._schema, document, request_data.operation_name)
+                if self._plans_on
+                else None
+            )
+            prepared[(query, request_data.operation_name)] = (document, label, compiled)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(graphiql.page(self.store.current, self.assets))
