@@ -87,6 +87,17 @@ def _step(rng: random.Random, recs: dict, pool: list, step: int) -> dict:
     return ch
 
 
+def _stepped(rng: random.Random, recs: dict, pool: list, step: int) -> dict:
+    """A random step's change, applied to ``recs`` (the cold build's input) too."""
+    ch = _step(rng, recs, pool, step)
+    for p, r in ch.items():
+        if r is None:
+            recs.pop(p, None)
+        else:
+            recs[p] = r
+    return ch
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_random_deltas_equal_a_cold_build(seed):
     rng = random.Random(seed)
@@ -96,12 +107,7 @@ def test_random_deltas_equal_a_cold_build(seed):
     lg = st.apply(None, dict(recs), files=len(recs), root="/corpus")
     assert_same(lg, _cold(recs))
     for step in range(STEPS):
-        ch = _step(rng, recs, pool, step)
-        for p, r in ch.items():
-            if r is None:
-                recs.pop(p, None)
-            else:
-                recs[p] = r
+        ch = _stepped(rng, recs, pool, step)
         old = lg
         lg = st.apply(lg, ch, files=len(recs))
         assert lg.version == old.version + 1
@@ -120,12 +126,7 @@ def test_a_delta_onto_a_cold_built_graph():
     st.apply(None, dict(recs), files=len(recs), root="/corpus")
     lg = _cold(recs)
     for step in range(20):
-        ch = _step(rng, recs, pool, step)
-        for p, r in ch.items():
-            if r is None:
-                recs.pop(p, None)
-            else:
-                recs[p] = r
+        ch = _stepped(rng, recs, pool, step)
         lg = st.apply(lg, ch, files=len(recs))
         assert type(lg.g._node) is type(lg.g._succ) is type(lg.g._pred) is immutables.Map
         assert_same(lg, _cold(recs))
