@@ -323,42 +323,40 @@ class GraphQLApp(GraphQL):
         if seconds > 0:
             context["deadline"] = time.monotonic() + seconds
             context["time_limit"] = seconds
+        data = None
         if compiled is not None:
             # The compiled plan (see ``plan``): graphql-core's answer, built for less.
-            try:
-                data = compiled.run(context, variables)
-            except plan.Fallback:
-                pass  # graphql-core runs it below, and reports what went wrong
-            else:
+            with contextlib.suppress(plan.Fallback):  # then graphql-core runs it, and
+                data = compiled.run(context, variables)  # reports what went wrong
+        if data is None:
+            result = graphql_execute(
+                self.schema._schema,
+                document,
+                context_value=context,
+                variable_values=variables,
+                operation_name=op,
+                is_awaitable=optimized_is_awaitable,
+                # graphql-core's keyword for it differs between versions: Strawberry's own.
+                **execution_context_class_kwargs(self.schema.execution_context_class),
+            )
+            if inspect.isawaitable(result):
+                result = await result
+            if result.errors:
+                if not any(
+                    isinstance(e.original_error, limits.TimeLimitPassed) for e in result.errors
+                ):
+                    return False  # the whole path runs it again and reports its errors
+                # As execute_single: fields past the deadline answer with the one reason.
                 request.state.graphql_operation = label
-                request.state.graphql_errors = 0
-                await self.create_response({"data": data}, sub_response)(scope, receive, send)
+                timed_out = ExecutionResult(data=None, errors=[limits.time_limit_error(seconds)])
+                sub_response.graphql_request_error = transport.is_request_error(timed_out)
+                response_data = await self.process_result(request, timed_out)
+                await self.create_response(response_data, sub_response)(scope, receive, send)
                 return True
-        result = graphql_execute(
-            self.schema._schema,
-            document,
-            context_value=context,
-            variable_values=variables,
-            operation_name=op,
-            is_awaitable=optimized_is_awaitable,
-            # graphql-core's keyword for it differs between versions: Strawberry's own.
-            **execution_context_class_kwargs(self.schema.execution_context_class),
-        )
-        if inspect.isawaitable(result):
-            result = await result
-        if result.errors:
-            if not any(isinstance(e.original_error, limits.TimeLimitPassed) for e in result.errors):
-                return False  # the whole path runs it again and reports its errors
-            # As execute_single: fields past the deadline answer with the one reason.
-            request.state.graphql_operation = label
-            timed_out = ExecutionResult(data=None, errors=[limits.time_limit_error(seconds)])
-            sub_response.graphql_request_error = transport.is_request_error(timed_out)
-            response_data = await self.process_result(request, timed_out)
-        else:
-            request.state.graphql_operation = label
-            request.state.graphql_errors = 0
-            response_data = {"data": result.data}
-        await self.create_response(response_data, sub_response)(scope, receive, send)
+            data = result.data
+        request.state.graphql_operation = label
+        request.state.graphql_errors = 0
+        await self.create_response({"data": data}, sub_response)(scope, receive, send)
         return True
 
     def _prepare(self, context: dict, request, request_data, result, label: str) -> None:

@@ -148,11 +148,11 @@ class _Run:
             obj_type = shape[1]
             if obj_type.is_type_of is not None:
                 ok = obj_type.is_type_of(value, info)
-                if ok is not True:
-                    if optimized_is_awaitable(ok) and hasattr(ok, "close"):
-                        ok.close()
-                    if ok is not False and not optimized_is_awaitable(ok) and ok:
-                        return self.fields(obj_type, shape[2], value, path)
+                if optimized_is_awaitable(ok):
+                    if hasattr(ok, "close"):
+                        ok.close()  # not awaited: graphql-core answers this one
+                    raise Fallback
+                if not ok:
                     raise Fallback
             return self.fields(obj_type, shape[2], value, path)
         # a list: as limits.DeadlineExecutionContext, check the time limit first

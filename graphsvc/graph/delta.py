@@ -13,11 +13,9 @@ Time: proportional to what the change touches. The articles its old and new reco
 name (their URLs' groups are merged and split again with a local union-find over
 the records that mention them), stubs named by winners that changed, the articles
 linking to an article whose key or URL group changed, and the providers and topics of
-all of those. Nothing is per version: the node, successor and predecessor tables and
-the alias index are persistent maps (``immutables.Map``), so a new version costs
-O(k log n) for the k keys it changes, not a copy of n entries (that copy was 27% of an
-edit at 1M articles, held the GIL for ~50 ms, and left three n-entry dicts for the
-young generation of the garbage collector to walk on every collection of the edit).
+all of those, including a copy of the predecessor dict of each provider and topic whose
+links change (the one part that grows with the corpus: ~3 ms for 150k entries). The
+top-level tables cost nothing per version (see :class:`_Writer`).
 
 Readers see one version: **copy-on-write**. ``apply`` makes a new ``nx.DiGraph`` whose
 top-level tables share every trie node the change does not touch with the old ones;
@@ -168,12 +166,12 @@ class _Writer:
     The top-level tables (node, successor, predecessor; the alias index) are
     persistent maps (:class:`immutables.Map`, a hash array mapped trie): a version
     made from the last one shares every trie node the delta does not touch, so making
-    it costs O(k log n) for k changed keys instead of a copy of n entries (and no
-    long stretch holding the GIL, which a ``dict()`` of a million entries is). Inner
-    adjacency dicts stay dicts, copied the first time the delta touches them (a big
-    topic's predecessors, 150k entries, copy in ~3 ms): their order is what readers
-    iterate (related-by lists, walks), and a dict keeps it the same in every process,
-    where a hash-ordered map's would differ with each process's string hashing.
+    it costs O(k log n) for k changed keys instead of a copy of n entries (the copies
+    were 26% of an edit at 150k files, and a ``dict()`` of a million entries holds the
+    GIL for tens of ms). Inner adjacency dicts stay dicts, copied the first time the
+    delta touches them: their order is what readers iterate (related-by lists, walks),
+    and a dict keeps it the same in every process, where a map's follows each
+    process's string hashing.
     """
 
     def __init__(self, old: LinkGraph | None, counts: Counter):
