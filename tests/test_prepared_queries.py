@@ -167,7 +167,11 @@ def test_generated_queries_answer_the_same_prepared(corpus, tmp_path):
         compared = []
 
         @settings(
-            max_examples=80, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+            max_examples=120,
+            deadline=None,
+            database=None,
+            derandomize=True,  # the same queries every run (a random draw may hold no
+            suppress_health_check=list(HealthCheck),  # error-free one: the check below)
         )
         @given(query=hypothesis_graphql.from_schema(SDL, custom_scalars=SCALARS))
         def run(query: str) -> None:
