@@ -701,6 +701,10 @@ class LiveCorpus:
                 if pid == 0:  # the child: write and leave, touching nothing else
                     code = 1
                     try:
+                        # Serving comes first: on a small machine the pickling child
+                        # would otherwise take a core from the server for its duration.
+                        with contextlib.suppress(OSError):
+                            os.nice(10)
                         snapshot.save(self.snapshot_path, self._key(), payload, side)
                         code = 0
                     finally:

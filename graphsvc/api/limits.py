@@ -40,6 +40,7 @@ import math
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
@@ -97,33 +98,60 @@ def arg_int(args: dict[str, Any], name: str, default: int) -> int:
 class GraphSize:
     """What a traversal can touch in one graph version: its node count and the largest
     fan-outs (related links out of and into one article, articles of one provider or
-    topic). Computed once per version, in one pass over the nodes."""
+    topic). Computed once per version, in one pass over the nodes, or (a delta's
+    version) from the last version's by the nodes the delta changed: the fan-outs are
+    kept as histograms (fan-out -> how many nodes have it), so the maxima stay exact
+    when the largest node shrinks."""
 
-    def __init__(self, lg: LinkGraph):
+    def __init__(self, lg: LinkGraph, base: GraphSize | None = None, changed=()):
         g = lg.g
-        succ, pred = g._succ, g._pred
         self.nodes = max(1, g.number_of_nodes())
         s = lg.stats()
         self.articles = max(1, s.articles)
         self.providers = max(1, s.providers)
         self.topics = max(1, s.topics)
         self.related_edges = s.related_edges
-        out_deg = in_deg = hub = 1
-        for key, kind in g.nodes(data="kind"):
-            if kind == ARTICLE:
-                out_deg = max(out_deg, len(succ[key]))
-                in_deg = max(in_deg, len(pred[key]))
-            else:
-                hub = max(hub, len(pred[key]))
-        self.max_out, self.max_in, self.max_hub = out_deg, in_deg, hub
+        if base is None:
+            self.hist = (Counter(), Counter(), Counter())
+            for key, kind in g.nodes(data="kind"):
+                self._count(g, key, kind, +1)
+        else:
+            self.hist = tuple(Counter(h) for h in base.hist)
+            old = base.graph
+            for key in changed:
+                node = old._node.get(key)
+                if node is not None:
+                    self._count(old, key, node["kind"], -1)
+                node = g._node.get(key)
+                if node is not None:
+                    self._count(g, key, node["kind"], +1)
+        self.graph = g  # what ``hist`` counts (a later version derives from it)
+        self.max_out, self.max_in, self.max_hub = (
+            max(1, max((d for d, c in h.items() if c > 0), default=1)) for h in self.hist
+        )
+
+    def _count(self, g, key: str, kind: str, n: int) -> None:
+        out_h, in_h, hub_h = self.hist
+        if kind == ARTICLE:
+            out_h[len(g._succ[key])] += n
+            in_h[len(g._pred[key])] += n
+        else:
+            hub_h[len(g._pred[key])] += n
 
     @staticmethod
     def of(lg: LinkGraph | None) -> GraphSize | None:
         if lg is None:
             return None
-        size = lg._cache.get("cost-size")
+        ck = ("cost-size",)
+        size = lg._cache.get(ck)
         if size is None:
-            size = lg._cache["cost-size"] = GraphSize(lg)
+            lin = lg.lineage
+            base = lin.base._cache.get(ck) if lin is not None else None
+            if base is not None and base.graph is lin.base.g:
+                size = GraphSize(lg, base, lin.changed)
+            else:
+                size = GraphSize(lg)
+            lg._cache[ck] = size
         return size
 
 

@@ -28,9 +28,13 @@ thread at a time, under the corpus lock.)
 
 Caches derived from a graph live in its ``_cache`` and a new version starts with an
 empty one, so each is per version: ``stats`` is *updated* (counted by the delta and
-stored in the new version's cache); ``nodes_of_kind``, PageRank, clusters, layouts,
-the response cache and the edge counts of /metrics are *invalidated* and recomputed
-on first use in the new version.
+stored in the new version's cache); the query columns, the whole-version orders of
+``articles`` and the cost limiter's fan-outs are *derived* on first use from the
+last version that had them, in time proportional to the nodes changed since (the
+version's :class:`~graphsvc.graph.model.Lineage`; past 1/8 of the articles, or with
+no such version alive, they are rebuilt); ``nodes_of_kind``, PageRank, clusters,
+layouts, the response cache and the edge counts of /metrics are *invalidated* and
+recomputed on first use in the new version.
 
 Rules that depend on order are defined by path, so that a delta and a cold load agree:
 "first seen" (for ties between stubs' related items and for a topic's spelling) means
@@ -767,6 +771,11 @@ class GraphState:
         # removed since ``old``): lets the caller diff the versions without listing both.
         self.last_touched = frozenset(w.articles)
         n = self.counts
+        if old is not None:
+            # Caches that follow deltas (the query columns and orders, the cost
+            # limiter's fan-outs) are derived from ``old``'s by what changed.
+            changed = frozenset(w.articles | w.own_s | w.own_p)
+            lg.follow(old, changed, limit=max(256, n[ARTICLE] // 8))
         lg._cache["stats"] = Stats(
             version=lg.version,
             articles=n[ARTICLE],

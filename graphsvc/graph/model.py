@@ -80,6 +80,19 @@ class Topic:
     name: str
 
 
+@dataclass(slots=True, eq=False)
+class Lineage:
+    """Where a version came from, for caches that follow deltas instead of being
+    rebuilt: ``base`` is an older version (one that had such caches when this one was
+    made) and ``changed`` every node key whose node, successors or predecessors differ
+    between ``base`` and this version (added and removed ones included). A cache of
+    this version may be derived from ``base``'s in time proportional to ``changed``
+    (see ``query.columns``); only one hop is ever kept (see :meth:`LinkGraph.follow`)."""
+
+    base: LinkGraph
+    changed: frozenset[str]
+
+
 @dataclass(slots=True)
 class Stats:
     version: int
@@ -114,6 +127,41 @@ class LinkGraph:
         self.root = root
         self.version = version
         self._cache: dict[Any, Any] = {}
+        self.lineage: Lineage | None = None
+
+    def __getstate__(self) -> dict:
+        # A snapshot holds the graph, not what was derived from it nor an older version
+        # (``stats`` is kept: the delta counted it, and a cold count costs a pass).
+        d = dict(self.__dict__)
+        d["_cache"] = {k: v for k, v in self._cache.items() if k == "stats"}
+        d["lineage"] = None
+        return d
+
+    def __setstate__(self, d: dict) -> None:
+        d.setdefault("lineage", None)
+        self.__dict__.update(d)
+
+    #: Caches a version may derive from its lineage's base (their ``_cache`` keys' first
+    #: element): a base is kept only when it holds one of them.
+    DERIVABLE = frozenset({"query.columns", "query.ordered", "cost-size"})
+
+    def follow(self, old: LinkGraph, changed: frozenset[str], limit: int) -> None:
+        """Record that this version is ``old`` with ``changed`` nodes changed, so its
+        derivable caches can be brought forward from ``old``'s (or from the base ``old``
+        itself came from, when ``old`` never built any) instead of rebuilt. Past
+        ``limit`` changed nodes a cold rebuild is as cheap, and no lineage is kept.
+        ``old`` loses its own lineage: every version holds at most one older one alive,
+        and an old version's caches are rebuilt cold if a late reader asks for them."""
+        base, prior = old, frozenset()
+        has = any(isinstance(k, tuple) and k[:1] and k[0] in self.DERIVABLE for k in old._cache)
+        if not has:
+            lin = old.lineage
+            if lin is None:
+                return
+            base, prior = lin.base, lin.changed
+        old.lineage = None
+        if len(prior) + len(changed) <= limit:
+            self.lineage = Lineage(base, prior | changed)
 
     # -- lookup ---------------------------------------------------------------
     def resolve(self, url: str) -> str | None:

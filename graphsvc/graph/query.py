@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import immutables
+
 from .errors import BoundError
-from .model import PUBLISHED_BY, RELATED, TAGGED, Article, LinkGraph, provider_key, topic_key
+from .model import (
+    ARTICLE,
+    PUBLISHED_BY,
+    RELATED,
+    TAGGED,
+    Article,
+    LinkGraph,
+    provider_key,
+    topic_key,
+)
 
 PUBLISHED_AT_DESC = "PUBLISHED_AT_DESC"
 PUBLISHED_AT_ASC = "PUBLISHED_AT_ASC"
@@ -15,6 +27,11 @@ RELATED_COUNT_DESC = "RELATED_COUNT_DESC"
 ORDERS = (PUBLISHED_AT_DESC, PUBLISHED_AT_ASC, QUALITY_DESC, RELATED_COUNT_DESC)
 
 _INF = float("inf")
+_NAN = float("nan")
+
+
+def _nothing() -> None:
+    return None
 
 
 @dataclass(slots=True)
@@ -176,77 +193,168 @@ def _np():
 
 
 class Columns:
-    """One graph version's articles as columns (row ``i`` is ``keys[i]``)."""
+    """One graph version's articles as columns (row ``i`` is ``keys[i]``).
+
+    A version made by a delta derives its columns from an older version's
+    (:meth:`derive`): the arrays are copied, the changed articles' rows rewritten, new
+    articles appended and removed ones marked dead (``alive[i]`` False, out of ``row``;
+    ``keys[i]`` stays). Every mask of :func:`where_mask` starts from ``alive``. Past a
+    quarter of dead rows the next version is built cold (compact) again.
+    """
+
+    _ARRAYS = ("quality", "heat", "ts", "stub", "rel_out", "rel_in", "prov", "cat", "typ")
+    _ARRAYS += ("month",)
 
     def __init__(self, lg: LinkGraph):
         np = _np()
         self.lg = lg
         keys = self.keys = list(lg.article_keys())
-        self.row = {k: i for i, k in enumerate(keys)}
-        n = len(keys)
-        nan = float("nan")
-        succ, pred, nodes = lg.g._succ, lg.g._pred, lg.g._node
-        quality = np.full(n, nan)
-        heat = np.full(n, nan)
-        ts = np.full(n, nan)
-        stub = np.zeros(n, dtype=bool)
-        rel_out = np.zeros(n, dtype=np.int64)
-        rel_in = np.zeros(n, dtype=np.int64)
-        prov = np.full(n, -1, dtype=np.int64)
-        cat = np.full(n, -1, dtype=np.int64)
-        typ = np.full(n, -1, dtype=np.int64)
-        month = np.full(n, -1, dtype=np.int64)
-        t_rows: list[int] = []
-        t_codes: list[int] = []
+        n = self.n = len(keys)
+        self.row = immutables.Map(zip(keys, range(n), strict=True))
+        self.alive = np.ones(n, dtype=bool)
+        self.dead = 0
+        self.derived_from = _nothing
+        self._empty(n)
         self.providers: list[str] = []  # provider node keys by code
-        self.topics: list[str] = []
+        self.topics: list[str] = []  # topic node keys by code
         self.categories: list[str] = []
         self.types: list[str] = []
-        codes: dict[str, dict] = {"p": {}, "t": {}, "c": {}, "y": {}}
-
-        def code(table: str, values: list, value) -> int:
-            d = codes[table]
-            c = d.get(value)
-            if c is None:
-                c = d[value] = len(values)
-                values.append(value)
-            return c
-
+        self.provider_code: dict[str, int] = {}
+        self.topic_code: dict[str, int] = {}
+        self.category_code: dict[str, int] = {}
+        self.type_code: dict[str, int] = {}
+        t_rows: list[int] = []
+        t_codes: list[int] = []
         for i, k in enumerate(keys):
-            a = nodes[k]["data"]
-            if a.quality is not None:
-                quality[i] = a.quality
-            if a.heat is not None:
-                heat[i] = a.heat
-            if a.published_at is not None:
-                ts[i] = a.published_at.timestamp()
-                u = a.published_at.astimezone(UTC)
-                month[i] = u.year * 12 + u.month - 1
-            stub[i] = a.is_stub
-            if a.category is not None:
-                cat[i] = code("c", self.categories, a.category)
-            if a.type is not None:
-                typ[i] = code("y", self.types, a.type)
-            for v, d in succ[k].items():
-                kind = d["kind"]
-                if kind == RELATED:
-                    rel_out[i] += 1
-                elif kind == PUBLISHED_BY:
-                    prov[i] = code("p", self.providers, v)
-                elif kind == TAGGED:
-                    t_rows.append(i)
-                    t_codes.append(code("t", self.topics, v))
-            rel_in[i] = sum(1 for d in pred[k].values() if d["kind"] == RELATED)
-        self.n = n
-        self.quality, self.heat, self.ts, self.stub = quality, heat, ts, stub
-        self.rel_out, self.rel_in, self.prov, self.cat, self.typ = rel_out, rel_in, prov, cat, typ
-        self.month = month
+            self._load_row(i, k, t_rows, t_codes)
         self.t_rows = np.asarray(t_rows, dtype=np.int64)
         self.t_codes = np.asarray(t_codes, dtype=np.int64)
-        self.provider_code = codes["p"]
-        self.topic_code = codes["t"]
-        self.category_code = codes["c"]
-        self.type_code = codes["y"]
+
+    def _empty(self, n: int) -> None:
+        np = _np()
+        for name in ("quality", "heat", "ts"):
+            setattr(self, name, np.empty(n))
+        self.stub = np.empty(n, dtype=bool)
+        for name in ("rel_out", "rel_in", "prov", "cat", "typ", "month"):
+            setattr(self, name, np.empty(n, dtype=np.int64))
+
+    @staticmethod
+    def _code(d: dict, values: list, value) -> int:
+        c = d.get(value)
+        if c is None:
+            c = d[value] = len(values)
+            values.append(value)
+        return c
+
+    def _load_row(self, i: int, k: str, t_rows: list[int], t_codes: list[int]) -> None:
+        """Row ``i`` from article ``k`` of ``self.lg`` (every column set); its topic
+        pairs appended to ``t_rows``/``t_codes``."""
+        g = self.lg.g
+        a = g._node[k]["data"]
+        nan = _NAN
+        self.quality[i] = nan if a.quality is None else a.quality
+        self.heat[i] = nan if a.heat is None else a.heat
+        if a.published_at is not None:
+            self.ts[i] = a.published_at.timestamp()
+            u = a.published_at.astimezone(UTC)
+            self.month[i] = u.year * 12 + u.month - 1
+        else:
+            self.ts[i], self.month[i] = nan, -1
+        self.stub[i] = a.is_stub
+        code = self._code
+        cat, typ = a.category, a.type
+        self.cat[i] = -1 if cat is None else code(self.category_code, self.categories, cat)
+        self.typ[i] = -1 if typ is None else code(self.type_code, self.types, typ)
+        out = 0
+        prov = -1
+        for v, d in g._succ[k].items():
+            kind = d["kind"]
+            if kind == RELATED:
+                out += 1
+            elif kind == PUBLISHED_BY:
+                prov = code(self.provider_code, self.providers, v)
+            elif kind == TAGGED:
+                t_rows.append(i)
+                t_codes.append(code(self.topic_code, self.topics, v))
+        self.rel_out[i] = out
+        self.prov[i] = prov
+        self.rel_in[i] = sum(1 for d in g._pred[k].values() if d["kind"] == RELATED)
+
+    @classmethod
+    def derive(cls, lg: LinkGraph, base: Columns, changed) -> Columns | None:
+        """``lg``'s columns from ``base`` (an older version's), where ``changed`` holds
+        every node key whose node or adjacency differs between the two; None when so
+        many rows would be dead that a cold build is due."""
+        np = _np()
+        nodes = lg.g._node
+        gone: list[int] = []
+        upd: list[tuple[int, str]] = []
+        add: list[str] = []
+        for k in changed:
+            r = base.row.get(k)
+            node = nodes.get(k)
+            now = node is not None and node["kind"] == ARTICLE
+            if r is None:
+                if now:
+                    add.append(k)
+            elif now:
+                upd.append((r, k))
+            else:
+                gone.append(r)
+        n0 = base.n
+        n = n0 + len(add)
+        dead = base.dead + len(gone)
+        if dead > n // 4:
+            return None
+        new = cls.__new__(cls)
+        new.lg, new.n, new.dead = lg, n, dead
+        new.derived_from = weakref.ref(base)
+        add.sort()  # rows in an order that does not depend on set iteration
+        new.keys = base.keys + add
+        row = base.row.mutate()
+        for r in gone:
+            del row[base.keys[r]]
+        for j, k in enumerate(add):
+            row[k] = n0 + j
+        new.row = row.finish()
+        for name in cls._ARRAYS:
+            a = getattr(base, name)
+            b = np.empty(n, dtype=a.dtype)
+            b[:n0] = a
+            setattr(new, name, b)
+        new.alive = np.ones(n, dtype=bool)
+        new.alive[:n0] = base.alive
+        new.alive[gone] = False
+        for name in ("providers", "topics", "categories", "types"):
+            setattr(new, name, list(getattr(base, name)))
+        for name in ("provider_code", "topic_code", "category_code", "type_code"):
+            setattr(new, name, dict(getattr(base, name)))
+        t_rows: list[int] = []
+        t_codes: list[int] = []
+        for r, k in upd:
+            new._load_row(r, k, t_rows, t_codes)
+        for j, k in enumerate(add):
+            new._load_row(n0 + j, k, t_rows, t_codes)
+        redo = np.asarray(gone + [r for r, _ in upd], dtype=np.int64)
+        keep = ~np.isin(base.t_rows, redo)
+        new.t_rows = np.concatenate([base.t_rows[keep], np.asarray(t_rows, dtype=np.int64)])
+        new.t_codes = np.concatenate([base.t_codes[keep], np.asarray(t_codes, dtype=np.int64)])
+        return new
+
+    def as_list(self, field: str) -> list:
+        """A numeric column as a Python list (cached: sort keys read it per key)."""
+        lists = self.__dict__.setdefault("_lists", {})
+        out = lists.get(field)
+        if out is None:
+            out = lists[field] = self.numeric(field).tolist()
+        return out
+
+    def live_keys(self) -> list[str | None]:
+        """``keys`` with None for dead rows (for per-row tests in Python)."""
+        if not self.dead:
+            return self.keys
+        alive = self.alive.tolist()
+        return [k if a else None for k, a in zip(self.keys, alive, strict=True)]
 
     def url_rank(self):
         """Each row's position in URL order (the tie-break of every order)."""
@@ -271,10 +379,18 @@ class Columns:
 
 
 def columns(lg: LinkGraph) -> Columns:
+    """``lg``'s columns: cached per version; derived from the lineage's base when it has
+    them (a delta's version), else built from every article."""
     ck = ("query.columns",)
     cols = lg._cache.get(ck)
     if cols is None:
-        cols = lg._cache[ck] = Columns(lg)
+        lin = lg.lineage
+        base = lin.base._cache.get(ck) if lin is not None else None
+        if base is not None:
+            cols = Columns.derive(lg, base, lin.changed)
+        if cols is None:
+            cols = Columns(lg)
+        lg._cache[ck] = cols
     return cols
 
 
@@ -404,7 +520,7 @@ def where_mask(lg: LinkGraph, where: dict | None, depth: int = 0):
     """The rows of :func:`columns` that ``where`` selects, as a numpy bool array."""
     np = _np()
     cols = columns(lg)
-    m = np.ones(cols.n, dtype=bool)
+    m = cols.alive.copy()
     if not where:
         return m
     if depth > MAX_WHERE_DEPTH:
@@ -441,8 +557,11 @@ def where_mask(lg: LinkGraph, where: dict | None, depth: int = 0):
                 data = lg.data
                 m &= np.fromiter(
                     (
-                        all(_test(extra_value(data(k).extra, path), op, a) for op, a in ops.items())
-                        for k in cols.keys
+                        k is not None
+                        and all(
+                            _test(extra_value(data(k).extra, path), op, a) for op, a in ops.items()
+                        )
+                        for k in cols.live_keys()
                     ),
                     dtype=bool,
                     count=cols.n,
@@ -465,8 +584,9 @@ def where_mask(lg: LinkGraph, where: dict | None, depth: int = 0):
                 data = lg.data
                 m &= np.fromiter(
                     (
-                        all(_test(_value(lg, data(k), name), op, a) for op, a in ops.items())
-                        for k in cols.keys
+                        k is not None
+                        and all(_test(_value(lg, data(k), name), op, a) for op, a in ops.items())
+                        for k in cols.live_keys()
                     ),
                     dtype=bool,
                     count=cols.n,
@@ -555,7 +675,7 @@ def sort_key_fn(lg: LinkGraph, order: list[tuple[str, str]], scores: dict | None
             pr = pagerank(lg)
             getters.append((lambda k, pr=pr: pr.get(k, 0.0), desc, False))
         elif arr is not None:
-            getters.append((_column_getter(arr.tolist(), row), desc, False))
+            getters.append((_column_getter(cols.as_list(name), row), desc, False))
         else:
             getters.append(
                 (lambda k, name=name: _value(lg, lg.data(k), name), desc, FIELDS[name] == "str")
@@ -628,19 +748,94 @@ def select(
         chosen.sort(key=sk)
         return Selection(chosen, sk, mask, scores)
     # Any other order: the whole version sorted once (cached), then the mask applied.
-    ck = ("query.ordered", tuple(order))
-    cached = lg._cache.get(ck)
-    if cached is None:
-        ordered = sorted(keys_all, key=sk)
-        perm = np.fromiter((cols.row[k] for k in ordered), dtype=np.int64, count=len(ordered))
-        cached = lg._cache[ck] = (ordered, perm)
-    ordered, perm = cached
+    ordered, perm = _whole_order(lg, cols, order, sk)
     if not where and legacy in (None, ArticleQuery()) and hits is None:
         return Selection(ordered, sk, mask, scores)
     return Selection([keys_all[i] for i in perm[mask[perm]]], sk, mask, scores)
 
 
+#: Fields whose value for an article depends only on its own node and adjacency: a
+#: whole-version order by these follows a delta (see :func:`_whole_order`).
+_OWN_FIELDS = frozenset(FIELDS) - {"providerDomain", "providerName", "body"}
+
+
+def _whole_order(lg: LinkGraph, cols: Columns, order: list[tuple[str, str]], sk):
+    """``(keys, rows)``: every article of ``lg`` in ``order`` and their column rows;
+    cached per version, and derived from the lineage's base when it can be."""
+    np = _np()
+    ck = ("query.ordered", tuple(order))
+    cached = lg._cache.get(ck)
+    if cached is None:
+        cached = _derive_order(lg, cols, order, sk, ck)
+        if cached is None:
+            keys = cols.live_keys()
+            ordered = sorted((k for k in keys if k is not None) if cols.dead else keys, key=sk)
+            row = cols.row
+            perm = np.fromiter((row[k] for k in ordered), dtype=np.int64, count=len(ordered))
+            cached = (ordered, perm)
+        lg._cache[ck] = cached
+    return cached
+
+
+def _derive_order(lg: LinkGraph, cols: Columns, order, sk, ck):
+    """The base's whole order with the changed articles taken out (found by their old
+    sort keys) and put back by their new ones: O(changed · log n) key computations and
+    two list copies, instead of a sort of every article. None when it cannot be."""
+    from bisect import bisect_left
+
+    np = _np()
+    lin = lg.lineage
+    if lin is None or any(ORDER_FIELDS[f] not in _OWN_FIELDS for f, _ in order):
+        return None
+    base_cols = lin.base._cache.get(("query.columns",))
+    cached = lin.base._cache.get(ck)
+    if cached is None or base_cols is None or cols.derived_from() is not base_cols:
+        return None  # rows are comparable only between columns derived from each other
+    old_keys, old_perm = cached
+    sk_old = sort_key_fn(lin.base, order)
+    brow, row = base_cols.row, cols.row
+    drop = []
+    for k in lin.changed:
+        if k in brow:
+            p = bisect_left(old_keys, sk_old(k), key=sk_old)
+            if p >= len(old_keys) or old_keys[p] != k:
+                return None  # never expected: rebuild rather than guess
+            drop.append(p)
+    drop.sort()
+    kept: list[str] = []
+    prev = 0
+    for p in drop:
+        kept += old_keys[prev:p]
+        prev = p + 1
+    kept += old_keys[prev:]
+    add = sorted((k for k in lin.changed if k in row), key=sk)
+    pos = [bisect_left(kept, sk(k), key=sk) for k in add]
+    keys: list[str] = []
+    prev = 0
+    for p, k in zip(pos, add, strict=True):
+        keys += kept[prev:p]
+        keys.append(k)
+        prev = p
+    keys += kept[prev:]
+    perm = np.insert(np.delete(old_perm, drop), pos, [row[k] for k in add]).astype(np.int64)
+    return keys, perm
+
+
 FACETS = ("providers", "topics", "categories", "types", "months", "years")
+
+
+class _Labels:
+    """Facet labels of node codes, looked up only for the codes counted (a derived
+    version's code table may name providers or topics it no longer has)."""
+
+    def __init__(self, keys: list[str], label):
+        self.keys, self.label = keys, label
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, i: int) -> str:
+        return self.label(self.keys[i])
 
 
 def facet_counts(lg: LinkGraph, rows, by: str, top: int = 10) -> tuple[list[tuple[str, int]], int]:
@@ -652,10 +847,10 @@ def facet_counts(lg: LinkGraph, rows, by: str, top: int = 10) -> tuple[list[tupl
     if by == "topics":
         sel = rows[cols.t_rows]
         counts = np.bincount(cols.t_codes[sel], minlength=len(cols.topics))
-        labels = [lg.data(k).name for k in cols.topics]
+        labels = _Labels(cols.topics, lambda k: lg.data(k).name)
     else:
         codes, labels = {
-            "providers": (cols.prov, [lg.data(k).domain for k in cols.providers]),
+            "providers": (cols.prov, _Labels(cols.providers, lambda k: lg.data(k).domain)),
             "categories": (cols.cat, cols.categories),
             "types": (cols.typ, cols.types),
             "months": (cols.month, None),
