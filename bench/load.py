@@ -11,6 +11,9 @@ while under load. Prints requests/s, p50/p99 latency and the error count.
     python bench/load.py                        # 60 s, 64 clients, generated corpus
     python bench/load.py --duration 10 --concurrency 16 --corpus ../shared/corpus --touch
     python bench/load.py --url http://127.0.0.1:8000   # an already running server
+    # P10: two workers against one, same run, an edit a second
+    python bench/load.py --corpus DIR --touch --server-arg=--workers=2 \
+        --baseline-server-arg=--workers=1
 """
 
 from __future__ import annotations
@@ -282,7 +285,9 @@ def _all_ready(base: str, times: int = 20) -> bool:
     return True
 
 
-def start_server(args, tmp_path: Path, src: Path | None) -> tuple[subprocess.Popen, str]:
+def start_server(
+    args, tmp_path: Path, src: Path | None, extra: list[str] | None = None
+) -> tuple[subprocess.Popen, str]:
     """``graphsvc serve`` on a free loopback port (from ``src`` when given); waits until
     it answers a query (so it works for servers without /readyz too)."""
     port = free_port()
@@ -292,7 +297,7 @@ def start_server(args, tmp_path: Path, src: Path | None) -> tuple[subprocess.Pop
         env["PYTHONPATH"] = str(Path(src).resolve())
     name = f"server-{port}.log"
     cmd = [sys.executable, "-m", "graphsvc", "serve", str(args.folder), "--port", str(port)]
-    cmd += args.server_arg if src is None else []
+    cmd += (args.server_arg if src is None else []) if extra is None else extra
     with open(tmp_path / name, "wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path, env=env)
     deadline = time.monotonic() + 600
@@ -339,6 +344,13 @@ def main(argv: list[str] | None = None) -> int:
         help="also run the same load first against a server from this source tree "
         "(e.g. a checkout of main) and print the ratio",
     )
+    p.add_argument(
+        "--baseline-server-arg",
+        action="append",
+        default=None,
+        help="also run the same load first against `serve` with these arguments instead "
+        "of --server-arg (e.g. --baseline-server-arg=--workers=1) and print the ratio",
+    )
     args = p.parse_args(argv)
     args.duration = min(args.duration, 600.0)  # bounded, whatever is asked
 
@@ -363,10 +375,11 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 args.folder = args.corpus
         baseline = None
-        if args.baseline_src and not args.url:
-            bproc, bbase = start_server(args, tmp_path, args.baseline_src)
+        if (args.baseline_src or args.baseline_server_arg is not None) and not args.url:
+            bproc, bbase = start_server(args, tmp_path, args.baseline_src, args.baseline_server_arg)
             try:
-                print(f"baseline: server from {args.baseline_src}", flush=True)
+                what = f"from {args.baseline_src}" if args.baseline_src else "with"
+                print(f"baseline: server {what} {args.baseline_server_arg or []}", flush=True)
                 baseline = asyncio.run(run_load(args, bbase))
                 print(report(baseline), flush=True)
             finally:
