@@ -19,6 +19,7 @@ import pytest
 from graphsvc.generate import generate_records
 from graphsvc.graph.build import build_graph
 from graphsvc.graph.delta import GraphState
+from graphsvc.graph.model import topic_key
 from graphsvc.ingest.loader import Corpus
 
 from .graphcompare import assert_same
@@ -150,6 +151,36 @@ def test_old_versions_are_untouched():
     assert v2.version == 10
     assert describe(v1) == before
     assert describe(v2) != before
+
+
+def test_an_edit_that_keeps_its_links_copies_no_hub():
+    """A title edit removes and puts back the article's provider and topic edges: the
+    hubs' predecessor dicts (a big topic's holds a fifth of the corpus) are shared with
+    the old version, not copied; a topic the edit drops is copied and loses it."""
+    recs = {r.path: r for r in generate_records(200, seed=3)}
+    st = GraphState()
+    v1 = st.apply(None, dict(recs), files=len(recs))
+    path = next(p for p in sorted(recs) if recs[p].topics and recs[p].provider)
+    r = copy.deepcopy(recs[path])
+    r.title = "a new title"
+    key = v1.resolve(next(iter(r.urls.values())))
+    hubs = [v for v, d in v1.g._succ[key].items() if d["kind"] != "related"]
+    assert len(hubs) >= 2
+    v2 = st.apply(v1, {path: r}, files=len(recs))
+    assert v2.data(key).title == "a new title"
+    for h in hubs:
+        assert v2.g._pred[h] is v1.g._pred[h], h
+    recs[path] = r
+    assert_same(v2, _cold(recs))
+    dropped = topic_key(r.topics[0])
+    r = copy.deepcopy(r)
+    r.topics = r.topics[1:]
+    v3 = st.apply(v2, {path: r}, files=len(recs))
+    recs[path] = r
+    if v3.g.has_node(dropped):
+        assert v3.g._pred[dropped] is not v2.g._pred[dropped]
+        assert key not in v3.g._pred[dropped] and key in v2.g._pred[dropped]
+    assert_same(v3, _cold(recs))
 
 
 # -- caches that follow deltas ---------------------------------------------------------

@@ -14,8 +14,10 @@ name (their URLs' groups are merged and split again with a local union-find over
 the records that mention them), stubs named by winners that changed, the articles
 linking to an article whose key or URL group changed, and the providers and topics of
 all of those, including a copy of the predecessor dict of each provider and topic whose
-links change (the one part that grows with the corpus: ~3 ms for 150k entries). The
-top-level tables cost nothing per version (see :class:`_Writer`).
+members change (the one part that grows with the corpus: ~3 ms for 150k entries; an
+edit that keeps an article's provider and topics copies none, see
+:meth:`_Writer.add_edge`). The top-level tables cost nothing per version (see
+:class:`_Writer`).
 
 Readers see one version: **copy-on-write**. ``apply`` makes a new ``nx.DiGraph`` whose
 top-level tables share every trie node the change does not touch with the old ones;
@@ -195,9 +197,15 @@ class _Writer:
         self.own_p: set[str] = set()
         self.counts = counts
         self.articles: set[str] = set()  # article keys whose node was set or removed
+        # Edges u -> v taken out of u's successors but not yet out of v's predecessors
+        # (v -> {u: attrs}): an edit usually puts the same edges back (an article keeps
+        # its provider and topics), and a hub's predecessor dict (a topic of 200k
+        # articles) is then never copied. flush_removed() deletes the rest.
+        self.removed: dict[str, dict[str, dict]] = {}
 
     def finish(self) -> tuple[nx.DiGraph, immutables.Map]:
         """The new version's graph and alias index; the writer is spent after."""
+        self.flush_removed()
         g = self.g
         g._node, g._pred = g._node.finish(), g._pred.finish()
         g._succ = g._adj = g._succ.finish()
@@ -255,25 +263,44 @@ class _Writer:
         if v not in s:
             self.counts["edge:" + attrs["kind"]] += 1
         s[v] = attrs
+        gone = self.removed.get(v)
+        if gone is not None and gone.pop(u, None) is attrs:
+            return  # the same edge put back: v's predecessors already hold it
         self.pred(v)[u] = attrs
 
     def remove_out_edges(self, u: str) -> list[tuple[str, str]]:
-        """Remove every edge out of ``u``; returns (target, kind) of each."""
+        """Remove every edge out of ``u``; returns (target, kind) of each. The targets'
+        predecessor entries go at :meth:`flush_removed` unless the edge is put back."""
         g = self.g
         if u not in g._succ or not g._succ[u]:
             return []
-        out = [(v, d["kind"]) for v, d in g._succ[u].items()]
-        for v, kind in out:
-            del self.pred(v)[u]
-            self.counts["edge:" + kind] -= 1
+        out = []
+        for v, d in g._succ[u].items():
+            self.removed.setdefault(v, {})[u] = d
+            self.counts["edge:" + d["kind"]] -= 1
+            out.append((v, d["kind"]))
         self.g._succ[u] = {}
         self.own_s.add(u)
         return out
 
+    def flush_removed(self) -> None:
+        """Delete the predecessor entries of removed edges that were not put back;
+        before anything reads predecessors again."""
+        g = self.g
+        for v, us in self.removed.items():
+            if us and v in g._pred:
+                p = self.pred(v)
+                for u in us:
+                    del p[u]
+        self.removed.clear()
+
     def remove_node(self, key: str) -> None:
         g = self.g
         self.remove_out_edges(key)
+        gone = self.removed.pop(key, {})  # edges into key already out of their sources
         for u, d in list(g._pred[key].items()):
+            if u in gone:
+                continue
             del self.succ(u)[key]
             self.counts["edge:" + d["kind"]] -= 1
         self._count_node(g._node[key], -1)
@@ -727,6 +754,7 @@ class GraphState:
                 self.warns[(c.key, _LINKS)] = warns
 
         # 9. Providers and topics: a node while something links to it, named by the rules.
+        w.flush_removed()
         for pk in touched_pk:
             if not w.has_node(pk):
                 continue
