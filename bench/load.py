@@ -149,7 +149,29 @@ class RawConnection:
         self.reader = self.writer = None
 
 
-async def run_load(args, base: str) -> dict:
+def tree_cpu(pid: int | None) -> float:
+    """CPU seconds (user + system) of process ``pid`` and all its descendants so far
+    (uvicorn's workers are children of the served process); 0 without ``/proc``."""
+    if pid is None:
+        return 0.0
+    parent: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for d in Path("/proc").glob("[0-9]*"):
+        try:
+            f = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(d.name)] = int(f[1])
+        ticks[int(d.name)] = int(f[11]) + int(f[12])
+    tree, grew = {pid}, True
+    while grew:
+        more = {c for c, pp in parent.items() if pp in tree} - tree
+        grew = bool(more)
+        tree |= more
+    return sum(ticks.get(p, 0) for p in tree) / os.sysconf("SC_CLK_TCK")
+
+
+async def run_load(args, base: str, pid: int | None = None) -> dict:
     limits = httpx.Limits(
         max_connections=args.concurrency, max_keepalive_connections=args.concurrency
     )
@@ -167,6 +189,7 @@ async def run_load(args, base: str) -> dict:
         refused: Counter = Counter()
         samples: list[str] = []
         sent = 0
+        cpu0, server0 = time.process_time(), tree_cpu(pid)
         start = time.monotonic()
         stop = start + args.duration
         touched: Counter = Counter()
@@ -226,11 +249,14 @@ async def run_load(args, base: str) -> dict:
 
         await asyncio.gather(*(worker(i) for i in range(args.concurrency)))
         elapsed = time.monotonic() - start
+        client_cpu, server_cpu = time.process_time() - cpu0, tree_cpu(pid) - server0
         if toucher:
             toucher.cancel()
         stats = (await client.post("/graphql", json={"query": "{ stats { version } }"})).json()
     return {
         "elapsed": elapsed,
+        "client_cpu": client_cpu,
+        "server_cpu": server_cpu if pid is not None else None,
         "lat": lat,
         "errors": errors,
         "refused": refused,
@@ -256,6 +282,10 @@ def report(res: dict) -> str:
         f"errors: {sum(res['errors'].values())}; refused by a limit: "
         f"{sum(res['refused'].values())}",
     ]
+    cpu = f"CPU: load client {res['client_cpu'] / res['elapsed']:.2f} cores"
+    if res.get("server_cpu") is not None:
+        cpu += f", server (all its processes) {res['server_cpu'] / res['elapsed']:.2f} cores"
+    lines.append(cpu + f" of {os.cpu_count()}")
     for kind in QUERIES:
         v = res["lat"].get(kind, [])
         lines.append(
@@ -380,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 what = f"from {args.baseline_src}" if args.baseline_src else "with"
                 print(f"baseline: server {what} {args.baseline_server_arg or []}", flush=True)
-                baseline = asyncio.run(run_load(args, bbase))
+                baseline = asyncio.run(run_load(args, bbase, bproc.pid))
                 print(report(baseline), flush=True)
             finally:
                 stop_server(bproc)
@@ -392,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"(corpus {args.folder}{', touched' if args.touch else ''})",
                 flush=True,
             )
-            res = asyncio.run(run_load(args, base))
+            res = asyncio.run(run_load(args, base, proc.pid if proc else None))
             print(report(res))
             if baseline is not None:
                 ratio = rate(res) / max(rate(baseline), 1e-9)
