@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from .common import corpus, machine, server
+from .common import PROCESSES, corpus, machine, server
 
 TOKEN = "p9-bench-token"
 READ = "query($u: String!) { article(url: $u) { url title } }"
@@ -34,6 +34,14 @@ ARTICLE = (
 def _pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p * (len(xs) - 1))))]
+
+
+def _rss(pid: int) -> int:
+    """Resident bytes of the served process (default mode: one process, the P6 figure)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
 
 
 def run(files: int, writes: int = 40) -> dict:
@@ -51,6 +59,9 @@ def run(files: int, writes: int = 40) -> dict:
             while c.get("/readyz").status_code != 200:
                 time.sleep(0.5)
             out["seconds_to_ready"] = time.perf_counter() - t
+            st = c.post("/graphql", json={"query": "{ stats { articles relatedEdges } }"})
+            out.update(st.json()["data"]["stats"])
+            out["server_rss_ready"] = _rss(PROCESSES[base].pid)
             nodes = c.post(
                 "/graphql",
                 json={"query": "{ articles(first: 500) { nodes { url isStub } } }"},
@@ -74,6 +85,7 @@ def run(files: int, writes: int = 40) -> dict:
                 assert "errors" not in body, body
                 seen = c.post("/graphql", json={"query": READ, "variables": {"u": u}}).json()
                 assert seen["data"]["article"]["title"] == title, seen  # read-your-writes
+            out["server_rss_end"] = _rss(PROCESSES[base].pid)
     out.update(
         articles_read=len(reads),
         read_p50=statistics.median(reads),
@@ -100,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"P9 at {args.files} files: upsert p50 {out['write_p50'] * 1000:.0f} ms, p99 "
         f"{out['write_p99'] * 1000:.0f} ms; article(url) p50 {out['read_p50'] * 1000:.1f} ms; "
-        f"ratio {out['ratio']:.1f}x (goal: upsert p50 <= 50 ms)",
+        f"ratio {out['ratio']:.1f}x (goal: upsert p50 <= 50 ms); {out['articles']} articles, "
+        f"server RSS {out['server_rss_end'] / 1e9:.2f} GB, ready after "
+        f"{out['seconds_to_ready']:.0f} s",
         file=sys.stderr,
     )
     return 0
