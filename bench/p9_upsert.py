@@ -93,6 +93,7 @@ def run(files: int, writes: int = 40) -> dict:
         write_p50=statistics.median(wtimes),
         write_p99=_pct(wtimes, 0.99),
         write_max=max(wtimes),
+        write_ms=[round(x * 1000, 1) for x in wtimes],  # in order: the first, a snapshot...
     )
     out["ratio"] = out["write_p50"] / out["read_p50"]
     return out
