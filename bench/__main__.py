@@ -1,7 +1,8 @@
 """``python -m bench [--full | --smoke] [--only P1,P4] [--json FILE]``: run the benchmarks.
 
 Default sizes fit in a few minutes on 2 cores; ``--full`` uses the issue's sizes (100k
-files for P1-P4, about 1M articles for P5/P6); ``--smoke`` is a seconds-long run on tiny
+files for P1-P4, P7/P8 and P10, about 1M articles for P5/P6, P7M and P9; P10 runs only
+with ``--full`` or ``--only P10``); ``--smoke`` is a seconds-long run on tiny
 sizes that checks the code works (the test suite runs it). Generated corpora are kept
 in ``$GRAPHSVC_BENCH_DIR`` (default /tmp/graphsvc-bench) and reused.
 """
@@ -16,18 +17,30 @@ import sys
 import time
 from dataclasses import asdict
 
-from . import p1_load, p2_snapshot, p3_article, p4_subgraph, p6_live, p7_big, p56_big, p78_live
-from .common import machine
+from . import (
+    load,
+    p1_load,
+    p2_snapshot,
+    p3_article,
+    p4_subgraph,
+    p6_live,
+    p7_big,
+    p9_upsert,
+    p56_big,
+    p78_live,
+)
+from .common import corpus, machine
 
 SIZES = {
     # load: P1/P2 files; sample: files for the YAML baseline; p3/p4: corpus files;
     # p4_min: least nodes+edges of a P4 subgraph; big: P5 files; pairs: P5 pairs; mem: P6 files.
     "smoke": dict(load=150, sample=150, p3=150, requests=60, p4=300, p4_min=300, big=2000,
-                  pairs=20, mem=2000, live=150),
+                  pairs=20, mem=2000, live=150, p9=150, p10=150),
     "default": dict(load=20_000, sample=5000, p3=20_000, requests=3000, p4=20_000, p4_min=20_000,
-                    big=80_000, pairs=400, mem=80_000, live=20_000),
+                    big=80_000, pairs=400, mem=80_000, live=20_000, p9=20_000, p10=20_000),
     "full": dict(load=100_000, sample=10_000, p3=100_000, requests=5000, p4=100_000,
-                 p4_min=20_000, big=790_000, pairs=400, mem=770_000, live=100_000),
+                 p4_min=20_000, big=790_000, pairs=400, mem=770_000, live=100_000, p9=770_000,
+                 p10=100_000),
 }  # fmt: skip
 
 
@@ -62,9 +75,14 @@ def main(argv: list[str] | None = None) -> int:
         ("P6L", lambda: [p6_live.run(z["live"])]),
         ("P7", lambda: p78_live.run(z["live"])),
         ("P7M", lambda: [p7_big.row(z["mem"] if size == "full" else z["live"])]),
+        ("P9", lambda: [p9_upsert.row(z["p9"], 40 if size != "smoke" else 3)]),
+        # P10 takes two cold starts and two minutes of load: with --full or --only P10.
+        ("P10", lambda: [load.p10_row(corpus(z["p10"]), 60 if size != "smoke" else 3)]),
     ]
     for ident, step in steps:
         if not (want(ident, "P8") if ident == "P7" else want(ident)):  # P7 runs P8 too
+            continue
+        if ident == "P10" and size == "default" and "P10" not in only:
             continue
         t = time.perf_counter()
         print(f"\nrunning {ident} ...", flush=True)

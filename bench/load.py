@@ -357,7 +357,38 @@ def rate(res: dict) -> float:
     return sum(len(v) for v in res["lat"].values()) / res["elapsed"]
 
 
-def main(argv: list[str] | None = None) -> int:
+def p10_row(corpus: Path, duration: float = 60.0):
+    """P10 as a row of ``python -m bench``: ``--workers 2`` against ``--workers 1`` on a
+    copy of ``corpus``, 64 clients, a file rewritten every second, in one run."""
+    from .common import Row
+
+    argv = [f"--corpus={corpus}", "--touch", f"--duration={duration}",
+            "--server-arg=--workers=2", "--baseline-server-arg=--workers=1"]  # fmt: skip
+    out: dict = {}
+    main(argv, out)
+    one, two = out["baseline"], out["result"]
+    art = pct(two["lat"].get("article", []), 0.99)
+    errors = sum(two["errors"].values()) + sum(one["errors"].values())
+    ratio = rate(two) / max(rate(one), 1e-9)
+    return Row(
+        "P10",
+        "mixed reads, 64 clients, a file edited every second: --workers 2 vs --workers 1",
+        f"{corpus.name}",
+        {
+            "two workers": f"{rate(two):.0f} req/s, article p99 {art * 1000:.0f} ms",
+            "one worker": f"{rate(one):.0f} req/s",
+            "errors": str(errors),
+            "load client": f"{two['client_cpu'] / two['elapsed']:.2f} cores",
+        },
+        ratio=ratio,
+        ratio_text=f"{ratio:.2f}x one worker's req/s",
+        goal="0 errors; article p99 <= 100 ms; >= 1.7x",
+        met=errors == 0 and art <= 0.1 and ratio >= 1.7,
+    )
+
+
+def main(argv: list[str] | None = None, results: dict | None = None) -> int:
+    """The command; ``results`` (when given) receives the runs as ``baseline``/``result``."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--url", help="an already running server (loopback only)")
     p.add_argument("--corpus", type=Path, help="corpus folder (default: generate one)")
@@ -427,6 +458,8 @@ def main(argv: list[str] | None = None) -> int:
             if baseline is not None:
                 ratio = rate(res) / max(rate(baseline), 1e-9)
                 print(f"throughput vs baseline: {ratio:.2f}x")
+            if results is not None:
+                results.update(baseline=baseline, result=res)
             if proc is not None:
                 metrics = httpx.get(base + "/metrics").text
                 reloads = [ln for ln in metrics.splitlines() if ln.startswith("graphsvc_reloads")]

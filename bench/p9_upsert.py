@@ -99,6 +99,29 @@ def run(files: int, writes: int = 40) -> dict:
     return out
 
 
+def row(files: int, writes: int = 40):
+    """P9 as a row of ``python -m bench``."""
+    from .common import Row
+
+    out = run(files, writes)
+    return Row(
+        "P9",
+        "upsertArticle of an existing article, request -> response (visible), default mode",
+        f"{files} files, {out['articles']} articles",
+        {
+            "p50": f"{out['write_p50'] * 1000:.0f} ms",
+            "p99": f"{out['write_p99'] * 1000:.0f} ms",
+            "article(url) p50": f"{out['read_p50'] * 1000:.1f} ms",
+            "server RSS": f"{out['server_rss_end'] / 1e9:.2f} GB",
+            "ready after": f"{out['seconds_to_ready']:.0f} s",
+        },
+        ratio=out["ratio"],
+        ratio_text=f"{out['ratio']:.1f}x article(url) (p50)",
+        goal="upsert p50 <= 50 ms at 1M",
+        met=out["write_p50"] <= 0.05,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.p9_upsert", description=__doc__)
     p.add_argument("files", type=int)

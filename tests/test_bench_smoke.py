@@ -13,6 +13,7 @@ def test_benchmarks_run_on_tiny_sizes(tmp_path, monkeypatch):
     out = tmp_path / "rows.json"
     assert main(["--smoke", "--json", str(out)]) == 0
     rows = json.loads(out.read_text())["rows"]
-    assert [r["id"] for r in rows] == ["P1", "P2", "P3", "P4", "P5", "P6", "P6L", "P7", "P8", "P7M"]
+    ids = ["P1", "P2", "P3", "P4", "P5", "P6", "P6L", "P7", "P8", "P7M", "P9", "P10"]
+    assert [r["id"] for r in rows] == ids
     for r in rows:
         assert r["figures"] and all(r["figures"].values()), r
