@@ -38,8 +38,9 @@ commit meanwhile never shows it half a version.
 Unlike FTS5, tantivy's BM25 statistics (documents, document frequencies, field
 lengths) count a deleted document until a merge drops it: after deltas the scores can
 differ slightly from a fresh build's (the hits and the matching never do). When the
-deletes since the last build pass :data:`COMPACT_RATIO` of the documents, the index is
-built anew.
+deletes since the last build pass :data:`COMPACT_RATIO` of the documents, a compaction
+builds the index anew in a thread of its own while searches and deltas go on, and swaps
+it in (:meth:`SearchIndex._compact`).
 
 Nothing here knows about GraphQL.
 """
@@ -75,8 +76,10 @@ RID = "rid"
 #: A prefix matches up to this many words of a field one by one (each ranked by BM25);
 #: past that, tantivy's prefix query (every match scores the field's weight).
 PREFIX_TERMS = 64
-#: Build the index anew when the deletes since the last build pass this share of it.
+#: Build the index anew (a compaction) when the deletes since the last build pass this
+#: share of it, and at least COMPACT_MIN.
 COMPACT_RATIO = 0.25
+COMPACT_MIN = 100
 #: The writer's memory budget (tantivy flushes a segment when it is full).
 WRITER_HEAP = 128_000_000
 
@@ -331,71 +334,113 @@ def build_query(searcher, text: str, fields=COLUMNS, negate: bool = True):
     return Query.boolean_query(clauses)
 
 
-class SearchIndex:
-    """A tantivy index of one graph's articles, brought forward version by version."""
+class _Tantivy:
+    """One tantivy index in memory, its writer and searcher, and which document (rid)
+    holds which article."""
 
     def __init__(self) -> None:
-        self.lock = threading.RLock()
-        self.version: int | None = None
-        self.rowid: dict[str, int] = {}
-        self.key_of: dict[int, str] = {}
-        self._next = 1
-        self._pending: dict[int, set[str]] = {}  # version -> keys it touched
-        self._state = 0  # bumped by every write: caches of rowid -> row key on it
-        self._deleted = 0  # documents deleted since the last build
-        self._open()
-
-    def _open(self) -> None:
-        self.index = tantivy.Index(SCHEMA)  # in memory
+        self.index = tantivy.Index(SCHEMA)
         self.index.register_tokenizer(ANALYZER, analyzer())
         self.index.config_reader(reload_policy="Manual")
         self.writer = self.index.writer(heap_size=WRITER_HEAP, num_threads=1)
         self.searcher = self.index.searcher()
+        self.rowid: dict[str, int] = {}
+        self.key_of: dict[int, str] = {}
+        self.next = 1
+        self.deleted = 0  # documents deleted since the build
 
-    # -- writing -------------------------------------------------------------------------
-    def _put(self, lg: LinkGraph, keys) -> None:
+    @classmethod
+    def build(cls, lg: LinkGraph) -> _Tantivy:
+        t = cls()
+        t.put(lg, lg.article_keys())
+        # Let the merges of a big build finish: fewer segments to search.
+        t.writer.wait_merging_threads()
+        t.writer = t.index.writer(heap_size=WRITER_HEAP, num_threads=1)
+        t.index.reload()
+        t.searcher = t.index.searcher()
+        return t
+
+    def put(self, lg: LinkGraph, keys) -> None:
+        """Rewrite the documents of ``keys`` from ``lg`` (gone where it has no such
+        article), commit, and take the new searcher."""
         keys = list(keys)
         rows = {}
         for key in keys:
             if key in lg.g and lg.kind(key) == "ARTICLE":
                 rows[key] = article_row(lg.data(key))
         dels = []
-        writer = self.writer
-        self._state += 1
         for key in keys:
             rid = self.rowid.pop(key, None)
             if rid is not None:
                 del self.key_of[rid]
                 dels.append(rid)
+        writer = self.writer
         if dels:
             # By a query: delete_documents_by_term takes a Python int for an i64 and
             # deletes nothing on a u64 field.
             writer.delete_documents_by_query(Query.term_set_query(SCHEMA, RID, dels))
         for key, row in rows.items():
-            rid = self._next
-            self._next += 1
+            rid = self.next
+            self.next += 1
             self.rowid[key] = rid
             self.key_of[rid] = key
             writer.add_document(_document(rid, row))
         writer.commit()
         self.index.reload()
         self.searcher = self.index.searcher()
-        self._deleted += len(dels)
+        self.deleted += len(dels)
 
+
+class SearchIndex:
+    """A tantivy index of one graph's articles, brought forward version by version.
+
+    Deltas leave deleted documents in tantivy's BM25 statistics; past
+    :data:`COMPACT_RATIO` of them a compaction builds the index anew from the graph
+    version then in a thread of its own (searches and deltas go on meanwhile), and swaps
+    it in with the keys the versions since then touched noted again for the next sync.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.version: int | None = None
+        self._pending: dict[int, set[str]] = {}  # version -> keys it touched
+        self._state = 0  # bumped by every write: caches of rowid -> row key on it
+        self._builds = 0  # bumped by every rebuild: a compaction begun before is void
+        self._since: dict[int, set[str]] | None = None  # written while compacting
+        self.compaction: threading.Thread | None = None
+        self._install(_Tantivy())
+
+    def _install(self, t: _Tantivy) -> None:
+        self._t = t
+        self._state += 1
+
+    # What readers take under the lock.
+    @property
+    def searcher(self):
+        return self._t.searcher
+
+    @property
+    def rowid(self) -> dict[str, int]:
+        return self._t.rowid
+
+    @property
+    def key_of(self) -> dict[int, str]:
+        return self._t.key_of
+
+    @property
+    def _next(self) -> int:
+        return self._t.next
+
+    @property
+    def _deleted(self) -> int:
+        return self._t.deleted
+
+    # -- writing -------------------------------------------------------------------------
     def rebuild(self, lg: LinkGraph) -> None:
         with self.lock:
-            self._state += 1
-            self.writer = None  # the old one stops (readers keep their searchers)
-            self._open()
-            self.rowid.clear()
-            self.key_of.clear()
-            self._put(lg, lg.article_keys())
-            # Let the merges of a big build finish: fewer segments to search.
-            self.writer.wait_merging_threads()
-            self.writer = self.index.writer(heap_size=WRITER_HEAP, num_threads=1)
-            self.index.reload()
-            self.searcher = self.index.searcher()
-            self._deleted = 0
+            self._builds += 1
+            self._since = None  # a compaction under way is void
+            self._install(_Tantivy.build(lg))
             self.version = lg.version
             self._pending = {v: k for v, k in self._pending.items() if v > lg.version}
 
@@ -421,10 +466,40 @@ class SearchIndex:
             keys: set[str] = set()
             for v in steps:
                 keys |= self._pending.pop(v)
-            if self._deleted + len(keys) > COMPACT_RATIO * max(len(self.rowid), 1) + 100:
-                self.rebuild(lg)  # deleted documents would skew BM25's statistics
+            self._state += 1
+            self._t.put(lg, sorted(keys))
+            self.version = lg.version
+            if self._since is not None:  # every step accounted for, the keys on the last
+                for v in steps:
+                    self._since.setdefault(v, set())
+                self._since[lg.version].update(keys)
+            elif self._t.deleted > max(COMPACT_RATIO * len(self._t.rowid), COMPACT_MIN):
+                self._since = {}
+                self.compaction = threading.Thread(
+                    target=self._compact,
+                    args=(lg, self._builds),
+                    name="search-compaction",
+                    daemon=True,
+                )
+                self.compaction.start()
+
+    def _compact(self, lg: LinkGraph, builds: int) -> None:
+        """Build the index of ``lg`` anew (off the lock) and swap it in, unless a
+        rebuild came first; what was written since is noted again."""
+        try:
+            t = _Tantivy.build(lg)
+        except BaseException:
+            with self.lock:
+                if self._builds == builds:
+                    self._since = None
+            raise
+        with self.lock:
+            if self._builds != builds or self._since is None:
                 return
-            self._put(lg, sorted(keys))
+            since, self._since = self._since, None
+            self._install(t)
+            for v, keys in since.items():  # already written to the old index: again
+                self._pending.setdefault(v, set()).update(keys)
             self.version = lg.version
 
     # -- reading -------------------------------------------------------------------------
