@@ -94,9 +94,10 @@ class Corpus:
                 else:
                     recs[p] = r
             old = self.lg
-            self.lg = self.st.apply(old, ch, files=len(recs))
-            added, changed, removed = diff(old, self.lg, touched, self.st.last_touched)
-            self.index.note(self.lg.version, (*added, *changed, *removed))
+            new = self.st.apply(old, ch, files=len(recs))
+            added, changed, removed = diff(old, new, touched, self.st.last_touched)
+            self.index.note(new.version, (*added, *changed, *removed))
+            self.lg = new  # published after the index heard of it, as live does
             if sync:
                 self.index.sync(self.lg)
 
@@ -221,3 +222,28 @@ def test_compaction_builds_anew_in_the_background(monkeypatch):
     fresh.sync(c.lg)
     _same_answers(c.index, fresh, c.lg, qs)
     assert c.builds == []
+
+
+def test_a_search_ahead_of_its_change_waits_for_it():
+    """Live swaps a version in before its listeners run: a search on it in between
+    waits for the Change instead of building the whole index anew."""
+    c = Corpus(11)
+    c.index.live = True
+    note = c.index.note
+    held: list = []
+    c.index.note = lambda v, keys: held.append((v, keys))  # the Change is late
+    c.advance(1, sync=False)
+    (v, keys), lg = held[0], c.lg
+    timer = threading.Timer(0.2, note, (v, keys))
+    timer.start()
+    hits = c.index.search(lg, "edited")
+    timer.join()
+    assert c.builds == [] and c.index.version == lg.version
+    fresh = gs.SearchIndex()
+    fresh.sync(lg)
+    assert sorted(hits.keys) == sorted(fresh.search(lg, "edited").keys)
+    # Without a live source, or past NOTE_WAIT, the version is built anew.
+    c.index.live = False
+    c.advance(1, sync=False)
+    c.index.search(c.lg, "edited")
+    assert c.builds == [c.lg.version]

@@ -50,6 +50,7 @@ from __future__ import annotations
 import html
 import re
 import threading
+import time
 import unicodedata
 import weakref
 from dataclasses import dataclass
@@ -80,6 +81,9 @@ PREFIX_TERMS = 64
 #: share of it, and at least COMPACT_MIN.
 COMPACT_RATIO = 0.25
 COMPACT_MIN = 100
+#: How long a sync on a live index waits for the Change of a version it has not heard of
+#: (the graph is swapped in just before its listeners run) before building anew.
+NOTE_WAIT = 2.0
 #: The writer's memory budget (tantivy flushes a segment when it is full).
 WRITER_HEAP = 128_000_000
 
@@ -408,6 +412,8 @@ class SearchIndex:
         self._builds = 0  # bumped by every rebuild: a compaction begun before is void
         self._since: dict[int, set[str]] | None = None  # written while compacting
         self.compaction: threading.Thread | None = None
+        self.live = False  # a live source notes every version (index_for sets it)
+        self._noted = threading.Condition(self.lock)
         self._install(_Tantivy())
 
     def _install(self, t: _Tantivy) -> None:
@@ -448,19 +454,27 @@ class SearchIndex:
         """A new graph version touched ``keys`` (from a live ``Change``)."""
         with self.lock:
             self._pending.setdefault(version, set()).update(keys)
+            self._noted.notify_all()
 
     def sync(self, lg: LinkGraph) -> None:
         """Bring the index to ``lg``'s version: only the keys the versions in between
         touched are rewritten; with a version unaccounted for, everything is."""
         with self.lock:
-            if self.version == lg.version:
-                return
-            if self.version is None or self.version > lg.version:
-                if self.version is None:
-                    self.rebuild(lg)
-                return
-            steps = range(self.version + 1, lg.version + 1)
-            if not all(v in self._pending for v in steps):
+            deadline = None
+            while True:
+                if self.version == lg.version:
+                    return
+                if self.version is None or self.version > lg.version:
+                    if self.version is None:
+                        self.rebuild(lg)
+                    return
+                steps = range(self.version + 1, lg.version + 1)
+                if all(v in self._pending for v in steps):
+                    break
+                if self.live:  # its Change may be on the way: wait (the lock let go)
+                    deadline = deadline or time.monotonic() + NOTE_WAIT
+                    if self._noted.wait(max(0.0, deadline - time.monotonic())):
+                        continue
                 self.rebuild(lg)
                 return
             keys: set[str] = set()
@@ -578,15 +592,18 @@ class SearchIndex:
         import numpy as np
 
         ck = ("search.lut", id(self), self._state)
-        lut = lg._cache.get(ck)
-        if lut is None:
-            lut = np.full(self._next, -1, dtype=np.int64)
-            row = cols.row
-            for rid, key in self.key_of.items():
-                r = row.get(key)
-                if r is not None:
-                    lut[rid] = r
-            lg._cache[ck] = lut
+        got = lg._cache.get(ck)
+        # Per columns object too: two threads' first columns(lg) may build two (one
+        # derived from the lineage's base, one from scratch) that number rows apart.
+        if got is not None and got[0] is cols:
+            return got[1]
+        lut = np.full(self._next, -1, dtype=np.int64)
+        row = cols.row
+        for rid, key in self.key_of.items():
+            r = row.get(key)
+            if r is not None:
+                lut[rid] = r
+        lg._cache[ck] = (cols, lut)
         return lut
 
     def snippets(self, text: str, keys: list[str]) -> dict[str, tuple[str, str]]:
@@ -688,6 +705,7 @@ def index_for(owner, live=None) -> SearchIndex:
             return idx
         idx = _INDEXES[owner] = SearchIndex()
     if live is not None:
+        idx.live = True
         ref = weakref.ref(idx)
 
         def listener(change) -> None:
