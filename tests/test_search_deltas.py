@@ -118,7 +118,10 @@ def _top_agrees(index: gs.SearchIndex, lg, q: str, k: int) -> bool:
         return False
     assert top.keys == full.keys[:k], q
     assert top.scores.tolist() == full.scores[:k].tolist(), q
-    assert index.count(lg, q) == len(full), q
+    assert top.total is None and index.count(lg, q) == len(full), q
+    counted = index.top(lg, q, k, count=True)  # the count in the same pass
+    assert counted.keys == top.keys and counted.scores.tolist() == top.scores.tolist(), q
+    assert counted.total == len(full), q
     return True
 
 

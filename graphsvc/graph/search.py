@@ -196,11 +196,13 @@ def _has_word(s: str) -> bool:
 @dataclass(slots=True)
 class Hits:
     """Search hits as column rows of the graph searched, best first, and their scores
-    (BM25 with its sign flipped: higher is better)."""
+    (BM25: higher is better); ``total``, from :meth:`SearchIndex.top` asked to count,
+    how many match in all."""
 
     cols: object  # query.Columns of the graph searched
     rows: object  # numpy int64
     scores: object  # numpy float64
+    total: int | None = None
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -553,10 +555,11 @@ class SearchIndex:
         order = np.lexsort((cols.url_rank()[rows], -scores))
         return Hits(cols, rows[order], scores[order])
 
-    def top(self, lg: LinkGraph, text: str, k: int) -> Hits | None:
+    def top(self, lg: LinkGraph, text: str, k: int, count: bool = False) -> Hits | None:
         """The best ``k`` hits (ties by URL) without ranking the others; None when that
         cannot be told without ranking them all (a tie at the cut, or the index is past
-        ``lg``)."""
+        ``lg``). With ``count``, ``Hits.total`` is how many match, counted in the same
+        pass (without it tantivy may skip blocks that cannot reach the best ``k``)."""
         import numpy as np
 
         from .query import columns
@@ -564,18 +567,19 @@ class SearchIndex:
         cols = columns(lg)
         include, _ = parse(text)
         if not include:
-            return Hits(cols, np.zeros(0, dtype=np.int64), np.zeros(0))
+            return Hits(cols, np.zeros(0, dtype=np.int64), np.zeros(0), 0 if count else None)
         searcher, lut, version = self._at(lg, cols)
         if version != lg.version:
             return None
         q = build_query(searcher, text)
         limit = k + 8
-        found = searcher.search(q, limit, count=False).hits
+        res = searcher.search(q, limit, count=count)
+        found = res.hits
         rows, scores = self._hits(searcher, lut, found)
         if len(found) == limit and k and scores[min(k, len(scores)) - 1] == scores[-1]:
             return None  # rows tied with the k-th may lie past the limit
         order = np.lexsort((cols.url_rank()[rows], -scores))[:k]
-        return Hits(cols, rows[order], scores[order])
+        return Hits(cols, rows[order], scores[order], res.count if count else None)
 
     def count(self, lg: LinkGraph, text: str) -> int:
         """How many articles match (the index must be at ``lg``'s version: see top)."""
