@@ -17,9 +17,9 @@ quotes (the words next to each other in one field), ``prefix*``, and ``-word`` t
 exclude. Anything else is taken as text: the query is built from tantivy ``Query``
 objects, never parsed by tantivy, so it never fails to parse. A prefix becomes the
 words of the index that start with it (``Searcher.terms_with_prefix``, up to
-:data:`PREFIX_TERMS` per field, each ranked by BM25); past that, tantivy's prefix
-query, which scores every match alike. :func:`fts_query` writes the same query as an
-FTS5 expression, for the benchmarks' SQLite baselines.
+:data:`PREFIX_TERMS` per field, each ranked by BM25); past that, a regex query
+(``prefix.*``), which scores every match of a field alike. :func:`fts_query` writes
+the same query as an FTS5 expression, for the benchmarks' SQLite baselines.
 
 Top-k (:meth:`SearchIndex.top`) lets tantivy skip what cannot reach the best k
 (block-max WAND on a one-word query) and never counts unless asked; every hit
@@ -75,7 +75,7 @@ ANALYZER = "graphsvc_fold"
 #: The u64 fast field naming each written document (never reused).
 RID = "rid"
 #: A prefix matches up to this many words of a field one by one (each ranked by BM25);
-#: past that, tantivy's prefix query (every match scores the field's weight).
+#: past that, a regex query (every match scores the field's weight).
 PREFIX_TERMS = 64
 #: Build the index anew (a compaction) when the deletes since the last build pass this
 #: share of it, and at least COMPACT_MIN.
@@ -293,7 +293,11 @@ def _field_query(searcher, field: str, tokens: list[str], prefix: bool):
     if not found:
         return None
     if len(found) > PREFIX_TERMS:
-        return Query.phrase_prefix_query(SCHEMA, field, tokens)
+        # Every word with the prefix (tokens are letters and digits: no regex syntax);
+        # not phrase_prefix_query, which stops at 50 of them.
+        if head:
+            return Query.regex_phrase_query(SCHEMA, field, [*head, last + ".*"])
+        return Query.regex_query(SCHEMA, field, last + ".*")
     words_ = sorted(w for w, _ in found)  # the same clauses in the same order every time
     if head:
         return _any([Query.phrase_query(SCHEMA, field, [*head, w]) for w in words_])
