@@ -603,7 +603,7 @@ class SearchIndex:
         got = lg._cache.get(ck)
         # Per columns object too: two threads' first columns(lg) may build two (one
         # derived from the lineage's base, one from scratch) that number rows apart.
-        if got is not None and got[0] is cols:
+        if got is not None and got[0]() is cols:
             return got[1]
         lut = np.full(self._next, -1, dtype=np.int64)
         row = cols.row
@@ -611,7 +611,7 @@ class SearchIndex:
             r = row.get(key)
             if r is not None:
                 lut[rid] = r
-        lg._cache[ck] = (cols, lut)
+        lg._cache[ck] = (weakref.ref(cols), lut)  # not keeping a dropped Columns alive
         return lut
 
     def snippets(self, text: str, keys: list[str]) -> dict[str, tuple[str, str]]:
