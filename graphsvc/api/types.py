@@ -655,7 +655,8 @@ def article_page(
         and not _explicit(info, "orderBy")
         and _only_page_fields(info)
     ):
-        page = _top_page(lg, ctx, search, 20 if first is None else first)
+        first_ = 20 if first is None else first
+        page = _top_page(lg, ctx, search, first_, _selects(info, "totalCount"))
         if page is not None:
             return page
     sel, snippets_for = selection(
@@ -716,15 +717,27 @@ def _only_page_fields(info: Info) -> bool:
     return all(getattr(f, "name", None) in _PAGE_FIELDS for f in sels)
 
 
-def _top_page(lg: gl.LinkGraph, ctx: dict, search: str, first: int) -> ArticleConnection | None:
-    """The first page of a plain search from FTS5's best ``first + 1`` alone (the count
-    only when asked for); None when the full ranking is needed."""
+def _selects(info: Info, name: str) -> bool:
+    """Whether the list's selection names the field ``name``."""
+    try:
+        sels = info.selected_fields[0].selections
+    except (AttributeError, IndexError):
+        return True
+    return any(getattr(f, "name", None) == name for f in sels)
+
+
+def _top_page(
+    lg: gl.LinkGraph, ctx: dict, search: str, first: int, count: bool = True
+) -> ArticleConnection | None:
+    """The first page of a plain search from the index's best ``first + 1`` alone (the
+    count only when asked for, then in the same pass); None when the full ranking is
+    needed."""
     if not 0 <= first <= MAX_PAGE:
         raise BoundError(f"first must be between 0 and {MAX_PAGE} (got {first})")
     store = ctx.get("store")
     index = gs.index_for(store if store is not None else lg, ctx.get("live"))
-    try:
-        hits = index.top(lg, search, first + 1)
+    try:  # counted in the same pass when totalCount is asked for
+        hits = index.top(lg, search, first + 1, count=count)
     except gs.QueryError as e:
         raise BoundError(str(e)) from None
     if hits is None:
@@ -738,7 +751,7 @@ def _top_page(lg: gl.LinkGraph, ctx: dict, search: str, first: int) -> ArticleCo
         first,
         None,
         snippets_for=partial(index.snippets, search),
-        total=lambda: index.count(lg, search),
+        total=(lambda: hits.total) if hits.total is not None else lambda: index.count(lg, search),
     )
 
 

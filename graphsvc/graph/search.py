@@ -1,23 +1,46 @@
-"""Ranked full-text search over articles: an SQLite FTS5 index beside the graph.
+"""Ranked full-text search over articles: a tantivy index beside the graph.
 
-One in-memory FTS5 table holds, per article, five columns: ``title``, ``excerpt``,
-``body`` (HTML tags dropped, entities unescaped), ``provider`` (name and domain) and
-``topics``. Text is put in NFKC form first (no-break spaces become spaces, ligatures and
-full-width letters plain letters) and curly quotes become straight ones; the
-``unicode61`` tokenizer with ``remove_diacritics 2`` folds case and accents
-(``Pokémon`` = ``pokemon``). Ranking is FTS5's BM25 with a weight per column
-(:data:`WEIGHTS`).
+One in-memory tantivy index holds, per article, five text fields: ``title``,
+``excerpt``, ``body`` (HTML tags dropped, entities unescaped), ``provider`` (name and
+domain) and ``topics``, and ``rid``, a u64 fast field naming the written document
+(:meth:`SearchIndex._lut` maps it to the graph's column rows). Text is put in NFKC form
+first (no-break spaces become spaces, ligatures and full-width letters plain letters),
+entities unescaped and curly quotes made straight (:func:`fold`, in Python); one
+analyzer, registered as :data:`ANALYZER` and used for the index and for query words
+alike, splits on what is not a letter or digit and folds case and accents
+(``Filter.lowercase`` and ``Filter.ascii_fold``: ``Pokémon`` = ``pokemon``). Ranking is
+tantivy's BM25 per field, summed over the fields a word is in, each field boosted by its
+weight (:data:`WEIGHTS`).
 
-Query syntax (:func:`fts_query`): words in any order (all must match), ``"a phrase"``
-in quotes, ``prefix*``, and ``-word`` to exclude. Anything else is taken as text: the
-query never fails to parse.
+Query syntax (:func:`parse`): words in any order (all must match), ``"a phrase"`` in
+quotes (the words next to each other in one field), ``prefix*``, and ``-word`` to
+exclude. Anything else is taken as text: the query is built from tantivy ``Query``
+objects, never parsed by tantivy, so it never fails to parse. A prefix becomes the
+words of the index that start with it (``Searcher.terms_with_prefix``, up to
+:data:`PREFIX_TERMS` per field, each ranked by BM25); past that, a regex query
+(``prefix.*``), which scores every match of a field alike. :func:`fts_query` writes
+the same query as an FTS5 expression, for the benchmarks' SQLite baselines.
+
+Top-k (:meth:`SearchIndex.top`) lets tantivy skip what cannot reach the best k
+(block-max WAND on a one-word query) and never counts unless asked; every hit
+(:meth:`SearchIndex.search`, for facets and ``where``) is a collection of all matches,
+mapped to rows in one ``fast_field_values`` call.
 
 The index follows a live corpus through its ``Change`` events: each one marks the
-article keys it touched, and those rows alone are rewritten from the graph of that
-version (:meth:`SearchIndex.sync`). ``index.version`` is the graph version it
-reflects; a search on graph version ``v`` first brings the index to ``v``. When the
-index is already past ``v`` (the request began before a newer version was swapped in),
-hits are filtered to the articles of ``v``.
+article keys it touched, and those documents alone are rewritten from the graph of
+that version (:meth:`SearchIndex.sync`: deleted by their ``rid``, added, committed, the
+searcher reloaded). ``index.version`` is the graph version it reflects; a search on
+graph version ``v`` first brings the index to ``v``. When the index is already past
+``v`` (the request began before a newer version was swapped in), hits are filtered to
+the articles of ``v``. A search runs on the searcher it took under the lock, so a
+commit meanwhile never shows it half a version.
+
+Unlike FTS5, tantivy's BM25 statistics (documents, document frequencies, field
+lengths) count a deleted document until a merge drops it: after deltas the scores can
+differ slightly from a fresh build's (the hits and the matching never do). When the
+deletes since the last build pass :data:`COMPACT_RATIO` of the documents, a compaction
+builds the index anew in a thread of its own while searches and deltas go on, and swaps
+it in (:meth:`SearchIndex._compact`).
 
 Nothing here knows about GraphQL.
 """
@@ -26,22 +49,43 @@ from __future__ import annotations
 
 import html
 import re
-import sqlite3
 import threading
+import time
 import unicodedata
 import weakref
 from dataclasses import dataclass
 
+import tantivy
+from tantivy import Occur, Query
+
 from .model import Article, LinkGraph
 
 COLUMNS = ("title", "excerpt", "body", "provider", "topics")
-#: BM25 weight of each column, in COLUMNS order: a word in the title counts most.
+#: BM25 weight (tantivy boost) of each field, in COLUMNS order: a word in the title
+#: counts most.
 WEIGHTS = (10.0, 4.0, 1.0, 3.0, 5.0)
-#: Snippet markers: private-use characters no text holds, replaced by <mark> after
-#: the snippet is HTML-escaped.
-_OPEN, _CLOSE, _ELLIPSIS = "\ue000", "\ue001", "\ue002"
-SNIPPET_TOKENS = 24
+#: Where a snippet may come from, in order of preference when two match as well.
+SNIPPET_FIELDS = ("excerpt", "body", "title")
+#: A snippet's length in bytes of text (about FTS5's 24 tokens).
+SNIPPET_CHARS = 160
 MAX_QUERY = 1000
+#: The analyzer of every text field and of query words: words are runs of letters and
+#: digits, case and accents folded.
+ANALYZER = "graphsvc_fold"
+#: The u64 fast field naming each written document (never reused).
+RID = "rid"
+#: A prefix matches up to this many words of a field one by one (each ranked by BM25);
+#: past that, a regex query (every match scores the field's weight).
+PREFIX_TERMS = 64
+#: Build the index anew (a compaction) when the deletes since the last build pass this
+#: share of it, and at least COMPACT_MIN.
+COMPACT_RATIO = 0.25
+COMPACT_MIN = 100
+#: How long a sync on a live index waits for the Change of a version it has not heard of
+#: (the graph is swapped in just before its listeners run) before building anew.
+NOTE_WAIT = 2.0
+#: The writer's memory budget (tantivy flushes a segment when it is full).
+WRITER_HEAP = 128_000_000
 
 _TAG = re.compile(r"<[^>]*>")
 _QUOTES = str.maketrans(
@@ -96,16 +140,25 @@ class QueryError(ValueError):
 _TERM = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 
 
-def fts_query(text: str) -> str | None:
-    """The user's query as an FTS5 expression; None when it has no words.
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One word or phrase of a query (folded text), a prefix when ``prefix``."""
 
-    Every word or phrase becomes an FTS5 string (so its punctuation is the tokenizer's
-    business, never FTS5 syntax); a trailing ``*`` makes a prefix; a leading ``-``
-    excludes.
+    text: str
+    prefix: bool = False
+
+
+def parse(text: str) -> tuple[list[Term], list[Term]]:
+    """The user's query as the terms that must match and those that must not.
+
+    A word or a quoted phrase is a term (its punctuation is the analyzer's business,
+    never syntax); a trailing ``*`` makes a prefix; a leading ``-`` excludes. Terms
+    without a letter or digit are dropped.
     """
     if len(text) > MAX_QUERY:
         raise QueryError(f"a search query is at most {MAX_QUERY} characters (got {len(text)})")
-    include, exclude = [], []
+    include: list[Term] = []
+    exclude: list[Term] = []
     for m in _TERM.finditer(fold(text)):
         neg, phrase, word = m.group(1), m.group(2), m.group(3)
         prefix = False
@@ -116,13 +169,23 @@ def fts_query(text: str) -> str | None:
             phrase = word.rstrip("*")
         if not _has_word(phrase):
             continue
-        term = '"' + phrase.replace('"', '""') + '"' + (" *" if prefix else "")
-        (exclude if neg else include).append(term)
+        (exclude if neg else include).append(Term(phrase, prefix))
+    return include, exclude
+
+
+def fts_query(text: str) -> str | None:
+    """The user's query as an FTS5 expression (the benchmarks' SQLite baselines); None
+    when it has no words. Every term becomes an FTS5 string, so it is never syntax."""
+    include, exclude = parse(text)
     if not include:
         return None
-    expr = " AND ".join(include)
+
+    def fts(t: Term) -> str:
+        return '"' + t.text.replace('"', '""') + '"' + (" *" if t.prefix else "")
+
+    expr = " AND ".join(fts(t) for t in include)
     for t in exclude:
-        expr = f"({expr}) NOT {t}"
+        expr = f"({expr}) NOT {fts(t)}"
     return expr
 
 
@@ -133,11 +196,13 @@ def _has_word(s: str) -> bool:
 @dataclass(slots=True)
 class Hits:
     """Search hits as column rows of the graph searched, best first, and their scores
-    (BM25 with its sign flipped: higher is better)."""
+    (BM25: higher is better); ``total``, from :meth:`SearchIndex.top` asked to count,
+    how many match in all."""
 
     cols: object  # query.Columns of the graph searched
     rows: object  # numpy int64
     scores: object  # numpy float64
+    total: int | None = None
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -170,56 +235,224 @@ class ScoreMap:
         return default if v != v else v
 
 
-class SearchIndex:
-    """An FTS5 index of one graph's articles, brought forward version by version."""
+# -- the tantivy side ----------------------------------------------------------------------
+def analyzer() -> tantivy.TextAnalyzer:
+    """Words (runs of letters and digits), lower case, accents folded to ASCII."""
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .build()
+    )
+
+
+def _schema() -> tantivy.Schema:
+    b = tantivy.SchemaBuilder()
+    for name in COLUMNS:  # stored: the fields snippets come from
+        b.add_text_field(name, stored=name in SNIPPET_FIELDS, tokenizer_name=ANALYZER)
+    b.add_unsigned_field(RID, indexed=True, fast=True)
+    return b.build()
+
+
+SCHEMA = _schema()
+_BOOST = dict(zip(COLUMNS, WEIGHTS, strict=True))
+_local = threading.local()  # an analyzer per thread for query words
+
+
+def words(text: str) -> list[str]:
+    """``text`` as the index's tokens (the analyzer the index uses)."""
+    a = getattr(_local, "analyzer", None)
+    if a is None:
+        a = _local.analyzer = analyzer()
+    return a.analyze(text)
+
+
+def _document(rid: int, row: tuple[str, ...]) -> tantivy.Document:
+    d = tantivy.Document()
+    for name, text in zip(COLUMNS, row, strict=True):
+        if text:
+            d.add_text(name, text)
+    d.add_unsigned(RID, rid)
+    return d
+
+
+def _any(queries: list) -> object:
+    if len(queries) == 1:
+        return queries[0]
+    return Query.boolean_query([(Occur.Should, q) for q in queries])
+
+
+def _field_query(searcher, field: str, tokens: list[str], prefix: bool):
+    """One term in one field: a word, a phrase, or their prefix form; None: no match."""
+    if not prefix:
+        if len(tokens) == 1:
+            return Query.term_query(SCHEMA, field, tokens[0])
+        return Query.phrase_query(SCHEMA, field, tokens)
+    *head, last = tokens
+    found = searcher.terms_with_prefix(field, last, limit=PREFIX_TERMS + 1)
+    if not found:
+        return None
+    if len(found) > PREFIX_TERMS:
+        # Every word with the prefix (tokens are letters and digits: no regex syntax);
+        # not phrase_prefix_query, which stops at 50 of them.
+        if head:
+            return Query.regex_phrase_query(SCHEMA, field, [*head, last + ".*"])
+        return Query.regex_query(SCHEMA, field, last + ".*")
+    words_ = sorted(w for w, _ in found)  # the same clauses in the same order every time
+    if head:
+        return _any([Query.phrase_query(SCHEMA, field, [*head, w]) for w in words_])
+    return _any([Query.term_query(SCHEMA, field, w) for w in words_])
+
+
+def _term_query(searcher, term: Term, fields=COLUMNS, boost: bool = True):
+    """A term in any of ``fields`` (scores summed over them), or None: it matches
+    nothing."""
+    tokens = words(term.text)
+    if not tokens:
+        return None
+    clauses = []
+    for f in fields:
+        q = _field_query(searcher, f, tokens, term.prefix)
+        if q is not None:
+            clauses.append(Query.boost_query(q, _BOOST[f]) if boost else q)
+    return _any(clauses) if clauses else None
+
+
+def build_query(searcher, text: str, fields=COLUMNS, negate: bool = True):
+    """The tantivy query of a user's query; None when it has no words (no hits)."""
+    include, exclude = parse(text)
+    if not include:
+        return None
+    must = []
+    for t in include:
+        q = _term_query(searcher, t, fields)
+        if q is None:
+            if fields is COLUMNS:
+                return Query.empty_query()  # a word no document has: nothing matches
+            continue
+        must.append(q)
+    if not must:
+        return Query.empty_query()
+    clauses = [(Occur.Must, q) for q in must]
+    if negate:
+        for t in exclude:
+            q = _term_query(searcher, t, boost=False)
+            if q is not None:
+                clauses.append((Occur.MustNot, q))
+    if len(clauses) == 1:
+        return must[0]
+    return Query.boolean_query(clauses)
+
+
+class _Tantivy:
+    """One tantivy index in memory, its writer and searcher, and which document (rid)
+    holds which article."""
 
     def __init__(self) -> None:
-        self.lock = threading.RLock()
-        self.db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
-        cols = ", ".join(COLUMNS)
-        self.db.execute(
-            f"CREATE VIRTUAL TABLE doc USING fts5({cols}, "
-            "tokenize = 'unicode61 remove_diacritics 2')"
-        )
-        self.version: int | None = None
+        self.index = tantivy.Index(SCHEMA)
+        self.index.register_tokenizer(ANALYZER, analyzer())
+        self.index.config_reader(reload_policy="Manual")
+        self.writer = self.index.writer(heap_size=WRITER_HEAP, num_threads=1)
+        self.searcher = self.index.searcher()
         self.rowid: dict[str, int] = {}
         self.key_of: dict[int, str] = {}
-        self._next = 1
-        self._pending: dict[int, set[str]] = {}  # version -> keys it touched
-        self._state = 0  # bumped by every write: caches of rowid -> row key on it
+        self.next = 1
+        self.deleted = 0  # documents deleted since the build
 
-    # -- writing -------------------------------------------------------------------------
-    def _put(self, lg: LinkGraph, keys) -> None:
-        db = self.db
-        dels, rows = [], []
+    @classmethod
+    def build(cls, lg: LinkGraph) -> _Tantivy:
+        t = cls()
+        t.put(lg, lg.article_keys())
+        # Let the merges of a big build finish: fewer segments to search.
+        t.writer.wait_merging_threads()
+        t.writer = t.index.writer(heap_size=WRITER_HEAP, num_threads=1)
+        t.index.reload()
+        t.searcher = t.index.searcher()
+        return t
+
+    def put(self, lg: LinkGraph, keys) -> None:
+        """Rewrite the documents of ``keys`` from ``lg`` (gone where it has no such
+        article), commit, and take the new searcher."""
+        keys = list(keys)
+        rows = {}
+        for key in keys:
+            if key in lg.g and lg.kind(key) == "ARTICLE":
+                rows[key] = article_row(lg.data(key))
+        dels = []
         for key in keys:
             rid = self.rowid.pop(key, None)
             if rid is not None:
                 del self.key_of[rid]
-                dels.append((rid,))
-            if key in lg.g and lg.kind(key) == "ARTICLE":
-                rid = self._next
-                self._next += 1
-                self.rowid[key] = rid
-                self.key_of[rid] = key
-                rows.append((rid, *article_row(lg.data(key))))
-        self._state += 1
-        db.execute("BEGIN")
-        db.executemany("DELETE FROM doc WHERE rowid = ?", dels)
-        db.executemany(
-            "INSERT INTO doc(rowid, title, excerpt, body, provider, topics) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            rows,
-        )
-        db.execute("COMMIT")
+                dels.append(rid)
+        writer = self.writer
+        if dels:
+            # By a query: delete_documents_by_term takes a Python int for an i64 and
+            # deletes nothing on a u64 field.
+            writer.delete_documents_by_query(Query.term_set_query(SCHEMA, RID, dels))
+        for key, row in rows.items():
+            rid = self.next
+            self.next += 1
+            self.rowid[key] = rid
+            self.key_of[rid] = key
+            writer.add_document(_document(rid, row))
+        writer.commit()
+        self.index.reload()
+        self.searcher = self.index.searcher()
+        self.deleted += len(dels)
 
+
+class SearchIndex:
+    """A tantivy index of one graph's articles, brought forward version by version.
+
+    Deltas leave deleted documents in tantivy's BM25 statistics; past
+    :data:`COMPACT_RATIO` of them a compaction builds the index anew from the graph
+    version then in a thread of its own (searches and deltas go on meanwhile), and swaps
+    it in with the keys the versions since then touched noted again for the next sync.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.version: int | None = None
+        self._pending: dict[int, set[str]] = {}  # version -> keys it touched
+        self._state = 0  # bumped by every write: caches of rowid -> row key on it
+        self._builds = 0  # bumped by every rebuild: a compaction begun before is void
+        self._since: dict[int, set[str]] | None = None  # written while compacting
+        self.compaction: threading.Thread | None = None
+        self.live = False  # a live source notes every version (index_for sets it)
+        self._noted = threading.Condition(self.lock)
+        self._install(_Tantivy())
+
+    def _install(self, t: _Tantivy) -> None:
+        self._t = t
+        self._state += 1
+
+    # What readers take under the lock.
+    @property
+    def searcher(self):
+        return self._t.searcher
+
+    @property
+    def rowid(self) -> dict[str, int]:
+        return self._t.rowid
+
+    @property
+    def key_of(self) -> dict[int, str]:
+        return self._t.key_of
+
+    @property
+    def _next(self) -> int:
+        return self._t.next
+
+    @property
+    def _deleted(self) -> int:
+        return self._t.deleted
+
+    # -- writing -------------------------------------------------------------------------
     def rebuild(self, lg: LinkGraph) -> None:
         with self.lock:
-            self._state += 1
-            self.db.execute("DELETE FROM doc")
-            self.rowid.clear()
-            self.key_of.clear()
-            self._put(lg, lg.article_keys())
+            self._builds += 1
+            self._since = None  # a compaction under way is void
+            self._install(_Tantivy.build(lg))
             self.version = lg.version
             self._pending = {v: k for v, k in self._pending.items() if v > lg.version}
 
@@ -227,28 +460,85 @@ class SearchIndex:
         """A new graph version touched ``keys`` (from a live ``Change``)."""
         with self.lock:
             self._pending.setdefault(version, set()).update(keys)
+            self._noted.notify_all()
 
     def sync(self, lg: LinkGraph) -> None:
         """Bring the index to ``lg``'s version: only the keys the versions in between
         touched are rewritten; with a version unaccounted for, everything is."""
         with self.lock:
-            if self.version == lg.version:
-                return
-            if self.version is None or self.version > lg.version:
-                if self.version is None:
-                    self.rebuild(lg)
-                return
-            steps = range(self.version + 1, lg.version + 1)
-            if not all(v in self._pending for v in steps):
+            deadline = None
+            while True:
+                if self.version == lg.version:
+                    return
+                if self.version is None or self.version > lg.version:
+                    if self.version is None:
+                        self.rebuild(lg)
+                    return
+                steps = range(self.version + 1, lg.version + 1)
+                if all(v in self._pending for v in steps):
+                    break
+                if self.live:  # its Change may be on the way: wait (the lock let go)
+                    deadline = deadline or time.monotonic() + NOTE_WAIT
+                    if self._noted.wait(max(0.0, deadline - time.monotonic())):
+                        continue
                 self.rebuild(lg)
                 return
             keys: set[str] = set()
             for v in steps:
                 keys |= self._pending.pop(v)
-            self._put(lg, sorted(keys))
+            self._state += 1
+            self._t.put(lg, sorted(keys))
+            self.version = lg.version
+            if self._since is not None:  # every step accounted for, the keys on the last
+                for v in steps:
+                    self._since.setdefault(v, set())
+                self._since[lg.version].update(keys)
+            elif self._t.deleted > max(COMPACT_RATIO * len(self._t.rowid), COMPACT_MIN):
+                self._since = {}
+                self.compaction = threading.Thread(
+                    target=self._compact,
+                    args=(lg, self._builds),
+                    name="search-compaction",
+                    daemon=True,
+                )
+                self.compaction.start()
+
+    def _compact(self, lg: LinkGraph, builds: int) -> None:
+        """Build the index of ``lg`` anew (off the lock) and swap it in, unless a
+        rebuild came first; what was written since is noted again."""
+        try:
+            t = _Tantivy.build(lg)
+        except BaseException:
+            with self.lock:
+                if self._builds == builds:
+                    self._since = None
+            raise
+        with self.lock:
+            if self._builds != builds or self._since is None:
+                return
+            since, self._since = self._since, None
+            self._install(t)
+            for v, keys in since.items():  # already written to the old index: again
+                self._pending.setdefault(v, set()).update(keys)
             self.version = lg.version
 
     # -- reading -------------------------------------------------------------------------
+    def _at(self, lg: LinkGraph, cols):
+        """``(searcher, lut, version)`` for ``lg``, taken together under the lock."""
+        with self.lock:
+            self.sync(lg)
+            return self.searcher, self._lut(lg, cols), self.version
+
+    def _hits(self, searcher, lut, found) -> tuple[object, object]:
+        """(rows, scores) of tantivy's ``(score, address)`` hits."""
+        import numpy as np
+
+        if not found:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        scores, addrs = zip(*found, strict=True)
+        rids = np.fromiter(searcher.fast_field_values(RID, list(addrs)), np.int64, len(addrs))
+        return lut[rids], np.array(scores, dtype=np.float64)
+
     def search(self, lg: LinkGraph, text: str) -> Hits:
         """Every article of ``lg`` matching ``text``, best first (ties by URL)."""
         import numpy as np
@@ -256,108 +546,153 @@ class SearchIndex:
         from .query import columns
 
         cols = columns(lg)
-        expr = fts_query(text)
-        if expr is None:
+        include, _ = parse(text)
+        if not include:
             return Hits(cols, np.zeros(0, dtype=np.int64), np.zeros(0))
-        weights = ", ".join(str(w) for w in WEIGHTS)
-        with self.lock:
-            self.sync(lg)
-            try:
-                found = self.db.execute(
-                    f"SELECT rowid, bm25(doc, {weights}) FROM doc WHERE doc MATCH ?", (expr,)
-                ).fetchall()
-            except sqlite3.OperationalError as e:  # not expected: fts_query quotes all
-                raise QueryError(f"cannot search for {text!r}: {e}") from None
-            lut = self._lut(lg, cols)
-        arr = np.array(found, dtype=np.float64).reshape(-1, 2)
-        rows = lut[arr[:, 0].astype(np.int64)]
-        neg = arr[:, 1]  # FTS5's bm25 is negative: lower is better
+        searcher, lut, _ = self._at(lg, cols)
+        q = build_query(searcher, text)
+        n = searcher.num_docs
+        found = searcher.search(q, n, count=False).hits if n else []
+        rows, scores = self._hits(searcher, lut, found)
         keep = rows >= 0  # the index may be past lg: keep lg's articles
-        rows, neg = rows[keep], neg[keep]
-        order = np.lexsort((cols.url_rank()[rows], neg))
-        return Hits(cols, rows[order], -neg[order])
+        rows, scores = rows[keep], scores[keep]
+        order = np.lexsort((cols.url_rank()[rows], -scores))
+        return Hits(cols, rows[order], scores[order])
 
-    def top(self, lg: LinkGraph, text: str, k: int) -> Hits | None:
+    def top(self, lg: LinkGraph, text: str, k: int, count: bool = False) -> Hits | None:
         """The best ``k`` hits (ties by URL) without ranking the others; None when that
         cannot be told without ranking them all (a tie at the cut, or the index is past
-        ``lg``)."""
+        ``lg``). With ``count``, ``Hits.total`` is how many match, counted in the same
+        pass (without it tantivy may skip blocks that cannot reach the best ``k``)."""
         import numpy as np
 
         from .query import columns
 
         cols = columns(lg)
-        expr = fts_query(text)
-        if expr is None:
-            return Hits(cols, np.zeros(0, dtype=np.int64), np.zeros(0))
-        weights = ", ".join(str(w) for w in WEIGHTS)
+        include, _ = parse(text)
+        if not include:
+            return Hits(cols, np.zeros(0, dtype=np.int64), np.zeros(0), 0 if count else None)
+        searcher, lut, version = self._at(lg, cols)
+        if version != lg.version:
+            return None
+        q = build_query(searcher, text)
         limit = k + 8
-        with self.lock:
-            self.sync(lg)
-            if self.version != lg.version:
-                return None
-            found = self.db.execute(
-                f"SELECT rowid, bm25(doc, {weights}) AS s FROM doc WHERE doc MATCH ? "
-                "ORDER BY s LIMIT ?",
-                (expr, limit),
-            ).fetchall()
-            lut = self._lut(lg, cols)
-        arr = np.array(found, dtype=np.float64).reshape(-1, 2)
-        rows, neg = lut[arr[:, 0].astype(np.int64)], arr[:, 1]
-        if len(found) == limit and k and neg[min(k, len(neg)) - 1] == neg[-1]:
+        res = searcher.search(q, limit, count=count)
+        found = res.hits
+        rows, scores = self._hits(searcher, lut, found)
+        if len(found) == limit and k and scores[min(k, len(scores)) - 1] == scores[-1]:
             return None  # rows tied with the k-th may lie past the limit
-        order = np.lexsort((cols.url_rank()[rows], neg))[:k]
-        return Hits(cols, rows[order], -neg[order])
+        order = np.lexsort((cols.url_rank()[rows], -scores))[:k]
+        return Hits(cols, rows[order], scores[order], res.count if count else None)
 
     def count(self, lg: LinkGraph, text: str) -> int:
         """How many articles match (the index must be at ``lg``'s version: see top)."""
-        expr = fts_query(text)
-        if expr is None:
+        include, _ = parse(text)
+        if not include:
             return 0
         with self.lock:
             self.sync(lg)
-            return self.db.execute(
-                "SELECT count(*) FROM doc WHERE doc MATCH ?", (expr,)
-            ).fetchone()[0]
+            searcher = self.searcher
+        return searcher.search(build_query(searcher, text), 1, count=True).count
 
     def _lut(self, lg: LinkGraph, cols) -> object:
         """rowid -> row of ``lg``'s columns (-1: not an article of ``lg``), per state."""
         import numpy as np
 
         ck = ("search.lut", id(self), self._state)
-        lut = lg._cache.get(ck)
-        if lut is None:
-            lut = np.full(self._next, -1, dtype=np.int64)
-            row = cols.row
-            for rid, key in self.key_of.items():
-                r = row.get(key)
-                if r is not None:
-                    lut[rid] = r
-            lg._cache[ck] = lut
+        got = lg._cache.get(ck)
+        # Per columns object too: two threads' first columns(lg) may build two (one
+        # derived from the lineage's base, one from scratch) that number rows apart.
+        if got is not None and got[0]() is cols:
+            return got[1]
+        lut = np.full(self._next, -1, dtype=np.int64)
+        row = cols.row
+        for rid, key in self.key_of.items():
+            r = row.get(key)
+            if r is not None:
+                lut[rid] = r
+        lg._cache[ck] = (weakref.ref(cols), lut)  # not keeping a dropped Columns alive
         return lut
 
     def snippets(self, text: str, keys: list[str]) -> dict[str, tuple[str, str]]:
-        """``{key: (snippet, title)}`` as HTML: the text escaped, matches in ``<mark>``."""
-        expr = fts_query(text)
-        if expr is None or not keys:
+        """``{key: (snippet, title)}`` as HTML: the text escaped, matches in ``<mark>``.
+
+        The snippet is the best of the excerpt, the body and the title (the most query
+        words highlighted; in that order when as many), "…" where its text was cut."""
+        include, _ = parse(text)
+        if not include or not keys:
             return {}
         with self.lock:
-            rids = [self.rowid[k] for k in keys if k in self.rowid]
-            marks = f"'{_OPEN}', '{_CLOSE}'"
-            q = (
-                f"SELECT rowid, snippet(doc, -1, {marks}, '{_ELLIPSIS}', {SNIPPET_TOKENS}), "
-                f"highlight(doc, 0, {marks}) FROM doc WHERE doc MATCH ? AND rowid IN "
-                f"({','.join('?' * len(rids))})"
-            )
-            rows = self.db.execute(q, (expr, *rids)).fetchall()
-            return {self.key_of[r]: (to_html(s), to_html(t)) for r, s, t in rows}
+            searcher = self.searcher
+            key_of = {self.rowid[k]: k for k in keys if k in self.rowid}
+        if not key_of:
+            return {}
+        q = build_query(searcher, text, SNIPPET_FIELDS, negate=False)
+        gens = {}
+        for f in SNIPPET_FIELDS:
+            g = tantivy.SnippetGenerator.create(searcher, q, SCHEMA, f)
+            g.set_max_num_chars(1 << 20 if f == "title" else SNIPPET_CHARS)
+            gens[f] = g
+        rids = list(key_of)
+        found = searcher.search(Query.term_set_query(SCHEMA, RID, rids), len(rids), count=False)
+        addrs = [a for _, a in found.hits]
+        out = {}
+        for rid, addr in zip(searcher.fast_field_values(RID, addrs), addrs, strict=True):
+            doc = searcher.doc(addr)
+            texts = {f: " ".join(doc.get_all(f)).strip() for f in SNIPPET_FIELDS}
+            best, best_n = None, 0
+            for f in SNIPPET_FIELDS:
+                snip = gens[f].snippet_from_doc(doc)
+                n = _marked(snip)
+                if n > best_n:
+                    best, best_n = (f, snip), n
+            if best is None:  # matched in provider or topics: the start of the text
+                f = next((f for f in SNIPPET_FIELDS if texts[f]), "title")
+                snippet = _start(texts[f])
+            else:
+                snippet = _snippet_html(texts[best[0]], best[1], whole=False)
+            title = _snippet_html(texts["title"], gens["title"].snippet_from_doc(doc), whole=True)
+            out[key_of[rid]] = (snippet, title)
+        return out
 
 
-def to_html(marked: str | None) -> str:
-    """FTS5 output with our markers as safe HTML."""
-    if not marked:
-        return ""
-    out = html.escape(marked, quote=True)
-    return out.replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>").replace(_ELLIPSIS, "…")
+def _marked(snip) -> int:
+    """How many different words a snippet highlights."""
+    frag = snip.fragment().encode()
+    return len({frag[h.start : h.end].decode().casefold() for h in snip.highlighted()})
+
+
+def _snippet_html(text: str, snip, whole: bool) -> str:
+    """A tantivy snippet of ``text`` as safe HTML: the text escaped by us, the
+    highlighted ranges in ``<mark>``; with ``whole``, all of ``text`` (else "…" where
+    the fragment cut it)."""
+    frag = snip.fragment()
+    if not frag:
+        return html.escape(text, quote=True) if whole else _start(text)
+    raw, fr = frag.encode(), snip.fragment_range()
+    parts, at = [], 0
+    for h in sorted(snip.highlighted(), key=lambda h: h.start):
+        if h.start < at:
+            continue
+        parts.append(html.escape(raw[at : h.start].decode(), quote=True))
+        parts.append("<mark>" + html.escape(raw[h.start : h.end].decode(), quote=True) + "</mark>")
+        at = h.end
+    parts.append(html.escape(raw[at:].decode(), quote=True))
+    body = "".join(parts)
+    full = text.encode()
+    before, after = full[: fr.start].decode(), full[fr.end :].decode()
+    if whole:
+        return html.escape(before, quote=True) + body + html.escape(after, quote=True)
+    return ("…" if before.strip() else "") + body + ("…" if after.strip() else "")
+
+
+def _start(text: str) -> str:
+    """The first :data:`SNIPPET_CHARS` or so of ``text`` (whole words), escaped."""
+    if len(text.encode()) <= SNIPPET_CHARS:
+        return html.escape(text, quote=True)
+    cut = text[:SNIPPET_CHARS]
+    cut = cut[: cut.rfind(" ")] if " " in cut else cut
+    return html.escape(cut.rstrip(), quote=True) + "…"
 
 
 # -- one index per graph store -------------------------------------------------------------
@@ -378,6 +713,7 @@ def index_for(owner, live=None) -> SearchIndex:
             return idx
         idx = _INDEXES[owner] = SearchIndex()
     if live is not None:
+        idx.live = True
         ref = weakref.ref(idx)
 
         def listener(change) -> None:
