@@ -390,7 +390,9 @@ def columns(lg: LinkGraph) -> Columns:
             cols = Columns.derive(lg, base, lin.changed)
         if cols is None:
             cols = Columns(lg)
-        lg._cache[ck] = cols
+        # Two threads may build a version's first columns at once: the first one stored
+        # is everyone's (rows of one Columns must never be read through another's).
+        cols = lg._cache.setdefault(ck, cols)
     return cols
 
 

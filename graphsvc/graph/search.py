@@ -572,18 +572,34 @@ class SearchIndex:
         include, _ = parse(text)
         if not include:
             return Hits(cols, np.zeros(0, dtype=np.int64), np.zeros(0), 0 if count else None)
-        searcher, lut, version = self._at(lg, cols)
+        # No rowid -> row table and no URL ranks here: both cost a pass over every
+        # article per version (~1 s at 1M), and a page's few hits need neither.
+        with self.lock:
+            self.sync(lg)
+            searcher, version = self.searcher, self.version
         if version != lg.version:
             return None
         q = build_query(searcher, text)
         limit = k + 8
         res = searcher.search(q, limit, count=count)
         found = res.hits
-        rows, scores = self._hits(searcher, lut, found)
+        rids = searcher.fast_field_values(RID, [a for _, a in found])
+        with self.lock:  # a rowid is never reused: gone means the index moved on
+            keys = [self.key_of.get(r) for r in rids]
+        rows = [cols.row.get(key) if key is not None else None for key in keys]
+        if None in rows:
+            return None
+        scores = [sc for sc, _ in found]
         if len(found) == limit and k and scores[min(k, len(scores)) - 1] == scores[-1]:
             return None  # rows tied with the k-th may lie past the limit
-        order = np.lexsort((cols.url_rank()[rows], -scores))[:k]
-        return Hits(cols, rows[order], scores[order], res.count if count else None)
+        # Best first, ties by URL: the order of search(), whose URL rank is key order.
+        order = sorted(range(len(found)), key=lambda i: (-scores[i], keys[i]))[:k]
+        return Hits(
+            cols,
+            np.asarray([rows[i] for i in order], dtype=np.int64),
+            np.asarray([scores[i] for i in order], dtype=np.float64),
+            res.count if count else None,
+        )
 
     def count(self, lg: LinkGraph, text: str) -> int:
         """How many articles match (the index must be at ``lg``'s version: see top)."""
