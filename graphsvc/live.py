@@ -392,6 +392,12 @@ class LiveCorpus:
         if not os.path.isdir(self.root):
             raise NotADirectoryError(f"corpus folder not found: {root}")
         self.store = store if store is not None else GraphStore()
+        if cache:
+            # The code's fingerprint (part of every snapshot's key) is taken now, from the
+            # code this process runs, so the children it forks (a cold load, snapshot
+            # writers) key their snapshots as it reads them, even if the files on disk
+            # change meanwhile (an upgrade while serving).
+            snapshot.code_fingerprint()
         self.lock = threading.RLock()
         self.keep_state = keep_state
         self._sigs: dict[str, tuple | None] = {}  # every file's signature as last read

@@ -6,7 +6,8 @@ folder's absolute path. It holds:
 
 1. a magic line, then a one-line JSON header: snapshot format, graphsvc version, a
    fingerprint of graphsvc's own code, the corpus folder, the payload's length and its
-   SHA-256;
+   SHA-256 (written last, in a room of fixed size padded with spaces, because the
+   payload is pickled straight into the file and never held in memory);
 2. the payload: one pickle of ``{"graph": LinkGraph, "state": GraphState or None,
    "sigs": {relative path: (inode, size, mtime_ns, ctime_ns)}}`` - the graph, the
    delta state it was made with (None when a read-only server wrote it) and the
@@ -35,7 +36,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
-import io
 import json
 import os
 import pickle
@@ -244,17 +244,26 @@ def _remove_sidecars(path: Path, keep: str | None, old: str | None) -> None:
                     os.unlink(e.path)
 
 
+class _Hashing:
+    """A write-only file that hashes and counts what goes through it."""
+
+    def __init__(self, fh):
+        self.fh, self.sha, self.n = fh, hashlib.sha256(), 0
+
+    def write(self, b) -> int:
+        self.sha.update(b)
+        self.n += len(b)
+        return self.fh.write(b)
+
+
+#: Bytes kept for the header line: it is written last (it holds the payload's length
+#: and checksum), in place, padded with spaces (JSON ignores them).
+_HEADER_ROOM = 8 * 1024
+
+
 def _save(path: Path, key: Key, obj, sidecar: Path | None) -> int:
     graph = obj["graph"] if isinstance(obj, dict) else obj
-    cache = graph._cache
-    graph._cache = {}  # derived data: rebuilt on demand, not worth storing
-    try:
-        payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    finally:
-        graph._cache = cache
     header = key.header()
-    header["payload_bytes"] = len(payload)
-    header["payload_sha256"] = hashlib.sha256(payload).hexdigest()
     if sidecar is not None:
         if sidecar.parent != path.parent:
             raise ValueError("the state file must be beside the snapshot")
@@ -262,15 +271,24 @@ def _save(path: Path, key: Key, obj, sidecar: Path | None) -> int:
             n, digest = _sha256(fh)
             os.fsync(fh.fileno())
         header["sidecar"] = {"name": sidecar.name, "bytes": n, "sha256": digest}
-    buf = io.BytesIO()
-    buf.write(MAGIC)
-    buf.write(json.dumps(header, sort_keys=True).encode() + b"\n")
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+    cache = graph._cache
+    graph._cache = {}  # derived data: rebuilt on demand, not worth storing
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(buf.getvalue())
-            fh.write(payload)
+        with os.fdopen(fd, "wb", buffering=1 << 20) as fh:
+            fh.write(MAGIC + b" " * (_HEADER_ROOM - 1) + b"\n")
+            # Pickled straight to the file: the payload (gigabytes at 1M articles) is
+            # never held in memory beside the graph.
+            out = _Hashing(fh)
+            pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+            header["payload_bytes"] = out.n
+            header["payload_sha256"] = out.sha.hexdigest()
+            line = json.dumps(header, sort_keys=True).encode()
+            if len(line) > _HEADER_ROOM - 1:
+                raise ValueError("the snapshot header does not fit its room")
+            fh.seek(len(MAGIC))
+            fh.write(line.ljust(_HEADER_ROOM - 1))
             fh.flush()
             os.fsync(fh.fileno())
         old = _sidecar_name(path)
@@ -279,5 +297,7 @@ def _save(path: Path, key: Key, obj, sidecar: Path | None) -> int:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    finally:
+        graph._cache = cache
     _remove_sidecars(path, sidecar.name if sidecar else None, old)
-    return buf.tell() + len(payload)
+    return len(MAGIC) + _HEADER_ROOM + out.n

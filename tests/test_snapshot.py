@@ -187,3 +187,21 @@ def test_a_failing_child_falls_back_to_loading_here(corpus, cache, monkeypatch):
     got = load_graph(corpus, cache_dir=cache)
     assert got.source == "files" and "child process failed" in got.note
     assert signature(got.graph) == signature(cold(corpus))
+
+
+def test_the_code_fingerprint_is_the_running_codes(corpus, cache, monkeypatch):
+    """Taken when the corpus object is made, before any child is forked: source files
+    that change on disk later (an upgrade while serving; seen when a benchmark's server
+    ran from a tree being edited) must not make the cold-load child's fresh snapshot
+    look foreign to its parent, which then loaded all of 770k files again itself."""
+    import graphsvc.live as live
+
+    monkeypatch.setattr(live, "ISOLATE_MIN_FILES", 1)
+    monkeypatch.setattr(snapshot, "_CODE", None)
+    lc = live.LiveCorpus(corpus, load=False, cache=True, cache_dir=cache)
+    running = snapshot._CODE
+    assert running is not None
+    monkeypatch.setattr(snapshot, "__version__", "an upgrade on disk")
+    got = lc.load()
+    assert got.source == "files" and "not usable" not in (got.note or ""), got.note
+    assert snapshot.code_fingerprint() == running
