@@ -55,37 +55,43 @@ def run(files: int, writes: int = 40) -> dict:
         env = {"GRAPHSVC_CACHE_DIR": str(Path(tmp) / "cache"), "GRAPHSVC_TOKEN": TOKEN}
         t = time.perf_counter()
         with server(cmd, env=env, timeout=3600) as base:
-            c = httpx.Client(base_url=base, timeout=120)
-            while c.get("/readyz").status_code != 200:
-                time.sleep(0.5)
-            out["seconds_to_ready"] = time.perf_counter() - t
-            st = c.post("/graphql", json={"query": "{ stats { articles relatedEdges } }"})
-            out.update(st.json()["data"]["stats"])
-            out["server_rss_ready"] = _rss(PROCESSES[base].pid)
-            nodes = c.post(
-                "/graphql",
-                json={"query": "{ articles(first: 500) { nodes { url isStub } } }"},
-            ).json()["data"]["articles"]["nodes"]
-            urls = [n["url"] for n in nodes if not n["isStub"]][:writes]
-            reads, wtimes = [], []
-            auth = {"Authorization": f"Bearer {TOKEN}"}
-            for i, u in enumerate(urls):
-                a = c.post("/graphql", json={"query": ARTICLE, "variables": {"u": u}}).json()
-                a = a["data"]["article"]
-                t = time.perf_counter()
-                r = c.post("/graphql", json={"query": READ, "variables": {"u": u}})
-                reads.append(time.perf_counter() - t)
-                r.raise_for_status()
-                title = f"P9 title {i}"
-                inp = {"webUrl": u, "title": title, "excerpt": a["excerpt"]}
-                t = time.perf_counter()
-                w = c.post("/graphql", json={"query": WRITE, "variables": {"a": inp}}, headers=auth)
-                wtimes.append(time.perf_counter() - t)
-                body = w.json()
-                assert "errors" not in body, body
-                seen = c.post("/graphql", json={"query": READ, "variables": {"u": u}}).json()
-                assert seen["data"]["article"]["title"] == title, seen  # read-your-writes
-            out["server_rss_end"] = _rss(PROCESSES[base].pid)
+            measure(base, writes, out, PROCESSES[base].pid, t)
+    return out
+
+
+def measure(base: str, writes: int, out: dict, pid: int | None, t: float) -> dict:
+    """The writes and reads against the server at ``base`` (default mode, token TOKEN)."""
+    c = httpx.Client(base_url=base, timeout=120)
+    while c.get("/readyz").status_code != 200:
+        time.sleep(0.5)
+    out["seconds_to_ready"] = time.perf_counter() - t
+    st = c.post("/graphql", json={"query": "{ stats { articles relatedEdges } }"})
+    out.update(st.json()["data"]["stats"])
+    out["server_rss_ready"] = _rss(pid) if pid else 0
+    nodes = c.post(
+        "/graphql",
+        json={"query": "{ articles(first: 500) { nodes { url isStub } } }"},
+    ).json()["data"]["articles"]["nodes"]
+    urls = [n["url"] for n in nodes if not n["isStub"]][:writes]
+    reads, wtimes = [], []
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    for i, u in enumerate(urls):
+        a = c.post("/graphql", json={"query": ARTICLE, "variables": {"u": u}}).json()
+        a = a["data"]["article"]
+        t0 = time.perf_counter()
+        r = c.post("/graphql", json={"query": READ, "variables": {"u": u}})
+        reads.append(time.perf_counter() - t0)
+        r.raise_for_status()
+        title = f"P9 title {i} {time.time():.0f}"
+        inp = {"webUrl": u, "title": title, "excerpt": a["excerpt"]}
+        t0 = time.perf_counter()
+        w = c.post("/graphql", json={"query": WRITE, "variables": {"a": inp}}, headers=auth)
+        wtimes.append(time.perf_counter() - t0)
+        body = w.json()
+        assert "errors" not in body, body
+        seen = c.post("/graphql", json={"query": READ, "variables": {"u": u}}).json()
+        assert seen["data"]["article"]["title"] == title, seen  # read-your-writes
+    out["server_rss_end"] = _rss(pid) if pid else 0
     out.update(
         articles_read=len(reads),
         read_p50=statistics.median(reads),
@@ -127,8 +133,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("files", type=int)
     p.add_argument("--writes", type=int, default=40)
     p.add_argument("--json")
+    p.add_argument("--url", help="measure this running server (127.0.0.1, default mode, "
+                   "token p9-bench-token) instead of starting one; FILES is then a label")
+    p.add_argument("--pid", type=int, help="with --url: its process, for the RSS figures")
     args = p.parse_args(argv)
-    out = run(args.files, args.writes)
+    if args.url:
+        if not args.url.startswith("http://127.0.0.1:"):
+            raise SystemExit("--url: 127.0.0.1 only")
+        out = measure(args.url, args.writes, {"files": args.files, "machine": machine()},
+                      args.pid, time.perf_counter())  # fmt: skip
+    else:
+        out = run(args.files, args.writes)
     text = json.dumps(out, indent=2)
     print(text)
     if args.json:
