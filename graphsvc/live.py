@@ -839,8 +839,11 @@ class LiveCorpus:
                 rels.update(fs.entries(self.root, rel))
             else:
                 rels.add(rel)
-            prefix = rel + os.sep  # a folder moved out or removed: its files are gone
-            rels.update(r for r in self._sigs if r.startswith(prefix))
+            if st is None and rel not in self._sigs:
+                # Gone and not a file we know: perhaps a folder moved out or removed, and
+                # its files with it. (Not for a file: this looks at every file's path.)
+                prefix = rel + os.sep
+                rels.update(r for r in self._sigs if r.startswith(prefix))
         return rels
 
     def _scan(self) -> set[str]:

@@ -145,7 +145,7 @@ class GraphSize:
         ck = ("cost-size",)
         size = lg._cache.get(ck)
         if size is None:
-            lin = lg.lineage
+            lin = lg.lineage("cost-size")
             base = lin.base._cache.get(ck) if lin is not None else None
             if base is not None and base.graph is lin.base.g:
                 size = GraphSize(lg, base, lin.changed)

@@ -127,41 +127,55 @@ class LinkGraph:
         self.root = root
         self.version = version
         self._cache: dict[Any, Any] = {}
-        self.lineage: Lineage | None = None
+        #: family of derivable caches (:data:`DERIVABLE`) -> where to derive them from
+        self.lineages: dict[str, Lineage] = {}
 
     def __getstate__(self) -> dict:
         # A snapshot holds the graph, not what was derived from it nor an older version
         # (``stats`` is kept: the delta counted it, and a cold count costs a pass).
         d = dict(self.__dict__)
         d["_cache"] = {k: v for k, v in self._cache.items() if k == "stats"}
-        d["lineage"] = None
+        d["lineages"] = {}
         return d
 
     def __setstate__(self, d: dict) -> None:
-        d.setdefault("lineage", None)
+        d.pop("lineage", None)
+        d.setdefault("lineages", {})
         self.__dict__.update(d)
 
-    #: Caches a version may derive from its lineage's base (their ``_cache`` keys' first
-    #: element): a base is kept only when it holds one of them.
-    DERIVABLE = frozenset({"query.columns", "query.ordered", "cost-size"})
+    #: Families of caches a version may derive from an older version's instead of
+    #: building them: family -> the ``_cache`` key whose presence makes a version a base
+    #: for it. The query columns and the whole-version orders (which need the columns)
+    #: are one family, the cost limiter's fan-outs another: each follows its own base,
+    #: so a version that built only one family (a mutation prices its request, so every
+    #: written version builds the fan-outs) does not cut the other's lineage.
+    DERIVABLE = {"query": ("query.columns",), "cost-size": ("cost-size",)}
 
     def follow(self, old: LinkGraph, changed: frozenset[str], limit: int) -> None:
-        """Record that this version is ``old`` with ``changed`` nodes changed, so its
-        derivable caches can be brought forward from ``old``'s (or from the base ``old``
-        itself came from, when ``old`` never built any) instead of rebuilt. Past
-        ``limit`` changed nodes a cold rebuild is as cheap, and no lineage is kept.
-        ``old`` loses its own lineage: every version holds at most one older one alive,
-        and an old version's caches are rebuilt cold if a late reader asks for them."""
-        base, prior = old, frozenset()
-        has = any(isinstance(k, tuple) and k[:1] and k[0] in self.DERIVABLE for k in old._cache)
-        if not has:
-            lin = old.lineage
-            if lin is None:
-                return
-            base, prior = lin.base, lin.changed
-        old.lineage = None
-        if len(prior) + len(changed) <= limit:
-            self.lineage = Lineage(base, prior | changed)
+        """Record that this version is ``old`` with ``changed`` nodes changed, so that
+        each family of derivable caches can be brought forward from the nearest older
+        version that built it (``old`` itself, or the base ``old`` had for it) instead of
+        rebuilt. Past ``limit`` changed nodes since that base a cold rebuild is as cheap,
+        and the family's lineage ends. ``old`` loses its lineages: every version keeps at
+        most one older version alive per family, and an old version's caches are rebuilt
+        cold if a late reader asks for them."""
+        lins: dict[str, Lineage] = {}
+        for family, key in self.DERIVABLE.items():
+            if key in old._cache:
+                lin = Lineage(old, changed)
+            elif family in old.lineages:
+                prior = old.lineages[family]
+                lin = Lineage(prior.base, prior.changed | changed)
+            else:
+                continue
+            if len(lin.changed) <= limit:
+                lins[family] = lin
+        old.lineages = {}
+        self.lineages = lins
+
+    def lineage(self, family: str) -> Lineage | None:
+        """Where this version may derive ``family``'s caches from (see :meth:`follow`)."""
+        return self.lineages.get(family)
 
     # -- lookup ---------------------------------------------------------------
     def resolve(self, url: str) -> str | None:

@@ -384,7 +384,7 @@ def columns(lg: LinkGraph) -> Columns:
     ck = ("query.columns",)
     cols = lg._cache.get(ck)
     if cols is None:
-        lin = lg.lineage
+        lin = lg.lineage("query")
         base = lin.base._cache.get(ck) if lin is not None else None
         if base is not None:
             cols = Columns.derive(lg, base, lin.changed)
@@ -786,7 +786,7 @@ def _derive_order(lg: LinkGraph, cols: Columns, order, sk, ck):
     from bisect import bisect_left
 
     np = _np()
-    lin = lg.lineage
+    lin = lg.lineage("query")
     if lin is None or any(ORDER_FIELDS[f] not in _OWN_FIELDS for f, _ in order):
         return None
     base_cols = lin.base._cache.get(("query.columns",))
