@@ -44,7 +44,7 @@ def _rss(pid: int) -> int:
     return 0
 
 
-def run(files: int, writes: int = 40) -> dict:
+def run(files: int, writes: int = 40, partial: bool = False) -> dict:
     src = corpus(files)
     out: dict = {"files": files, "machine": machine()}
     with tempfile.TemporaryDirectory() as tmp:
@@ -55,12 +55,24 @@ def run(files: int, writes: int = 40) -> dict:
         env = {"GRAPHSVC_CACHE_DIR": str(Path(tmp) / "cache"), "GRAPHSVC_TOKEN": TOKEN}
         t = time.perf_counter()
         with server(cmd, env=env, timeout=3600) as base:
-            measure(base, writes, out, PROCESSES[base].pid, t)
+            measure(base, writes, out, PROCESSES[base].pid, t, partial)
     return out
 
 
-def measure(base: str, writes: int, out: dict, pid: int | None, t: float) -> dict:
-    """The writes and reads against the server at ``base`` (default mode, token TOKEN)."""
+def measure(
+    base: str,
+    writes: int,
+    out: dict,
+    pid: int | None,
+    t: float,
+    partial: bool = False,
+    skip: int = 0,
+) -> dict:
+    """The writes and reads against the server at ``base`` (default mode, token TOKEN).
+    Each write sends the article back with a new title (its provider, topics, related
+    links and date as they were); ``partial``: only URL, title and excerpt, so the
+    article also loses its provider, topics and related links (an upsert describes
+    the whole article), which unlinks it from its hubs."""
     c = httpx.Client(base_url=base, timeout=120)
     while c.get("/readyz").status_code != 200:
         time.sleep(0.5)
@@ -70,9 +82,9 @@ def measure(base: str, writes: int, out: dict, pid: int | None, t: float) -> dic
     out["server_rss_ready"] = _rss(pid) if pid else 0
     nodes = c.post(
         "/graphql",
-        json={"query": "{ articles(first: 500) { nodes { url isStub } } }"},
+        json={"query": "{ articles(first: 1000) { nodes { url isStub } } }"},
     ).json()["data"]["articles"]["nodes"]
-    urls = [n["url"] for n in nodes if not n["isStub"]][:writes]
+    urls = [n["url"] for n in nodes if not n["isStub"]][skip : skip + writes]
     reads, wtimes = [], []
     auth = {"Authorization": f"Bearer {TOKEN}"}
     for i, u in enumerate(urls):
@@ -84,6 +96,12 @@ def measure(base: str, writes: int, out: dict, pid: int | None, t: float) -> dic
         r.raise_for_status()
         title = f"P9 title {i} {time.time():.0f}"
         inp = {"webUrl": u, "title": title, "excerpt": a["excerpt"]}
+        if not partial:  # the whole article back with a new title, as an editor saves it
+            inp["publishedDateTime"] = a["publishedAt"]
+            inp["topics"] = [t["name"] for t in a["topics"]]
+            inp["related"] = [{"webUrl": r["url"]} for r in a["related"]]
+            if a["provider"]:
+                inp["provider"] = {"name": a["provider"]["name"], "domain": a["provider"]["domain"]}
         t0 = time.perf_counter()
         w = c.post("/graphql", json={"query": WRITE, "variables": {"a": inp}}, headers=auth)
         wtimes.append(time.perf_counter() - t0)
@@ -133,17 +151,29 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("files", type=int)
     p.add_argument("--writes", type=int, default=40)
     p.add_argument("--json")
-    p.add_argument("--url", help="measure this running server (127.0.0.1, default mode, "
-                   "token p9-bench-token) instead of starting one; FILES is then a label")
+    p.add_argument(
+        "--url",
+        help="measure this running server (127.0.0.1, default mode, "
+        "token p9-bench-token) instead of starting one; FILES is then a label",
+    )
+    p.add_argument("--partial", action="store_true", help="send only URL, title, excerpt")
+    p.add_argument(
+        "--skip",
+        type=int,
+        default=0,
+        help="with --url: write other articles "
+        "than an earlier run did (the first SKIP are left alone)",
+    )
     p.add_argument("--pid", type=int, help="with --url: its process, for the RSS figures")
     args = p.parse_args(argv)
     if args.url:
         if not args.url.startswith("http://127.0.0.1:"):
             raise SystemExit("--url: 127.0.0.1 only")
         out = measure(args.url, args.writes, {"files": args.files, "machine": machine()},
-                      args.pid, time.perf_counter())  # fmt: skip
+                      args.pid, time.perf_counter(), args.partial, args.skip)  # fmt: skip
     else:
-        out = run(args.files, args.writes)
+        out = run(args.files, args.writes, args.partial)
+    out["partial"] = args.partial
     text = json.dumps(out, indent=2)
     print(text)
     if args.json:
