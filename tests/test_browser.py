@@ -624,8 +624,9 @@ def fps(r) -> float:
 
 
 def test_big_map_renders_and_pans(playwright, gl_browser, news_server, tmp_path):
-    """5,000 nodes and 20,000 edges, laid out by ForceAtlas2 in a worker, panned for 3 s
-    by a mouse drag, as a user pans, and for 3 s more from code (every edge drawn every
+    """5,000 nodes and 20,000 edges, laid out by ForceAtlas2 in a worker, panned twice for
+    3 s by a mouse drag, as a user pans (the first pan right after the layout pays for
+    the page's JIT and collections: both are reported), and for 3 s more from code (every edge drawn every
     frame); and a page with nothing to draw, to tell the renderer's cost from the machine's.
 
     The goal is 30 frames per second panning. Headless Chromium here draws WebGL on the
@@ -655,9 +656,12 @@ def test_big_map_renders_and_pans(playwright, gl_browser, news_server, tmp_path)
             assert len(gm(page, "visibleEdges()")) == 20000
             assert gm(page, "page.renderer.getSetting('hideEdgesOnMove')") is True
             cam0 = gm(page, "page.renderer.getCamera().getState()")
-            dragged = page.evaluate(PAN_SCRIPT, True)
+            first = page.evaluate(PAN_SCRIPT, True)  # the first pan after the layout
             page.wait_for_timeout(500)  # the inertia after the drag, then edges come back
             assert gm(page, "page.renderer.getCamera().getState()")["x"] < cam0["x"]  # it moved
+            assert not gm(page, "page.renderer.getMouseCaptor().isMoving")
+            dragged = page.evaluate(PAN_SCRIPT, True)  # a user's next pan of the same map
+            page.wait_for_timeout(500)
             assert not gm(page, "page.renderer.getMouseCaptor().isMoving")
             coded = page.evaluate(PAN_SCRIPT, False)
             w.shot("big-map")
@@ -673,8 +677,9 @@ def test_big_map_renders_and_pans(playwright, gl_browser, news_server, tmp_path)
     finally:
         fast.close()
     line = (
-        f"5k/20k on {renderer}: layout {layout_ms:.0f} ms, {fps(dragged):.1f} fps panning by "
-        f"mouse (edges hidden while moving), {fps(coded):.1f} fps panning with every edge "
+        f"5k/20k on {renderer}: layout {layout_ms:.0f} ms, panning by mouse (edges hidden "
+        f"while moving) {fps(first):.1f} fps the first time after the layout and "
+        f"{fps(dragged):.1f} fps the next, {fps(coded):.1f} fps panning with every edge "
         f"drawn, {idle:.1f} fps idle page; load {os.getloadavg()[0]:.1f}"
     )
     print(line)
@@ -683,7 +688,7 @@ def test_big_map_renders_and_pans(playwright, gl_browser, news_server, tmp_path)
     # The 30 fps goal of issue 13 is not met on this shared 2-core machine with software
     # WebGL (bench/RESULTS.md): a goal of speed belongs to the benchmark record, so here
     # the map must draw every node and edge and keep drawing frames while panned.
-    assert dragged["frames"] >= 3 and coded["frames"] >= 3, line
+    assert min(first["frames"], dragged["frames"], coded["frames"]) >= 3, line
 
 
 def test_graphiql_runs_offline_from_the_built_files(watch, tmp_path):
