@@ -91,6 +91,17 @@ def corpus(articles: int, seed: int = 1, base: Path | None = None) -> Path:
 PROCESSES: dict[str, subprocess.Popen] = {}
 
 
+def rss_of(pid: int) -> int:
+    """Resident bytes of process ``pid`` now (Linux; 0 when it cannot be read)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def cpu_seconds(base: str) -> float:
     """User + system CPU seconds the server at ``base`` has used so far (Linux)."""
     fields = Path(f"/proc/{PROCESSES[base].pid}/stat").read_text().rsplit(")", 1)[1].split()

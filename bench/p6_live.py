@@ -9,14 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from .common import Row, corpus, server
-
-
-def _rss(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
+from .common import Row, corpus, rss_of, server
 
 
 def _measure(folder: Path, cache: Path, *extra: str) -> tuple[int, dict]:
@@ -29,7 +22,7 @@ def _measure(folder: Path, cache: Path, *extra: str) -> tuple[int, dict]:
             time.sleep(0.5)
         ready = httpx.get(base + "/readyz", timeout=30).json()
         time.sleep(2)
-        return _rss(ready["pid"]), ready
+        return rss_of(ready["pid"]), ready
 
 
 def run(files: int) -> Row:

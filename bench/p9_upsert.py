@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from .common import PROCESSES, corpus, machine, server
+from .common import PROCESSES, corpus, machine, rss_of, server
 
 TOKEN = "p9-bench-token"
 READ = "query($u: String!) { article(url: $u) { url title } }"
@@ -34,14 +34,6 @@ ARTICLE = (
 def _pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p * (len(xs) - 1))))]
-
-
-def _rss(pid: int) -> int:
-    """Resident bytes of the served process (default mode: one process, the P6 figure)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
 
 
 def run(files: int, writes: int = 40, partial: bool = False) -> dict:
@@ -79,7 +71,7 @@ def measure(
     out["seconds_to_ready"] = time.perf_counter() - t
     st = c.post("/graphql", json={"query": "{ stats { articles relatedEdges } }"})
     out.update(st.json()["data"]["stats"])
-    out["server_rss_ready"] = _rss(pid) if pid else 0
+    out["server_rss_ready"] = rss_of(pid) if pid else 0
     nodes = c.post(
         "/graphql",
         json={"query": "{ articles(first: 1000) { nodes { url isStub } } }"},
@@ -109,7 +101,7 @@ def measure(
         assert "errors" not in body, body
         seen = c.post("/graphql", json={"query": READ, "variables": {"u": u}}).json()
         assert seen["data"]["article"]["title"] == title, seen  # read-your-writes
-    out["server_rss_end"] = _rss(pid) if pid else 0
+    out["server_rss_end"] = rss_of(pid) if pid else 0
     out.update(
         articles_read=len(reads),
         read_p50=statistics.median(reads),
