@@ -709,21 +709,24 @@ def selection(
 _PAGE_FIELDS = {"totalCount", "pageInfo", "edges", "nodes", "__typename"}
 
 
-def _only_page_fields(info: Info) -> bool:
+def _selected(info: Info) -> set[str | None] | None:
+    """The names of the fields the list's selection asks for; None when unknown."""
     try:
         sels = info.selected_fields[0].selections
     except (AttributeError, IndexError):
-        return False
-    return all(getattr(f, "name", None) in _PAGE_FIELDS for f in sels)
+        return None
+    return {getattr(f, "name", None) for f in sels}
+
+
+def _only_page_fields(info: Info) -> bool:
+    names = _selected(info)
+    return names is not None and names <= _PAGE_FIELDS
 
 
 def _selects(info: Info, name: str) -> bool:
-    """Whether the list's selection names the field ``name``."""
-    try:
-        sels = info.selected_fields[0].selections
-    except (AttributeError, IndexError):
-        return True
-    return any(getattr(f, "name", None) == name for f in sels)
+    """Whether the list's selection names the field ``name`` (yes when unknown)."""
+    names = _selected(info)
+    return names is None or name in names
 
 
 def _top_page(
