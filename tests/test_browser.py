@@ -343,6 +343,16 @@ def gm(page, expr: str):
     return page.evaluate(f"window.graphsvcMap.{expr}")
 
 
+def hover_layer_drawn(page) -> bool:
+    """Whether sigma's hover layer (a 2D canvas: hovered and selected nodes' labels) holds
+    any pixel, shown or not."""
+    return page.evaluate(
+        """() => { const c = window.graphsvcMap.page.renderer.getCanvases().hovers;
+        const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+        for (let i = 3; i < d.length; i += 4) if (d[i]) return true; return false; }"""
+    )
+
+
 def no_trouble(w: Watch) -> None:
     assert w.errors == [], w.errors
     assert w.dialogs == [] and w.blocked == []
@@ -358,6 +368,8 @@ def test_interactive_map_draws_hover_highlights_and_labels(gl, news_server):
     assert set(gm(page, "visibleNodes()")) == expected
     drawn_related = {(s, t) for s, t, k in gm(page, "visibleEdges()") if k == "RELATED"}
     assert drawn_related == related_pairs(expected)
+    # layers with nothing on them are out of the page (js/src/map.js syncLayers)
+    assert gm(page, "layers()") == ["edges", "labels", "mouse", "nodes"]
     # hover: the node and its neighbours on the map stay lit, the rest dims
     target = url("cloud-chips")
     xy = gm(page, f"viewport({target!r})")
@@ -367,9 +379,12 @@ def test_interactive_map_draws_hover_highlights_and_labels(gl, news_server):
     lit = set(gm(page, "highlighted()"))
     g = expected_graph(ALL_KINDS)
     assert lit == ({target} | set(g[target])) & expected
+    assert {"hovers", "hoverNodes"} <= set(gm(page, "layers()"))  # the hovered node's label
+    assert hover_layer_drawn(page)
     gl.shot("interactive-hover")
     page.mouse.move(box["x"] + 3, box["y"] + 3)
     wait_js(page, "window.graphsvcMap.highlighted() === null")
+    assert "hovers" not in gm(page, "layers()") and not hover_layer_drawn(page)
     # labels: many drawn, none over another, most important first
     labels = gm(page, "labels()")
     assert len(labels) >= 8
@@ -382,6 +397,7 @@ def test_interactive_map_draws_hover_highlights_and_labels(gl, news_server):
     assert not any(boxes_overlap(a, b) for i, a in enumerate(small) for b in small[i + 1 :])
     # the side panel: the selected article's fields as text
     page.evaluate(f"window.graphsvcMap.select({target!r})")
+    wait_js(page, "window.graphsvcMap.layers().includes('hovers')")  # selected: drawn lit
     panel = page.locator("#panel")
     expect(panel.locator("h2")).to_have_text(title("cloud-chips"))
     expect(panel).to_contain_text("Cloud Post · 2024-03-02")
@@ -592,6 +608,7 @@ PAN_SCRIPT = """async (drag) => {
   const mouse = (type, on) => on.dispatchEvent(new MouseEvent(type, { clientX: x, clientY: y, button: 0, bubbles: true }));
   if (drag) mouse("mousedown", target);
   const frames = [];
+  let midway = null;
   const t0 = performance.now();
   await new Promise((resolve) => {
     function step(t) {
@@ -603,12 +620,28 @@ PAN_SCRIPT = """async (drag) => {
         const s = cam.getState();
         cam.setState({ ...s, x: s.x + 0.002 });
       }
+      if (frames.length === 10) midway = window.graphsvcMap.layers();
       if (t - t0 < 3000) requestAnimationFrame(step); else resolve();
     }
     requestAnimationFrame(step);
   });
   if (drag) mouse("mouseup", document);
-  return { frames: frames.length, seconds: (frames[frames.length - 1] - frames[0]) / 1000 };
+  return { frames: frames.length, seconds: (frames[frames.length - 1] - frames[0]) / 1000, midway };
+}"""
+
+LONELIEST_NODE_SCRIPT = """() => {
+  // The node in view farthest from any other (so the pointer over it can only mean it).
+  const r = window.graphsvcMap.page.renderer;
+  const { width, height } = r.getDimensions();
+  const pts = window.graphsvcMap.page.graph.mapNodes((key) => ({ key, ...r.framedGraphToViewport(r.getNodeDisplayData(key)) }))
+    .filter((p) => p.x > 20 && p.y > 20 && p.x < width - 20 && p.y < height - 20);
+  let best = null, far = -1;
+  for (const p of pts) {
+    let near = Infinity;
+    for (const q of pts) if (q !== p) near = Math.min(near, Math.hypot(p.x - q.x, p.y - q.y));
+    if (near > far) { far = near; best = p; }
+  }
+  return best;
 }"""
 
 #: WebGL on Mesa's llvmpipe (ANGLE over EGL) instead of SwiftShader: both draw on the CPU;
@@ -632,7 +665,9 @@ def test_big_map_renders_and_pans(playwright, gl_browser, news_server, tmp_path)
     The goal is 30 frames per second panning. Headless Chromium here draws WebGL on the
     CPU: on Mesa's llvmpipe where it starts (else SwiftShader). At this size the map
     hides edges while it moves (sigma's hideEdgesOnMove, above MOVING_EDGES_MAX edges in
-    js/src/map.js). The figures are printed and kept in build/fps.txt for
+    js/src/map.js), draws its nodes smaller (CROWD), takes empty layers out of the page
+    and skips the picking pass while moving; the test checks each of these. Every pan
+    starts from the same view. The figures are printed and kept in build/fps.txt for
     bench/RESULTS.md; the goal is recorded there, not asserted (see below)."""
     fast = playwright.chromium.launch(
         executable_path=CHROMIUM, args=[a for a in ARGS if a != "--disable-gpu"] + LLVMPIPE_ARGS
@@ -655,15 +690,40 @@ def test_big_map_renders_and_pans(playwright, gl_browser, news_server, tmp_path)
             assert len(gm(page, "visibleNodes()")) == 5000
             assert len(gm(page, "visibleEdges()")) == 20000
             assert gm(page, "page.renderer.getSetting('hideEdgesOnMove')") is True
+            # a crowded map draws its nodes smaller (js/src/map.js CROWD): at most 0.4 of
+            # full size (3 + 14 px), sized by PageRank as before
+            sizes = page.evaluate("() => window.graphsvcMap.page.graph.mapNodes((k, a) => a.size)")
+            assert min(sizes) > 0 and max(sizes) <= 0.4 * 17 + 1e-9
+            assert max(sizes) > 2 * min(sizes)
             cam0 = gm(page, "page.renderer.getCamera().getState()")
             first = page.evaluate(PAN_SCRIPT, True)  # the first pan after the layout
             page.wait_for_timeout(500)  # the inertia after the drag, then edges come back
             assert gm(page, "page.renderer.getCamera().getState()")["x"] < cam0["x"]  # it moved
             assert not gm(page, "page.renderer.getMouseCaptor().isMoving")
+            # Each pan starts from the same view: a pan carries 360 px of the map out of
+            # sight, and later pans from there would draw less and run faster.
+            back = "(c) => window.graphsvcMap.page.renderer.getCamera().setState(c)"
+            page.evaluate(back, cam0)
+            page.wait_for_timeout(300)
             dragged = page.evaluate(PAN_SCRIPT, True)  # a user's next pan of the same map
             page.wait_for_timeout(500)
             assert not gm(page, "page.renderer.getMouseCaptor().isMoving")
+            # while dragged, the edges' layer is out of the page (sigma draws no edges
+            # then); when the map stops it is back; edge labels are never drawn here
+            assert first["midway"] == dragged["midway"] == ["labels", "mouse", "nodes"]
+            assert gm(page, "layers()") == ["edges", "labels", "mouse", "nodes"]
+            # at rest, picking works again (its image is not drawn while the map moves,
+            # js/src/map.js pickingAtRest) and finds the node now under the pointer
+            lone = page.evaluate(LONELIEST_NODE_SCRIPT)
+            box = page.locator("#graph").bounding_box()
+            page.mouse.move(box["x"] + lone["x"], box["y"] + lone["y"])
+            wait_js(page, f"window.graphsvcMap.page.hovered === {lone['key']!r}")
+            page.mouse.move(box["x"] + 2, box["y"] + 2)
+            wait_js(page, "window.graphsvcMap.page.hovered === null")
+            page.evaluate(back, cam0)
+            page.wait_for_timeout(300)
             coded = page.evaluate(PAN_SCRIPT, False)
+            assert coded["midway"] == ["edges", "labels", "mouse", "nodes"]
             w.shot("big-map")
             no_trouble(w)
             blank = Watch(w.context.browser, tmp_path)
@@ -685,9 +745,9 @@ def test_big_map_renders_and_pans(playwright, gl_browser, news_server, tmp_path)
     print(line)
     (REPO / "build").mkdir(exist_ok=True)
     (REPO / "build" / "fps.txt").write_text(line + "\n")
-    # The 30 fps goal of issue 13 is not met on this shared 2-core machine with software
-    # WebGL (bench/RESULTS.md): a goal of speed belongs to the benchmark record, so here
-    # the map must draw every node and edge and keep drawing frames while panned.
+    # The 30 fps goal of issue 13 is a goal of speed on a shared 2-core machine with
+    # software WebGL: it belongs to the benchmark record (bench/RESULTS.md, "The map's
+    # frame rate"), so here the map must draw every node and edge and keep drawing frames.
     assert min(first["frames"], dragged["frames"], coded["frames"]) >= 3, line
 
 

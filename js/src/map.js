@@ -5,6 +5,7 @@
 
 import Graph from "graphology";
 import Sigma from "sigma";
+import { NodeCircleProgram } from "sigma/rendering";
 import { createNodeBorderProgram } from "@sigma/node-border";
 import { NodeSquareProgram } from "@sigma/node-square";
 import { toBlob } from "@sigma/export-image";
@@ -25,6 +26,11 @@ const SERVER_LAYOUT_MAX = 500; // the server's SPRING bound; bigger maps use For
 // drawn again when it stops: drawing 20,000 edges every frame is what keeps a CPU-drawn
 // (software WebGL) map from moving smoothly. Nodes and labels stay drawn.
 const MOVING_EDGES_MAX = 2000;
+// Above this many nodes, nodes are drawn smaller, by sqrt(CROWD / nodes) down to
+// MIN_SCALE: thousands of full-size dots cover the view several times over (unreadable,
+// and every covered pixel is drawn again each frame); zooming in enlarges them as usual.
+const CROWD = 800;
+const MIN_SCALE = 0.4;
 const LABEL_FONT = 12;
 const HINT = "Click a node for its details; hover to see its neighbours; drag to move it.";
 
@@ -123,6 +129,11 @@ function sizeOf(attrs, mode, maxima) {
   return 3 + 14 * Math.sqrt((attrs.pagerank || 0) / (maxima.pagerank || 1));
 }
 
+/** How much smaller than full size a map of ``order`` nodes draws them (see CROWD). */
+function crowdScale(order) {
+  return order <= CROWD ? 1 : Math.max(MIN_SCALE, Math.sqrt(CROWD / order));
+}
+
 function colourOf(attrs) {
   if (attrs.kind === "PROVIDER") return PROVIDER_COLOUR;
   if (attrs.kind === "TOPIC") return TOPIC_COLOUR;
@@ -185,11 +196,12 @@ function restyle(graph, mode) {
       maxima.degree = Math.max(maxima.degree, a.degree || 0);
     }
   });
+  const scale = crowdScale(graph.order);
   graph.forEachNode((k, a) => {
     const local = graph.degree(k);
     graph.mergeNodeAttributes(k, {
       localDegree: local,
-      size: sizeOf({ ...a, localDegree: local }, mode, maxima),
+      size: scale * sizeOf({ ...a, localDegree: local }, mode, maxima),
       color: a.isStub ? STUB_FILL : colourOf(a),
       borderColor: a.kind === "TOPIC" ? "#6b5200" : a.isStub ? colourOf(a) : "#ffffff",
       type: a.kind === "PROVIDER" ? "square" : a.kind === "TOPIC" || a.isStub ? "bordered" : "circle",
@@ -198,6 +210,11 @@ function restyle(graph, mode) {
   graph.forEachEdge((k, a) => {
     graph.mergeEdgeAttributes(k, { color: EDGE_COLOUR[a.kind], size: a.kind === "RELATED" ? 1.2 : 0.6, type: a.kind === "RELATED" ? "arrow" : "line" });
   });
+}
+
+function showLayer(canvas, on) {
+  const display = on ? "" : "none";
+  if (canvas.style.display !== display) canvas.style.display = display;
 }
 
 // -- filters -------------------------------------------------------------------------
@@ -285,6 +302,44 @@ class SquareProgram extends NodeSquareProgram {
   }
 }
 
+/** Whether the map is moving, as far as picking goes: a pan being dragged, or a camera
+ *  animation (zoom, inertia). Part of sigma's own test for moving (Sigma.render). */
+function isMoving(renderer) {
+  return renderer.getCamera().isAnimated() || renderer.getMouseCaptor().isMoving;
+}
+
+// Renderers whose picking image (the hidden one sigma reads to find the node under the
+// pointer) was last drawn while moving, so no longer matches the view.
+const stalePicking = new WeakSet();
+
+/**
+ * A node program that skips its picking pass while the map moves: every frame sigma
+ * draws the nodes twice, once for the eye and once into the picking image, and nothing
+ * is picked while the view is dragged or animated (the pointer stays over the same
+ * point of the map). MapPage's getNodeAtPosition answers "no node here" while the map
+ * moves and redraws before its first pick at rest. Hover programs have no picking pass
+ * and are left alone.
+ */
+function pickingAtRest(Program) {
+  return class extends Program {
+    render(params) {
+      const pick = this.pickProgram;
+      if (!pick) return super.render(params);
+      if (!isMoving(this.renderer)) {
+        stalePicking.delete(this.renderer);
+        return super.render(params);
+      }
+      stalePicking.add(this.renderer);
+      this.pickProgram = null;
+      try {
+        return super.render(params);
+      } finally {
+        this.pickProgram = pick;
+      }
+    }
+  };
+}
+
 class MapPage {
   constructor(root) {
     this.root = root;
@@ -312,14 +367,17 @@ class MapPage {
     };
     this.renderer = new Sigma(this.graph, root.querySelector("#graph"), {
       nodeProgramClasses: {
-        bordered: createNodeBorderProgram({
-          borders: [
-            { size: { value: 0.3 }, color: { attribute: "borderColor" } },
-            { size: { fill: true }, color: { attribute: "color" } },
-          ],
-          drawLabel,
-        }),
-        square: SquareProgram,
+        circle: pickingAtRest(NodeCircleProgram),
+        bordered: pickingAtRest(
+          createNodeBorderProgram({
+            borders: [
+              { size: { value: 0.3 }, color: { attribute: "borderColor" } },
+              { size: { fill: true }, color: { attribute: "color" } },
+            ],
+            drawLabel,
+          }),
+        ),
+        square: pickingAtRest(SquareProgram),
       },
       defaultDrawNodeLabel: drawLabel,
       labelDensity: 1,
@@ -336,7 +394,42 @@ class MapPage {
       labelBoxes = [];
       drawnLabels = [];
     });
+    // Picking after the map has moved: nothing while it still moves; at rest, the first
+    // pick draws a frame first if the last one skipped the picking pass (pickingAtRest).
+    // A frame at rest does not always follow motion (an animation to where the camera
+    // already is draws nothing, a drag of a small map ends without a frame).
+    const r = this.renderer;
+    const pick = r.getNodeAtPosition.bind(r);
+    r.getNodeAtPosition = (position) => {
+      if (stalePicking.has(r)) {
+        if (isMoving(r)) return null;
+        r.refresh({ partialGraph: {}, skipIndexation: true }); // renders, reprocessing nothing
+      }
+      return pick(position);
+    };
+    this.layers = this.renderer.getCanvases();
+    this.renderer.on("afterRender", () => this.syncLayers());
     this.bind();
+  }
+
+  /**
+   * Takes the layers that have nothing on them out of the page. The compositor blends
+   * every canvas sigma stacks over the whole view each frame, drawn on or not: on a
+   * CPU-drawn (software WebGL) map of 5,000 nodes, four empty layers cost a fifth of
+   * every frame. A layer is shown whenever it may hold something: edge labels only when
+   * sigma draws them (never here); edges unless sigma hides them while the map moves
+   * (the test is part of sigma's own, so they are never hidden while drawn); hovered
+   * nodes and their labels while a node is hovered or the selected one is shown.
+   */
+  syncLayers() {
+    const r = this.renderer;
+    const moving = r.getCamera().isAnimated() || r.getMouseCaptor().isMoving;
+    showLayer(this.layers.edges, !(r.getSetting("hideEdgesOnMove") && moving));
+    showLayer(this.layers.edgeLabels, r.getSetting("renderEdgeLabels"));
+    const selected = this.state.selected;
+    const lit = Boolean(this.hovered) || Boolean(selected && this.visible.has(selected));
+    showLayer(this.layers.hovers, lit);
+    showLayer(this.layers.hoverNodes, lit);
   }
 
   nodeStyle(key, a) {
@@ -821,6 +914,11 @@ document.addEventListener("DOMContentLoaded", () => {
         return [s, t, page.graph.getEdgeAttribute(k, "kind")];
       }),
     highlighted: () => (page.highlight ? [...page.highlight].sort() : null),
+    layers: () =>
+      Object.entries(page.renderer.getCanvases())
+        .filter(([, canvas]) => canvas.style.display !== "none")
+        .map(([name]) => name)
+        .sort(),
     labels: () => drawnLabels.map((l) => ({ ...l })),
     viewport: (key) => {
       const d = page.renderer.getNodeDisplayData(key);
