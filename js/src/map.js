@@ -302,8 +302,9 @@ class SquareProgram extends NodeSquareProgram {
   }
 }
 
-/** Whether the map is moving, as far as picking goes: a pan being dragged, or a camera
- *  animation (zoom, inertia). Part of sigma's own test for moving (Sigma.render). */
+/** Whether the map is moving: a pan being dragged, or a camera animation (zoom,
+ *  inertia). Part of sigma's own test for moving (Sigma.render), so when this holds,
+ *  sigma too is drawing a moving frame (no edges with hideEdgesOnMove). */
 function isMoving(renderer) {
   return renderer.getCamera().isAnimated() || renderer.getMouseCaptor().isMoving;
 }
@@ -423,8 +424,7 @@ class MapPage {
    */
   syncLayers() {
     const r = this.renderer;
-    const moving = r.getCamera().isAnimated() || r.getMouseCaptor().isMoving;
-    showLayer(this.layers.edges, !(r.getSetting("hideEdgesOnMove") && moving));
+    showLayer(this.layers.edges, !(r.getSetting("hideEdgesOnMove") && isMoving(r)));
     showLayer(this.layers.edgeLabels, r.getSetting("renderEdgeLabels"));
     const selected = this.state.selected;
     const lit = Boolean(this.hovered) || Boolean(selected && this.visible.has(selected));
