@@ -868,6 +868,12 @@ def test_shared_corpus_map_at_depth_two_with_every_edge_kind(gl, tmp_path):
         labels = gm(page, "labels()")
         assert len(labels) >= 15
         assert not any(boxes_overlap(a, b) for i, a in enumerate(labels) for b in labels[i + 1 :])
+        # every label and the selected node's card inside the map (one that would run
+        # past the right edge goes left of its node)
+        width = page.locator("#graph").bounding_box()["width"]
+        cards = gm(page, "hoverLabels()")
+        assert [c["key"] for c in cards] == [key]
+        assert all(b["x1"] >= 0 and b["x2"] <= width for b in labels + cards), (width, labels)
         shot = gl.tmp / "shared-depth2.png"
         page.screenshot(path=shot)
         no_trouble(gl)

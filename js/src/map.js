@@ -255,17 +255,31 @@ function visibleNodes(graph, state) {
 
 let labelBoxes = [];
 let drawnLabels = [];
+let drawnHovers = new Map(); // key -> the card drawn for it last (for the tests)
 
 function overlaps(b) {
   return labelBoxes.some((o) => b.x1 < o.x2 && b.x2 > o.x1 && b.y1 < o.y2 && b.y2 > o.y1);
 }
 
+function labelText(label) {
+  return label.length > 40 ? label.slice(0, 39).trimEnd() + "…" : label;
+}
+
+/** Where a label ``w`` wide starts: right of its node, or left of it when it would run
+ *  past the view's right edge there and fits on the left. */
+function labelX(ctx, data, w) {
+  const right = data.x + data.size + 3;
+  const view = parseFloat(ctx.canvas.style.width) || Infinity; // sigma sizes it in CSS px
+  const left = data.x - data.size - 3 - w;
+  return right + w + 2 > view && left - 2 >= 0 ? left : right;
+}
+
 function drawLabel(ctx, data, settings) {
   if (!data.label) return;
-  const text = data.label.length > 40 ? data.label.slice(0, 39).trimEnd() + "…" : data.label;
+  const text = labelText(data.label);
   ctx.font = `${settings.labelWeight} ${LABEL_FONT}px ${settings.labelFont}`;
   const w = ctx.measureText(text).width;
-  const x = data.x + data.size + 3;
+  const x = labelX(ctx, data, w);
   const box = { x1: x - 2, y1: data.y - LABEL_FONT / 2 - 2, x2: x + w + 2, y2: data.y + LABEL_FONT / 2 + 2 };
   if (overlaps(box)) return;
   labelBoxes.push(box);
@@ -273,6 +287,30 @@ function drawLabel(ctx, data, settings) {
   ctx.fillStyle = "rgba(255,255,255,0.8)";
   ctx.fillRect(box.x1, box.y1, box.x2 - box.x1, box.y2 - box.y1);
   ctx.fillStyle = data.dimmed ? "#b8bec6" : "#1d232b";
+  ctx.fillText(text, x, data.y + LABEL_FONT / 3);
+}
+
+/** A hovered or selected node: its label on a white card with a shadow, on the same
+ *  side as drawLabel puts it (sigma's own card always reaches to the right). */
+function drawHover(ctx, data, settings) {
+  const text = data.label ? labelText(data.label) : "";
+  ctx.font = `${settings.labelWeight} ${LABEL_FONT}px ${settings.labelFont}`;
+  const w = text ? ctx.measureText(text).width : 0;
+  const x = labelX(ctx, data, w);
+  ctx.save();
+  ctx.fillStyle = "#ffffff";
+  ctx.shadowBlur = 8;
+  ctx.shadowColor = "rgba(0,0,0,0.5)";
+  ctx.beginPath();
+  const r = data.size + 2;
+  if (data.type === "square") ctx.rect(data.x - r, data.y - r, 2 * r, 2 * r);
+  else ctx.arc(data.x, data.y, r, 0, Math.PI * 2);
+  if (text) ctx.rect(x - 3, data.y - LABEL_FONT / 2 - 3, w + 6, LABEL_FONT + 6);
+  ctx.fill();
+  ctx.restore();
+  if (!text) return;
+  drawnHovers.set(data.key, { key: data.key, text, x1: x - 3, x2: x + w + 3 });
+  ctx.fillStyle = "#1d232b";
   ctx.fillText(text, x, data.y + LABEL_FONT / 3);
 }
 
@@ -299,6 +337,7 @@ class SquareProgram extends NodeSquareProgram {
   constructor(...args) {
     super(...args);
     this.drawLabel = drawLabel;
+    this.drawHover = drawHover;
   }
 }
 
@@ -376,11 +415,13 @@ class MapPage {
               { size: { fill: true }, color: { attribute: "color" } },
             ],
             drawLabel,
+            drawHover,
           }),
         ),
         square: pickingAtRest(SquareProgram),
       },
       defaultDrawNodeLabel: drawLabel,
+      defaultDrawNodeHover: drawHover,
       labelDensity: 1,
       labelGridCellSize: 120,
       labelRenderedSizeThreshold: 0,
@@ -394,6 +435,7 @@ class MapPage {
     this.renderer.on("beforeRender", () => {
       labelBoxes = [];
       drawnLabels = [];
+      drawnHovers = new Map();
     });
     // Picking after the map has moved: nothing while it still moves; at rest, the first
     // pick draws a frame first if the last one skipped the picking pass (pickingAtRest).
@@ -920,6 +962,7 @@ document.addEventListener("DOMContentLoaded", () => {
         .map(([name]) => name)
         .sort(),
     labels: () => drawnLabels.map((l) => ({ ...l })),
+    hoverLabels: () => [...drawnHovers.values()].map((l) => ({ ...l })),
     viewport: (key) => {
       const d = page.renderer.getNodeDisplayData(key);
       return d ? page.renderer.framedGraphToViewport(d) : null;
