@@ -28,15 +28,22 @@ DELETE = """
 mutation($url: String!) { deleteArticle(url: $url) { url paths version article { isStub } } }"""
 
 
-def wait_for(check: Callable[[], Any], timeout: float = BOUND, what: str = "condition") -> Any:
-    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
+def wait_for(
+    check: Callable[[], Any],
+    timeout: float = BOUND,
+    what: str = "condition",
+    server: Any = None,
+) -> Any:
+    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds
+    (with the end of ``server``'s log, when given, to tell why)."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout} s (last: {value!r})")
+            tail = f"\nserver log:\n{server.logs()[-4000:]}" if server is not None else ""
+            raise AssertionError(f"{what} not reached within {timeout} s (last: {value!r}){tail}")
         time.sleep(0.05)
 
 

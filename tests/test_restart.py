@@ -170,7 +170,7 @@ def test_serve_restarts_from_its_snapshot(corpus, tmp_path):
     write(corpus, "r.md", article(url, "Before"))
     with serve(corpus, tmp=tmp_path) as s:
         write(corpus, "r.md", article(url, "While serving"))
-        wait_for(lambda: title_of(s, url) == "While serving", what="edit shows")
+        wait_for(lambda: title_of(s, url) == "While serving", what="edit shows", server=s)
     write(corpus, "down.md", article("https://restart.example/down", "While down"))
     with serve(corpus, tmp=tmp_path) as s:
         assert title_of(s, url) == "While serving"
