@@ -274,12 +274,18 @@ function labelX(ctx, data, w) {
   return right + w + 2 > view && left - 2 >= 0 ? left : right;
 }
 
+/** A node's label as drawn: its text, width and where it starts (see labelX); sets
+ *  the context's font. */
+function labelLayout(ctx, data, settings) {
+  const text = data.label ? labelText(data.label) : "";
+  ctx.font = `${settings.labelWeight} ${LABEL_FONT}px ${settings.labelFont}`;
+  const w = text ? ctx.measureText(text).width : 0;
+  return { text, w, x: labelX(ctx, data, w) };
+}
+
 function drawLabel(ctx, data, settings) {
   if (!data.label) return;
-  const text = labelText(data.label);
-  ctx.font = `${settings.labelWeight} ${LABEL_FONT}px ${settings.labelFont}`;
-  const w = ctx.measureText(text).width;
-  const x = labelX(ctx, data, w);
+  const { text, w, x } = labelLayout(ctx, data, settings);
   const box = { x1: x - 2, y1: data.y - LABEL_FONT / 2 - 2, x2: x + w + 2, y2: data.y + LABEL_FONT / 2 + 2 };
   if (overlaps(box)) return;
   labelBoxes.push(box);
@@ -293,10 +299,7 @@ function drawLabel(ctx, data, settings) {
 /** A hovered or selected node: its label on a white card with a shadow, on the same
  *  side as drawLabel puts it (sigma's own card always reaches to the right). */
 function drawHover(ctx, data, settings) {
-  const text = data.label ? labelText(data.label) : "";
-  ctx.font = `${settings.labelWeight} ${LABEL_FONT}px ${settings.labelFont}`;
-  const w = text ? ctx.measureText(text).width : 0;
-  const x = labelX(ctx, data, w);
+  const { text, w, x } = labelLayout(ctx, data, settings);
   ctx.save();
   ctx.fillStyle = "#ffffff";
   ctx.shadowBlur = 8;
