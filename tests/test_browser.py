@@ -621,7 +621,7 @@ PAN_SCRIPT = """async (drag) => {
         const s = cam.getState();
         cam.setState({ ...s, x: s.x + 0.002 });
       }
-      if (frames.length === 10) midway = window.graphsvcMap.layers();
+      if (frames.length === 3) midway = window.graphsvcMap.layers();  // 3: the least asserted below
       if (t - t0 < 3000) requestAnimationFrame(step); else resolve();
     }
     requestAnimationFrame(step);
@@ -668,8 +668,8 @@ def test_big_map_renders_and_pans(playwright, gl_browser, news_server, tmp_path)
     hides edges while it moves (sigma's hideEdgesOnMove, above MOVING_EDGES_MAX edges in
     js/src/map.js), draws its nodes smaller (CROWD), takes empty layers out of the page
     and skips the picking pass while moving; the test checks each of these. Every pan
-    starts from the same view. The figures are printed and kept in build/fps.txt and
-    build/fps.json (read by bench/map_fps.py); the goal is recorded in bench/RESULTS.md,
+    starts from the same view. The figures are printed and kept in build/fps.json (read by
+    bench/map_fps.py); the goal is recorded in bench/RESULTS.md,
     not asserted (see below)."""
     fast = playwright.chromium.launch(
         executable_path=CHROMIUM, args=[a for a in ARGS if a != "--disable-gpu"] + LLVMPIPE_ARGS
@@ -746,7 +746,6 @@ def test_big_map_renders_and_pans(playwright, gl_browser, news_server, tmp_path)
     )
     print(line)
     (REPO / "build").mkdir(exist_ok=True)
-    (REPO / "build" / "fps.txt").write_text(line + "\n")
     figures = {"renderer": renderer, "layout_ms": layout_ms, "first": fps(first)}
     figures |= {"next": fps(dragged), "every_edge": fps(coded), "idle": idle}
     (REPO / "build" / "fps.json").write_text(json.dumps(figures | {"line": line}))
