@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -443,19 +444,15 @@ def cmd_import(args: argparse.Namespace) -> int:
 def _import_watch(pg, folder: Path) -> int:
     """Follow ``folder`` into the store until interrupted: each burst of changes is one
     store transaction of the files it touched; after an outage, a full re-import."""
-    import watchfiles
-
+    from .ingest.watch import follow
     from .store import StoreUnavailable
     from .store.transfer import import_folder, import_paths
 
     print(f"graphsvc: following {folder} into {pg.where} (Ctrl-C stops)", file=sys.stderr)
-    rescan = True  # once the watch is set up: catch what changed since the import
-    for changes in watchfiles.watch(
-        folder, debounce=500, step=100, rust_timeout=1000, yield_on_timeout=True,
-        raise_interrupt=False,
-    ):  # fmt: skip
+    rescan = False
+    for fresh, changes in follow(folder, threading.Event(), timeout_ms=1000):  # Ctrl-C ends it
         try:
-            if rescan:
+            if rescan or fresh:  # a new watch, or after an outage: all that changed
                 report = import_folder(pg, folder)
                 rescan = False
             elif changes:

@@ -982,33 +982,29 @@ class LiveCorpus:
         return rel == "." or not _hidden(rel)
 
     def _watch(self, stop: threading.Event, ready: threading.Event, debounce: int, step: int):
-        import watchfiles
+        from .ingest.watch import follow, poll_interval_ms  # noqa: PLC0415
 
-        rescan = True
         while not stop.is_set():
             try:
-                for changes in watchfiles.watch(
+                for fresh, changes in follow(
                     self.root,
+                    stop,
                     watch_filter=self._wanted,
                     debounce=debounce,
                     step=step,
-                    stop_event=stop,
-                    rust_timeout=100 if self.journal else 200,
-                    yield_on_timeout=True,
-                    raise_interrupt=False,
+                    timeout_ms=100 if self.journal else 200,
+                    poll_ms=lambda: poll_interval_ms(len(self._sigs)),
                 ):
-                    if rescan:  # the watch is set up: catch up with anything before it
+                    if fresh:  # a new watch is set up: catch up with anything before it
                         self.refresh()
-                        rescan = False
                         ready.set()
-                    if changes:
+                    elif changes:
                         self.refresh(path for _, path in changes)
                     self.retry()
                     self.follow_journal()
                     self._maybe_snapshot()
             except Exception:
                 log.exception("following %s failed; starting again in 1 s", self.root)
-                rescan = True
                 stop.wait(1)
         ready.set()
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import time
 
 import pytest
@@ -12,7 +14,7 @@ from graphsvc.live import LiveCorpus
 
 from .conftest import serve
 from .corpus import article, item, write
-from .livetools import BOUND, title_of, version, wait_for
+from .livetools import BOUND, log_tail, title_of, version, wait_for
 
 A = "https://live.example/a"
 B = "https://live.example/b"
@@ -153,3 +155,45 @@ def test_each_applied_change_counts_as_a_reload_in_metrics(folder, tmp_path):
         write(folder, "b.md", article(B, "Article B"))
         wait_for(lambda: title_of(s, B) == "Article B", what="added file shows")
         assert reloads(s) == 2
+
+
+# Holds every inotify instance the user may still open, until its stdin closes (at most
+# 60 s); prints how many it holds and whether a new one can still be made.
+HOLD_INOTIFY = r"""
+import ctypes, os, resource, select, subprocess, sys
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+libc = ctypes.CDLL(None, use_errno=True)
+held = []
+while len(held) < 100_000 and (fd := libc.inotify_init1(os.O_CLOEXEC)) >= 0:
+    held.append(fd)
+probe = "import ctypes; raise SystemExit(ctypes.CDLL(None).inotify_init() < 0)"
+left = subprocess.run([sys.executable, "-c", probe]).returncode == 0
+print(len(held), "left" if left else "none", flush=True)
+select.select([sys.stdin], [], [], 60)
+"""
+
+
+def test_the_watcher_polls_when_inotify_is_used_up(folder, tmp_path):
+    """inotify instances are per user across the host (128 by default): when another
+    process has used them up, the server follows the folder by polling, and says so."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_INOTIFY], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        held, left = holder.stdout.readline().split()
+        if left != b"none":
+            pytest.skip(f"could not use up inotify instances here (held {held.decode()})")
+        with serve(folder, tmp=tmp_path) as s:
+            wait_for(lambda: "polling it every" in s.logs(), what="falls back", server=s)
+            edited = article(A, "Edited while polling", related=[item(B, "B as related")])
+            write(folder, "a.md", edited)
+            wait_for(lambda: title_of(s, A) == "Edited while polling", what="edit", server=s)
+            write(folder, "b.md", article(B, "Article B"))
+            wait_for(lambda: title_of(s, B) == "Article B", what="new file", server=s)
+            (folder / "b.md").unlink()
+            wait_for(lambda: title_of(s, B) == "B as related", what="deletion", server=s)
+            assert "following" not in log_tail(s).split("polling it every")[-1]  # no crash loop
+    finally:
+        holder.stdin.close()
+        holder.wait(10)
