@@ -997,7 +997,9 @@ class LiveCorpus:
                 ):
                     if fresh:  # a new watch is set up: catch up with anything before it
                         self.refresh()
-                        ready.set()
+                        if not ready.is_set():
+                            log.info("following %s: caught up, watching for changes", self.root)
+                            ready.set()
                     elif changes:
                         self.refresh(path for _, path in changes)
                     self.retry()

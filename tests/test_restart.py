@@ -169,6 +169,8 @@ def test_serve_restarts_from_its_snapshot(corpus, tmp_path):
     url = "https://restart.example/a"
     write(corpus, "r.md", article(url, "Before"))
     with serve(corpus, tmp=tmp_path) as s:
+        # Ready means following: the watcher had caught up before /readyz said 200.
+        assert "caught up, watching for changes" in s.logs()
         write(corpus, "r.md", article(url, "While serving"))
         wait_for(lambda: title_of(s, url) == "While serving", what="edit shows", server=s)
     write(corpus, "down.md", article("https://restart.example/down", "While down"))

@@ -181,6 +181,10 @@ class LoadState:
     def __init__(self) -> None:
         self.error: str | None = None
         self.started = time.monotonic()
+        #: True while a background load runs: not ready before it has finished (a live
+        #: corpus publishes its graph first, then sets up its watcher), so that a change
+        #: made once /readyz answers 200 is followed.
+        self.loading = False
         #: More for /readyz once ready (e.g. a store-backed replica's lag); a JSON object.
         self.details: Callable[[], dict] | None = None
 
@@ -191,7 +195,7 @@ def routes(store: GraphStore, state: LoadState) -> list[Route]:
 
     async def readyz(request: Request) -> Response:
         lg = store.current
-        if lg is not None:
+        if lg is not None and not state.loading:
             s = lg.stats()
             body = {"status": "ready", "version": s.version, "articles": s.articles}
             body["pid"] = os.getpid()
@@ -245,6 +249,9 @@ def load_in_background(
                 state.error = f"{type(e).__name__}: {e}"
             record_reload(ok=False)
             return
+        finally:
+            if state is not None:
+                state.loading = False
         if lg is None:
             lg = store.current
         else:
@@ -259,6 +266,8 @@ def load_in_background(
         )
         warm(store.current or lg)
 
+    if state is not None:
+        state.loading = True
     t = threading.Thread(target=run, name="graphsvc-load", daemon=True)
     t.start()
     return t
