@@ -467,7 +467,6 @@ class LiveCorpus:
                 self.journal.last = last
                 if last > self.graph.version:
                     self.graph.version = last  # not served yet (/readyz waits for load)
-                    self.graph._cache.pop("stats", None)
             return done
 
     def _load(self, t0, paths, sigs, workers, progress, on_files) -> Loaded:

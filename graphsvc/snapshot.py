@@ -262,7 +262,6 @@ _HEADER_ROOM = 8 * 1024
 
 
 def _save(path: Path, key: Key, obj, sidecar: Path | None) -> int:
-    graph = obj["graph"] if isinstance(obj, dict) else obj
     header = key.header()
     if sidecar is not None:
         if sidecar.parent != path.parent:
@@ -273,13 +272,12 @@ def _save(path: Path, key: Key, obj, sidecar: Path | None) -> int:
         header["sidecar"] = {"name": sidecar.name, "bytes": n, "sha256": digest}
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    cache = graph._cache
-    graph._cache = {}  # derived data: rebuilt on demand, not worth storing
     try:
         with os.fdopen(fd, "wb", buffering=1 << 20) as fh:
             fh.write(MAGIC + b" " * (_HEADER_ROOM - 1) + b"\n")
             # Pickled straight to the file: the payload (gigabytes at 1M articles) is
-            # never held in memory beside the graph.
+            # never held in memory beside the graph. Of the graph's derived caches only
+            # ``stats`` goes in (LinkGraph.__getstate__).
             out = _Hashing(fh)
             pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
             header["payload_bytes"] = out.n
@@ -297,7 +295,5 @@ def _save(path: Path, key: Key, obj, sidecar: Path | None) -> int:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    finally:
-        graph._cache = cache
     _remove_sidecars(path, sidecar.name if sidecar else None, old)
     return len(MAGIC) + _HEADER_ROOM + out.n

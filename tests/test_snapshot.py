@@ -50,6 +50,22 @@ def test_restart_uses_the_snapshot_and_equals_a_cold_load(corpus, cache):
     assert again.graph.stats() == first.graph.stats()
 
 
+def test_a_snapshot_keeps_the_counted_stats_and_nothing_else_derived(corpus, cache):
+    """LinkGraph.__getstate__ keeps ``stats`` (a cold count is a pass over the graph)
+    and drops the other derived caches; the graph being saved keeps all of its own."""
+    lg = load_graph(corpus, cache_dir=cache).graph
+    lg.stats()
+    lg._cache["something derived"] = object()
+    path = snapshot.snapshot_path(corpus, cache)
+    snapshot.save(path, snapshot.Key(str(corpus)), {"graph": lg})
+    assert set(lg._cache) >= {"stats", "something derived"}
+    saved = snapshot.load(path, snapshot.Key(str(corpus)))["graph"]
+    assert set(saved._cache) == {"stats"}
+    assert saved._cache["stats"] == cold(corpus).stats()
+    saved.version += 5  # as a restart behind a newer version renumbers it
+    assert saved.stats().version == lg.version + 5
+
+
 @pytest.mark.parametrize("live", [True, False], ids=["default-mode", "static"])
 @pytest.mark.parametrize("change", ["edit", "touch", "add", "remove"])
 def test_a_stale_snapshot_is_brought_up_to_date(corpus, cache, change, live):

@@ -15,7 +15,7 @@ the file's ``related:`` list), PUBLISHED_BY (article -> provider) and TAGGED
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -276,4 +276,7 @@ class LinkGraph:
                 load_warnings=len(self.issues) - errors,
                 files=self.files,
             )
-        return self._cache["stats"]
+        s = self._cache["stats"]
+        if s.version != self.version:  # counted before the version was renumbered
+            s = self._cache["stats"] = replace(s, version=self.version)
+        return s
