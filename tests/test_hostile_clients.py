@@ -40,7 +40,9 @@ def server(tmp: Path, *args: str, nofile: int | None = None, folder: Path = SEED
 
 
 class Probe:
-    """Sends the normal query every 50 ms on fresh connections; records latencies."""
+    """Sends the normal query every 10 ms; records latencies. (Over the test's ~5 s that
+    is ~250 samples, so p99 is a 99th percentile: at 50 ms it was the slowest of ~60,
+    and one scheduling hiccup of the shared 2-core machine failed the test.)"""
 
     def __init__(self, base: str):
         self.base = base
@@ -60,7 +62,7 @@ class Probe:
                 except httpx.HTTPError as e:
                     self.failures.append(repr(e))
                 self.times.append(time.perf_counter() - t0)
-                self._stop.wait(0.05)
+                self._stop.wait(0.01)
 
     def __enter__(self) -> Probe:
         self._t.start()
@@ -249,7 +251,7 @@ def test_hostile_clients_while_a_normal_query_answers(tmp_path):
     assert slow and max(slow) < 5, f"slow senders kept for {sorted(slow)[-3:]} s"
     assert dropped, "a websocket client that never answers pings was kept"
     assert not probe.failures, probe.failures[:3]
-    assert len(probe.times) > 20
+    assert len(probe.times) > 150, len(probe.times)
     assert probe.p99() < P99, f"normal query p99 {probe.p99() * 1000:.0f} ms"
     assert time.monotonic() - t_start < 60
 
