@@ -17,6 +17,8 @@ import unicodedata
 import pytest
 import yaml
 
+from graphsvc.generate import write_corpus
+
 from .conftest import SHARED_CORPUS, serve
 from .livetools import TOKEN, upsert, wait_for
 
@@ -267,3 +269,36 @@ def test_first_page_shortcut_agrees_with_full_ranking(server):
             assert server.data(q, {"q": text, "after": after})["search"] == nxt
             seen = {e["node"]["url"] for e in fast["edges"]}
             assert nxt["edges"] and not seen & {e["node"]["url"] for e in nxt["edges"]}
+
+
+def test_a_server_builds_the_search_index_once_loaded(tmp_path):
+    """A real server starts the first index build after its load, so that the first
+    search need not wait for it; no search is sent here."""
+    folder = tmp_path / "corpus"
+    write_corpus(folder, 200, seed=2)
+    with serve(folder, tmp=tmp_path) as s:
+        found = wait_for(
+            lambda: re.search(r"search index of (\d+) articles built", s.logs()),
+            what="index built",
+            server=s,
+        )
+        assert int(found.group(1)) == s.data("{ stats { articles } }")["stats"]["articles"]
+        body = s.gql('{ search(query: "the", first: 1) { totalCount } }')
+        assert "errors" not in body, body
+
+
+def test_a_search_while_the_index_is_built_is_told_so(tmp_path):
+    """With operations on the event loop (``--threads 0``) a search does not wait for
+    the first index (that would hold every request): it is told the index is being
+    built, with NOT_READY, and a later one answers."""
+    folder = tmp_path / "corpus"
+    write_corpus(folder, 3000, seed=3)
+    with serve(folder, "--threads", "0", tmp=tmp_path) as s:
+        query = '{ search(query: "the", first: 1) { totalCount } }'
+        body = s.gql(query)
+        if "errors" not in body:
+            pytest.skip("the index was built before the first search came")
+        (err,) = body["errors"]
+        assert err["extensions"]["code"] == "NOT_READY", err
+        assert "still being built" in err["message"], err
+        wait_for(lambda: "errors" not in s.gql(query), what="search answers", server=s)

@@ -250,3 +250,20 @@ def test_a_search_ahead_of_its_change_waits_for_it():
     c.advance(1, sync=False)
     c.index.search(c.lg, "edited")
     assert c.builds == [c.lg.version]
+
+
+def test_the_first_index_is_built_in_a_thread_and_a_wait_on_it_is_bounded():
+    """A server starts the first build once its graph is loaded (``prepare``); a search
+    meanwhile waits at most its time limit and is told the index is being built."""
+    recs = {r.path: r for r in generate_records(FILES, seed=9)}
+    lg = GraphState().apply(None, recs, files=len(recs), root="/corpus")
+    index = gs.SearchIndex()
+    index.prepare(lg)
+    with pytest.raises(gs.IndexBuilding, match="still being built"):
+        index.wait_built(lg, 0)  # 2,500 articles take far longer than this call
+    index.prepare(lg)  # a second call starts no second build
+    index.wait_built(lg, None)
+    assert index.version == lg.version and len(index.rowid) == lg.stats().articles
+    fresh = gs.SearchIndex()
+    for q in _queries(random.Random(9), 12):
+        assert index.search(lg, q).keys == fresh.search(lg, q).keys, q

@@ -38,6 +38,7 @@ try:  # where Strawberry's views raise their HTTP errors from
 except ImportError:  # pragma: no cover - an older Strawberry
     from strawberry.http.exceptions import HTTPException  # type: ignore[no-redef]
 
+from ..graph import search as gs
 from ..graph.store import GraphStore
 from ..live import LiveCorpus
 from . import fastpath, graphiql, limits, ops, pages, plan, transport
@@ -737,6 +738,12 @@ def create_app(
 
     sdl = default_schema.as_str() + "\n"
     load_state = ops.LoadState()
+
+    def prepare_search() -> None:  # the first search then need not wait for the index
+        if store.current is not None:
+            gs.index_for(store, live).prepare(store.current)
+
+    load_state.after_load = prepare_search
 
     async def schema_sdl(request: Request) -> Response:
         # With --read-token it needs the token (ReadGuard); with --no-introspection it is

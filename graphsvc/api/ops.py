@@ -187,6 +187,9 @@ class LoadState:
         self.loading = False
         #: More for /readyz once ready (e.g. a store-backed replica's lag); a JSON object.
         self.details: Callable[[], dict] | None = None
+        #: Run once the graph is loaded and warmed (the app starts the search index's
+        #: first build there, in a thread of its own).
+        self.after_load: Callable[[], None] | None = None
 
 
 def routes(store: GraphStore, state: LoadState) -> list[Route]:
@@ -265,6 +268,11 @@ def load_in_background(
             "graph loaded: %d articles in %.2fs", lg.stats().articles, time.perf_counter() - t0
         )
         warm(store.current or lg)
+        if state is not None and state.after_load is not None:
+            try:
+                state.after_load()
+            except Exception:  # noqa: BLE001 - an optimisation: requests do it instead
+                log.exception("preparing the loaded graph failed")
 
     if state is not None:
         state.loading = True

@@ -9,6 +9,8 @@ import bisect
 import csv
 import dataclasses
 import io
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from enum import Enum
@@ -29,7 +31,7 @@ from ..graph import layout as glayout
 from ..graph import query as gq
 from ..graph import search as gs
 from ..graph import traverse as gt
-from ..graph.errors import BoundError
+from ..graph.errors import BoundError, GraphError
 from ..ingest import records
 
 MAX_PAGE = 1000
@@ -644,6 +646,8 @@ def article_page(
             q.topic = scope.topic or q.topic
     lg = graph(info)
     ctx = info.context if isinstance(info.context, dict) else {}
+    if search is not None:
+        _wait_for_index(lg, ctx)
     if (
         search is not None
         and where is None
@@ -671,6 +675,34 @@ def article_page(
         explicit_order=_explicit(info, "orderBy"),
     )
     return keyset_page(lg, sel, first, after, last, before, snippets_for)
+
+
+class SearchNotReady(GraphError):
+    """The search index is still being built; the request may be sent again."""
+
+    def __init__(self, e: gs.IndexBuilding):
+        super().__init__(str(e))
+        self.extensions = {"code": "NOT_READY", "retryAfterSeconds": 2}
+
+
+def _wait_for_index(lg: gl.LinkGraph, ctx: dict) -> None:
+    """Wait for the first search index while the request's time limit allows (a little
+    under it, to answer before the limit does); SearchNotReady when it is not there.
+    On the server's event loop (``--threads 0``) it does not wait: that would hold every
+    other request."""
+    store = ctx.get("store")
+    index = gs.index_for(store if store is not None else lg, ctx.get("live"))
+    deadline = ctx.get("deadline")
+    if deadline is None:  # no time limit: wait as long as it takes
+        timeout = None
+    elif threading.current_thread() is threading.main_thread():
+        timeout = 0.0
+    else:
+        timeout = max(0.0, deadline - time.monotonic() - 0.05)
+    try:
+        index.wait_built(lg, timeout)
+    except gs.IndexBuilding as e:
+        raise SearchNotReady(e) from None
 
 
 def selection(

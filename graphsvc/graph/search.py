@@ -48,6 +48,7 @@ Nothing here knows about GraphQL.
 from __future__ import annotations
 
 import html
+import logging
 import re
 import threading
 import time
@@ -59,6 +60,8 @@ import tantivy
 from tantivy import Occur, Query
 
 from .model import Article, LinkGraph
+
+log = logging.getLogger("graphsvc")
 
 COLUMNS = ("title", "excerpt", "body", "provider", "topics")
 #: BM25 weight (tantivy boost) of each field, in COLUMNS order: a word in the title
@@ -131,6 +134,17 @@ def article_row(a: Article) -> tuple[str, str, str, str, str]:
         fold(prov),
         fold(" ; ".join(a.topics)),
     )
+
+
+class IndexBuilding(RuntimeError):
+    """The first index of a graph is still being built (in a thread of its own)."""
+
+    def __init__(self, seconds: float):
+        super().__init__(
+            f"the search index is still being built ({seconds:.0f} s so far; about 45 s "
+            "per million articles, once per start); try again shortly"
+        )
+        self.seconds = seconds
 
 
 class QueryError(ValueError):
@@ -421,6 +435,9 @@ class SearchIndex:
         self.live = False  # a live source notes every version (index_for sets it)
         self._noted = threading.Condition(self.lock)
         self._install(_Tantivy())
+        self.built = threading.Event()  # set by the first rebuild
+        self._first: tuple[threading.Thread, float] | None = None  # (thread, started)
+        self._first_lock = threading.Lock()
 
     def _install(self, t: _Tantivy) -> None:
         self._t = t
@@ -455,6 +472,52 @@ class SearchIndex:
             self._install(_Tantivy.build(lg))
             self.version = lg.version
             self._pending = {v: k for v, k in self._pending.items() if v > lg.version}
+            self.built.set()
+
+    def prepare(self, lg: LinkGraph) -> None:
+        """Build the first index, of ``lg``, in a thread of its own, unless there is one
+        or one is being built (a server calls this once its graph is loaded, so that the
+        first search does not wait the ~45 s a million articles take)."""
+        with self._first_lock:
+            if self.built.is_set() or self._first is not None:
+                return
+            thread = threading.Thread(
+                target=self._build_first, args=(lg,), name="search-build", daemon=True
+            )
+            self._first = (thread, time.monotonic())
+            thread.start()
+
+    def _build_first(self, lg: LinkGraph) -> None:
+        t0 = time.perf_counter()
+        try:
+            with self.lock:
+                if not self.built.is_set():
+                    self.rebuild(lg)
+                    log.info(
+                        "search index of %d articles built in %.1f s",
+                        len(self.rowid),
+                        time.perf_counter() - t0,
+                    )
+        except Exception:  # noqa: BLE001 - logged; the next search builds it, or says why
+            log.exception("building the search index failed; the next search tries again")
+        finally:
+            with self._first_lock:
+                self._first = None
+
+    def wait_built(self, lg: LinkGraph, timeout: float | None) -> None:
+        """Wait up to ``timeout`` s (None: no limit) for the first index, starting its
+        build if none is under way; :class:`IndexBuilding` if it is not there by then.
+        (A request then gets a clear answer within its time limit, and the build goes
+        on for the next one, instead of every request building it and giving up.)"""
+        if self.built.is_set():
+            return
+        self.prepare(lg)
+        if self.built.wait(timeout):
+            return
+        first = self._first
+        if first is None:  # it failed, or just finished: the caller builds or finds it
+            return
+        raise IndexBuilding(time.monotonic() - first[1])
 
     def note(self, version: int, keys) -> None:
         """A new graph version touched ``keys`` (from a live ``Change``)."""
