@@ -41,13 +41,14 @@ def _queries(rng: random.Random, n: int) -> list[str]:
 class Corpus:
     """A generated corpus edited the way a live one is, its index following."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, files: int = FILES, sync: bool = True) -> None:
         self.rng = random.Random(seed)
-        self.recs = {r.path: r for r in generate_records(FILES, seed=seed)}
+        self.recs = {r.path: r for r in generate_records(files, seed=seed)}
         self.st = GraphState()
         self.lg = self.st.apply(None, dict(self.recs), files=len(self.recs), root="/corpus")
         self.index = gs.SearchIndex()
-        self.index.sync(self.lg)
+        if sync:
+            self.index.sync(self.lg)
         self.builds: list[int] = []
         real = self.index.rebuild
         self.index.rebuild = lambda g: (self.builds.append(g.version), real(g))[1]
@@ -267,3 +268,15 @@ def test_the_first_index_is_built_in_a_thread_and_a_wait_on_it_is_bounded():
     fresh = gs.SearchIndex()
     for q in _queries(random.Random(9), 12):
         assert index.search(lg, q).keys == fresh.search(lg, q).keys, q
+
+
+def test_versions_applied_during_the_first_build_neither_wait_nor_get_lost():
+    """The first build runs off the index's lock: a live corpus noting new versions
+    meanwhile does not wait for it, and the next sync brings them in."""
+    c = Corpus(11, files=4 * FILES, sync=False)
+    c.index.prepare(c.lg)
+    c.advance(3, sync=False)
+    assert not c.index.built.is_set()  # the three notes did not wait for the build
+    c.index.wait_built(c.lg, None)
+    qs = [*_queries(c.rng, 12), "edited", "pokémon"]
+    _same_hits(c.index, gs.SearchIndex(), c.lg, qs, rtol=0.05)

@@ -467,12 +467,16 @@ class SearchIndex:
     # -- writing -------------------------------------------------------------------------
     def rebuild(self, lg: LinkGraph) -> None:
         with self.lock:
-            self._builds += 1
-            self._since = None  # a compaction under way is void
-            self._install(_Tantivy.build(lg))
-            self.version = lg.version
-            self._pending = {v: k for v, k in self._pending.items() if v > lg.version}
-            self.built.set()
+            self._serve_built(_Tantivy.build(lg), lg)
+
+    def _serve_built(self, t: _Tantivy, lg: LinkGraph) -> None:
+        """Serve ``t``, an index built of ``lg`` (under the lock)."""
+        self._builds += 1
+        self._since = None  # a compaction under way is void
+        self._install(t)
+        self.version = lg.version
+        self._pending = {v: k for v, k in self._pending.items() if v > lg.version}
+        self.built.set()
 
     def prepare(self, lg: LinkGraph) -> None:
         """Build the first index, of ``lg``, in a thread of its own, unless there is one
@@ -488,16 +492,25 @@ class SearchIndex:
             thread.start()
 
     def _build_first(self, lg: LinkGraph) -> None:
+        # Built off the lock, as a compaction is: the versions applied meanwhile are
+        # noted (a live corpus's writes would otherwise wait on the lock for the whole
+        # build) and brought in by the next sync.
         t0 = time.perf_counter()
         try:
             with self.lock:
-                if not self.built.is_set():
-                    self.rebuild(lg)
-                    log.info(
-                        "search index of %d articles built in %.1f s",
-                        len(self.rowid),
-                        time.perf_counter() - t0,
-                    )
+                if self.built.is_set():
+                    return
+                builds = self._builds
+            t = _Tantivy.build(lg)
+            with self.lock:
+                if self._builds != builds or self.built.is_set():
+                    return  # built meanwhile by a search that could not wait
+                self._serve_built(t, lg)
+            log.info(
+                "search index of %d articles built in %.1f s",
+                len(t.rowid),
+                time.perf_counter() - t0,
+            )
         except Exception:  # noqa: BLE001 - logged; the next search builds it, or says why
             log.exception("building the search index failed; the next search tries again")
         finally:
