@@ -720,6 +720,7 @@ def selection(
     hits = snippets_for = None
     if search is not None:
         index = gs.index_for(store if store is not None else lg, live)
+        index.wait_built(lg, None)  # (a request has waited already, within its limit)
         try:
             hits = index.search(lg, search)
         except gs.QueryError as e:
