@@ -436,7 +436,7 @@ class SearchIndex:
         self._noted = threading.Condition(self.lock)
         self._install(_Tantivy())
         self.built = threading.Event()  # set by the first rebuild
-        self._first: tuple[threading.Thread, float] | None = None  # (thread, started)
+        self._first_since: float | None = None  # when the first build under way began
         self._first_lock = threading.Lock()
 
     def _install(self, t: _Tantivy) -> None:
@@ -483,13 +483,12 @@ class SearchIndex:
         or one is being built (a server calls this once its graph is loaded, so that the
         first search does not wait the ~45 s a million articles take)."""
         with self._first_lock:
-            if self.built.is_set() or self._first is not None:
+            if self.built.is_set() or self._first_since is not None:
                 return
-            thread = threading.Thread(
+            self._first_since = time.monotonic()
+            threading.Thread(
                 target=self._build_first, args=(lg,), name="search-build", daemon=True
-            )
-            self._first = (thread, time.monotonic())
-            thread.start()
+            ).start()
 
     def _build_first(self, lg: LinkGraph) -> None:
         # Built off the lock, as a compaction is: the versions applied meanwhile are
@@ -515,7 +514,7 @@ class SearchIndex:
             log.exception("building the search index failed; the next search tries again")
         finally:
             with self._first_lock:
-                self._first = None
+                self._first_since = None
 
     def wait_built(self, lg: LinkGraph, timeout: float | None) -> None:
         """Wait up to ``timeout`` s (None: no limit) for the first index, starting its
@@ -527,10 +526,10 @@ class SearchIndex:
         self.prepare(lg)
         if self.built.wait(timeout):
             return
-        first = self._first
-        if first is None:  # it failed, or just finished: the caller builds or finds it
+        since = self._first_since
+        if since is None:  # it failed, or just finished: the caller builds or finds it
             return
-        raise IndexBuilding(time.monotonic() - first[1])
+        raise IndexBuilding(time.monotonic() - since)
 
     def note(self, version: int, keys) -> None:
         """A new graph version touched ``keys`` (from a live ``Change``)."""
