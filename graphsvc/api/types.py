@@ -685,13 +685,18 @@ class SearchNotReady(GraphError):
         self.extensions = {"code": "NOT_READY", "retryAfterSeconds": 2}
 
 
+def _index(lg: gl.LinkGraph, store, live) -> gs.SearchIndex:
+    """The search index requests on ``lg`` share: the store's (one across its
+    versions), or the graph's own when it is served alone."""
+    return gs.index_for(store if store is not None else lg, live)
+
+
 def _wait_for_index(lg: gl.LinkGraph, ctx: dict) -> None:
     """Wait for the first search index while the request's time limit allows (a little
     under it, to answer before the limit does); SearchNotReady when it is not there.
     On the server's event loop (``--threads 0``) it does not wait: that would hold every
     other request."""
-    store = ctx.get("store")
-    index = gs.index_for(store if store is not None else lg, ctx.get("live"))
+    index = _index(lg, ctx.get("store"), ctx.get("live"))
     deadline = ctx.get("deadline")
     if deadline is None:  # no time limit: wait as long as it takes
         timeout = None
@@ -719,7 +724,7 @@ def selection(
     """The articles a list selects, in order, and (for a search) the snippet maker."""
     hits = snippets_for = None
     if search is not None:
-        index = gs.index_for(store if store is not None else lg, live)
+        index = _index(lg, store, live)
         index.wait_built(lg, None)  # (a request has waited already, within its limit)
         try:
             hits = index.search(lg, search)
@@ -770,8 +775,7 @@ def _top_page(
     needed."""
     if not 0 <= first <= MAX_PAGE:
         raise BoundError(f"first must be between 0 and {MAX_PAGE} (got {first})")
-    store = ctx.get("store")
-    index = gs.index_for(store if store is not None else lg, ctx.get("live"))
+    index = _index(lg, ctx.get("store"), ctx.get("live"))
     try:  # counted in the same pass when totalCount is asked for
         hits = index.top(lg, search, first + 1, count=count)
     except gs.QueryError as e:
