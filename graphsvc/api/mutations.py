@@ -29,6 +29,7 @@ from ..ingest.write import FILE_KEYS
 from ..live import LiveCorpus, WriteRefused, WriteResult
 from .auth import Auth
 from .types import Article, graph
+from .version import Version
 
 
 def _number(v: float) -> int | float:
@@ -153,7 +154,7 @@ class RelatedItemInput:
 class ArticleInput(RelatedItemInput):
     related: list[RelatedItemInput] | None = None
     body: str | None = None
-    expected_version: int | None = strawberry.field(
+    expected_version: Version | None = strawberry.field(
         default=None,
         description="Write only if the article has not changed after this version (the "
         "`stats { version }` or write `version` you read it at); else a CONFLICT error and "
@@ -175,7 +176,7 @@ class ArticleWritten:
     url: str = strawberry.field(description="The article's canonical URL.")
     paths: list[str] = strawberry.field(description="Files written, relative to the corpus folder.")
     created: bool = strawberry.field(description="True when a new file was made.")
-    version: int = strawberry.field(description="The graph version that shows the write.")
+    version: Version = strawberry.field(description="The graph version that shows the write.")
 
     @strawberry.field(description="The article as the graph now shows it.")
     def article(self, info: Info) -> Article | None:
@@ -186,7 +187,7 @@ class ArticleWritten:
 class ArticleDeleted:
     url: str
     paths: list[str] = strawberry.field(description="Files removed, relative to the corpus folder.")
-    version: int
+    version: Version
 
     @strawberry.field(description="The stub left when other articles' related lists still name it.")
     def article(self, info: Info) -> Article | None:
@@ -263,7 +264,7 @@ class Mutation:
         info: Info,
         url: str,
         expected_version: Annotated[
-            int | None,
+            Version | None,
             strawberry.argument(
                 description="Delete only if the article has not changed after this version "
                 "(store-backed servers)."
