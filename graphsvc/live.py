@@ -160,6 +160,14 @@ def prepare_article(
 
     Raises :class:`WriteRefused` naming every error; warnings are allowed.
     """
+    data, rec, _ = _prepare(fm, body, where)
+    return data, rec
+
+
+def _prepare(
+    fm: dict[str, Any], body: str | None, where: str
+) -> tuple[bytes, ArticleRecord, list[LoadIssue]]:
+    """:func:`prepare_article`, with the warnings of the parse (for ``where``)."""
     try:
         text = render(fm, body)
     except (yaml.YAMLError, TypeError, ValueError) as e:
@@ -174,7 +182,13 @@ def prepare_article(
             errors.append(f"{next(iter(rec.urls))} must be an absolute http(s) URL, got {url!r}")
     if rec is None or errors:
         raise WriteRefused(f"invalid article {where}: " + "; ".join(errors or ["no record"]))
-    return data, rec
+    return data, rec, issues
+
+
+def _as_file(rec: ArticleRecord, issues: list[LoadIssue], rel: str):
+    """A record and issues parsed for an input, as parsing them from ``rel`` gives them
+    (only the path differs): a write parses its bytes once."""
+    return dataclasses.replace(rec, path=rel), [dataclasses.replace(i, path=rel) for i in issues]
 
 
 # -- small file helpers ----------------------------------------------------------------------
@@ -896,6 +910,8 @@ class LiveCorpus:
                         self._stage(rel, None, [], records, found)
                     continue
                 sig = _sig_of(entry)
+                if sig == self._sigs.get(rel) and rel not in self._retry:
+                    continue  # as last read or written here (a write's own event)
                 rec, issues = read_file(path, self.root)
             if _read_failed(issues):
                 if rel not in self._retry:
@@ -1029,11 +1045,11 @@ class LiveCorpus:
             raise WriteRefused(f"at most {MAX_BATCH} articles per call (got {len(articles)})")
         many = len(articles) > 1
         prepared = [
-            prepare_article(fm, body, f"input {i + 1}" if many else "input")
+            _prepare(fm, body, f"input {i + 1}" if many else "input")
             for i, (fm, body) in enumerate(articles)
         ]
         owner: dict[str, int] = {}  # canonical URL -> input index, to catch duplicates
-        for i, (_, rec) in enumerate(prepared):
+        for i, (_, rec, _) in enumerate(prepared):
             for u in rec.urls.values():
                 j = owner.setdefault(canonical_url(u), i)
                 if j != i:
@@ -1043,9 +1059,10 @@ class LiveCorpus:
         with self.lock, self._shared():
             lg = self.store.current
             writes: dict[str, bytes] = {}
+            parsed: dict[str, tuple[ArticleRecord, list[LoadIssue]]] = {}
             plans: list[tuple[ArticleRecord, list[str], bool]] = []
             claimed: dict[str, int] = {}  # existing article key -> input index
-            for i, (data, rec) in enumerate(prepared):
+            for i, (data, rec, issues) in enumerate(prepared):
                 where = f"input {i + 1}" if many else "the input"
                 keys = {k for u in rec.urls.values() if (k := lg.resolve(u)) is not None}
                 docs = sorted(k for k in keys if not lg.data(k).is_stub)
@@ -1068,8 +1085,9 @@ class LiveCorpus:
                     if rel in writes:
                         raise WriteRefused(f"{where} would rewrite {rel}, written by another input")
                     writes[rel] = data
+                    parsed[rel] = _as_file(rec, issues, rel)
                 plans.append((rec, rels, created))
-            change = self._commit(writes, ())
+            change = self._commit(writes, (), parsed)
             graph = self.store.current
             items = [
                 Written(graph.resolve(rec.primary_url) or canonical_url(rec.primary_url), rels, c)
@@ -1094,8 +1112,14 @@ class LiveCorpus:
             change = self._commit({}, rels)
             return WriteResult(self.store.current, change, [Written(key, rels, False)])
 
-    def _commit(self, writes: dict[str, bytes], deletes: Sequence[str]) -> Change | None:
-        """Write and delete files, undoing all of it if one fails, then apply them."""
+    def _commit(
+        self,
+        writes: dict[str, bytes],
+        deletes: Sequence[str],
+        parsed: dict[str, tuple[ArticleRecord, list[LoadIssue]]] | None = None,
+    ) -> Change | None:
+        """Write and delete files, undoing all of it if one fails, then apply them.
+        ``parsed``: what parsing a written file gives, when the caller has it."""
         done: list[tuple[str, bytes | None]] = []  # (rel, content before) to undo
         sigs: dict[str, tuple | None] = {}
         rel, before = "", None
@@ -1146,7 +1170,7 @@ class LiveCorpus:
         records: dict[str, ArticleRecord | None] = {}
         found: dict[str, list[LoadIssue]] = {}
         for rel, data in writes.items():
-            rec, issues = parse_bytes(data, rel)
+            rec, issues = parsed[rel] if parsed and rel in parsed else parse_bytes(data, rel)
             self._sigs[rel] = sigs[rel]
             self._stage(rel, rec, issues, records, found)
         for rel in deletes:

@@ -20,6 +20,7 @@ from ..graph import query as gq
 from ..graph.errors import BoundError, GraphError
 from .subscriptions import changes
 from .types import Article, ArticleWhere
+from .version import Version
 
 MAX_URLS = 1000
 
@@ -34,7 +35,7 @@ class ArticleChangeKind(Enum):
 @strawberry.type(description="One article created, updated or deleted by a graph version.")
 class ArticleChangeEvent:
     kind: ArticleChangeKind
-    version: int
+    version: Version
     url: str
     article: Article | None = strawberry.field(description="Its state now; null when DELETED.")
     previous: Article | None = strawberry.field(

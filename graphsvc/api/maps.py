@@ -27,6 +27,7 @@ from .types import (
     to_chain,
     to_subgraph,
 )
+from .version import Version
 
 
 @strawberry.enum
@@ -71,8 +72,8 @@ class FixedPosition:
 
 @strawberry.type(description="Which graph version the served PageRank and clusters belong to.")
 class AnalyticsState:
-    version: int = strawberry.field(description="The graph version they were computed for.")
-    graph_version: int = strawberry.field(description="The graph version queried.")
+    version: Version = strawberry.field(description="The graph version they were computed for.")
+    graph_version: Version = strawberry.field(description="The graph version queried.")
     current: bool = strawberry.field(description="version == graphVersion.")
     seconds: float = strawberry.field(description="How long computing them took.")
 

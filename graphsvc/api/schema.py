@@ -9,6 +9,7 @@ from typing import Annotated
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
@@ -48,6 +49,7 @@ from .types import (
     to_chain,
     to_subgraph,
 )
+from .version import SCALARS
 
 
 @strawberry.type
@@ -230,6 +232,7 @@ def make_schema(extensions: Sequence = (), **kwargs) -> strawberry.Schema:
         query=merge_types("Query", QUERIES),
         mutation=Mutation,
         subscription=merge_types("Subscription", (Subscription, ArticleSubscription)),
+        config=StrawberryConfig(scalar_map=SCALARS),  # Version (api/version.py)
         **kwargs,
         extensions=[
             *extensions,

@@ -16,6 +16,7 @@ from strawberry.types import Info
 from ..graph.errors import GraphError
 from ..live import Change
 from .types import LoadIssue, load_report
+from .version import Version
 
 #: Changes a subscriber may fall behind by before it is dropped.
 MAX_QUEUED = 1000
@@ -53,7 +54,7 @@ async def changes(live, snapshot: Callable[[Change], Any]) -> AsyncGenerator[Any
 
 @strawberry.type(description="One new graph version and the article URLs it touched.")
 class GraphChange:
-    version: int
+    version: Version
     added: list[str] = strawberry.field(description="Articles new in this version.")
     changed: list[str] = strawberry.field(
         description="Articles whose fields or outgoing links changed."

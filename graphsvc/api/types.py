@@ -33,6 +33,7 @@ from ..graph import search as gs
 from ..graph import traverse as gt
 from ..graph.errors import BoundError, GraphError
 from ..ingest import records
+from .version import Version
 
 MAX_PAGE = 1000
 
@@ -1191,7 +1192,7 @@ class LoadIssue:
 
 @strawberry.type
 class GraphStats:
-    version: int
+    version: Version
     files: int
     articles: int
     documents: int = strawberry.field(description="Articles with a file of their own.")

@@ -612,6 +612,22 @@ class GraphState:
         old_stubs += [c for i, c in dirty.items() if i in outside_old_key and c.winner is None]
         old_stub_keys = {c.key for c in old_stubs if c.key is not None}
         stub_items: dict[int, list[ArticleRecord]] = {}
+        # A winner's related items by the article they name, made once per winner: a
+        # file naming n stubs is read once, not once per stub (that was n^2).
+        items_by_comp: dict[str, dict[int, list[tuple[int, ArticleRecord]]] | None] = {}
+
+        def items_of(q: str) -> dict[int, list[tuple[int, ArticleRecord]]] | None:
+            if q not in items_by_comp:
+                by: dict[int, list[tuple[int, ArticleRecord]]] | None = None
+                if self._is_winner(q, canon):
+                    by = {}
+                    for rank, item in enumerate(self.records[q].related):
+                        ic = self.comp.get(canon[item.primary_url])
+                        if ic is not None:
+                            by.setdefault(id(ic), []).append((rank, item))
+                items_by_comp[q] = by
+            return items_by_comp[q]
+
         for i, c in dirty.items():
             if c.docs:
                 continue
@@ -620,11 +636,9 @@ class GraphState:
             for u in c.urls:
                 cand |= self.db.refs(u)
             for q in cand:
-                if not self._is_winner(q, canon):
-                    continue
-                for rank, item in enumerate(self.records[q].related):
-                    if self.comp.get(canon[item.primary_url]) is c:
-                        found.append((_newest_first(item), q, rank, item))
+                by = items_of(q)
+                for rank, item in (by or {}).get(i, ()):
+                    found.append((_newest_first(item), q, rank, item))
             found.sort(key=lambda t: t[:3])
             stub_items[i] = [t[3] for t in found]
             c.key = canon[found[0][3].primary_url] if found else None

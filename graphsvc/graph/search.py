@@ -18,7 +18,10 @@ exclude. Anything else is taken as text: the query is built from tantivy ``Query
 objects, never parsed by tantivy, so it never fails to parse. A prefix becomes the
 words of the index that start with it (``Searcher.terms_with_prefix``, up to
 :data:`PREFIX_TERMS` per field, each ranked by BM25); past that, a regex query
-(``prefix.*``), which scores every match of a field alike. :func:`fts_query` writes
+(``prefix.*``), which scores every match of a field alike. A query with more than
+:data:`MAX_PREFIXES` prefixes, or a prefix that starts more than
+:data:`MAX_PREFIX_WORDS` words of a field, is refused (:class:`TooBroad`) before any
+matching: each prefix is looked up and expanded in every field. :func:`fts_query` writes
 the same query as an FTS5 expression, for the benchmarks' SQLite baselines.
 
 Top-k (:meth:`SearchIndex.top`) lets tantivy skip what cannot reach the best k
@@ -59,6 +62,7 @@ from dataclasses import dataclass
 import tantivy
 from tantivy import Occur, Query
 
+from .errors import GraphError
 from .model import Article, LinkGraph
 
 log = logging.getLogger("graphsvc")
@@ -80,6 +84,11 @@ RID = "rid"
 #: A prefix matches up to this many words of a field one by one (each ranked by BM25);
 #: past that, a regex query (every match scores the field's weight).
 PREFIX_TERMS = 64
+#: Most prefix terms (``word*``, excluded ones too) in one query: each is looked up in
+#: every field and expanded to the words it starts (400 ``a*`` took ~2 s of CPU).
+MAX_PREFIXES = 16
+#: Most words of the index one prefix may expand to in one field.
+MAX_PREFIX_WORDS = 1000
 #: Build the index anew (a compaction) when the deletes since the last build pass this
 #: share of it, and at least COMPACT_MIN.
 COMPACT_RATIO = 0.25
@@ -149,6 +158,15 @@ class IndexBuilding(RuntimeError):
 
 class QueryError(ValueError):
     pass
+
+
+class TooBroad(GraphError):
+    """A search refused by a limit on its prefixes (before any matching): the message
+    and ``extensions`` name the limit, as every refused limit does."""
+
+    def __init__(self, limit: str, maximum: int, detail: str):
+        super().__init__(f"search refused by the limit {limit}={maximum}: {detail}")
+        self.extensions = {"code": "LIMIT_EXCEEDED", "limit": limit, "max": maximum}
 
 
 _TERM = re.compile(r'(-?)"([^"]*)"?|(\S+)')
@@ -303,9 +321,16 @@ def _field_query(searcher, field: str, tokens: list[str], prefix: bool):
             return Query.term_query(SCHEMA, field, tokens[0])
         return Query.phrase_query(SCHEMA, field, tokens)
     *head, last = tokens
-    found = searcher.terms_with_prefix(field, last, limit=PREFIX_TERMS + 1)
+    found = searcher.terms_with_prefix(field, last, limit=MAX_PREFIX_WORDS + 1)
     if not found:
         return None
+    if len(found) > MAX_PREFIX_WORDS:
+        raise TooBroad(
+            "search-prefix-words",
+            MAX_PREFIX_WORDS,
+            f"{last}* starts more than {MAX_PREFIX_WORDS} words of the {field} field; "
+            "write more of the word",
+        )
     if len(found) > PREFIX_TERMS:
         # Every word with the prefix (tokens are letters and digits: no regex syntax);
         # not phrase_prefix_query, which stops at 50 of them.
@@ -337,6 +362,13 @@ def build_query(searcher, text: str, fields=COLUMNS, negate: bool = True):
     include, exclude = parse(text)
     if not include:
         return None
+    prefixes = sum(t.prefix for t in (*include, *exclude))
+    if prefixes > MAX_PREFIXES:
+        raise TooBroad(
+            "search-prefixes",
+            MAX_PREFIXES,
+            f"the query has {prefixes} prefix terms (word*); at most {MAX_PREFIXES}",
+        )
     must = []
     for t in include:
         q = _term_query(searcher, t, fields)
