@@ -534,13 +534,29 @@ def _serve_store(args: argparse.Namespace, settings, auth, assets) -> int:
     except StoreUnavailable as e:  # serve anyway (503 at /readyz) and keep trying
         print(f"graphsvc: {e}; retrying in the background", file=sys.stderr)
     store = GraphStore()
-    live = StoreCorpus(pg, store=store, cache=not args.no_cache, **_interval(args))
+    write_timeout = args.store_write_timeout
+    if settings.time_limit > 0:  # a write answers within its operation's time limit
+        write_timeout = min(write_timeout, settings.time_limit / 2)
+    live = StoreCorpus(
+        pg, store=store, cache=not args.no_cache, write_timeout=write_timeout, **_interval(args)
+    )
     app = create_app(store, settings, live=live, auth=auth, assets=assets)
     register(live.source, ops.REGISTRY)
-    app.state.load_state.details = lambda: {
-        "store": live.source.status().report(),
-        **live.start_report(),
-    }
+    state = app.state.load_state
+    state.details = lambda: {"store": live.source.status().report(), **live.start_report()}
+    state.check = live.source.check  # /readyz: 503 while the store does not answer
+    server = uvicorn.Server(uvicorn.Config(app, **_uvicorn_options(args)))
+    restart: list = []
+
+    def rewound(e) -> None:
+        """The store went back under this replica: stop, then start again in place
+        (same process id and port), which loads the store afresh."""
+        state.error = f"{e}; restarting"
+        print(f"graphsvc: {e}; restarting to load it afresh", file=sys.stderr, flush=True)
+        restart.append(e)
+        server.should_exit = True
+
+    live.on_rewound = rewound
 
     def load():
         delay = 0.5
@@ -575,10 +591,15 @@ def _serve_store(args: argparse.Namespace, settings, auth, assets) -> int:
         flush=True,
     )
     try:
-        uvicorn.run(app, **_uvicorn_options(args))
+        server.run()
     finally:
         live.close()  # stop following; write the snapshot if versions came since
-    return 0
+        live.source.close()
+    if restart:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(sys.executable, sys.orig_argv)
+    return 0 if server.started else 3
 
 
 @_store_errors
@@ -685,6 +706,14 @@ def parser() -> argparse.ArgumentParser:
         s,
         "serve the articles of this PostgreSQL store instead of a folder (default: "
         "$GRAPHSVC_STORE); writes go to the store",
+    )
+    s.add_argument(
+        "--store-write-timeout",
+        type=float,
+        default=float(os.environ.get("GRAPHSVC_STORE_WRITE_TIMEOUT") or 5),
+        metavar="SECONDS",
+        help="a write to the store, and the wait to show it, ends within this (default 5, "
+        "$GRAPHSVC_STORE_WRITE_TIMEOUT; at most half of --time-limit)",
     )
     s.set_defaults(func=cmd_serve)
 

@@ -700,6 +700,10 @@ class LiveCorpus:
             self._unsaved = False
             self._saved_at = time.monotonic()
 
+    def _snapshot_payload(self) -> dict:
+        """What a snapshot holds (a subclass may add to it; called under the lock)."""
+        return {"graph": self.store.current, "state": self.state, "sigs": self._sigs}
+
     def _save_snapshot(self, fork: bool, move: bool = False) -> None:
         # The delta state's database goes beside the snapshot, copied now (under the
         # lock: writes wait for the copy, readers do not), so that it matches the graph.
@@ -710,7 +714,7 @@ class LiveCorpus:
         frozen = self.state.frozen(side, move) if self.state else contextlib.nullcontext()
         try:
             with frozen:
-                payload = {"graph": self.store.current, "state": self.state, "sigs": self._sigs}
+                payload = self._snapshot_payload()
                 if not fork:
                     snapshot.save(self.snapshot_path, self._key(), payload, side)
                     return

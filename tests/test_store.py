@@ -68,7 +68,7 @@ def test_log_holds_every_version_in_order(pg_url):
         txn.put("b.md", ARTICLE.replace(b"/x", b"/y"))
         txn.delete("a.md")
     with pg.connect(autocommit=True) as conn:
-        batches = pg.read_log(conn, 0)
+        batches = pg.read_log(conn, 0, None)
     assert [b.version for b in batches] == [1, 2]
     assert [(e.path, e.content is None) for e in batches[1].entries] == [
         ("a.md", True),
@@ -103,14 +103,14 @@ def test_a_late_commit_is_never_skipped(pg_url):
     ta.start()
     tb.start()
     assert a_has_version.wait(10)
-    last = 0
+    last, token = 0, None
     with pg.connect(autocommit=True) as conn:
         # While A holds its version, B cannot commit ahead of it, and nothing is visible.
         deadline = time.monotonic() + 1.0
         while time.monotonic() < deadline:
-            for batch in pg.read_log(conn, last):
+            for batch in pg.read_log(conn, last, token):
                 seen.append(batch.version)
-                last = batch.version
+                last, token = batch.version, batch.token
             time.sleep(0.02)
         assert not b_done.is_set(), "B committed while A held the lower version"
         assert seen == []
@@ -118,9 +118,9 @@ def test_a_late_commit_is_never_skipped(pg_url):
         ta.join(10)
         tb.join(10)
         assert b_done.is_set()
-        for batch in pg.read_log(conn, last):
+        for batch in pg.read_log(conn, last, token):
             seen.append(batch.version)
-            last = batch.version
+            last, token = batch.version, batch.token
     assert seen == [1, 2]
     with pg.reading() as snap:
         assert snap.version == 2
@@ -225,13 +225,15 @@ def test_prune_deletes_history_keeps_current_content_and_refuses_old_readers(pg_
     with pg.writing() as txn:
         txn.delete("c.md")
     assert pg.prune(keep=2, min_age=3600).deleted == 0  # all of it is younger than that
+    with pg.connect(autocommit=True) as conn:
+        token = {b.version: b.token for b in pg.read_log(conn, 0, None, 100)}
     done = pg.prune(keep=2)
     assert (done.horizon, done.head) == (6, 8)
     assert done.deleted == 4 and done.kept_current == 2  # b.md at 2..5 gone; a.md@1, b.md@6 kept
     with pg.connect(autocommit=True) as conn:
         with pytest.raises(LogPruned, match="pruned up to version 6"):
-            pg.read_log(conn, 5)
-        assert [b.version for b in pg.read_log(conn, 6)] == [7, 8]
+            pg.read_log(conn, 5, token[5])
+        assert [b.version for b in pg.read_log(conn, 6, token[6])] == [7, 8]
     with pg.reading() as snap:  # the bulk read still has every file's content
         assert [(p, c == ARTICLE) for p, c in snap.files()] == [("a.md", True), ("b.md", False)]
     assert pg.head_row().pruned == 6
@@ -239,5 +241,5 @@ def test_prune_deletes_history_keeps_current_content_and_refuses_old_readers(pg_
     # A follower behind the horizon without a way to reload stops with the reason.
     src = StoreSource(pg)
     with pytest.raises(LogPruned):
-        src.replay(3, lambda d: None)
-    assert src.replay(6, lambda d: None) == 2
+        src.replay(3, token[3], lambda d: None)
+    assert src.replay(6, token[6], lambda d: None) == 2

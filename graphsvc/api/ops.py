@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from contextvars import ContextVar
 
+import anyio
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -190,6 +191,9 @@ class LoadState:
         #: Run once the graph is loaded and warmed (the app starts the search index's
         #: first build there, in a thread of its own).
         self.after_load: Callable[[], None] | None = None
+        #: Why the service cannot be used now though its graph is loaded (e.g. a store
+        #: that does not answer), or None; blocking, so /readyz runs it in a thread.
+        self.check: Callable[[], str | None] | None = None
 
 
 def routes(store: GraphStore, state: LoadState) -> list[Route]:
@@ -202,8 +206,14 @@ def routes(store: GraphStore, state: LoadState) -> list[Route]:
             s = lg.stats()
             body = {"status": "ready", "version": s.version, "articles": s.articles}
             body["pid"] = os.getpid()
+            why = None
+            if state.check is not None:
+                why = await anyio.to_thread.run_sync(state.check)
             if state.details is not None:
                 body.update(state.details())
+            if why is not None:
+                body.update(status="unavailable", error=why)
+                return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
             return JSONResponse(body)
         body = {"status": "failed", "error": state.error} if state.error else {"status": "loading"}
         return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})

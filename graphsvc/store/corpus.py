@@ -9,11 +9,23 @@ It reuses the live corpus' graph building, diffing and listeners (``subscribe``,
   is the store's. The snapshot (:mod:`graphsvc.snapshot`, the folder's format) is
   keyed by the store's identity (``graphsvc_head.store_id``) and schema version and
   holds the version it was made at; it is rewritten atomically every
-  ``snapshot_interval`` seconds while versions arrive and at shutdown. A snapshot of
-  another store, of a newer version than the store (a store restored from a backup),
-  older than the pruned log, or damaged, means a bulk read.
+  ``snapshot_interval`` seconds while versions arrive and at shutdown. It also holds
+  the token of its version (:mod:`.pg`, "Restores and rewinds"). A snapshot of another
+  store, of a version the store no longer holds as it was (a store restored from a
+  backup or rewound, whatever its version now), older than the pruned log, or damaged,
+  means a bulk read.
 * :meth:`start_watching` follows the store's change log; each logged version is applied
-  as the graph version of the same number, so every replica agrees.
+  as the graph version of the same number, so every replica agrees. A store found
+  restored or rewound under a running replica is loaded whole when it is ahead of the
+  replica's version (one change, at the store's version); when it is not, the graph is
+  withdrawn (nothing is served) and ``on_rewound`` is called: a server restarts itself,
+  since a process's versions only grow (ETags, the search index and analytics are keyed
+  by them).
+* Writes are bounded by ``write_timeout`` (:data:`.pg.WRITE_TIMEOUT`), transaction and
+  read-your-writes wait together: past it a write fails with ``STORE_UNAVAILABLE`` and
+  changed nothing, or, when its COMMIT got no answer, says it may have been applied and
+  which version to check; a committed write whose version this replica cannot show in
+  time is still answered as done, with its version.
 * :meth:`upsert` / :meth:`delete` write one store transaction and return once this
   replica's graph has that version (read-your-writes); ``expected`` (per article) refuses
   a write when the article changed after the given version (:class:`VersionConflict`).
@@ -54,14 +66,26 @@ from ..live import (
     new_file_name,
     prepare_article,
 )
-from .errors import LogPruned, StoreUnavailable, VersionConflict
-from .pg import SCHEMA_VERSION, PgStore, article_urls
+from .errors import LogPruned, Rewound, StoreUnavailable, VersionConflict
+from .pg import SCHEMA_VERSION, WRITE_TIMEOUT, PgStore, Timeouts, abort_after, article_urls, outcome
 from .source import StoreDelta, StoreSource
 
 log = logging.getLogger("graphsvc.store")
 
 #: How long a write waits for its own version to reach this replica's graph.
 VISIBLE_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class StoreWriteResult(WriteResult):
+    """A write's result; ``committed`` is its version even when this replica could not
+    show it in time (``graph`` is then the version before)."""
+
+    committed: int | None = None
+
+    @property
+    def version(self) -> int:
+        return self.committed if self.committed is not None else self.graph.version
 
 
 @dataclass(slots=True)
@@ -102,6 +126,7 @@ class StoreCorpus(LiveCorpus):
         cache: bool = False,
         cache_dir: Path | None = None,
         snapshot_interval: float = SNAPSHOT_INTERVAL,
+        write_timeout: float = WRITE_TIMEOUT,
     ):
         super().__init__(".", store=store, load=False, snapshot_interval=snapshot_interval)
         self.root = pg.where  # shown where a folder's path would be; never a password
@@ -114,6 +139,12 @@ class StoreCorpus(LiveCorpus):
         self._conn = None  # the write connection, reused while it works
         self._changes: dict[int, Change] = {}  # recent changes, for write results
         self._snapshot_version: int | None = None
+        self._token: str | None = None  # the token of the graph's version
+        self.write_timeout = write_timeout
+        #: Called (from the follower's thread) when the store went back to at or below
+        #: the served version: the graph is withdrawn first. A server restarts.
+        self.on_rewound: Callable[[Rewound], None] | None = None
+        self.rewound: Rewound | None = None
 
     # -- reading -----------------------------------------------------------------------
     def load(
@@ -162,25 +193,28 @@ class StoreCorpus(LiveCorpus):
         head = self.pg.head_row()
         self.source.store_id = head.store_id
         self.snapshot_path = self._snapshot_path()
-        why = self._install(snapshot.load(self.snapshot_path, self._key()))
+        payload = snapshot.load(self.snapshot_path, self._key())
+        if not isinstance(payload, dict) or "token" not in payload:
+            raise snapshot.Rejected("snapshot holds no version token")
+        why = self._install(payload)
         if why is not None:
             raise snapshot.Rejected(why)
         v = self.graph.version
-        if v > head.version:
-            raise snapshot.Rejected(
-                f"the snapshot holds version {v}, newer than the store's {head.version} "
-                "(a store restored from a backup?)"
-            )
-        self._snapshot_version = v
+        self._snapshot_version, self._token = v, payload["token"]
         try:
-            replayed = self.source.replay(v, self._on_delta)
-        except LogPruned as e:
+            # Rewound: the store no longer holds version v as the snapshot has it.
+            replayed = self.source.replay(v, self._token, self._on_delta)
+        except (LogPruned, Rewound) as e:
             raise snapshot.Rejected(str(e)) from None
         self._unsaved = replayed > 0
         return self._started(t0, served, "snapshot+log", None, replayed)
 
+    def _snapshot_payload(self) -> dict:
+        return {**super()._snapshot_payload(), "token": self._token}
+
     def _bulk(self, progress, on_total) -> None:
         version, parsed = self.source.load(progress=progress, on_total=on_total)
+        self._token = self.source.applied_token
         records = {path: rec for path, (rec, _) in parsed.items() if rec is not None}
         issues = {path: found for path, (_, found) in parsed.items() if found}
         with self.lock:
@@ -228,17 +262,39 @@ class StoreCorpus(LiveCorpus):
         }
 
     def start_watching(self, *args: Any, **kw: Any) -> None:
+        with self.lock:
+            version, token = self.graph.version, self._token
         self.source.start(
-            self.graph.version, self._on_delta, idle=self._maybe_snapshot, reload=self._reload
+            version,
+            self._on_delta,
+            idle=self._maybe_snapshot,
+            reload=self._reload,
+            rewound=self._rewound,
+            token=token,
         )
 
-    def _reload(self) -> int:
-        """The log was pruned past this replica's version (it was cut off that long):
-        load the store whole and apply the difference as one version, the store's."""
-        version, parsed = self.source.load()
+    def _rewound(self, e: Rewound) -> None:
+        """The store went back to at or below this replica's version: stop serving the
+        graph it no longer holds (requests get NOT_READY), never a mix; no snapshot of it
+        is written; then ``on_rewound`` (a server restarts itself and loads afresh)."""
         with self.lock:
-            if version <= self.graph.version:
-                return self.graph.version
+            self.rewound = e
+            self._unsaved = False
+            self.cache = False
+            self.store.swap(None)
+        if self.on_rewound is not None:
+            self.on_rewound(e)
+
+    def _reload(self) -> int:
+        """The log was pruned past this replica's version (it was cut off that long), or
+        the store was restored or rewound and is now ahead of it: load the store whole
+        and apply the difference as one version, the store's."""
+        version, parsed = self.source.load()
+        token = self.source.applied_token
+        with self.lock:
+            if version <= self.graph.version:  # went back meanwhile: no newer version
+                raise Rewound(self.graph.version, version)
+            self._token = token
             records = {p: rec for p, (rec, _) in parsed.items()}
             issues = {p: found for p, (_, found) in parsed.items()}
             for p in self._sigs:
@@ -281,6 +337,7 @@ class StoreCorpus(LiveCorpus):
                     self._sigs[path] = None
             # force: a version that changes nothing here is still the store's version.
             change = self.apply(records, issues, version=delta.version, force=True)
+            self._token = delta.token
             if change is not None:
                 self._changes[change.version] = change
                 for v in [v for v in self._changes if v < change.version - 100]:
@@ -297,35 +354,76 @@ class StoreCorpus(LiveCorpus):
             )
 
     # -- writing -----------------------------------------------------------------------
-    def _transaction(self, work: Callable) -> int | None:
+    def _transaction(self, work: Callable) -> tuple[int | None, float]:
         """Run ``work(txn)`` in one store transaction on the reused write connection;
-        retry once on a new connection if the old one had broken before committing."""
-        with self._write_lock:
+        retry once on a new connection if the old one had broken before committing.
+        Returns the version committed (None: nothing to write) and the deadline of the
+        whole write (:attr:`write_timeout` from now), which the wait to show it keeps."""
+        deadline = time.monotonic() + self.write_timeout
+        if self.rewound is not None:
+            raise StoreUnavailable(
+                f"{self.rewound}; this replica is restarting, nothing was changed"
+            )
+        if not self._write_lock.acquire(timeout=self.write_timeout):
+            raise StoreUnavailable(
+                f"the store {self.pg.where} did not answer an earlier write on this replica "
+                f"within {self.write_timeout:g} s; nothing was changed"
+            )
+        try:
             for attempt in (1, 2):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise self._timed_out(None)
                 if self._conn is None or self._conn.closed or self._conn.broken:
                     if self._conn is not None:
                         self._conn.close()
                     self._conn = None
-                    self._conn = self.pg.connect(timeout=2)
+                    self._conn = self.pg.connect(
+                        timeout=min(2, left), timeouts=Timeouts.for_writes(self.write_timeout)
+                    )
+                cut = None
                 try:
-                    with self.pg.writing(self._conn) as txn:
+                    with (
+                        abort_after(self._conn, deadline - time.monotonic()) as cut,
+                        self.pg.writing(self._conn) as txn,
+                    ):
                         work(txn)
-                    return txn.committed
+                    return txn.committed, deadline
                 except StoreUnavailable as e:
                     self._conn.close()
                     self._conn = None
+                    if cut is not None and cut.fired:
+                        raise self._timed_out(e.version if e.maybe_committed else None) from None
                     if attempt == 2 or e.maybe_committed:
-                        raise
-            return None  # pragma: no cover
+                        raise _with_version(e) from None
+            return None, deadline  # pragma: no cover
+        finally:
+            self._write_lock.release()
 
-    def _result(self, committed: int | None, items: list) -> WriteResult:
-        if committed is not None and not self.wait_for_version(committed):
+    def _timed_out(self, version: int | None) -> StoreUnavailable:
+        """The write's time is up: nothing was changed, or (its COMMIT was sent) maybe."""
+        e = StoreUnavailable(
+            f"the store {self.pg.where} did not answer within {self.write_timeout:g} s; "
+            + (outcome(version) if version is not None else "nothing was changed")
+        )
+        if version is not None:
+            e.maybe_committed, e.version = True, version
+        return _with_version(e)
+
+    def _result(self, committed: int | None, items: list, deadline: float) -> WriteResult:
+        """The write's result once this replica shows ``committed``, waiting at most
+        until ``deadline``; past it the result still names the committed version."""
+        if committed is not None and not self.wait_for_version(
+            committed, max(0.0, deadline - time.monotonic())
+        ):
             log.warning(
                 "version %d is committed but not yet in this replica's graph (store down?)",
                 committed,
             )
         graph = self.graph
         change = self._changes.get(committed) if committed is not None else None
+        if committed is not None and graph.version < committed:
+            return StoreWriteResult(graph, None, items(graph), committed)
         return WriteResult(graph, change, items(graph))
 
     def upsert(
@@ -394,7 +492,7 @@ class StoreCorpus(LiveCorpus):
                         txn.put(p, data, article_urls(rec))
                 plans.append((rec, paths, created))
 
-        committed = self._transaction(work)
+        committed, deadline = self._transaction(work)
 
         def items(graph: LinkGraph) -> list[Written]:
             return [
@@ -402,7 +500,7 @@ class StoreCorpus(LiveCorpus):
                 for rec, ps, c in plans
             ]
 
-        return self._result(committed, items)
+        return self._result(committed, items, deadline)
 
     def delete(self, url: str, expected: int | None = None) -> WriteResult:
         """Delete the files of the article ``url`` names, in one store transaction."""
@@ -434,8 +532,17 @@ class StoreCorpus(LiveCorpus):
             removed.extend(paths)
             key_of.append(key or canonical_url(url))
 
-        committed = self._transaction(work)
-        return self._result(committed, lambda graph: [Written(key_of[0], list(removed), False)])
+        committed, deadline = self._transaction(work)
+        return self._result(
+            committed, lambda graph: [Written(key_of[0], list(removed), False)], deadline
+        )
+
+
+def _with_version(e: StoreUnavailable) -> StoreUnavailable:
+    """Name the version to check in the error's extensions when the outcome is unknown."""
+    if e.maybe_committed and e.version is not None:
+        e.extensions = {"code": "STORE_UNAVAILABLE", "maybeApplied": True, "version": e.version}
+    return e
 
 
 def _check(txn, urls, expected: int | None, where: str) -> None:

@@ -9,15 +9,31 @@ Tables (graphsvc creates and migrates them itself; see :data:`MIGRATIONS`):
 
 ``graphsvc_schema(version)``
     the schema version; a store newer than this code is refused (:class:`StoreError`).
-``graphsvc_head(version, store_id, pruned)``
+``graphsvc_head(version, store_id, pruned, token)``
     one row: the store's version, the number of the last committed change; the store's
     identity (a random UUID made when the tables are, so a replica's snapshot of another
     store, or of this database dropped and imported again, is never taken for this one);
-    and ``pruned``, the newest version the log no longer holds whole (see :meth:`PgStore.prune`).
-``graphsvc_log(version, seq, path, content, urls, committed_at)``
+    ``pruned``, the newest version the log no longer holds whole (see :meth:`PgStore.prune`);
+    and ``token``, the head version's token (below).
+``graphsvc_log(version, seq, path, content, urls, committed_at, token)``
     the change log, append-only: one ``version`` per committed write transaction, one row
     per file it wrote (``content``) or deleted (``content`` NULL). ``urls`` are the
     canonical URLs of the file's article before and after, for ``expectedVersion``.
+    ``token`` is a random UUID drawn by the transaction that made the version (NULL for
+    versions made before schema 3).
+
+**Restores and rewinds.** ``store_id`` survives ``pg_dump``/``pg_restore`` (it is a
+row), and so do version numbers: a store restored from an older backup and written again
+hands out numbers a replica has already seen, for other changes. So a reader never trusts
+a number alone: it keeps the token of the version it holds, and each read of the log
+checks, in the same statement, that the store's version ``after`` still has that token
+(:class:`Rewound` if not, or if the head is older). A token names one change and,
+because versions form one line, the whole history up to it: a restore that still holds
+the version keeps its token (the dump carries it, and nothing is lost), and any version
+made after a restore or a point-in-time recovery draws a new one. Epochs derived from the
+server instead (system identifier, database or table OIDs) miss ``pg_restore --clean``
+into the same database and physical restores, and change on ``pg_upgrade``; a hash of a
+version's content misses a rewound store that happens to write the same bytes again.
 ``graphsvc_files(path, version, seq, sha256, urls)``
     the files as they are now: each names the log row holding its content (so content is
     stored once), its checksum (import changes only what changed) and its article's URLs.
@@ -45,6 +61,8 @@ import contextlib
 import hashlib
 import logging
 import os
+import socket
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,12 +73,12 @@ from psycopg.conninfo import conninfo_to_dict
 from ..graph.urls import canonical_url
 from ..ingest import parse_bytes
 from ..ingest.records import ArticleRecord
-from .errors import LogPruned, StoreError, StoreRefused, StoreUnavailable
+from .errors import LogPruned, Rewound, StoreError, StoreRefused, StoreUnavailable
 
 log = logging.getLogger("graphsvc.store")
 
 #: The schema this code writes and reads.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: The NOTIFY channel each committed change is announced on (payload: the version).
 CHANNEL = "graphsvc_log"
 #: Where the store's URL and password file come from when not given as options.
@@ -100,7 +118,24 @@ MIGRATIONS: dict[int, list[str]] = {
             ADD COLUMN store_id uuid NOT NULL DEFAULT gen_random_uuid(),
             ADD COLUMN pruned bigint NOT NULL DEFAULT 0""",
     ],
+    # Each version's token, to recognise a restored or rewound store (see above). Older
+    # versions keep NULL: adding a column without a default rewrites nothing.
+    3: [
+        "ALTER TABLE graphsvc_head ADD COLUMN token uuid",
+        "ALTER TABLE graphsvc_log ADD COLUMN token uuid",
+    ],
 }
+
+#: Bounds on every replica write (README, "Running a fleet": timeouts). The server ends
+#: a statement or a wait for a lock past ``statement``/``lock`` seconds and a session
+#: left idle inside a transaction past ``idle_in_transaction`` (a writer that hung holding
+#: the head row's lock, which every writer needs); :func:`abort_after` bounds the whole
+#: transaction on this side, which is what counts when the server itself hangs.
+WRITE_TIMEOUT = 5.0
+IDLE_IN_TRANSACTION_TIMEOUT = 10.0
+#: libpq: a connection whose sent data stays unacknowledged this long is dead (a server
+#: host gone from the network); keepalives find a silent one within ~11 s.
+TCP_USER_TIMEOUT = 10.0
 
 
 def redact(url: str) -> str:
@@ -145,19 +180,100 @@ class LogEntry:
 
 @dataclass(frozen=True, slots=True)
 class LogBatch:
-    """One committed write transaction: its version and the files it wrote or deleted."""
+    """One committed write transaction: its version, the files it wrote or deleted, and
+    its token (None for versions made before schema 3)."""
 
     version: int
     entries: list[LogEntry]
+    token: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Head:
-    """The store's head row: its version, identity and pruned horizon."""
+    """The store's head row: its version, identity, pruned horizon and the head
+    version's token."""
 
     version: int
     store_id: str
     pruned: int
+    token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Server-side bounds for one connection, in seconds (0: none)."""
+
+    statement: float = 0
+    lock: float = 0
+    idle_in_transaction: float = 0
+
+    @classmethod
+    def for_writes(cls, seconds: float = WRITE_TIMEOUT) -> Timeouts:
+        return cls(seconds, seconds, max(seconds, IDLE_IN_TRANSACTION_TIMEOUT))
+
+    def options(self) -> str:
+        """libpq's ``options``: ``-c name=ms`` for each bound set."""
+        parts = [
+            f"-c {name}={round(value * 1000)}"
+            for name, value in (
+                ("statement_timeout", self.statement),
+                ("lock_timeout", self.lock),
+                ("idle_in_transaction_session_timeout", self.idle_in_transaction),
+            )
+            if value > 0
+        ]
+        return " ".join(parts)
+
+
+class Deadline:
+    """What :func:`abort_after` did: ``fired`` once the connection was cut."""
+
+    def __init__(self) -> None:
+        self.fired = False
+        self.lock = threading.Lock()
+        self.done = False
+
+
+@contextlib.contextmanager
+def abort_after(conn: psycopg.Connection, seconds: float | None) -> Iterator[Deadline]:
+    """Cut ``conn`` if the block takes more than ``seconds``: whatever libpq waits for
+    (a statement, a lock, the COMMIT's answer) then fails at once with an
+    :class:`psycopg.OperationalError`, and the connection is broken.
+
+    A server that is alive ends a slow statement itself (``statement_timeout``); this is
+    for one that is not answering at all (stopped, frozen, swapped out): there the kernel
+    still acknowledges every packet, so neither keepalives nor ``tcp_user_timeout`` ever
+    fire, and a query cancel needs the frozen postmaster. The socket is shut down from a
+    timer thread (``shutdown`` wakes a blocked ``poll``; nothing is freed under libpq).
+    The server, once it runs again, reads the end of the stream and rolls back a
+    transaction whose COMMIT it never received; one whose COMMIT was sent may still
+    commit (the caller says so: :attr:`StoreUnavailable.maybe_committed`)."""
+    state = Deadline()
+    if not seconds or seconds <= 0:
+        yield state
+        return
+
+    def fire() -> None:
+        with state.lock:
+            if state.done:
+                return
+            state.fired = True
+            try:
+                fd = conn.pgconn.socket
+                with socket.socket(fileno=os.dup(fd)) as sock:
+                    sock.shutdown(socket.SHUT_RDWR)
+            except (OSError, psycopg.Error):
+                pass  # already closed: nothing waits on it
+
+    timer = threading.Timer(seconds, fire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield state
+    finally:
+        with state.lock:
+            state.done = True
+        timer.cancel()
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,8 +327,15 @@ class PgStore:
         return cls(url, password_file or os.environ.get(PASSWORD_FILE_ENV) or None, **kw)
 
     # -- connections -------------------------------------------------------------------
-    def connect(self, autocommit: bool = False, timeout: float | None = None) -> psycopg.Connection:
-        """A new connection; :class:`StoreUnavailable` (redacted) when it cannot be made."""
+    def connect(
+        self,
+        autocommit: bool = False,
+        timeout: float | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> psycopg.Connection:
+        """A new connection; :class:`StoreUnavailable` (redacted) when it cannot be made.
+        ``timeout``: for connecting (libpq's ``connect_timeout``, whole seconds);
+        ``timeouts``: the server's bounds for this session (see :class:`Timeouts`)."""
         kw: dict[str, Any] = dict(
             autocommit=autocommit,
             connect_timeout=max(1, round(timeout or self.connect_timeout)),
@@ -222,7 +345,10 @@ class PgStore:
             keepalives_idle=5,
             keepalives_interval=2,
             keepalives_count=3,
+            tcp_user_timeout=round(TCP_USER_TIMEOUT * 1000),
         )
+        if timeouts is not None and (options := timeouts.options()):
+            kw["options"] = options
         if self._password is not None:
             kw["password"] = self._password
         try:
@@ -284,10 +410,10 @@ class PgStore:
             with self.connect(autocommit=True) as own:
                 self.check_schema(own)
                 return self.head_row(own)
-        v, sid, pruned = conn.execute(
-            "SELECT version, store_id::text, pruned FROM graphsvc_head"
+        v, sid, pruned, token = conn.execute(
+            "SELECT version, store_id::text, pruned, token::text FROM graphsvc_head"
         ).fetchone()
-        return Head(v, sid, pruned)
+        return Head(v, sid, pruned, token)
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[Snapshot]:
@@ -299,32 +425,44 @@ class PgStore:
                 self.check_schema(conn)
                 head = self.head_row(conn)
                 (count,) = conn.execute("SELECT count(*) FROM graphsvc_files").fetchone()
-                yield Snapshot(conn, head.version, count, head.store_id)
+                yield Snapshot(conn, head.version, count, head.store_id, head.token)
 
     def read_log(
-        self, conn: psycopg.Connection, after: int, max_versions: int = 50
+        self, conn: psycopg.Connection, after: int, token: str | None, max_versions: int = 50
     ) -> list[LogBatch]:
         """The committed changes after version ``after``, oldest first (at most
-        ``max_versions`` of them; call again until it returns nothing).
+        ``max_versions`` of them; call again until it returns nothing). ``token`` is the
+        token of version ``after`` as the caller read it.
 
-        :class:`LogPruned` when the log no longer holds every version after ``after``.
-        The horizon is read after the rows: a prune that deleted some of them committed
-        before that read, so it is seen (a prune is one transaction)."""
+        One statement, so one view of the store, reads the head row, the token of
+        version ``after`` and the rows after it: :class:`Rewound` when the store's
+        version ``after`` is not the caller's (a restored or rewound store, see the
+        module's docstring), :class:`LogPruned` when the log no longer holds every
+        version after ``after``, or no row of ``after`` to check it by (a prune that
+        committed before the statement is seen whole, rows and horizon)."""
         rows = conn.execute(
-            "SELECT version, path, content FROM graphsvc_log"
-            " WHERE version > %s AND version <= %s ORDER BY version, seq",
-            (after, after + max_versions),
+            "WITH h AS (SELECT version, pruned, token FROM graphsvc_head),"
+            " at AS (SELECT token FROM graphsvc_log WHERE version = %(after)s LIMIT 1),"
+            " l AS (SELECT version, seq, path, content, token FROM graphsvc_log"
+            "       WHERE version > %(after)s AND version <= %(upto)s)"
+            " SELECT h.version, h.pruned, h.token::text, (SELECT count(*) FROM at),"
+            "  (SELECT token::text FROM at), l.version, l.path, l.content, l.token::text"
+            " FROM h LEFT JOIN l ON true ORDER BY l.version, l.seq",
+            {"after": after, "upto": after + max_versions},
         ).fetchall()
-        (pruned,) = conn.execute("SELECT pruned FROM graphsvc_head").fetchone()
-        if pruned > after:
-            raise LogPruned(after, pruned)
+        if not rows:  # tables made but not yet filled: a restore under way
+            raise StoreError(f"the store {self.where} has no head row (being restored?)")
+        head, pruned, head_token, have_at, at_token = rows[0][:5]
+        _check_history(after, token, head, pruned, head_token, have_at, at_token)
         # Above the horizon versions have no gaps (each holds a row): no rows in the window
         # means none after ``after``. Rows deleted by hand instead of by :meth:`prune` are
         # never skipped over: the follower waits, and /readyz shows the lag.
         batches: list[LogBatch] = []
-        for version, path, content in rows:
+        for *_, version, path, content, vtoken in rows:
+            if version is None:
+                break  # the head row alone: nothing after ``after``
             if not batches or batches[-1].version != version:
-                batches.append(LogBatch(version, []))
+                batches.append(LogBatch(version, [], vtoken))
             batches[-1].entries.append(LogEntry(path, None if content is None else bytes(content)))
         return batches
 
@@ -400,16 +538,12 @@ class PgStore:
                 return
             except psycopg.OperationalError as e:
                 committing = txn is not None and txn.committing
-                outcome = (
-                    "the write may or may not have been applied (the connection broke while "
-                    "committing): read it back"
-                    if committing
-                    else "nothing was changed"
-                )
                 err = StoreUnavailable(
-                    f"the store {self.where} is unavailable: {_reason(e)}; {outcome}"
+                    f"the store {self.where} is unavailable: {_reason(e)}; "
+                    + (outcome(txn.version) if committing else "nothing was changed")
                 )
                 err.maybe_committed = committing
+                err.version = txn.version if committing else None
                 raise err from None
             except psycopg.Error as e:  # refused by the server: privileges, constraints
                 raise StoreRefused(
@@ -425,11 +559,54 @@ class _Nothing(Exception):
     pass
 
 
+def outcome(version: int) -> str:
+    """What a client is told when the COMMIT of ``version`` got no answer."""
+    return (
+        f"the write may or may not have been applied (the commit got no answer): it was "
+        f"applied if and only if the store's version {version} holds it; read the article "
+        f"back once the store answers (stats {{ version }} >= {version})"
+    )
+
+
+def _check_history(
+    after: int,
+    token: str | None,
+    head: int,
+    pruned: int,
+    head_token: str | None,
+    have_at: int,
+    at_token: str | None,
+) -> None:
+    """Raise unless the store's history up to ``after`` is the reader's (see read_log)."""
+    if head < after:
+        raise Rewound(after, head)
+    if after == 0:
+        return  # version 0 is the empty store, in every history
+    if head == after:
+        if head_token != token:
+            raise Rewound(after, head)
+        return
+    if pruned > after or not have_at:
+        if pruned >= after:
+            raise LogPruned(after, pruned)
+        raise Rewound(after, head)  # not pruned, yet gone: not the history read
+    if at_token != token:
+        raise Rewound(after, head)
+
+
 class Snapshot:
     """The whole store at one version (inside :meth:`PgStore.reading`)."""
 
-    def __init__(self, conn: psycopg.Connection, version: int, count: int, store_id: str = ""):
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        version: int,
+        count: int,
+        store_id: str = "",
+        token: str | None = None,
+    ):
         self.conn, self.version, self.count, self.store_id = conn, version, count, store_id
+        self.token = token  # the token of ``version``
 
     def files(self, progress: Callable[[int], None] | None = None) -> Iterator[tuple[str, bytes]]:
         """Every file's (path, content), in path order, streamed from a server cursor."""
@@ -457,9 +634,11 @@ class Transaction:
         self.ops: dict[str, WriteOp] = {}
         self.committed: int | None = None
         self.committing = False
-        # The next version, and the lock that serialises writers (held until commit).
-        (self.version,) = conn.execute(
-            "UPDATE graphsvc_head SET version = version + 1 RETURNING version"
+        # The next version, its token, and the lock that serialises writers (held until
+        # commit; a rollback gives back the number and the old token).
+        self.version, self.token = conn.execute(
+            "UPDATE graphsvc_head SET version = version + 1, token = gen_random_uuid()"
+            " RETURNING version, token"
         ).fetchone()
 
     def files_for(self, urls: Iterable[str]) -> dict[str, int]:
@@ -532,10 +711,12 @@ class Transaction:
         )
         ops = [self.ops[p] for p in sorted(self.ops)]
         with conn.cursor() as cur:
-            with cur.copy("COPY graphsvc_log (version, seq, path, content, urls) FROM STDIN") as cp:
+            with cur.copy(
+                "COPY graphsvc_log (version, seq, path, content, urls, token) FROM STDIN"
+            ) as cp:
                 for seq, op in enumerate(ops):
                     urls = sorted(set(op.urls) | set(old_urls.get(op.path) or ()))
-                    cp.write_row((v, seq, op.path, op.content, urls))
+                    cp.write_row((v, seq, op.path, op.content, urls, self.token))
             deletes = [op.path for op in ops if op.content is None]
             if deletes:
                 cur.execute("DELETE FROM graphsvc_files WHERE path = ANY(%s)", (deletes,))

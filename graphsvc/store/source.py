@@ -19,11 +19,17 @@ If ``on_delta`` raises, the same delta is offered again after a pause: a change 
 never skipped.
 
 A consumer that already holds the store at some version (a replica's own snapshot)
-skips the bulk read: ``source.replay(since, on_delta)`` applies the log after ``since``
-at once and says how many versions it applied, or raises :class:`LogPruned` when the
-log was pruned past ``since`` (then load whole). While following, a consumer that falls
-behind the pruned horizon (it was cut off that long) is reloaded through the ``reload``
-callback given to :meth:`StoreSource.start`, which returns the version it now holds.
+skips the bulk read: ``source.replay(since, token, on_delta)`` applies the log after
+``since`` at once and says how many versions it applied, or raises :class:`LogPruned`
+when the log was pruned past ``since``, or :class:`Rewound` when the store's version
+``since`` is not the one the consumer holds (the store was restored from a backup or
+rewound; ``token`` is the version's token, :attr:`StoreDelta.token`): then load whole.
+While following, a consumer that falls behind the pruned horizon (it was cut off that
+long), or whose history the store no longer holds while the store is ahead of it, is
+reloaded through the ``reload`` callback given to :meth:`StoreSource.start`, which
+returns the version it now holds. A store rewound to at or below the consumer's version
+cannot be loaded as a newer version: the ``rewound`` callback is told, and following
+stops (a replica restarts itself: its versions only grow within one process).
 
 Following: a ``LISTEN`` connection wakes the follower when a change commits, and a read
 of the log after the last applied version catches up (also every :data:`POLL_SECONDS`,
@@ -49,12 +55,19 @@ import psycopg
 from ..ingest import parse_bytes
 from ..ingest.loader import PARALLEL_MIN_FILES, chunk_size, paused_gc
 from ..ingest.records import ArticleRecord, LoadIssue
-from .errors import LogPruned, StoreError, StoreUnavailable
-from .pg import CHANNEL, LogBatch, LogEntry, PgStore, _reason
+from .errors import LogPruned, Rewound, StoreError, StoreUnavailable
+from .pg import CHANNEL, LogBatch, LogEntry, PgStore, _reason, abort_after
 
 log = logging.getLogger("graphsvc.store")
 
 POLL_SECONDS = 0.5
+#: How long the follower's check of the head row and the readiness round trip may take
+#: before the store counts as unavailable (a server that hangs, not one that is down).
+PING_TIMEOUT = 2.0
+#: How long a readiness round trip's answer is reused.
+PING_CACHE_SECONDS = 1.0
+#: How long a failed round trip marks the store as lost in :meth:`StoreSource.status`.
+PING_FRESH = 5.0
 #: Versions a start from a snapshot reads from the log, and applies as one delta, at a time.
 REPLAY_CHUNK = 1000
 BACKOFF_START = 0.1
@@ -118,10 +131,11 @@ def parse_all(
 @dataclass(frozen=True, slots=True)
 class StoreDelta:
     """One committed change of the store: the version it made and the files it touched
-    (path -> (record, issues), or None for a deleted file)."""
+    (path -> (record, issues), or None for a deleted file), and the version's token."""
 
     version: int
     files: dict[str, Parsed | None]
+    token: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,8 +181,13 @@ class StoreSource:
         self._error: str | None = None
         #: The identity of the store last read (``graphsvc_head.store_id``).
         self.store_id: str | None = None
+        self._token: str | None = None  # of the version applied
         self._idle: Callable[[], None] | None = None
         self._reload: Callable[[], int] | None = None
+        self._rewound: Callable[[Rewound], None] | None = None
+        self._ping_lock = threading.Lock()
+        self._ping_conn: psycopg.Connection | None = None
+        self._ping: tuple[float, str | None] | None = None  # (when, why not) of the last
 
     @property
     def where(self) -> str:
@@ -189,10 +208,11 @@ class StoreSource:
             self.store_id = snap.store_id
         with self._lock:
             self._applied = self._store_version = version
+            self._token = snap.token
             self._connected, self._down_since, self._error = True, None, None
         return version, files
 
-    def replay(self, since: int, apply: Callable[[StoreDelta], None]) -> int:
+    def replay(self, since: int, token: str | None, apply: Callable[[StoreDelta], None]) -> int:
         """Apply every logged version after ``since`` now, in this thread; how many.
 
         For a start from a snapshot, before anything is served: the versions of each
@@ -200,9 +220,10 @@ class StoreSource:
         newest of them (each file as that version left it), so a replica that was down
         through many versions pays about one version's cost, not one per version (at
         100k files a version costs ~0.4 s to apply). :class:`LogPruned` when the log no
-        longer holds them all (the caller then loads whole)."""
+        longer holds them all, :class:`Rewound` when the store's ``since`` is not the
+        caller's (the caller then loads whole)."""
         with self._lock:
-            self._applied = since
+            self._applied, self._token = since, token
         n = 0
         with self.store.connect(autocommit=True) as conn:
             self.store.check_schema(conn)
@@ -210,11 +231,12 @@ class StoreSource:
             self.store_id = head.store_id
             if head.pruned > since:
                 raise LogPruned(since, head.pruned)
-            while batches := self.store.read_log(conn, self.status().applied, REPLAY_CHUNK):
+            while batches := self._read_log(conn, REPLAY_CHUNK):
                 last: dict[str, LogEntry] = {}
                 for batch in batches:
                     last.update((e.path, e) for e in batch.entries)
-                self._deliver(LogBatch(batches[-1].version, list(last.values())), apply)
+                newest = batches[-1]
+                self._deliver(LogBatch(newest.version, list(last.values()), newest.token), apply)
                 n += len(batches)
             with self._lock:
                 self._store_version = max(self._store_version, head.version, self._applied)
@@ -228,16 +250,20 @@ class StoreSource:
         apply: Callable[[StoreDelta], None],
         idle: Callable[[], None] | None = None,
         reload: Callable[[], int] | None = None,
+        rewound: Callable[[Rewound], None] | None = None,
+        token: str | None = None,
     ) -> None:
-        """Follow the log after version ``since`` in a background thread. ``idle()`` is
-        called about every :data:`POLL_SECONDS` (e.g. to write a snapshot); ``reload()``
-        when the log was pruned past the version applied: it loads the store whole and
-        returns the version it holds."""
+        """Follow the log after version ``since`` (whose token is ``token``) in a
+        background thread. ``idle()`` is called about every :data:`POLL_SECONDS` (e.g.
+        to write a snapshot); ``reload()`` when the log was pruned past the version
+        applied, or the store no longer holds it but is ahead of it: it loads the store
+        whole and returns the version it holds; ``rewound(error)`` when the store went
+        back to at or below the version applied (following then stops)."""
         if self._thread is not None:
             return
-        self._idle, self._reload = idle, reload
+        self._idle, self._reload, self._rewound = idle, reload, rewound
         with self._lock:
-            self._applied = since
+            self._applied, self._token = since, token
             self._store_version = max(self._store_version, since)
         self._stop.clear()
         self._thread = threading.Thread(
@@ -253,19 +279,28 @@ class StoreSource:
         self._thread.join(timeout)
         self._thread = None
 
+    @property
+    def applied_token(self) -> str | None:
+        """The token of the version applied (or loaded) last."""
+        with self._lock:
+            return self._token
+
     def poke(self) -> None:
         """Catch up now (a writer that just committed calls this)."""
         self._wake.set()
 
     def status(self) -> FollowStatus:
+        """The follower's state; a readiness round trip that failed in the last
+        :data:`PING_FRESH` seconds counts too (the follower may be waiting inside a read)."""
+        ping = self._ping
         with self._lock:
-            return FollowStatus(
-                self._connected,
-                self._applied,
-                self._store_version,
-                self._down_since,
-                self._error,
-            )
+            connected, since, error = self._connected, self._down_since, self._error
+            applied, store_version = self._applied, self._store_version
+        if ping is not None and ping[1] is not None and time.monotonic() - ping[0] < PING_FRESH:
+            if connected:
+                since = time.time() - (time.monotonic() - ping[0])
+            connected, error = False, ping[1]
+        return FollowStatus(connected, applied, store_version, since, error)
 
     def _set_down(self, error: str) -> None:
         with self._lock:
@@ -284,6 +319,8 @@ class StoreSource:
                         self._connected, self._down_since, self._error = True, None, None
                     backoff = BACKOFF_START
                     self._follow(conn, apply)
+            except _Stop:
+                return
             except (StoreUnavailable, psycopg.OperationalError) as e:
                 msg = str(e) if isinstance(e, StoreUnavailable) else _reason(e)
                 if not self._stop.is_set():
@@ -327,13 +364,26 @@ class StoreSource:
                 self._idle()
 
     def _catch_up(self, conn: psycopg.Connection, apply: Callable[[StoreDelta], None]) -> None:
-        (head,) = conn.execute("SELECT version FROM graphsvc_head").fetchone()
+        # A round trip within PING_TIMEOUT, or the store counts as lost (a hung server).
+        with abort_after(conn, PING_TIMEOUT):
+            row = conn.execute("SELECT version FROM graphsvc_head").fetchone()
+        if row is None:  # tables made but not yet filled: a restore under way
+            raise StoreError(f"the store {self.where} has no head row (being restored?)")
+        (head,) = row
         with self._lock:
             self._store_version = max(self._store_version, head)
         while not self._stop.is_set():
             try:
-                batches = self.store.read_log(conn, self.status().applied)
-            except LogPruned as e:
+                batches = self._read_log(conn)
+            except (LogPruned, Rewound) as e:
+                behind = isinstance(e, LogPruned) or e.head > e.after
+                if not behind:  # the store went back: no newer version to load as
+                    log.error("%s", e)
+                    if self._rewound is None:
+                        raise
+                    self._set_down(str(e))
+                    self._rewound(e)
+                    raise _Stop from None
                 if self._reload is None:
                     raise
                 log.warning("%s; reloading the store", e)
@@ -347,11 +397,55 @@ class StoreSource:
             for batch in batches:
                 self._deliver(batch, apply)
 
+    def _read_log(self, conn: psycopg.Connection, max_versions: int = 50) -> list[LogBatch]:
+        with self._lock:
+            after, token = self._applied, self._token
+        return self.store.read_log(conn, after, token, max_versions)
+
+    # -- readiness -------------------------------------------------------------------
+    def check(self) -> str | None:
+        """Why the store does not answer now, or None when it does: a ``SELECT 1`` round
+        trip within :data:`PING_TIMEOUT` on a connection kept for it, its answer reused
+        for :data:`PING_CACHE_SECONDS` (callers meanwhile wait for the one in flight)."""
+        with self._ping_lock:
+            now = time.monotonic()
+            if self._ping is not None and now - self._ping[0] < PING_CACHE_SECONDS:
+                return self._ping[1]
+            why = self._round_trip()
+            self._ping = (time.monotonic(), why)
+            return why
+
+    def _round_trip(self) -> str | None:
+        try:
+            if self._ping_conn is None or self._ping_conn.closed or self._ping_conn.broken:
+                if self._ping_conn is not None:
+                    self._ping_conn.close()
+                self._ping_conn = None
+                self._ping_conn = self.store.connect(autocommit=True, timeout=PING_TIMEOUT)
+            with abort_after(self._ping_conn, PING_TIMEOUT) as cut:
+                try:
+                    self._ping_conn.execute("SELECT 1")
+                except psycopg.OperationalError as e:
+                    self._ping_conn.close()
+                    self._ping_conn = None
+                    if cut.fired:
+                        return f"the store {self.where} did not answer within {PING_TIMEOUT:g} s"
+                    return f"the store {self.where} is unavailable: {_reason(e)}"
+        except StoreUnavailable as e:
+            return str(e)
+        return None
+
+    def close(self) -> None:
+        with self._ping_lock:
+            if self._ping_conn is not None:
+                self._ping_conn.close()
+                self._ping_conn = None
+
     def _deliver(self, batch: LogBatch, apply: Callable[[StoreDelta], None]) -> None:
         files: dict[str, Parsed | None] = {}
         for e in batch.entries:
             files[e.path] = None if e.content is None else parse(e.path, e.content)
-        delta = StoreDelta(batch.version, files)
+        delta = StoreDelta(batch.version, files, batch.token)
         while True:
             try:
                 apply(delta)
@@ -361,5 +455,9 @@ class StoreSource:
                 if self._stop.wait(1):
                     return
         with self._lock:
-            self._applied = batch.version
+            self._applied, self._token = batch.version, batch.token
             self._store_version = max(self._store_version, batch.version)
+
+
+class _Stop(Exception):
+    """Following ends (the store was rewound under it)."""
