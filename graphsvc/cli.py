@@ -544,7 +544,7 @@ def _serve_store(args: argparse.Namespace, settings, auth, assets) -> int:
     register(live.source, ops.REGISTRY)
     state = app.state.load_state
     state.details = lambda: {"store": live.source.status().report(), **live.start_report()}
-    state.check = live.source.check  # /readyz: 503 while the store does not answer
+    state.check = live.source.check  # /readyz: says so while the store does not answer
     server = uvicorn.Server(uvicorn.Config(app, **_uvicorn_options(args)))
     restart: list = []
 

@@ -299,14 +299,8 @@ def test_store_stopped_and_started_during_writes(pg_cluster, imported, tmp_path)
                 what="B reports the store lost",
             )
             assert "graphsvc-test-pw" not in metrics
-            # Not ready while the store does not answer (its round trip is cached for 1 s);
-            # reads still get the last version.
-            ready = wait_for(
-                lambda: (r := b.client.get("/readyz")).status_code == 503 and r,
-                timeout=5,
-                what="/readyz 503",
-            )
-            assert ready.json()["status"] == "unavailable", ready.text
+            ready = b.client.get("/readyz")
+            assert ready.status_code == 200  # still serving its last version
             store = ready.json()["store"]
             assert store["connected"] is False and store["disconnectedSince"]
             assert store["appliedVersion"] == before

@@ -191,8 +191,10 @@ class LoadState:
         #: Run once the graph is loaded and warmed (the app starts the search index's
         #: first build there, in a thread of its own).
         self.after_load: Callable[[], None] | None = None
-        #: Why the service cannot be used now though its graph is loaded (e.g. a store
-        #: that does not answer), or None; blocking, so /readyz runs it in a thread.
+        #: Why part of the service (writes) cannot be used now though its graph is loaded
+        #: and reads are served (e.g. a store that does not answer), or None; blocking,
+        #: so /readyz runs it in a thread. Readiness stays 200: a store shared by every
+        #: replica that stops answering must not take reads down everywhere.
         self.check: Callable[[], str | None] | None = None
 
 
@@ -212,8 +214,7 @@ def routes(store: GraphStore, state: LoadState) -> list[Route]:
             if state.details is not None:
                 body.update(state.details())
             if why is not None:
-                body.update(status="unavailable", error=why)
-                return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
+                body["degraded"] = why
             return JSONResponse(body)
         body = {"status": "failed", "error": state.error} if state.error else {"status": "loading"}
         return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
