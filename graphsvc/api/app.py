@@ -49,6 +49,7 @@ from .persisted import APQError, PersistedQueries
 from .schema import make_schema
 from .schema import schema as default_schema
 from .settings import Settings
+from .subscriptions import MAX_SUBSCRIPTIONS, TransportWSHandler
 from .tables import articles_table_route
 
 #: ``GRAPHSVC_PREPARED=0``: no prepared queries (see ``GraphQLApp._answer_prepared``).
@@ -67,6 +68,10 @@ class GraphQLApp(GraphQL):
     worker threads that the limit abandons (``limits.run_with_time_limit``). Errors are
     masked, name the limit that refused them and carry the request id.
     """
+
+    #: Strawberry's websocket handler, naming its cap on operations per socket.
+    graphql_transport_ws_handler_class = TransportWSHandler
+    max_subscriptions_per_connection = MAX_SUBSCRIPTIONS
 
     def __init__(
         self,

@@ -13,6 +13,8 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from enum import Enum
 
+import anyio
+import anyio.to_thread
 import strawberry
 from strawberry.types import Info
 
@@ -43,29 +45,36 @@ class ArticleChangeEvent:
     )
 
 
-def events(old, new, change, where: dict | None, urls: list[str] | None):
-    """The (kind, key, now, before) of ``change`` that match, in URL order."""
+def events(old, new, change, where: gq.Where, urls: list[str] | None):
+    """The (kind, key, now, before) of ``change`` that match, in URL order: ``where``
+    (compiled once, when the subscription began) tests only the articles the change
+    touched, in the version before or after it."""
     wanted = None
     if urls is not None:
         wanted = {k for lg in (old, new) for u in urls if (k := lg.resolve(u)) is not None}
-    out = []
 
-    def keep(key: str) -> bool:
-        return wanted is None or key in wanted
+    def keep(keys) -> list[str]:
+        return [k for k in keys if wanted is None or k in wanted]
 
-    for key in change.added:
-        if keep(key) and gq.article_matches(new, key, where):
-            out.append(("CREATED", key, new.data(key), None))
-    for key in change.changed:
-        if not keep(key) or key not in new.g or key not in old.g:
-            continue
-        if gq.article_matches(new, key, where) or gq.article_matches(old, key, where):
-            out.append(("UPDATED", key, new.data(key), old.data(key)))
-    for key in change.removed:
-        if keep(key) and key in old.g and gq.article_matches(old, key, where):
-            out.append(("DELETED", key, None, old.data(key)))
+    changed = [k for k in keep(change.changed) if k in new.g and k in old.g]
+    out = [("CREATED", k, new.data(k), None) for k in where.matching(new, keep(change.added))]
+    hit = where.matching(new, changed) | where.matching(old, changed)
+    out += [("UPDATED", k, new.data(k), old.data(k)) for k in hit]
+    out += [("DELETED", k, None, old.data(k)) for k in where.matching(old, keep(change.removed))]
     out.sort(key=lambda e: (e[1], e[0]))
     return out
+
+
+#: Threads that match changes against articleChanged subscriptions, server-wide: the
+#: loop keeps answering while they work, and they hold the GIL two at a time at most.
+MATCHING_THREADS = 2
+_matching: list = []
+
+
+def _matching_limiter() -> anyio.CapacityLimiter:
+    if not _matching:
+        _matching.append(anyio.CapacityLimiter(MATCHING_THREADS))
+    return _matching[0]
 
 
 @strawberry.type
@@ -85,13 +94,19 @@ class ArticleSubscription:
             raise GraphError("this server does not follow a corpus folder")
         if urls is not None and len(urls) > MAX_URLS:
             raise BoundError(f"at most {MAX_URLS} urls (got {len(urls)})")
-        cond = where.to_dict() if where else None
+        # Compiled (and, by the cost limit, priced) once, when it subscribes.
+        compiled = gq.compile_where(where.to_dict() if where else None)
         old = live.graph
+        limiter = _matching_limiter()
+        # The first version's columns, off the loop (each later one derives from them).
+        await anyio.to_thread.run_sync(gq.columns, old, limiter=limiter)
         # Each change with the graph it made: the applying thread's current one.
         stream = changes(live, lambda change: (change, live.graph))
         async with aclosing(stream):
             async for change, new in stream:
-                found = events(old, new, change, cond, urls)
+                found = await anyio.to_thread.run_sync(
+                    events, old, new, change, compiled, urls, limiter=limiter
+                )
                 # Article fields resolve against the version their object belongs to.
                 info.context["graph"] = new
                 info.context["graphs"] = (new, old)

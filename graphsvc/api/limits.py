@@ -76,6 +76,7 @@ from strawberry.extensions import (
     query_depth_limiter,
 )
 
+from ..graph import query as gq
 from ..graph.errors import GraphError
 from ..graph.model import ARTICLE, LinkGraph
 from .settings import Settings
@@ -193,9 +194,12 @@ SCAN_PER_COST = 25
 
 def _filter_scan_cost(args: dict[str, Any], lg: LinkGraph | None) -> int:
     """A list of articles whose ``filter`` says more than provider and topic reads every
-    article of the graph (a substring scan of titles and excerpts)."""
-    if args.get("where") is not None or args.get("search") is not None:
-        return _scan(lg)  # a where or search reads every article (or every hit)
+    article of the graph (a substring scan of titles and excerpts); a ``where`` reads
+    them once per condition (:func:`where_cost`)."""
+    if args.get("where") is not None:
+        return where_cost(args, lg)
+    if args.get("search") is not None:
+        return _scan(lg)  # a search reads every hit
     f = args.get("filter")
     if f is None:
         return 0
@@ -212,6 +216,35 @@ def _scan(lg: LinkGraph | None) -> int:
     return max(1, articles // SCAN_PER_COST)
 
 
+#: Input objects of a where (each where and each field's conditions, as sent) per unit
+#: of cost: GraphQL coerces each of them, every field of its type, before it runs.
+WHERE_INPUTS_PER_COST = 5
+
+
+def where_cost(args: dict[str, Any], lg: LinkGraph | None) -> int:
+    """A ``where``: one read of every article per condition that reads articles (text,
+    ``extra``, links), one per :data:`~graphsvc.graph.query.COLUMN_CONDITIONS_PER_SCAN`
+    conditions numpy answers from columns (numbers, dates, codes, topics; an OR of
+    equalities on one field is one set lookup), plus its input objects (each where and
+    each field's conditions, as sent) over :data:`WHERE_INPUTS_PER_COST`. The same price
+    for a list and for an ``articleChanged`` subscription (a change may touch every
+    article). A where over :data:`~graphsvc.graph.query.MAX_WHERE_CONDITIONS` conditions
+    is refused by that limit; a malformed one costs one read (validation or the resolver
+    says what is wrong)."""
+    where = args.get("where")
+    if not where:
+        return 0 if where is None else _scan(lg)
+    try:
+        compiled = gq.compile_where(where, check_values=False)
+    except gq.WhereTooBig as e:
+        raise LimitExceeded(
+            "max-where-conditions", gq.MAX_WHERE_CONDITIONS, str(e).split(": ", 1)[-1]
+        ) from None
+    except (gq.BoundError, TypeError, AttributeError, ValueError):
+        return _scan(lg)
+    return _scan(lg) * compiled.scans + compiled.inputs // WHERE_INPUTS_PER_COST
+
+
 #: Field name -> cost rule: the graph work one occurrence of the field does, from its
 #: arguments and the graph. On top of this every object a list field returns costs 1
 #: (see :data:`FANOUTS`). Other features add their traversal fields here.
@@ -225,6 +258,7 @@ COSTS: dict[str, CostRule] = {
     "chains": lambda args, lg: max(1, arg_int(args, "k", 3)) * _chain_cost(args, lg),
     "readingList": lambda args, lg: 10 * max(1, arg_int(args, "length", 10)),
     "articles": _filter_scan_cost,
+    "articleChanged": where_cost,
     # A table renders up to `limit` rows of its list (search's engineer).
     "table": lambda args, lg: max(1, arg_int(args, "limit", 1000)),
     "search": lambda args, lg: _scan(lg),
@@ -496,6 +530,8 @@ def estimate_cost_and_dependence(
                 if rule is not None:
                     try:
                         add(max(0, int(rule(args, lg))), {name: 1})
+                    except LimitExceeded:
+                        raise  # a rule that refuses the request by a limit of its own
                     except Exception:  # noqa: BLE001 - a rule must not break a request
                         add(0, {name: 1})
                 per_node = SIZED_COSTS.get((pname, name))
@@ -677,13 +713,18 @@ class CostLimiter(SchemaExtension):
                 # Clearly too deep: the depth limit refuses it, with the clearer message.
                 yield
                 return
-            cost, counts, depends = estimate_cost_and_dependence(
-                ec.schema._schema,
-                ec.graphql_document,
-                ec.operation_name,
-                ec.variables,
-                ctx.get("graph"),
-            )
+            try:
+                cost, counts, depends = estimate_cost_and_dependence(
+                    ec.schema._schema,
+                    ec.graphql_document,
+                    ec.operation_name,
+                    ec.variables,
+                    ctx.get("graph"),
+                )
+            except LimitExceeded as e:  # a cost rule's own limit (a where's conditions)
+                ec.pre_execution_errors = [e]
+                yield
+                return
             ctx["cost"] = cost
             # The same document costs the same on this graph whatever its variables:
             # the GraphQL view may skip these checks for it (api.app's prepared queries).

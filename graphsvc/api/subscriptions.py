@@ -11,10 +11,14 @@ from typing import Any
 import strawberry
 from starlette.websockets import WebSocket
 from strawberry.extensions import SchemaExtension
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
 from strawberry.types import Info
 
 from ..graph.errors import GraphError
 from ..live import Change
+from .limits import LimitExceeded
 from .types import LoadIssue, load_report
 from .version import Version
 
@@ -22,8 +26,30 @@ from .version import Version
 MAX_QUEUED = 1000
 
 
+#: Operations (subscriptions mostly) one websocket may run at once: Strawberry's cap,
+#: checked before the operation is even parsed (see :class:`TransportWSHandler`).
+MAX_SUBSCRIPTIONS = 100
+_STRAWBERRY_REFUSAL = "Subscription limit reached"
+
+
 class SubscriberTooSlow(GraphError):
     extensions = {"code": "TOO_SLOW"}
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler):
+    """Strawberry's graphql-transport-ws handler, whose refusal of an operation past
+    ``max_subscriptions_per_connection`` names the limit as every refusal does."""
+
+    async def send_message(self, message) -> None:
+        payload = message.get("payload") if message.get("type") == "error" else None
+        if payload and payload[0] == {"message": _STRAWBERRY_REFUSAL}:
+            refusal = LimitExceeded(
+                "max-subscriptions",
+                MAX_SUBSCRIPTIONS,
+                "this websocket runs that many operations already; complete one first",
+            )
+            message = {**message, "payload": [refusal.formatted]}
+        await super().send_message(message)
 
 
 async def changes(live, snapshot: Callable[[Change], Any]) -> AsyncGenerator[Any, None]:

@@ -347,6 +347,9 @@ class ArticleWhere:
     degree: FloatFilter | None = None
 
     def to_dict(self) -> dict:
+        built = self.__dict__.get("_where")
+        if built is not None:  # made by _where_from_input
+            return built
         out: dict = {}
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
@@ -374,6 +377,20 @@ class ArticleWhere:
 
 
 _WHERE_NAMES = {"and_": "AND", "or_": "OR", "not_": "NOT"}
+
+
+def _where_from_input(cls, value, context) -> ArticleWhere:
+    """An ArticleWhere argument straight from graphql-core's coerced value, which is
+    already the where dict (:meth:`ArticleWhere.to_dict`) but for its nulls and zoneless
+    times: Strawberry's own conversion makes an object of every input field of every
+    nested where (0.2 s for an OR of 300, on the server's loop)."""
+    w = cls.__new__(cls)
+    w.__dict__["_where"] = gq.where_from_input(value)
+    return w
+
+
+# Strawberry's hook for input types that build their own value (strawberry.pydantic's).
+ArticleWhere.__strawberry_definition__.from_input = _where_from_input
 
 
 def _camel(name: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 import immutables
 
@@ -518,84 +519,463 @@ def _set_mask(cols: Columns, rows, codes, members: dict, conds: dict, norm):
     return m
 
 
-def where_mask(lg: LinkGraph, where: dict | None, depth: int = 0):
-    """The rows of :func:`columns` that ``where`` selects, as a numpy bool array."""
-    np = _np()
-    cols = columns(lg)
-    m = cols.alive.copy()
-    if not where:
+# -- the where compiler --------------------------------------------------------------------
+#: Most leaf conditions one where may hold (each operator of a field is one; an OR of
+#: equalities on one field is one set lookup, however many values it names).
+MAX_WHERE_CONDITIONS = 1000
+#: Column conditions (numbers, dates, codes: numpy over every row) that cost what one
+#: condition reading every article in Python costs, in a where's price.
+COLUMN_CONDITIONS_PER_SCAN = 20
+#: Fields answered from a code column (a set lookup of codes), not by reading articles.
+_NUMERIC = frozenset({"quality", "heat", "publishedAt", "relatedCount", "relatedByCount", "degree"})
+_NESTED = frozenset({"NOT", "relatedToAny", "relatedByAny"})
+_CODE_COLUMNS = {"category": ("cat", "category_code"), "type": ("typ", "type_code")}
+
+
+class WhereTooBig(BoundError):
+    """A where with more than :data:`MAX_WHERE_CONDITIONS` leaf conditions (shown as
+    LIMIT_EXCEEDED, limit ``max-where-conditions``)."""
+
+    def __init__(self, counted: int):
+        super().__init__(
+            f"query refused by the limit max-where-conditions={MAX_WHERE_CONDITIONS}: "
+            f"the where holds more than {counted - 1} conditions (an OR of equalities on "
+            "one field counts once)"
+        )
+        self.extensions = {
+            "code": "LIMIT_EXCEEDED",
+            "limit": "max-where-conditions",
+            "max": MAX_WHERE_CONDITIONS,
+        }
+
+
+def _present(d: dict) -> dict:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def _hashable_set(values) -> frozenset | None:
+    try:
+        return frozenset(_comparable(x) for x in values)
+    except TypeError:  # a list or object among them (extra): compare one by one
+        return None
+
+
+def _value_check(ops: dict):
+    """``value -> bool`` for a field's operators (all must hold); ``in`` is a set lookup."""
+    checks = []
+    for op, arg in ops.items():
+        values = _hashable_set(arg) if op == "in" and isinstance(arg, list | tuple) else None
+        if values is not None:
+
+            def check(v, values=values) -> bool:
+                if v is None:
+                    return False
+                try:
+                    return _comparable(v) in values
+                except TypeError:  # an unhashable value equals none of them
+                    return False
+
+            checks.append(check)
+        else:
+            checks.append(lambda v, op=op, arg=arg: _test(v, op, arg))
+    if len(checks) == 1:
+        return checks[0]
+    return lambda v: all(c(v) for c in checks)
+
+
+class _Compiler:
+    """Turns a where dict into a tree of functions ``(lg, cols, rows, whole) -> mask``:
+    ``rows`` the column rows to test (a numpy int array), ``whole`` True when they are
+    every row (then numpy reads whole columns). Validates as it goes and counts the leaf
+    conditions: ``columnar`` of them answered by numpy, ``scanning`` by reading articles."""
+
+    def __init__(self, check_values: bool = True):
+        self.check_values = check_values
+        self.columnar = 0
+        self.scanning = 0
+        self.inputs = 0  # input objects (wheres and field conditions) as sent
+
+    def _count(self, columnar: int = 0, scanning: int = 0) -> None:
+        self.columnar += columnar
+        self.scanning += scanning
+        n = self.columnar + self.scanning
+        if n > MAX_WHERE_CONDITIONS:
+            raise WhereTooBig(n)
+
+    def where(self, where: dict, depth: int = 0):
+        if depth > MAX_WHERE_DEPTH:
+            raise BoundError(f"a where nests at most {MAX_WHERE_DEPTH} deep")
+        if not isinstance(where, dict):
+            raise BoundError(f"a where is an object (got {type(where).__name__})")
+        self.inputs += 1
+        parts = []
+        for name, cond in where.items():
+            if cond is None:
+                continue
+            if name == "extra":
+                self.inputs += len(cond) if isinstance(cond, list) else 1
+            elif isinstance(cond, dict) and name not in _NESTED:
+                self.inputs += 1  # (a nested where counts itself)
+            part = self.field(name, cond, depth)
+            if part is not None:
+                parts.append(part)
+        return _all_of(parts)
+
+    def field(self, name: str, cond, depth: int):
+        if name == "AND":
+            return _all_of([self.where(w, depth + 1) for w in cond])
+        if name == "OR":
+            return self.any_of(cond, depth)
+        if name == "NOT":
+            inner = self.where(cond, depth + 1)
+
+            def not_(lg, cols, rows, whole, inner=inner):
+                if inner is None:
+                    return _np().zeros(len(rows), dtype=bool)
+                return ~inner(lg, cols, rows, whole)
+
+            return not_
+        if name in ("topics", "providers"):
+            return self.sets(name, cond)
+        if name in ("relatedTo", "relatedBy"):
+            self._count(columnar=1)
+            return _linked_to(name, cond)
+        if name in ("relatedToAny", "relatedByAny"):
+            self._count(scanning=1)
+            return _linked_to_any(name[:-3], self.where(cond, depth + 1))
+        if name == "extra":
+            return self.extra(cond)
+        if name in FIELDS:
+            return self.scalar(name, _present(cond) if isinstance(cond, dict) else cond)
+        raise BoundError(f"unknown where field {name!r}")
+
+    def any_of(self, wheres: list, depth: int):
+        """OR; the children that are only equalities (``eq`` or ``in``) on one scalar
+        field become one ``in`` per field: a set lookup instead of one test each."""
+        merged: dict[str, list] = {}
+        rest = []
+        for w in wheres:
+            simple = _present(w) if isinstance(w, dict) else None
+            if simple is not None and len(simple) == 1:
+                ((name, cond),) = simple.items()
+                ops = _present(cond) if name in FIELDS and isinstance(cond, dict) else {}
+                if len(ops) == 1 and ("eq" in ops or isinstance(ops.get("in"), list)):
+                    merged.setdefault(name, []).extend([ops["eq"]] if "eq" in ops else ops["in"])
+                    continue
+            rest.append(w)
+        self.inputs += 2 * (len(wheres) - len(rest))
+        parts = [self.scalar(name, {"in": values}) for name, values in merged.items()]
+        parts += [self.where(w, depth + 1) for w in rest]
+
+        def any_(lg, cols, rows, whole, parts=parts):
+            np = _np()
+            m = np.zeros(len(rows), dtype=bool)
+            for p in parts:
+                m |= np.ones(len(rows), dtype=bool) if p is None else p(lg, cols, rows, whole)
+            return m
+
+        return any_
+
+    def sets(self, name: str, cond: dict):
+        if not isinstance(cond, dict):
+            raise BoundError(f"{name} takes any, all or none")
+        conds = _present(cond)
+        for op, values in conds.items():
+            if op not in ("any", "all", "none"):
+                raise BoundError(f"topics and providers take any, all or none (got {op!r})")
+            if not isinstance(values, list | tuple):
+                raise BoundError(f"{name} {op} takes a list")
+        if not conds:
+            return None
+        self._count(columnar=len(conds))
+        norm = topic_key if name == "topics" else provider_key
+        wanted = [(op, [norm(v) for v in values]) for op, values in conds.items()]
+        return partial(_set_leaf, name, wanted)
+
+    def extra(self, cond: list):
+        parts = []
+        for c in cond:
+            path = c.get("path") if isinstance(c, dict) else None
+            if not path:
+                raise BoundError("an extra condition needs a path")
+            ops = {k: v for k, v in c.items() if k != "path" and v is not None}
+            self._check_ops("extra", ops, "any")
+            self._count(scanning=len(ops))
+            if ops:
+                parts.append(partial(_scan_leaf, _value_check(ops), partial(_extra_of, path)))
+        return _all_of(parts)
+
+    def _check_ops(self, name: str, ops: dict, kind: str) -> None:
+        for op, arg in ops.items():
+            if op not in OPS:
+                raise BoundError(f"unknown operator {op!r}; use one of {', '.join(OPS)}")
+            if op == "in" and not isinstance(arg, list | tuple):
+                raise BoundError(f"{name} in takes a list")
+            if kind == "bool" and op not in ("eq", "ne", "in", "isNull"):
+                raise BoundError(f"{name} is true or false: use eq, ne, in or isNull")
+            if kind in ("num", "date"):
+                if op in ("contains", "startsWith"):
+                    raise BoundError(f"{op} applies to text, not to {name}")
+                if self.check_values and op != "isNull":
+                    for x in arg if op == "in" else [arg]:
+                        x = _comparable(x)
+                        if not isinstance(x, int | float) or isinstance(x, bool):
+                            raise BoundError(f"{name} {op} needs a number (got {x!r})")
+
+    def scalar(self, name: str, ops):
+        if not isinstance(ops, dict):
+            raise BoundError(f"{name} takes operators ({', '.join(OPS)})")
+        kind = FIELDS[name]
+        self._check_ops(name, ops, kind)
+        if not ops:
+            return None
+        if name in _NUMERIC:
+            self._count(columnar=len(ops))
+            return partial(_num_leaf, name, ops)
+        if name == "isStub" and set(ops) <= {"eq", "ne"}:
+            self._count(columnar=len(ops))
+            return partial(_stub_leaf, ops)
+        if name in _CODE_COLUMNS and set(ops) == {"in"} and _hashable_set(ops["in"]) is not None:
+            self._count(columnar=1)
+            return partial(_code_leaf, name, list(ops["in"]))
+        self._count(scanning=len(ops))
+        if name == "url":
+            return partial(_scan_leaf, _value_check(ops), None)
+        return partial(_scan_leaf, _value_check(ops), partial(_field_of, name))
+
+
+class Where:
+    """A compiled where (:func:`compile_where`): the articles it selects in any graph
+    version, all at once (:meth:`mask`) or among a few (:meth:`matching`)."""
+
+    def __init__(self, root, columnar: int, scanning: int, inputs: int = 0):
+        self._root = root
+        #: Leaf conditions numpy answers over columns, and those that read articles.
+        self.columnar, self.scanning = columnar, scanning
+        #: Input objects as sent (each where and each field's conditions): GraphQL
+        #: coerces every one of them, field by field, before anything runs.
+        self.inputs = inputs
+
+    @property
+    def conditions(self) -> int:
+        return self.columnar + self.scanning
+
+    @property
+    def scans(self) -> int:
+        """What evaluating it over every article costs, in whole-corpus reads (at
+        least one)."""
+        return max(1, self.scanning + -(-self.columnar // COLUMN_CONDITIONS_PER_SCAN))
+
+    def mask(self, lg: LinkGraph):
+        """The rows of :func:`columns` it selects, as a numpy bool array."""
+        np = _np()
+        cols = columns(lg)
+        m = cols.alive.copy()
+        if self._root is not None:
+            m &= self._root(lg, cols, np.arange(cols.n), True)
         return m
-    if depth > MAX_WHERE_DEPTH:
-        raise BoundError(f"a where nests at most {MAX_WHERE_DEPTH} deep")
-    for name, cond in where.items():
+
+    def matching(self, lg: LinkGraph, keys) -> set[str]:
+        """Those of the article ``keys`` of ``lg`` that it selects (keys that are not
+        articles of ``lg`` never match): work in proportion to ``keys``, not to ``lg``."""
+        np = _np()
+        cols = columns(lg)
+        row = cols.row
+        found = [k for k in keys if k in row]
+        if self._root is None or not found:
+            return set(found)
+        rows = np.fromiter((row[k] for k in found), dtype=np.int64, count=len(found))
+        m = self._root(lg, cols, rows, False)
+        return {k for k, ok in zip(found, m.tolist(), strict=True) if ok}
+
+
+def compile_where(where: dict | None, check_values: bool = True) -> Where:
+    """``where`` (see the filter language above) compiled once: validated, counted and
+    turned into column operations. Raises :class:`BoundError` for a bad where and
+    :class:`WhereTooBig` past :data:`MAX_WHERE_CONDITIONS`. ``check_values=False`` skips
+    the type checks of values (to price a request whose variables are not coerced yet)."""
+    c = _Compiler(check_values)
+    root = c.where(where) if where else None
+    return Where(root, c.columnar, c.scanning, c.inputs)
+
+
+def where_from_input(value: dict) -> dict:
+    """A where as GraphQL hands it over (every input field present, null when not given;
+    a time maybe without a zone) as a where dict: no nulls, times in UTC."""
+    out = {}
+    for name, cond in value.items():
         if cond is None:
             continue
-        if name == "AND":
-            for w in cond:
-                m &= where_mask(lg, w, depth + 1)
-        elif name == "OR":
-            any_ = np.zeros(cols.n, dtype=bool)
-            for w in cond:
-                any_ |= where_mask(lg, w, depth + 1)
-            m &= any_
-        elif name == "NOT":
-            m &= ~where_mask(lg, cond, depth + 1)
-        elif name == "topics":
-            m &= _set_mask(cols, cols.t_rows, cols.t_codes, cols.topic_code, cond, topic_key)
-        elif name == "providers":
-            rows = np.nonzero(cols.prov >= 0)[0]
-            m &= _set_mask(cols, rows, cols.prov[rows], cols.provider_code, cond, provider_key)
-        elif name in ("relatedTo", "relatedBy"):
-            m &= _link_mask(lg, cols, name, [lg.resolve(cond)] if lg.resolve(cond) else [])
-        elif name in ("relatedToAny", "relatedByAny"):
-            sel = where_mask(lg, cond, depth + 1)
-            m &= _link_mask(lg, cols, name[:-3], [cols.keys[i] for i in np.nonzero(sel)[0]])
+        if name in ("AND", "OR"):
+            out[name] = [where_from_input(w) for w in cond]
+        elif name in ("NOT", "relatedToAny", "relatedByAny"):
+            out[name] = where_from_input(cond)
         elif name == "extra":
-            for c in cond:
-                path = c.get("path")
-                if not path:
-                    raise BoundError("an extra condition needs a path")
-                ops = {k: v for k, v in c.items() if k != "path" and v is not None}
-                data = lg.data
-                m &= np.fromiter(
-                    (
-                        k is not None
-                        and all(
-                            _test(extra_value(data(k).extra, path), op, a) for op, a in ops.items()
-                        )
-                        for k in cols.live_keys()
-                    ),
-                    dtype=bool,
-                    count=cols.n,
-                )
-        elif name in FIELDS:
-            kind = FIELDS[name]
-            arr = cols.numeric(name)
-            if arr is not None:
-                m &= _num_mask(arr, cond, name)
-            elif name == "isStub" and set(cond) <= {"eq", "ne"}:
-                for op, v in cond.items():
-                    if v is not None:
-                        m &= (cols.stub == bool(v)) if op == "eq" else (cols.stub != bool(v))
-            else:
-                if kind == "bool" and any(
-                    op not in ("eq", "ne", "in", "isNull") for op in cond if cond[op] is not None
-                ):
-                    raise BoundError(f"{name} is true or false: use eq, ne, in or isNull")
-                ops = {k: v for k, v in cond.items() if v is not None}
-                data = lg.data
-                m &= np.fromiter(
-                    (
-                        k is not None
-                        and all(_test(_value(lg, data(k), name), op, a) for op, a in ops.items())
-                        for k in cols.live_keys()
-                    ),
-                    dtype=bool,
-                    count=cols.n,
-                )
+            out[name] = [_present(c) for c in cond]
+        elif isinstance(cond, dict):
+            out[name] = {op: _utc(a) for op, a in cond.items() if a is not None}
         else:
-            raise BoundError(f"unknown where field {name!r}")
+            out[name] = cond
+    return out
+
+
+def _utc(v):
+    if isinstance(v, datetime) and v.tzinfo is None:
+        return v.replace(tzinfo=UTC)
+    if isinstance(v, list):
+        return [_utc(x) for x in v]
+    return v
+
+
+def where_mask(lg: LinkGraph, where: dict | None):
+    """The rows of :func:`columns` that ``where`` selects, as a numpy bool array."""
+    return compile_where(where).mask(lg)
+
+
+def _all_of(parts: list):
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+
+    def all_(lg, cols, rows, whole):
+        m = parts[0](lg, cols, rows, whole)
+        for p in parts[1:]:
+            m &= p(lg, cols, rows, whole)
+        return m
+
+    return all_
+
+
+def _keys_of(cols: Columns, rows, whole: bool) -> list[str | None]:
+    if whole:
+        return cols.live_keys()
+    keys = cols.keys
+    return [keys[r] for r in rows.tolist()]
+
+
+def _field_of(name: str, lg: LinkGraph, k: str):
+    return _value(lg, lg.data(k), name)
+
+
+def _extra_of(path: str, lg: LinkGraph, k: str):
+    return extra_value(lg.data(k).extra, path)
+
+
+def _scan_leaf(check, get, lg, cols, rows, whole):
+    """A condition that reads each article (``get`` None: the URL, its key)."""
+    np = _np()
+    keys = _keys_of(cols, rows, whole)
+    if get is None:
+        it = (k is not None and check(k) for k in keys)
+    else:
+        it = (k is not None and check(get(lg, k)) for k in keys)
+    return np.fromiter(it, dtype=bool, count=len(keys))
+
+
+def _num_leaf(name, ops, lg, cols, rows, whole):
+    arr = cols.numeric(name)
+    return _num_mask(arr if whole else arr[rows], ops, name)
+
+
+def _stub_leaf(ops, lg, cols, rows, whole):
+    stub = cols.stub if whole else cols.stub[rows]
+    m = _np().ones(len(stub), dtype=bool)
+    for op, v in ops.items():
+        m &= (stub == bool(v)) if op == "eq" else (stub != bool(v))
     return m
+
+
+def _code_leaf(name, values, lg, cols, rows, whole):
+    np = _np()
+    col, table = _CODE_COLUMNS[name]
+    table = getattr(cols, table)
+    codes = [c for v in values if (c := table.get(v)) is not None]
+    arr = getattr(cols, col)
+    return np.isin(arr if whole else arr[rows], np.asarray(codes, dtype=np.int64))
+
+
+def _set_leaf(name, wanted, lg, cols, rows, whole):
+    """any/all/none of topics (many per article) or providers (one)."""
+    np = _np()
+    topics = name == "topics"
+    members = cols.topic_code if topics else cols.provider_code
+    if whole:
+        if topics:
+            return _set_mask(cols, cols.t_rows, cols.t_codes, members, dict(wanted), str)
+        at = np.nonzero(cols.prov >= 0)[0]
+        return _set_mask(cols, at, cols.prov[at], members, dict(wanted), str)
+    # A few rows: each one's codes from its own node.
+    succ, keys = lg.g._succ, cols.keys
+    if topics:
+        have = [
+            {members.get(v, -2) for v, d in succ[keys[r]].items() if d["kind"] == TAGGED}
+            for r in rows.tolist()
+        ]
+    else:
+        have = [{p} if p >= 0 else set() for p in cols.prov[rows].tolist()]
+    m = np.ones(len(have), dtype=bool)
+    for op, values in wanted:
+        want = {members.get(v, -1) for v in values}
+        if op == "any":
+            m &= np.fromiter((bool(h & want) for h in have), dtype=bool, count=len(have))
+        elif op == "all":
+            m &= np.fromiter((want <= h for h in have), dtype=bool, count=len(have))
+        else:
+            m &= np.fromiter((not (h & want) for h in have), dtype=bool, count=len(have))
+    return m
+
+
+def _linked_to(name: str, url: str):
+    """relatedTo (the row's list names ``url``) or relatedBy (``url``'s list names it)."""
+
+    def leaf(lg, cols, rows, whole):
+        np = _np()
+        target = lg.resolve(url) if isinstance(url, str) else None
+        if whole:
+            return _link_mask(lg, cols, name, [target] if target else [])
+        if target is None:
+            return np.zeros(len(rows), dtype=bool)
+        keys, succ = cols.keys, lg.g._succ
+        if name == "relatedTo":
+            edges = [succ[keys[r]].get(target) for r in rows.tolist()]
+        else:
+            out = succ[target]
+            edges = [out.get(keys[r]) for r in rows.tolist()]
+        it = (d is not None and d["kind"] == RELATED for d in edges)
+        return np.fromiter(it, dtype=bool, count=len(edges))
+
+    return leaf
+
+
+def _linked_to_any(name: str, inner):
+    """relatedToAny / relatedByAny: some article so linked matches ``inner``."""
+
+    def leaf(lg, cols, rows, whole):
+        np = _np()
+        if whole:
+            sel = cols.alive.copy()
+            if inner is not None:
+                sel &= inner(lg, cols, np.arange(cols.n), True)
+            return _link_mask(lg, cols, name, [cols.keys[i] for i in np.nonzero(sel)[0]])
+        adj = lg.g._succ if name == "relatedTo" else lg.g._pred
+        row, keys = cols.row, cols.keys
+        linked = [
+            [row[v] for v, d in adj[keys[r]].items() if d["kind"] == RELATED and v in row]
+            for r in rows.tolist()
+        ]
+        union = sorted({x for xs in linked for x in xs})
+        if inner is None:
+            ok = set(union)
+        else:
+            at = np.asarray(union, dtype=np.int64)
+            hit = inner(lg, cols, at, False) if union else np.zeros(0, dtype=bool)
+            ok = {x for x, h in zip(union, hit.tolist(), strict=True) if h}
+        it = (any(x in ok for x in xs) for xs in linked)
+        return np.fromiter(it, dtype=bool, count=len(linked))
+
+    return leaf
 
 
 def _link_mask(lg: LinkGraph, cols: Columns, name: str, targets: list[str]):
@@ -887,77 +1267,6 @@ def aggregate(lg: LinkGraph, rows, field: str) -> dict:
         "sum": float(arr.sum()),
         "count": int(len(arr)),
     }
-
-
-def article_matches(lg: LinkGraph, key: str, where: dict | None, depth: int = 0) -> bool:
-    """Whether the one article ``key`` of ``lg`` satisfies ``where`` (the same rules as
-    :func:`where_mask`, without building a version's columns: for change events)."""
-    if not where:
-        return True
-    if depth > MAX_WHERE_DEPTH:
-        raise BoundError(f"a where nests at most {MAX_WHERE_DEPTH} deep")
-    if key not in lg.g or lg.kind(key) != "ARTICLE":
-        return False
-    a = lg.data(key)
-    for name, cond in where.items():
-        if cond is None:
-            continue
-        if name == "AND":
-            ok = all(article_matches(lg, key, w, depth + 1) for w in cond)
-        elif name == "OR":
-            ok = any(article_matches(lg, key, w, depth + 1) for w in cond)
-        elif name == "NOT":
-            ok = not article_matches(lg, key, cond, depth + 1)
-        elif name in ("topics", "providers"):
-            if name == "topics":
-                have = {t.key for t in lg.topics_of(key)}
-                norm = topic_key
-            else:
-                p = lg.provider_of(key)
-                have = {p.key} if p else set()
-                norm = provider_key
-            ok = True
-            for op, values in cond.items():
-                if values is None:
-                    continue
-                want = {norm(v) for v in values}
-                if op == "any":
-                    ok &= bool(have & want)
-                elif op == "all":
-                    ok &= want <= have
-                elif op == "none":
-                    ok &= not (have & want)
-                else:
-                    raise BoundError(f"topics and providers take any, all or none (got {op!r})")
-        elif name in ("relatedTo", "relatedBy"):
-            target = lg.resolve(cond)
-            links = lg.related(key) if name == "relatedTo" else lg.related_by(key)
-            ok = target is not None and any(x.key == target for x in links)
-        elif name in ("relatedToAny", "relatedByAny"):
-            links = lg.related(key) if name == "relatedToAny" else lg.related_by(key)
-            ok = any(article_matches(lg, x.key, cond, depth + 1) for x in links)
-        elif name == "extra":
-            ok = all(
-                all(
-                    _test(extra_value(a.extra, c["path"]), op, v)
-                    for op, v in c.items()
-                    if op != "path" and v is not None
-                )
-                for c in cond
-            )
-        elif name in ("relatedCount", "relatedByCount", "degree"):
-            out = related_count(lg, key)
-            inn = len(lg.related_by(key))
-            value = {"relatedCount": out, "relatedByCount": inn, "degree": out + inn}[name]
-            ok = all(_test(value, op, v) for op, v in cond.items() if v is not None)
-        elif name in FIELDS:
-            value = _value(lg, a, name)
-            ok = all(_test(value, op, v) for op, v in cond.items() if v is not None)
-        else:
-            raise BoundError(f"unknown where field {name!r}")
-        if not ok:
-            return False
-    return True
 
 
 # -- lists out as tables -------------------------------------------------------------------
