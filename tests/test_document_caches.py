@@ -12,8 +12,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from graphsvc.api import memo
-
 from .test_hostile_clients import P99, Probe, server
 
 #: Documents sent per path (the issue: 300 ~1 MB documents pinned 0.4-0.9 GB).
@@ -91,6 +89,8 @@ def test_distinct_large_documents_do_not_pin_memory(tmp_path, apq):
 def test_small_documents_are_still_cached_within_the_budget():
     """The bound keeps the cache useful: a small document is kept and found again, and
     an oversize one is never kept."""
+    from graphsvc.api import memo
+
     small, big = "{ stats { version } }", big_document(0)
     calls: list[str] = []
 
