@@ -7,7 +7,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from graphsvc.api.app import create_app
-from graphsvc.api.fastpath import _LRU, ResponseCache, encode_json
+from graphsvc.api.fastpath import ResponseCache, encode_json
+from graphsvc.api.memo import ENTRY_BYTES, ByteLRU
 from graphsvc.generate import generate_records
 from graphsvc.graph import build_graph
 from graphsvc.graph.store import GraphStore
@@ -103,12 +104,18 @@ def test_errors_and_small_answers_are_not_cached():
 
 
 def test_lru_is_bounded_in_bytes():
-    lru = _LRU(1000)
+    lru = ByteLRU(5 * (200 + ENTRY_BYTES))
     for i in range(20):
-        lru.put(i, [], b"x" * 200)
-    assert lru.bytes <= 1000 and list(lru.items) == [15, 16, 17, 18, 19]
-    lru.put("huge", [], b"x" * 600)  # over a quarter of the budget: not kept
-    assert "huge" not in lru.items
+        lru.put(i, ([], b"x" * 200), 200)
+    assert lru.bytes <= lru.max_bytes and [i for i in range(20) if lru.get(i)] == [
+        15,
+        16,
+        17,
+        18,
+        19,
+    ]
+    lru.put("huge", ([], b"x" * 600), 600)  # over a quarter of the budget: not kept
+    assert lru.get("huge") is None
 
 
 def test_requests_without_a_graph_pass_through():
