@@ -52,17 +52,17 @@ def test_large_answers_are_cached_per_graph_version(lg):
     url = busiest(lg)
     first = post(client, NEIGHBORS, {"u": url, "d": 3})
     cache = lg._cache["responses"]
-    assert len(cache.items) == 1 and len(first.content) > 16 * 1024
+    assert len(cache) == 1 and len(first.content) > 16 * 1024
     second = post(client, NEIGHBORS, {"d": 3, "u": url})  # same variables, other order
-    assert second.content == first.content and len(cache.items) == 1
+    assert second.content == first.content and len(cache) == 1
     assert second.headers["content-type"] == "application/json"
     post(client, NEIGHBORS, {"u": url, "d": 2})
-    assert len(cache.items) == 2
+    assert len(cache) == 2
     # A new graph version answers from itself, with a cache of its own.
     new = make_graph(seed=2, version=2)
     store.swap(new)
     other = post(client, NEIGHBORS, {"u": busiest(new), "d": 3})
-    assert other.content != first.content and len(new._cache["responses"].items) == 1
+    assert other.content != first.content and len(new._cache["responses"]) == 1
     gone = post(client, NEIGHBORS, {"u": url, "d": 3}).json()
     assert gone["data"] is None and "unknown article URL" in gone["errors"][0]["message"]
 
@@ -76,17 +76,17 @@ def test_large_get_answers_are_replayed_per_version_and_media_type():
     first = client.get("/graphql", params=params)
     assert first.status_code == 200 and len(first.content) > 16 * 1024
     cache = lg._cache["responses"]
-    assert len(cache.items) == 1
+    assert len(cache) == 1
     again = client.get("/graphql", params=params)
     assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
     # The same query POSTed is the same entry; another media type is another one.
     assert post(client, NEIGHBORS, {"u": url, "d": 3}).content == first.content
-    assert len(cache.items) == 1
+    assert len(cache) == 1
     gr = client.get(
         "/graphql", params=params, headers={"accept": "application/graphql-response+json"}
     )
     assert gr.headers["content-type"].startswith("application/graphql-response+json")
-    assert len(cache.items) == 2 and gr.headers["etag"] != first.headers["etag"]
+    assert len(cache) == 2 and gr.headers["etag"] != first.headers["etag"]
     # A new version: its own answer and ETag, never the old replay.
     new = make_graph(seed=2, version=2)
     store.swap(new)
@@ -100,7 +100,7 @@ def test_errors_and_small_answers_are_not_cached():
     client = TestClient(create_app(store))
     post(client, NEIGHBORS, {"u": "https://nowhere.example/x", "d": 3})
     post(client, "{ stats { articles } }", {})
-    assert len(store.current._cache["responses"].items) == 0
+    assert len(store.current._cache["responses"]) == 0
 
 
 def test_lru_is_bounded_in_bytes():

@@ -249,7 +249,9 @@ class ResponseCache:
                 parts.append(message.get("body", b""))
             await send(message)
 
-        await self.app(scope, _replay(bodies, None, receive), capture if cache else send)
+        await self.app(
+            scope, _replay(bodies, None, receive), capture if cache is not None else send
+        )
         if cache is None or start.get("status") != 200:
             return
         payload = b"".join(parts)

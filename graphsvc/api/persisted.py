@@ -52,7 +52,7 @@ class PersistedQueries:
         if max_bytes is None:
             max_bytes = memo.env_bytes(STORE_MB_ENV, 16)
         self.max_bytes = max_bytes
-        self.items = memo.ByteLRU(max_bytes)
+        self.items = memo.ByteLRU(max_bytes, max_entry=max_bytes // 2)
 
     @property
     def enabled(self) -> bool:
