@@ -7,7 +7,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from graphsvc.api.app import create_app
-from graphsvc.api.fastpath import _LRU, ResponseCache, encode_json
+from graphsvc.api.fastpath import ResponseCache, encode_json
+from graphsvc.api.memo import ENTRY_BYTES, ByteLRU
 from graphsvc.generate import generate_records
 from graphsvc.graph import build_graph
 from graphsvc.graph.store import GraphStore
@@ -51,17 +52,17 @@ def test_large_answers_are_cached_per_graph_version(lg):
     url = busiest(lg)
     first = post(client, NEIGHBORS, {"u": url, "d": 3})
     cache = lg._cache["responses"]
-    assert len(cache.items) == 1 and len(first.content) > 16 * 1024
+    assert len(cache) == 1 and len(first.content) > 16 * 1024
     second = post(client, NEIGHBORS, {"d": 3, "u": url})  # same variables, other order
-    assert second.content == first.content and len(cache.items) == 1
+    assert second.content == first.content and len(cache) == 1
     assert second.headers["content-type"] == "application/json"
     post(client, NEIGHBORS, {"u": url, "d": 2})
-    assert len(cache.items) == 2
+    assert len(cache) == 2
     # A new graph version answers from itself, with a cache of its own.
     new = make_graph(seed=2, version=2)
     store.swap(new)
     other = post(client, NEIGHBORS, {"u": busiest(new), "d": 3})
-    assert other.content != first.content and len(new._cache["responses"].items) == 1
+    assert other.content != first.content and len(new._cache["responses"]) == 1
     gone = post(client, NEIGHBORS, {"u": url, "d": 3}).json()
     assert gone["data"] is None and "unknown article URL" in gone["errors"][0]["message"]
 
@@ -75,17 +76,17 @@ def test_large_get_answers_are_replayed_per_version_and_media_type():
     first = client.get("/graphql", params=params)
     assert first.status_code == 200 and len(first.content) > 16 * 1024
     cache = lg._cache["responses"]
-    assert len(cache.items) == 1
+    assert len(cache) == 1
     again = client.get("/graphql", params=params)
     assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
     # The same query POSTed is the same entry; another media type is another one.
     assert post(client, NEIGHBORS, {"u": url, "d": 3}).content == first.content
-    assert len(cache.items) == 1
+    assert len(cache) == 1
     gr = client.get(
         "/graphql", params=params, headers={"accept": "application/graphql-response+json"}
     )
     assert gr.headers["content-type"].startswith("application/graphql-response+json")
-    assert len(cache.items) == 2 and gr.headers["etag"] != first.headers["etag"]
+    assert len(cache) == 2 and gr.headers["etag"] != first.headers["etag"]
     # A new version: its own answer and ETag, never the old replay.
     new = make_graph(seed=2, version=2)
     store.swap(new)
@@ -99,16 +100,22 @@ def test_errors_and_small_answers_are_not_cached():
     client = TestClient(create_app(store))
     post(client, NEIGHBORS, {"u": "https://nowhere.example/x", "d": 3})
     post(client, "{ stats { articles } }", {})
-    assert len(store.current._cache["responses"].items) == 0
+    assert len(store.current._cache["responses"]) == 0
 
 
 def test_lru_is_bounded_in_bytes():
-    lru = _LRU(1000)
+    lru = ByteLRU(5 * (200 + ENTRY_BYTES))
     for i in range(20):
-        lru.put(i, [], b"x" * 200)
-    assert lru.bytes <= 1000 and list(lru.items) == [15, 16, 17, 18, 19]
-    lru.put("huge", [], b"x" * 600)  # over a quarter of the budget: not kept
-    assert "huge" not in lru.items
+        lru.put(i, ([], b"x" * 200), 200)
+    assert lru.bytes <= lru.max_bytes and [i for i in range(20) if lru.get(i)] == [
+        15,
+        16,
+        17,
+        18,
+        19,
+    ]
+    lru.put("huge", ([], b"x" * 600), 600)  # over a quarter of the budget: not kept
+    assert lru.get("huge") is None
 
 
 def test_requests_without_a_graph_pass_through():

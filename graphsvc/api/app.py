@@ -41,7 +41,7 @@ except ImportError:  # pragma: no cover - an older Strawberry
 from ..graph import search as gs
 from ..graph.store import GraphStore
 from ..live import LiveCorpus
-from . import fastpath, graphiql, limits, ops, pages, plan, transport
+from . import fastpath, graphiql, limits, memo, ops, pages, plan, transport
 from .auth import READ_DENIED_MESSAGE, Auth
 from .export import export_route
 from .middleware import stack
@@ -56,8 +56,8 @@ from .tables import articles_table_route
 PREPARED_ENV = "GRAPHSVC_PREPARED"
 #: ``GRAPHSVC_PLANS=0``: prepared documents are not compiled (see ``plan``).
 PLANS_ENV = "GRAPHSVC_PLANS"
-#: Prepared documents kept per graph version and app.
-MAX_PREPARED = 256
+#: Prepared documents kept per graph version and app, in bytes (see ``memo``).
+PREPARED_BYTES = 8 * 1024 * 1024
 
 
 class GraphQLApp(GraphQL):
@@ -285,10 +285,10 @@ class GraphQLApp(GraphQL):
         sub.graphql_request_error = False
         return sub
 
-    def _prepared(self, lg, create: bool = False) -> dict | None:
+    def _prepared(self, lg, create: bool = False) -> memo.ByteLRU | None:
         prepared = lg._cache.get(self._prepared_key)
         if prepared is None and create:
-            prepared = lg._cache[self._prepared_key] = {}
+            prepared = lg._cache[self._prepared_key] = memo.ByteLRU(PREPARED_BYTES)
         return prepared
 
     async def _answer_prepared(self, scope, body: bytes, receive, send) -> bool:
@@ -384,14 +384,16 @@ class GraphQLApp(GraphQL):
         ):
             return
         document = limits.parsed(query, self.settings.max_tokens)
-        prepared = self._prepared(lg, create=True)
-        if document is not None and len(prepared) < MAX_PREPARED:
+        if document is not None and len(query) <= memo.MAX_CACHED_DOCUMENT:
             compiled = (
                 plan.compile_plan(self.schema._schema, document, request_data.operation_name)
                 if self._plans_on
                 else None
             )
-            prepared[(query, request_data.operation_name)] = (document, label, compiled)
+            # The document, and its compiled plan counted as much again.
+            size = memo.text_bytes(query) + 2 * memo.document_bytes(document)
+            key = (query, request_data.operation_name)
+            self._prepared(lg, create=True).put(key, (document, label, compiled), size)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(graphiql.page(self.store.current, self.assets))
@@ -475,6 +477,9 @@ class GraphQLApp(GraphQL):
         s = self.settings
         if s.heavy_cost <= 0 or not isinstance(getattr(request_data, "query", None), str):
             return False
+        if len(request_data.query) > memo.MAX_CACHED_DOCUMENT:
+            # Never cached, so lexed each time it comes (~0.2 s a megabyte): off the loop.
+            return getattr(request_data, "protocol", "") != "subscription"
         doc = limits.parsed(request_data.query, s.max_tokens)
         if doc is None or getattr(request_data, "protocol", "") == "subscription":
             return False

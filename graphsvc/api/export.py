@@ -8,13 +8,16 @@ Query parameters: ``url`` (repeatable: several centres; none = the whole graph),
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
+from collections.abc import Iterable, Iterator
 from urllib.parse import urlsplit
 
 import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
 from ..graph import explore as ge
 from ..graph import export as gx
@@ -54,31 +57,108 @@ def download_name(lg: LinkGraph, centres: list[str], depth: int, suffix: str) ->
     return f"graphsvc-{_slug(centres[0])}{more}-depth{depth}.{suffix}"
 
 
-def _render(lg: LinkGraph, request: Request, fmt: str) -> tuple[bytes, str]:
+def _render(lg: LinkGraph, request: Request, fmt: str) -> tuple[bytes | Iterator[str], str]:
+    """(the body: bytes for the JSON formats, pieces of text for GraphML and GEXF, which
+    are written as they are sent; the file name)."""
     q = request.query_params
     urls = q.getlist("url")
     depth = _int(request, "depth", 1)
-    if not urls:
-        return _encode(gx.export(lg, fmt)), download_name(lg, [], depth, MEDIA[fmt][1])
-    centres = [lg.require(u) for u in urls]
-    kinds = tuple(k.strip().upper() for k in q.get("edgeKinds", RELATED).split(",") if k.strip())
-    sub = ge.map_subgraph(
-        lg,
-        centres,
-        depth,
-        q.get("direction", "BOTH").upper(),
-        kinds,
-        _int(request, "limit", 500),
-        _int(request, "hubCap", ge.DEFAULT_HUB_CAP),
-    )
-    layout = q.get("layout")
-    pos = ge.layout_positions(lg, sub, layout.upper()) if layout else None
-    body = _encode(gx.export(lg, fmt, sub, pos))
+    sub, pos, centres = None, None, []
+    if urls:
+        centres = [lg.require(u) for u in urls]
+        kinds = tuple(
+            k.strip().upper() for k in q.get("edgeKinds", RELATED).split(",") if k.strip()
+        )
+        sub = ge.map_subgraph(
+            lg,
+            centres,
+            depth,
+            q.get("direction", "BOTH").upper(),
+            kinds,
+            _int(request, "limit", 500),
+            _int(request, "hubCap", ge.DEFAULT_HUB_CAP),
+        )
+        layout = q.get("layout")
+        pos = ge.layout_positions(lg, sub, layout.upper()) if layout else None
+    if fmt in gx.JSON_FORMATS:
+        body: bytes | Iterator[str] = _encode(gx.export(lg, fmt, sub, pos))
+    else:
+        body = gx.stream(lg, fmt, sub, pos)
     return body, download_name(lg, centres, depth, MEDIA[fmt][1])
 
 
 def _encode(data: dict | str) -> bytes:
     return data.encode() if isinstance(data, str) else orjson.dumps(data)
+
+
+def take_slot(request: Request) -> Response | None:
+    """Take one of the ``--max-exports`` download slots; the 503 to answer when none is
+    free (then nothing was taken). The caller gives it back, or :func:`released` does."""
+    slots = getattr(request.app.state, "export_slots", None)
+    if slots is not None and not slots.acquire(blocking=False):
+        limit = request.app.state.settings.max_exports
+        return PlainTextResponse(
+            f"refused by the limit max-exports={limit}: {limit} downloads are being "
+            "rendered; retry shortly",
+            status_code=503,
+            headers={"Retry-After": "2"},
+        )
+    return None
+
+
+def give_slot(request: Request) -> None:
+    slots = getattr(request.app.state, "export_slots", None)
+    if slots is not None:
+        slots.release()
+
+
+class released:  # noqa: N801 - used as a function
+    """``chunks``, giving the download slot back once the last is sent, or once the
+    response is dropped before that (the client went away, even before the first piece
+    was asked for: a generator's ``finally`` would not run then)."""
+
+    def __init__(self, request: Request, chunks: Iterable[str]):
+        self._request, self._chunks = request, iter(chunks)
+        self._lock = threading.Lock()
+        self._held = True
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        try:
+            return next(self._chunks)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            held, self._held = self._held, False
+        if held:
+            give_slot(self._request)
+            close = getattr(self._chunks, "close", None)
+            if close is not None:
+                with contextlib.suppress(ValueError):  # a worker thread is in it: it ends
+                    close()
+
+    def __del__(self) -> None:
+        self.close()
+
+
+class SlotResponse(StreamingResponse):
+    """A download streamed from :class:`released` pieces: the slot is given back as soon
+    as the response ends, however it ends (sent, failed, the client gone)."""
+
+    def __init__(self, chunks: released, **kw):
+        super().__init__(chunks, **kw)
+        self._released = chunks
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._released.close()
 
 
 async def export_route(request: Request) -> Response:
@@ -91,27 +171,23 @@ async def export_route(request: Request) -> Response:
     lg = request.app.state.store.current
     if lg is None:
         return PlainTextResponse("the graph is not loaded yet", status_code=503)
-    slots = getattr(request.app.state, "export_slots", None)
-    if slots is not None and not slots.acquire(blocking=False):
-        # Each whole-graph download holds its rendering in memory: a few at a time.
-        limit = request.app.state.settings.max_exports
-        return PlainTextResponse(
-            f"refused by the limit max-exports={limit}: {limit} downloads are being "
-            "rendered; retry shortly",
-            status_code=503,
-            headers={"Retry-After": "2"},
-        )
+    refused = take_slot(request)
+    if refused is not None:
+        return refused
     try:
         body, name = await run_in_threadpool(_render, lg, request, fmt)
     except UnknownURL as e:
+        give_slot(request)
         return PlainTextResponse(str(e), status_code=404)
     except BoundError as e:
+        give_slot(request)
         return PlainTextResponse(str(e), status_code=400)
-    finally:
-        if slots is not None:
-            slots.release()
-    return Response(
-        body,
-        media_type=MEDIA[fmt][0],
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    except BaseException:
+        give_slot(request)
+        raise
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if isinstance(body, bytes):
+        give_slot(request)
+        return Response(body, media_type=MEDIA[fmt][0], headers=headers)
+    # Written as it is sent (in a worker thread): the slot is held until the last piece.
+    return SlotResponse(released(request, body), media_type=MEDIA[fmt][0], headers=headers)

@@ -19,10 +19,8 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
-from collections import OrderedDict
 from typing import Any
 
 import orjson
@@ -32,7 +30,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from ..graph import traverse as gt
-from . import transport
+from . import memo, transport
 from .types import Direction, EdgeKind, graph, node_label
 
 # -- encoding -----------------------------------------------------------------------------
@@ -123,24 +121,32 @@ def encode_json(data: object) -> str:
 
 CACHE_BYTES_ENV = "GRAPHSVC_RESPONSE_CACHE_MB"
 #: Documents longer than this are not cached (nor parsed here).
-MAX_CACHED_QUERY = 64 * 1024
+MAX_CACHED_QUERY = memo.MAX_CACHED_DOCUMENT
 #: Parsing stops past this many tokens: such a document is not cached.
 _MAX_TOKENS = 20_000
 
 
-@functools.lru_cache(maxsize=256)
 def _operation_kinds(query: str) -> dict[str | None, OperationType] | None:
     """Operation name -> kind of each operation of ``query`` (None: does not parse).
-    An anonymous operation is under ``None``."""
-    try:
-        doc = parse(query, no_location=True, max_tokens=_MAX_TOKENS)
-    except (GraphQLError, RecursionError):
-        return None
-    return {
-        (d.name.value if d.name else None): d.operation
-        for d in doc.definitions
-        if isinstance(d, OperationDefinitionNode)
-    }
+    An anonymous operation is under ``None``. Kept in the process's document cache
+    (bounded in bytes; a document over ``MAX_CACHED_QUERY`` is never kept)."""
+
+    def kinds():
+        try:
+            doc = parse(query, no_location=True, max_tokens=_MAX_TOKENS)
+        except (GraphQLError, RecursionError):
+            return None
+        return {
+            (d.name.value if d.name else None): d.operation
+            for d in doc.definitions
+            if isinstance(d, OperationDefinitionNode)
+        }
+
+    return memo.cached(query, ("kinds", query), kinds, _kinds_bytes)
+
+
+def _kinds_bytes(kinds: dict | None) -> int:
+    return memo.text_bytes(*(k for k in kinds or () if k)) + 100 * len(kinds or ())
 
 
 def operation_kind(query: str, operation_name: str | None) -> OperationType | None:
@@ -182,31 +188,6 @@ def is_query(query: str, operation_name: str | None) -> bool:
     return kind is OperationType.QUERY
 
 
-class _LRU:
-    def __init__(self, max_bytes: int):
-        self.max_bytes = max_bytes
-        self.bytes = 0
-        self.items: OrderedDict[Any, tuple[list, bytes]] = OrderedDict()
-
-    def get(self, key):
-        hit = self.items.get(key)
-        if hit is not None:
-            self.items.move_to_end(key)
-        return hit
-
-    def put(self, key, headers: list, body: bytes) -> None:
-        if len(body) > self.max_bytes // 4:
-            return
-        old = self.items.pop(key, None)
-        if old is not None:
-            self.bytes -= len(old[1])
-        self.items[key] = (headers, body)
-        self.bytes += len(body)
-        while self.bytes > self.max_bytes:
-            _, (_, dropped) = self.items.popitem(last=False)
-            self.bytes -= len(dropped)
-
-
 class ResponseCache:
     """ASGI wrapper of the GraphQL endpoint that replays identical large answers to
     queries (never to mutations or subscriptions).
@@ -223,10 +204,10 @@ class ResponseCache:
         self.max_bytes = max_bytes
         self.min_bytes = min_bytes
 
-    def _cache(self, lg) -> _LRU:
+    def _cache(self, lg) -> memo.ByteLRU:
         c = lg._cache.get("responses")
         if c is None:
-            c = lg._cache["responses"] = _LRU(self.max_bytes)
+            c = lg._cache["responses"] = memo.ByteLRU(self.max_bytes)
         return c
 
     async def __call__(self, scope, receive, send) -> None:
@@ -268,12 +249,17 @@ class ResponseCache:
                 parts.append(message.get("body", b""))
             await send(message)
 
-        await self.app(scope, _replay(bodies, None, receive), capture if cache else send)
+        await self.app(
+            scope, _replay(bodies, None, receive), capture if cache is not None else send
+        )
         if cache is None or start.get("status") != 200:
             return
         payload = b"".join(parts)
         if len(payload) >= self.min_bytes and b'"errors":' not in payload:
-            cache.put(key, list(start.get("headers", [])), payload)
+            headers = list(start.get("headers", []))
+            # The key counts too: its document and variables may be larger than the answer.
+            size = memo.text_bytes(payload, key[0], key[1], key[2]) + 64 * len(headers)
+            cache.put(key, (headers, payload), size)
 
 
 def _get_key(scope):

@@ -79,6 +79,7 @@ from strawberry.extensions import (
 from ..graph import query as gq
 from ..graph.errors import GraphError
 from ..graph.model import ARTICLE, LinkGraph
+from . import memo
 from .settings import Settings
 
 LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
@@ -590,15 +591,19 @@ def estimate_cost_and_dependence(
     return cost, counts, depends
 
 
-@functools.lru_cache(maxsize=256)
 def parsed(query: str, max_tokens: int):
-    """The parsed document of ``query`` (None when it does not parse within the limits)."""
-    if len(query) > 256 * 1024:
-        return None
-    try:
-        return parse(query, no_location=True, max_tokens=max_tokens)
-    except (GraphQLError, RecursionError):
-        return None
+    """The parsed document of ``query`` (None when it does not parse within the limits),
+    kept in the process's document cache (bounded in bytes: see ``memo``)."""
+
+    def parse_it():
+        if len(query) > 256 * 1024:
+            return None
+        try:
+            return parse(query, no_location=True, max_tokens=max_tokens)
+        except (GraphQLError, RecursionError):
+            return None
+
+    return memo.cached(query, ("parsed", query, max_tokens), parse_it, memo.document_bytes)
 
 
 def expanded_fields(document, cap: int = 10**9) -> int:

@@ -11,16 +11,17 @@ error (400, ``BAD_REQUEST``).
 
 The documents are kept per server process, least recently used first out, within
 ``$GRAPHSVC_PERSISTED_QUERIES_MB`` megabytes (default 16; 0 turns APQ off, answered
-``PERSISTED_QUERY_NOT_SUPPORTED``). A persisted document runs exactly as the same
-document sent in full: after the read-token check, under every limit.
+``PERSISTED_QUERY_NOT_SUPPORTED``); a document over 64 KiB is run but not kept. A
+persisted document runs exactly as the same document sent in full: after the read-token
+check, under every limit.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-from collections import OrderedDict
+
+from . import memo
 
 STORE_MB_ENV = "GRAPHSVC_PERSISTED_QUERIES_MB"
 NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
@@ -43,37 +44,30 @@ def sha256_hex(query: str) -> str:
 
 
 class PersistedQueries:
-    """Hash -> document, bounded in bytes, least recently used dropped first."""
+    """Hash -> document, bounded in bytes (``memo.ByteLRU``), least recently used dropped
+    first. A document over ``memo.MAX_CACHED_DOCUMENT`` characters is not kept: it runs,
+    and the client keeps sending it in full."""
 
     def __init__(self, max_bytes: int | None = None):
         if max_bytes is None:
-            max_bytes = int(float(os.environ.get(STORE_MB_ENV, "16")) * 1024 * 1024)
+            max_bytes = memo.env_bytes(STORE_MB_ENV, 16)
         self.max_bytes = max_bytes
-        self.bytes = 0
-        self.items: OrderedDict[str, str] = OrderedDict()
+        self.items = memo.ByteLRU(max_bytes, max_entry=max_bytes // 2)
 
     @property
     def enabled(self) -> bool:
         return self.max_bytes > 0
 
+    @property
+    def bytes(self) -> int:
+        return self.items.bytes
+
     def get(self, sha: str) -> str | None:
-        query = self.items.get(sha)
-        if query is not None:
-            self.items.move_to_end(sha)
-        return query
+        return self.items.get(sha)
 
     def put(self, sha: str, query: str) -> None:
-        size = len(query) + 64
-        if not self.enabled or size > self.max_bytes // 4:
-            return
-        old = self.items.pop(sha, None)
-        if old is not None:
-            self.bytes -= len(old) + 64
-        self.items[sha] = query
-        self.bytes += size
-        while self.bytes > self.max_bytes:
-            _, dropped = self.items.popitem(last=False)
-            self.bytes -= len(dropped) + 64
+        if self.enabled and len(query) <= memo.MAX_CACHED_DOCUMENT:
+            self.items.put(sha, query, memo.text_bytes(sha, query))
 
     def resolve(self, query: object, extensions: object) -> tuple[str | None, str | None]:
         """(the document to run, the hash to register once it ran well) for a request's
@@ -107,4 +101,6 @@ class PersistedQueries:
             return None, None  # the request's own checks refuse it
         if sha256_hex(query) != sha:
             raise APQError("provided sha does not match query", "BAD_REQUEST")
+        if len(query) > memo.MAX_CACHED_DOCUMENT:
+            return query, None  # not kept (see put): not even parsed to be registered
         return query, (sha if self.get(sha) is None else None)

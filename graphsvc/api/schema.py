@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import partial
 from typing import Annotated
 
 import strawberry
-from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from graphql import GraphQLError, parse
+from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import validate_document
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
@@ -18,6 +19,7 @@ from ..graph import chains as gc
 from ..graph import explore as ge
 from ..graph import maps as gm
 from ..graph import traverse as gt
+from . import memo
 from .changes import ArticleSubscription
 from .fastpath import FastQuery
 from .maps import MapsQuery, hub_chain_answer
@@ -214,15 +216,39 @@ def _hide(error: GraphQLError) -> bool:
 QUERIES: tuple[type, ...] = (CoreQuery, MapsQuery, FastQuery)
 
 
-class KeepRefusals(ValidationCache):
-    """Strawberry's validation cache, except that it keeps a refusal an earlier extension
-    made before validation (the cost and field limits): the cache would overwrite it."""
+class DocumentCache(SchemaExtension):
+    """Strawberry's parser and validation caches in one, bounded in bytes (see ``memo``):
+    a document is parsed and validated once while it is in the process's document cache.
+    Validation results are keyed by the document's text (not by its parsed tree, which
+    the cache would keep alive) and by the rules; a refusal an earlier extension made
+    before validation (the cost and field limits) is kept, never overwritten."""
 
-    def on_validate(self):
-        if self.execution_context.pre_execution_errors:
+    def on_parse(self) -> Iterator[None]:
+        ec = self.execution_context
+        if ec.graphql_document is None and ec.query:
+            query, options = ec.query, dict(ec.parse_options)
+            ec.graphql_document = memo.cached(
+                query,
+                ("document", query, tuple(sorted(options.items()))),
+                lambda: parse(query, **options),
+                memo.document_bytes,
+            )
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        ec = self.execution_context
+        if ec.pre_execution_errors is not None or not ec.query:
             yield
             return
-        yield from super().on_validate()
+        doc, rules = ec.graphql_document, tuple(ec.validation_rules)
+        ec.pre_execution_errors = memo.cached(
+            ec.query,
+            ("valid", ec.schema._schema, ec.query, rules),
+            lambda: validate_document(ec.schema._schema, doc, rules),
+            # An error points into the document (its nodes and tokens): counted as it.
+            lambda errors: memo.document_bytes(doc) if errors else 0,
+        )
+        yield
 
 
 def make_schema(extensions: Sequence = (), **kwargs) -> strawberry.Schema:
@@ -239,10 +265,9 @@ def make_schema(extensions: Sequence = (), **kwargs) -> strawberry.Schema:
             # A factory: an instance would be shared by concurrent requests.
             partial(MaskErrors, should_mask_error=_hide, error_message="internal error"),
             # Parsing and validating a document is most of a small query's cost, and the
-            # same documents come again and again with other variables. Both caches are
-            # bounded LRUs keyed by the document text.
-            partial(ParserCache, maxsize=512),
-            partial(KeepRefusals, maxsize=512),
+            # same documents come again and again with other variables. One LRU keyed by
+            # the document text, bounded in bytes.
+            DocumentCache,
             PinGraph,
         ],
     )

@@ -17,10 +17,11 @@ import orjson
 from graphql import GraphQLError, GraphQLList, GraphQLNonNull, coerce_input_value
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.responses import PlainTextResponse, Response
 
 from ..graph import query as gq
 from ..graph.errors import BoundError
+from .export import SlotResponse, give_slot, released, take_slot
 from .types import ArticleOrder, ArticleSort, selection, table_chunks
 
 MEDIA = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
@@ -123,6 +124,10 @@ async def articles_table_route(request: Request) -> Response:
     lg = store.current
     if lg is None:
         return PlainTextResponse("the graph is not loaded yet", status_code=503)
+    # A download like the graph exports: it holds one of the --max-exports slots.
+    refused = take_slot(request)
+    if refused is not None:
+        return refused
     try:
         p = _params(request)
         sel, _ = await run_in_threadpool(
@@ -138,11 +143,15 @@ async def articles_table_route(request: Request) -> Response:
             p["explicit_order"],
         )
     except BoundError as e:
+        give_slot(request)
         return PlainTextResponse(str(e), status_code=400)
+    except BaseException:
+        give_slot(request)
+        raise
     keys = sel.keys if p["limit"] is None else sel.keys[: p["limit"]]
     name = f"graphsvc-articles-v{lg.version}.{fmt}"
-    return StreamingResponse(
-        table_chunks(lg, keys, p["columns"], fmt, sel.scores),
+    return SlotResponse(
+        released(request, table_chunks(lg, keys, p["columns"], fmt, sel.scores)),
         media_type=MEDIA[fmt],
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',

@@ -551,10 +551,7 @@ def table_chunks(lg: gl.LinkGraph, keys: list[str], cols: list[str], fmt: str, s
         for i in range(0, len(keys), TABLE_CHUNK):
             for k in keys[i : i + TABLE_CHUNK]:
                 row = gq.table_row(lg, k, cols, scores)
-                w.writerow(
-                    "; ".join(v) if isinstance(v, list) else ("" if v is None else v)
-                    for v in (_csv_cell(v) for v in row)
-                )
+                w.writerow(csv_text(_csv_cell(v)) for v in row)
             yield buf.getvalue()
             buf.seek(0)
             buf.truncate()
@@ -566,6 +563,27 @@ def table_chunks(lg: gl.LinkGraph, keys: list[str], cols: list[str], fmt: str, s
             for k in keys[i : i + TABLE_CHUNK]
         ]
         yield b"".join(line + b"\n" for line in lines).decode()
+
+
+#: OWASP's CSV injection rule: a spreadsheet reads a cell starting with one of these as a
+#: formula (``=HYPERLINK(...)``), so such a text cell is written after a single quote.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(v):
+    """A CSV cell: a list joined by "; ", None empty, text that a spreadsheet would run
+    as a formula prefixed with ``'`` (numbers are left as they are).
+
+    >>> [csv_text(v) for v in ("=1+2", ["@a", "b"], "-x", "a=b", -3, None)]
+    ["'=1+2", "'@a; b", "'-x", 'a=b', -3, '']
+    """
+    if isinstance(v, list):
+        v = "; ".join(v)
+    if v is None:
+        return ""
+    if isinstance(v, str) and v.startswith(FORMULA_START):
+        return "'" + v
+    return v
 
 
 def _csv_cell(v):

@@ -1,0 +1,152 @@
+"""Caches bounded in bytes, not in entries.
+
+A cache of 256 entries keyed by the query text holds 256 documents of any size: 300
+anonymous 1 MB documents pinned most of a gigabyte per process. Every cache of
+documents here (parsed and validated documents, operation kinds, cost analyses, the
+persisted queries, prepared queries, replayed answers) is a :class:`ByteLRU`: least
+recently used first out within a budget in bytes, where an entry counts the text it is
+keyed by, what it holds and :data:`ENTRY_BYTES` of bookkeeping.
+
+* :data:`documents` is the one cache of per-document work, shared by every schema and
+  app of the process: ``$GRAPHSVC_DOCUMENT_CACHE_MB`` megabytes (default 32).
+* A document longer than :data:`MAX_CACHED_DOCUMENT` characters is never cached (it is
+  parsed each time it comes): a legitimate client's documents are far smaller, and a
+  large one in a cache costs more memory than parsing it again costs time.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+from graphql.language import Node
+
+T = TypeVar("T")
+
+MiB = 1024 * 1024
+DOCUMENT_CACHE_ENV = "GRAPHSVC_DOCUMENT_CACHE_MB"
+#: Documents longer than this (characters) are never cached.
+MAX_CACHED_DOCUMENT = 64 * 1024
+#: Bookkeeping of one entry: the ordered dict's slot, the key tuple, the size.
+ENTRY_BYTES = 256
+#: What one parsed AST node holds (measured with tracemalloc: 320-440 bytes), and what
+#: each token of a document parsed with locations adds (70-100 bytes).
+NODE_BYTES = 400
+TOKEN_BYTES = 100
+
+_MISSING = object()
+
+
+def env_bytes(name: str, default_mb: float) -> int:
+    """``$name`` megabytes (``default_mb`` when unset), in bytes."""
+    return int(float(os.environ.get(name) or default_mb) * MiB)
+
+
+class ByteLRU:
+    """A mapping bounded by the bytes its entries say they hold, least recently used
+    dropped first. An entry over ``max_entry`` bytes (a quarter of the budget unless
+    told) is not kept. Safe to use from several threads.
+
+    >>> c = ByteLRU(1500, max_entry=1000)  # each entry counts ENTRY_BYTES (256) more
+    >>> c.put("a", 1, 400), c.put("b", 2, 400), c.put("big", 3, 900)
+    (True, True, False)
+    >>> c.get("a"), c.put("c", 3, 400), c.get("b"), c.get("a"), c.bytes
+    (1, True, None, 1, 1312)
+    """
+
+    def __init__(self, max_bytes: int, max_entry: int | None = None):
+        self.max_bytes = max(0, max_bytes)
+        self.max_entry = self.max_bytes // 4 if max_entry is None else max_entry
+        self.bytes = 0
+        self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def get(self, key: Hashable, default: Any = None) -> Any:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is None:
+                return default
+            self._items.move_to_end(key)
+            return hit[0]
+
+    def put(self, key: Hashable, value: Any, size: int) -> bool:
+        """Keep ``value`` under ``key`` as ``size`` bytes; False when it is too big."""
+        size += ENTRY_BYTES
+        if size > self.max_entry or size > self.max_bytes:
+            return False
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self.bytes -= old[1]
+            self._items[key] = (value, size)
+            self.bytes += size
+            while self.bytes > self.max_bytes:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self.bytes -= dropped
+        return True
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.bytes = 0
+
+
+def text_bytes(*texts: str | bytes | None) -> int:
+    """Memory held by these strings (a str of non-ASCII text takes 2 or 4 bytes a
+    character)."""
+    return sum(sys.getsizeof(t) for t in texts if t is not None)
+
+
+def document_bytes(doc: Node | None) -> int:
+    """An estimate of the memory a parsed document holds: its nodes and, when it was
+    parsed with locations, its tokens (the source text is counted by the caller)."""
+    if doc is None:
+        return 0
+    nodes, stack = 0, [doc]
+    while stack:
+        node = stack.pop()
+        nodes += 1
+        for k in node.keys:
+            v = getattr(node, k, None)
+            if isinstance(v, Node):
+                stack.append(v)
+            elif isinstance(v, tuple | list):
+                stack.extend(x for x in v if isinstance(x, Node))
+    tokens = 0
+    loc = getattr(doc, "loc", None)
+    token = loc.start_token if loc is not None else None
+    while token is not None:
+        tokens += 1
+        token = token.next
+    return nodes * NODE_BYTES + tokens * TOKEN_BYTES
+
+
+#: The process's cache of per-document work (see the module docstring).
+documents = ByteLRU(env_bytes(DOCUMENT_CACHE_ENV, 32))
+
+
+def cached(query: str, key: Hashable, compute: Callable[[], T], size: Callable[[T], int]) -> T:
+    """``compute()``, kept in :data:`documents` under ``key`` as ``size(value)`` bytes
+    plus the text of ``query``; a document over :data:`MAX_CACHED_DOCUMENT` characters
+    is computed every time and never kept.
+
+    ``compute`` may raise: nothing is kept then (as with ``functools.lru_cache``).
+    """
+    if not isinstance(query, str) or len(query) > MAX_CACHED_DOCUMENT:
+        return compute()
+    hit = documents.get(key, _MISSING)
+    if hit is not _MISSING:
+        return hit
+    value = compute()
+    documents.put(key, value, text_bytes(query) + size(value))
+    return value
