@@ -407,7 +407,9 @@ class LiveCorpus:
         self._watcher: tuple[threading.Thread, threading.Event] | None = None
         self.cache = cache
         self.snapshot_path = snapshot.snapshot_path(self.root, cache_dir) if cache else None
-        self.state: GraphState | None = self._new_state()
+        # Made by the load (or the first apply() of a corpus never loaded), not here: a
+        # full disk fails the load, which is tried again, never the constructor.
+        self.state: GraphState | None = None
         # The load report's warnings about a write journal, as the last listing found them.
         self._journal_issues: list[LoadIssue] = []
         self.snapshot_interval = snapshot_interval
@@ -542,9 +544,13 @@ class LiveCorpus:
         with paused_gc():
             if self.keep_state:
                 self._set_state(self._new_state())
-                lg = self.state.apply(
-                    None, records, issues, files=len(sigs), root=self.root, version=version
-                )
+                try:
+                    lg = self.state.apply(
+                        None, records, issues, files=len(sigs), root=self.root, version=version
+                    )
+                except BaseException:  # e.g. a full disk: its file goes now, not at exit
+                    self._set_state(None)
+                    raise
             else:
                 corpus = Corpus(root=self.root, files=len(sigs))
                 corpus.records = [records[r] for r in sorted(records)]
@@ -758,8 +764,22 @@ class LiveCorpus:
                 log.exception("could not write the snapshot of %s", self.root)
 
     def close(self) -> None:
-        """Stop following the folder and write the snapshot if anything changed."""
+        """At exit: stop following the folder, write the snapshot if anything changed and
+        remove the delta state's working file (``.graphsvc-state-*.sqlite``); the corpus
+        takes no changes after. The app calls it at shutdown, before uvicorn ends the
+        process with the SIGTERM it caught (no ``atexit`` then)."""
         self.stop_watching()
+        self._save_unsaved()
+        # Not while a load or change holds the lock: its file is swept at the next start.
+        if self.lock.acquire(blocking=False):
+            try:
+                self._set_state(None)
+            finally:
+                self.lock.release()
+
+    def _save_unsaved(self) -> None:
+        """Write the snapshot if anything changed since the last one (after any being
+        written in the background)."""
         self._reap(wait=True)
         if self._unsaved and self.state is not None:
             try:
@@ -805,7 +825,9 @@ class LiveCorpus:
             return None
         with self.lock:
             if self.state is None:
-                raise RuntimeError("this corpus is served read-only: it takes no changes")
+                if not self.keep_state or self.store.current is not None:
+                    raise RuntimeError("this corpus is served read-only: it takes no changes")
+                self._set_state(self._new_state())  # never loaded: this builds it
             old = self.store.current
             touched = [r for p in records if (r := self.state.records.get(p)) is not None]
             touched += [r for r in records.values() if r is not None]
@@ -999,7 +1021,7 @@ class LiveCorpus:
         stop.set()
         thread.join(timeout)
         self._watcher = None
-        self.close()
+        self._save_unsaved()
 
     def _wanted(self, change: Any, path: str) -> bool:
         rel = self._rel(path)
