@@ -57,8 +57,8 @@ from .graph.delta import GraphState
 from .graph.errors import GraphError, UnknownURL
 from .graph.store import GraphStore
 from .graph.urls import canonical_url
-from .ingest import Corpus, fs, journal, list_files, load_corpus, parse_bytes, read_file
-from .ingest.loader import READ_FAILED, paused_gc
+from .ingest import Corpus, fs, journal, load_corpus, parse_bytes, read_file
+from .ingest.loader import READ_FAILED, list_folder, paused_gc
 from .ingest.records import ArticleRecord, LoadIssue
 from .ingest.write import TMP_SUFFIX, atomic_delete, atomic_write, render
 
@@ -421,7 +421,11 @@ class LiveCorpus:
         self._watcher: tuple[threading.Thread, threading.Event] | None = None
         self.cache = cache
         self.snapshot_path = snapshot.snapshot_path(self.root, cache_dir) if cache else None
-        self.state: GraphState | None = self._new_state()
+        # Made by the load (or the first apply() of a corpus never loaded), not here: a
+        # full disk fails the load, which is tried again, never the constructor.
+        self.state: GraphState | None = None
+        # The load report's warnings about a write journal, as the last listing found them.
+        self._journal_issues: list[LoadIssue] = []
         self.snapshot_interval = snapshot_interval
         self._unsaved = False  # versions applied since the snapshot was written
         self._saved_at = time.monotonic()
@@ -469,7 +473,7 @@ class LiveCorpus:
         (to size a progress bar); ``progress(k)`` as they are parsed."""
         t0 = time.perf_counter()
         self._sweep()
-        paths = list_files(self.root)
+        paths, self._journal_issues = list_folder(self.root)
         # Stat before reading: a file changed during the load has a newer signature than
         # the one kept, so the first rescan reads it again.
         sigs = {self._rel(p): _sig(p) for p in paths}
@@ -542,6 +546,8 @@ class LiveCorpus:
     def _cold(self, paths: list[str], sigs: dict, workers, progress) -> None:
         """Read every file and serve the graph they make (the delta state with it)."""
         records, issues = self._read_all(paths, workers, progress)
+        if self._journal_issues:
+            issues[journal.JOURNAL] = list(self._journal_issues)
         self._retry = set()
         for rel, found in issues.items():
             if _read_failed(found):
@@ -552,9 +558,13 @@ class LiveCorpus:
         with paused_gc():
             if self.keep_state:
                 self._set_state(self._new_state())
-                lg = self.state.apply(
-                    None, records, issues, files=len(sigs), root=self.root, version=version
-                )
+                try:
+                    lg = self.state.apply(
+                        None, records, issues, files=len(sigs), root=self.root, version=version
+                    )
+                except BaseException:  # e.g. a full disk: its file goes now, not at exit
+                    self._set_state(None)
+                    raise
             else:
                 corpus = Corpus(root=self.root, files=len(sigs))
                 corpus.records = [records[r] for r in sorted(records)]
@@ -599,13 +609,26 @@ class LiveCorpus:
         how many. None when some did and the snapshot has no state to apply them to."""
         changed = {r for r in self._sigs if r not in sigs}
         changed |= {r for r, sig in sigs.items() if sig is None or self._sigs.get(r) != sig}
-        if not changed:
+        found = self._journal_found()
+        if not changed and not found:
             return 0
         if self.state is None:  # a static snapshot cannot take deltas
             return None
         # Shared: the journal's lines cover these changes; the version is set after.
-        self._refresh_rels(changed, version=self.graph.version if self.journal else None)
+        version = self.graph.version if self.journal else None
+        self._refresh_rels(changed, version=version, found=found)
         return len(changed)
+
+    def _journal_found(self) -> dict[str, list[LoadIssue]]:
+        """``{journal: its warnings}`` when the load report says otherwise: a listing met
+        a malformed write journal, or the snapshot's report names one that is gone."""
+        if self.state is not None:
+            shown = self.state.file_issues.get(journal.JOURNAL, [])
+        else:
+            lg = self.graph
+            shown = [i for i in lg.issues if i.path == journal.JOURNAL] if lg else []
+        now = self._journal_issues
+        return {} if shown == now else {journal.JOURNAL: list(now)}
 
     def _cold_in_child(self, paths, sigs, workers, progress) -> str | None:
         """Cold-load in a forked child that writes the snapshot, then read it here: a graph
@@ -759,8 +782,22 @@ class LiveCorpus:
                 log.exception("could not write the snapshot of %s", self.root)
 
     def close(self) -> None:
-        """Stop following the folder and write the snapshot if anything changed."""
+        """At exit: stop following the folder, write the snapshot if anything changed and
+        remove the delta state's working file (``.graphsvc-state-*.sqlite``); the corpus
+        takes no changes after. The app calls it at shutdown, before uvicorn ends the
+        process with the SIGTERM it caught (no ``atexit`` then)."""
         self.stop_watching()
+        self._save_unsaved()
+        # Not while a load or change holds the lock: its file is swept at the next start.
+        if self.lock.acquire(blocking=False):
+            try:
+                self._set_state(None)
+            finally:
+                self.lock.release()
+
+    def _save_unsaved(self) -> None:
+        """Write the snapshot if anything changed since the last one (after any being
+        written in the background)."""
         self._reap(wait=True)
         if self._unsaved and self.state is not None:
             try:
@@ -806,7 +843,9 @@ class LiveCorpus:
             return None
         with self.lock:
             if self.state is None:
-                raise RuntimeError("this corpus is served read-only: it takes no changes")
+                if not self.keep_state or self.store.current is not None:
+                    raise RuntimeError("this corpus is served read-only: it takes no changes")
+                self._set_state(self._new_state())  # never loaded: this builds it
             old = self.store.current
             touched = [r for p in records if (r := self.state.records.get(p)) is not None]
             touched += [r for r in records.values() if r is not None]
@@ -865,7 +904,10 @@ class LiveCorpus:
 
     def _scan(self) -> set[str]:
         """Files that appeared, vanished or whose signature changed."""
-        present = {self._rel(p): p for p in list_files(self.root)}
+        paths, problems = list_folder(self.root)
+        if problems:  # a journal met now: its warnings stay until the next load
+            self._journal_issues = problems
+        present = {self._rel(p): p for p in paths}
         rels = {r for r in self._sigs if r not in present}
         for rel, path in present.items():
             sig = self._sigs.get(rel)
@@ -893,10 +935,15 @@ class LiveCorpus:
             found[rel] = issues
 
     def _refresh_rels(
-        self, rels: Iterable[str], version: int | None = None, force: bool = False
+        self,
+        rels: Iterable[str],
+        version: int | None = None,
+        force: bool = False,
+        found: dict[str, list[LoadIssue]] | None = None,
     ) -> Change | None:
+        """Re-read ``rels`` and apply what changed; ``found``: issues to set besides."""
         records: dict[str, ArticleRecord | None] = {}
-        found: dict[str, list[LoadIssue]] = {}
+        found = dict(found or {})
         files = set()
         for rel in sorted(rels):
             path = self._abs(rel)
@@ -929,7 +976,7 @@ class LiveCorpus:
             self._stage(rel, rec, issues, records, found)
             if new_file or rel in records or rel in found:
                 files.add(rel)
-        if not files and not force:
+        if not files and not found and not force:
             return None
         if not records and not found and files:  # a file came or went that gives nothing
             found = {rel: self.state.file_issues.get(rel, []) for rel in files}
@@ -954,7 +1001,7 @@ class LiveCorpus:
                 log.warning("could not list %s: %s; trying again", self.root, e.strerror or e)
                 self._rescan = True
                 return None
-            return self._refresh_rels(rels)
+            return self._refresh_rels(rels, found=self._journal_found())
 
     def retry(self) -> Change | None:
         """Read again the files whose read failed, or list the folder again when a
@@ -994,7 +1041,7 @@ class LiveCorpus:
         stop.set()
         thread.join(timeout)
         self._watcher = None
-        self.close()
+        self._save_unsaved()
 
     def _wanted(self, change: Any, path: str) -> bool:
         rel = self._rel(path)

@@ -162,3 +162,15 @@ def test_old_versions_are_freed_by_reference_counting_alone(tmp_path):
         if was_enabled:
             gc.enable()
         st.close()
+
+
+def test_sweep_removes_an_unlocked_file_just_made_and_spares_a_held_one(tmp_path):
+    """The lock decides, not the age: a supervisor restarts a server within 100 ms, and
+    what its last run left must not wait a minute (and fill the disk meanwhile)."""
+    left = tmp_path / f"{statedb.PREFIX}left{statedb.SUFFIX}"
+    left.write_bytes(b"\0" * 4096)  # just now
+    live = statedb.StateDB(tmp_path)  # its start sweeps
+    assert _files(tmp_path) == [os.path.basename(live.path)]
+    assert statedb.sweep(tmp_path) == 0  # held
+    live.close()
+    assert _files(tmp_path) == []

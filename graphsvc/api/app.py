@@ -743,8 +743,10 @@ def create_app(
         try:
             yield
         finally:
-            if live is not None:  # also a watch started after a background load
-                await anyio.to_thread.run_sync(live.stop_watching)
+            # Also a watch started after a background load; and the delta state's file
+            # goes now (uvicorn ends the process with the SIGTERM it caught: no atexit).
+            if live is not None:
+                await anyio.to_thread.run_sync(live.close)
 
     sdl = default_schema.as_str() + "\n"
     load_state = ops.LoadState()

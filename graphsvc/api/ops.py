@@ -196,6 +196,8 @@ class LoadState:
         #: so /readyz runs it in a thread. Readiness stays 200: a store shared by every
         #: replica that stops answering must not take reads down everywhere.
         self.check: Callable[[], str | None] | None = None
+        #: When a failed load is tried again (``time.time()``), while ``error`` says why.
+        self.retry_at: float | None = None
 
 
 def routes(store: GraphStore, state: LoadState) -> list[Route]:
@@ -217,6 +219,9 @@ def routes(store: GraphStore, state: LoadState) -> list[Route]:
                 body["degraded"] = why
             return JSONResponse(body)
         body = {"status": "failed", "error": state.error} if state.error else {"status": "loading"}
+        if state.error and state.retry_at is not None:
+            body["retryIn"] = round(max(0.0, state.retry_at - time.time()), 1)
+            body["retryAt"] = _utc(state.retry_at)
         return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
 
     async def metrics(request: Request) -> Response:
@@ -245,24 +250,58 @@ def warm(lg: LinkGraph | None) -> None:
     log.info("query columns and fan-outs built in %.2fs", time.perf_counter() - t0)
 
 
+def _utc(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+#: A failed load is tried again after this many seconds, doubling up to the second.
+LOAD_RETRY_SECONDS = (1.0, 30.0)
+
+
 def load_in_background(
     store: GraphStore, load: Callable[[], LinkGraph | None], state: LoadState | None = None
 ) -> threading.Thread:
     """Load the graph in a thread and swap it in; the server answers meanwhile.
 
     ``load`` may instead put the graph in the store itself and return None (a live
-    corpus does, and may already have newer versions there by the time it returns)."""
+    corpus does, and may already have newer versions there by the time it returns).
+    A load that fails (a full disk, say) is tried again after 1 s, doubling up to 30 s
+    (:data:`LOAD_RETRY_SECONDS`), until it works: /readyz says why and when, the log
+    says so once per try."""
+
+    def attempt() -> LinkGraph | None:
+        delay, most = LOAD_RETRY_SECONDS
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                lg = load()
+            except Exception as e:  # noqa: BLE001 - reported at /readyz and in the log
+                record_reload(ok=False)
+                log.error(
+                    "graph load failed (try %d): %s: %s; trying again in %g s",
+                    tries,
+                    type(e).__name__,
+                    e,
+                    delay,
+                    exc_info=tries == 1,  # the traceback once
+                )
+                if state is not None:
+                    state.error = f"{type(e).__name__}: {e}"
+                    state.retry_at = time.time() + delay
+                time.sleep(delay)
+                delay = min(delay * 2, most)
+                continue
+            if state is not None:
+                state.error = state.retry_at = None
+            if tries > 1:
+                log.info("graph load worked at try %d", tries)
+            return lg
 
     def run() -> None:
         t0 = time.perf_counter()
         try:
-            lg = load()
-        except Exception as e:  # noqa: BLE001 - reported at /readyz and in the log
-            log.exception("graph load failed")
-            if state is not None:
-                state.error = f"{type(e).__name__}: {e}"
-            record_reload(ok=False)
-            return
+            lg = attempt()
         finally:
             if state is not None:
                 state.loading = False

@@ -26,7 +26,6 @@ import pickle
 import shutil
 import sqlite3
 import tempfile
-import time
 import weakref
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
@@ -58,32 +57,56 @@ def _remove(path: str, fd: int) -> None:
         os.close(fd)
 
 
-def sweep(folder: str | os.PathLike, older_than: float = 60.0) -> int:
-    """Remove state files in ``folder`` that no process holds (one killed left them);
-    how many. A live one is locked (``flock``) by its owner for as long as it is open."""
+def sweep(folder: str | os.PathLike) -> int:
+    """Remove the state files in ``folder`` that no process holds, whatever their age
+    (a killed process, or one whose exit skipped its clean-up, left them); how many.
+
+    A live one is locked (``flock``) by its owner for as long as it is open. One just
+    made may not be locked yet: its owner checks, once it holds the lock, that its
+    name still leads to the file it locked, and makes another when this swept it."""
     removed = 0
-    now = time.time()
     with contextlib.suppress(OSError), os.scandir(folder) as it:
         for entry in it:
             if not (entry.name.startswith(PREFIX) and entry.name.endswith(SUFFIX)):
                 continue
             try:
-                if now - entry.stat(follow_symlinks=False).st_mtime < older_than:
-                    continue  # just made: its owner may not hold the lock yet
-                fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW)
+                fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
             except OSError:
                 continue
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                continue  # in use
-            else:
-                with contextlib.suppress(OSError):
+                if _same(fd, entry.path):  # not one made again under this name meanwhile
                     os.unlink(entry.path)
                     removed += 1
+            except OSError:
+                continue  # in use (or gone)
             finally:
                 os.close(fd)
     return removed
+
+
+def _same(fd: int, path: str) -> bool:
+    """Whether ``path`` still names the file open as ``fd``."""
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino)
+
+
+def _create(folder: str | os.PathLike | None) -> tuple[int, str]:
+    """A new state file in ``folder``, locked: (fd, path)."""
+    while True:
+        fd, path = tempfile.mkstemp(prefix=PREFIX, suffix=SUFFIX, dir=folder)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # "in use" for sweep(); SQLite's own locks differ
+            if _same(fd, path):
+                return fd, path
+        except BaseException:
+            _remove(path, fd)
+            raise
+        os.close(fd)  # another start's sweep() removed it before the lock: again
 
 
 def _e(s: str | None) -> bytes | None:
@@ -124,25 +147,27 @@ class StateDB:
     ):
         if folder is not None:
             sweep(folder)
-        fd, self.path = tempfile.mkstemp(prefix=PREFIX, suffix=SUFFIX, dir=folder)
-        fcntl.flock(fd, fcntl.LOCK_EX)  # "in use" for sweep(); SQLite's own locks differ
+        fd, self.path = _create(folder)
         self._finalizer = weakref.finalize(self, _remove, self.path, fd)
-        if fill is not None:
-            try:
+        db = None
+        try:
+            if fill is not None:
                 with open(self.path, "wb") as fh:
                     fill(fh)
-            except BaseException:
-                self._finalizer()
-                raise
-        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        # Scratch space: no journal on disk, no fsync; a crash loses the file, which a
-        # start rebuilds anyway. A small page cache: the point is to stay off the heap.
-        db.execute("PRAGMA journal_mode=MEMORY")
-        db.execute("PRAGMA synchronous=OFF")
-        db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
-        db.execute("PRAGMA temp_store=FILE")
-        if fill is None:
-            db.executescript(_SCHEMA)
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            # Scratch space: no journal on disk, no fsync; a crash loses the file, which
+            # a start rebuilds anyway. A small page cache: the point is to stay off the heap.
+            db.execute("PRAGMA journal_mode=MEMORY")
+            db.execute("PRAGMA synchronous=OFF")
+            db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+            db.execute("PRAGMA temp_store=FILE")
+            if fill is None:
+                db.executescript(_SCHEMA)
+        except BaseException:  # a full disk, say: nothing is left behind, nor held open
+            if db is not None:
+                db.close()
+            self._finalizer()
+            raise
         self.db = db
         self.memo: dict[str, object] | None = None  # decoded records during one delta
         self._refs: dict[str, set[str]] = {}  # url -> paths, as read during one delta

@@ -39,11 +39,19 @@ def list_files(root: str | os.PathLike, sub: str = "") -> list[str]:
     """Every entry below ``root`` (or its sub-folder ``sub``) but folders, sorted,
     skipping hidden files and folders; symlinks are entries, never walked
     (:func:`graphsvc.ingest.fs.entries`). Listing the whole folder first undoes a
-    write batch that a crash interrupted (:func:`graphsvc.ingest.journal.recover`)."""
-    root = os.fspath(root)
+    write batch that a crash interrupted (:func:`list_folder`)."""
     if not sub:
-        journal.recover(root)  # a write batch a crash interrupted is undone first
-    return [os.path.join(root, rel) for rel in fs.entries(root, sub)]
+        return list_folder(root)[0]
+    return [os.path.join(os.fspath(root), rel) for rel in fs.entries(root, sub)]
+
+
+def list_folder(root: str | os.PathLike) -> tuple[list[str], list[LoadIssue]]:
+    """:func:`list_files` of the whole folder, and the load report's warnings about the
+    journal of a write batch a crash interrupted, which is undone first
+    (:func:`graphsvc.ingest.journal.recover`; none when there was none)."""
+    root = os.fspath(root)
+    problems = journal.recover(root)
+    return [os.path.join(root, rel) for rel in fs.entries(root)], problems
 
 
 def read_file(path: str, root: str) -> tuple[ArticleRecord | None, list[LoadIssue]]:
@@ -141,9 +149,10 @@ def load_corpus(
     if not Path(root).is_dir():
         raise NotADirectoryError(f"corpus folder not found: {root}")
     _test_gate()
+    problems: list[LoadIssue] = []
     if paths is None:
-        paths = list_files(root)
-    corpus = Corpus(root=root, files=len(paths))
+        paths, problems = list_folder(root)
+    corpus = Corpus(root=root, files=len(paths), issues=problems)
     with paused_gc():
         for rec, issues in read_files(paths, root, workers, progress):
             corpus.issues.extend(issues)
