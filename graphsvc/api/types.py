@@ -796,7 +796,11 @@ def _top_page(
 
 
 def _explicit(info: Info, name: str) -> bool:
-    return any(a.name.value == name for a in info._raw_info.field_nodes[0].arguments)
+    """Whether the query writes the argument ``name`` (GraphQL spelling) on this field,
+    whatever its value. Strawberry's public ``selected_fields`` holds the arguments
+    written; a field without any has an empty dict (graphql-core 3.3's node has None)."""
+    fields = info.selected_fields
+    return bool(fields) and name in (getattr(fields[0], "arguments", None) or {})
 
 
 def _tuples(v):
