@@ -17,6 +17,8 @@ CORPORA = {
     "seeds": SEEDS,
     "everyday-ai": SHARED_CORPUS / "everyday-ai",
     "powerapps-news": SHARED_CORPUS / "powerapps-news",
+    "powerapps-newsletters": SHARED_CORPUS / "powerapps-newsletters",
+    "all": SHARED_CORPUS,  # the three folders as one corpus
 }
 
 #: The lists of the issue, verbatim in spirit: no argument on the list itself.
@@ -53,9 +55,10 @@ def _values(s) -> dict[str, str]:
         "urls": f"[{lit(url)}]",
         "id": lit(a[0]["id"]),
         "query": lit("ai"),
-        "domain": lit(d["providers"]["nodes"][0]["domain"]),
     }
-    topics = d["topics"]["nodes"]
+    # The newsletters have neither providers nor topics: those lists answer null there.
+    providers, topics = d["providers"]["nodes"], d["topics"]["nodes"]
+    values["domain"] = lit(providers[0]["domain"] if providers else "example.com")
     values["name"] = lit(topics[0]["name"] if topics else "AI")
     return values
 
