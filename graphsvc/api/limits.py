@@ -260,8 +260,11 @@ COSTS: dict[str, CostRule] = {
     "readingList": lambda args, lg: 10 * max(1, arg_int(args, "length", 10)),
     "articles": _filter_scan_cost,
     "articleChanged": where_cost,
-    # A table renders up to `limit` rows of its list (search's engineer).
-    "table": lambda args, lg: max(1, arg_int(args, "limit", 1000)),
+    # A table renders up to `limit` rows of its list, at most the graph's articles; once
+    # per list, whatever its page size (see PER_LIST).
+    "table": lambda args, lg: _bounded(
+        arg_int(args, "limit", 1000), (z := GraphSize.of(lg)) and z.articles
+    ),
     "search": lambda args, lg: _scan(lg),
 }
 
@@ -293,6 +296,10 @@ FANOUTS: dict[Any, FanoutRule] = {
     ("Chain", "edges"): lambda a, z: LIST_FANOUT,
     "readingList": lambda a, z: _bounded(arg_int(a, "length", 10), z and z.articles),
 }
+
+#: (type, field) of a page (a connection) done once for the whole list, not once per
+#: object of the page: a table renders its own rows (its cost rule), whatever ``first``.
+PER_LIST = frozenset({("ArticleConnection", "table")})
 
 #: Fields of a result whose lists hold what the result's walk found: they return the
 #: walk's node count (given by the parent's fan-out), not a new fan-out.
@@ -495,7 +502,7 @@ def estimate_cost_and_dependence(
         return 0, {}, True
     variables = _with_defaults(schema, op, variables if isinstance(variables, dict) else {})
     size = GraphSize.of(lg)
-    memo: dict[tuple[str, int, bool], tuple[int, dict[str, int]]] = {}
+    memo: dict[tuple[str, int, bool], tuple[int, dict[str, int], int, dict[str, int]]] = {}
     cap = 10**12
     depends = False
 
@@ -506,16 +513,31 @@ def estimate_cost_and_dependence(
 
     def walk(
         sel_set, parent, visiting: frozenset[str], in_page: bool, scope: int
-    ) -> tuple[int, dict[str, int]]:
+    ) -> tuple[int, dict[str, int], int, dict[str, int]]:
         """Cost of one execution of ``sel_set`` on one ``parent`` object; ``scope`` is
-        the node count of the walk whose result this is (for its lists)."""
-        total, seen = 0, {}
+        the node count of the walk whose result this is (for its lists). In a page
+        (``in_page``) the first two count once per object of the page, the last two
+        (:data:`PER_LIST` fields) once for the list."""
+        total, seen, once, once_seen = 0, {}, 0, {}
 
         def add(cost: int, counts: dict[str, int], times: int = 1) -> None:
             nonlocal total
             total = min(cap, total + cost * times)
             for k, n in counts.items():
                 seen[k] = min(cap, seen.get(k, 0) + n * times)
+
+        def add_once(cost: int, counts: dict[str, int]) -> None:
+            nonlocal once
+            once = min(cap, once + cost)
+            for k, n in counts.items():
+                once_seen[k] = min(cap, once_seen.get(k, 0) + n)
+
+        def add_child(child, times: int = 1, same_level: bool = False) -> None:
+            add(child[0], child[1], times)
+            if same_level:  # a fragment: its per-list part is this level's
+                add_once(child[2], child[3])
+            else:  # the field's own list, once per object here
+                add(child[2], child[3])
 
         pname = getattr(parent, "name", "")
         for sel in sel_set.selections:
@@ -529,12 +551,13 @@ def estimate_cost_and_dependence(
                 from_vars = _from_variables(sel)
                 rule = COSTS.get(name)
                 if rule is not None:
+                    put = add_once if in_page and (pname, name) in PER_LIST else add
                     try:
-                        add(max(0, int(rule(args, lg))), {name: 1})
+                        put(max(0, int(rule(args, lg))), {name: 1})
                     except LimitExceeded:
                         raise  # a rule that refuses the request by a limit of its own
                     except Exception:  # noqa: BLE001 - a rule must not break a request
-                        add(0, {name: 1})
+                        put(0, {name: 1})
                 per_node = SIZED_COSTS.get((pname, name))
                 if per_node:
                     add(per_node * scope, {name: 1})
@@ -560,10 +583,10 @@ def estimate_cost_and_dependence(
                     # select, but hand out no graph fan-out of their own.
                     times = _fanout(pname, name, fdef, args)
                 read(args, from_vars)
-                add(*walk(sel.selection_set, named, visiting, page, child_scope), times)
+                add_child(walk(sel.selection_set, named, visiting, page, child_scope), times)
             elif isinstance(sel, InlineFragmentNode):
                 t = schema.get_type(sel.type_condition.name.value) if sel.type_condition else None
-                add(*walk(sel.selection_set, t or parent, visiting, in_page, scope))
+                add_child(walk(sel.selection_set, t or parent, visiting, in_page, scope), 1, True)
             elif isinstance(sel, FragmentSpreadNode):
                 name = sel.name.value
                 frag = fragments.get(name)
@@ -573,8 +596,8 @@ def estimate_cost_and_dependence(
                 if mkey not in memo:
                     t = schema.get_type(frag.type_condition.name.value) or parent
                     memo[mkey] = walk(frag.selection_set, t, visiting | {name}, in_page, scope)
-                add(*memo[mkey])
-        return total, seen
+                add_child(memo[mkey], 1, True)
+        return total, seen, once, once_seen
 
     def _fanout(pname: str, name: str, fdef, args: dict) -> int:
         rule = FANOUTS.get((pname, name)) or FANOUTS.get(name)
@@ -587,8 +610,12 @@ def estimate_cost_and_dependence(
         except Exception:  # noqa: BLE001 - a rule must not break a request
             return LIST_FANOUT
 
-    cost, counts = walk(op.selection_set, root, frozenset(), False, size.nodes if size else 500)
-    return cost, counts, depends
+    cost, counts, once, once_counts = walk(
+        op.selection_set, root, frozenset(), False, size.nodes if size else 500
+    )
+    for k, n in once_counts.items():
+        counts[k] = counts.get(k, 0) + n
+    return cost + once, counts, depends
 
 
 def parsed(query: str, max_tokens: int):

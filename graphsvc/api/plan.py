@@ -48,6 +48,21 @@ from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as
 _NON_NULL, _LIST, _LEAF, _OBJECT = range(4)
 
 
+def coerce_variables(schema, definitions, raw: dict) -> tuple[Any, dict[str, Any]] | None:
+    """The request's variables coerced as graphql-core's executor does: (what
+    ``get_argument_values`` takes, the plain dict resolvers see as
+    ``info.variable_values``); None when they do not coerce.
+
+    The one place that knows the shape of graphql-core's answer: since 3.3 a
+    ``VariableValues`` (the dict is its ``coerced``, with where each value came from;
+    3.2 returned the dict itself). ``tests/test_plan_compat.py`` runs it on whichever is
+    installed (CI: both ends of the declared range)."""
+    values = get_variable_values(schema, definitions, raw)
+    if isinstance(values, list):  # coercion errors
+        return None
+    return values, values.coerced
+
+
 class Fallback(Exception):
     """The plan cannot answer this request: graphql-core must (see the module doc)."""
 
@@ -80,13 +95,13 @@ class Plan:
 
     def run(self, context: Any, raw_variables: dict | None) -> dict:
         """The operation's ``data``; raises :class:`Fallback`."""
-        values = get_variable_values(
+        coerced = coerce_variables(
             self.schema, self.operation.variable_definitions or (), raw_variables or {}
         )
-        if isinstance(values, list):  # coercion errors
+        if coerced is None:
             raise Fallback
         deadline = context.get("deadline") if isinstance(context, dict) else None
-        run = _Run(self, values, context, deadline)
+        run = _Run(self, *coerced, context, deadline)
         try:
             return run.fields(self.root_type, self.fields, None, None)
         except Fallback:
@@ -98,8 +113,8 @@ class Plan:
 class _Run:
     __slots__ = ("plan", "values", "coerced", "context", "deadline", "schema", "fragments")
 
-    def __init__(self, plan: Plan, values, context, deadline):
-        self.plan, self.values, self.coerced = plan, values, values.coerced
+    def __init__(self, plan: Plan, values, coerced: dict, context, deadline):
+        self.plan, self.values, self.coerced = plan, values, coerced
         self.context, self.deadline = context, deadline
         self.schema, self.fragments = plan.schema, plan.fragments
 

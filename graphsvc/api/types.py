@@ -75,6 +75,19 @@ def parse_global_id(value: str) -> tuple[str, str] | None:
     return (type_name, key) if key else None
 
 
+#: Characters of an invalid cursor its error shows: a cursor is tens of characters long,
+#: but a client may send a megabyte, which the answer should not echo.
+CURSOR_SHOWN = 40
+
+
+def bad_cursor(cursor: str) -> BoundError:
+    """The error for an invalid cursor: the cursor whole when short, else its start and
+    its length."""
+    if len(cursor) <= CURSOR_SHOWN:
+        return BoundError(f"invalid cursor: {cursor!r}")
+    return BoundError(f"invalid cursor of {len(cursor)} characters: {cursor[:CURSOR_SHOWN]!r}...")
+
+
 def _cursor(offset: int) -> str:
     return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
 
@@ -88,7 +101,7 @@ def _offset(cursor: str | None) -> int:
             return int(n) + 1
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
-    raise BoundError(f"invalid cursor: {cursor!r}")
+    raise bad_cursor(cursor)
 
 
 # -- enums -------------------------------------------------------------------------
@@ -832,7 +845,11 @@ def _top_page(
 
 
 def _explicit(info: Info, name: str) -> bool:
-    return any(a.name.value == name for a in info._raw_info.field_nodes[0].arguments)
+    """Whether the query writes the argument ``name`` (GraphQL spelling) on this field,
+    whatever its value. Strawberry's public ``selected_fields`` holds the arguments
+    written; a field without any has an empty dict (graphql-core 3.3's node has None)."""
+    fields = info.selected_fields
+    return bool(fields) and name in (getattr(fields[0], "arguments", None) or {})
 
 
 def _tuples(v):
@@ -850,7 +867,7 @@ def _keyset(cursor: str) -> tuple:
             return _tuples(value)
     except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError):
         pass
-    raise BoundError(f"invalid cursor: {cursor!r}")
+    raise bad_cursor(cursor)
 
 
 def keyset_page(
