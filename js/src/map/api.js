@@ -1,7 +1,7 @@
 // The map page's questions to the API (/graphql): the subgraph around some articles,
 // the article a map starts from, and the search box's ranked search.
 
-export const SERVER_LAYOUT_MAX = 500; // the server's SPRING bound; bigger maps use ForceAtlas2
+const SERVER_LAYOUT_MAX = 500; // the server's SPRING bound; bigger maps use ForceAtlas2
 
 const ARTICLE_FIELDS = `title excerpt publishedAt isStub url
   provider { name domain } topics { name } cluster pagerank degree`;

@@ -53,6 +53,6 @@ export function addEdges(graph, edges) {
 }
 
 /** Every node's key and place, the positions a later fetch or layout keeps fixed. */
-export function positions(graph) {
+export function fixedPositions(graph) {
   return graph.mapNodes((key, a) => ({ key, x: a.x, y: a.y }));
 }

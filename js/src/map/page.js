@@ -6,7 +6,7 @@ import Graph from "graphology";
 import { featuredUrl, fetchSubgraph } from "./api.js";
 import { bindControls } from "./controls.js";
 import { fillChoices, visibleNodes } from "./filters.js";
-import { addEdges, addNodes, positions } from "./graph-model.js";
+import { addEdges, addNodes, fixedPositions } from "./graph-model.js";
 import { bindPointer } from "./interaction.js";
 import { layOut } from "./layout.js";
 import { showDetails, showHint } from "./panel.js";
@@ -96,7 +96,7 @@ export class MapPage {
     this.freezeFrame();
     for (const key of this.state.expanded) {
       if (!this.graph.hasNode(key)) continue;
-      const before = positions(this.graph);
+      const before = fixedPositions(this.graph);
       this.ingest(await fetchSubgraph(this.state, [key], 1, before));
       await this.layoutIfNeeded(before.map((p) => p.key));
     }
@@ -128,7 +128,7 @@ export class MapPage {
   }
 
   async expand(key) {
-    const before = positions(this.graph);
+    const before = fixedPositions(this.graph);
     const sub = await fetchSubgraph(this.state, [key], 1, before);
     const added = this.ingest(sub);
     if (this.needsLayout) await this.layoutIfNeeded(before.map((p) => p.key));
@@ -165,7 +165,7 @@ export class MapPage {
   /** The same centres fetched again (after the depth or edge kinds changed), the nodes
    *  still there kept in place; expansions are dropped. */
   async reload() {
-    const before = positions(this.graph);
+    const before = fixedPositions(this.graph);
     const sub = await fetchSubgraph(this.state, this.state.urls, this.state.depth, before);
     this.graph.clear();
     this.ingest(sub);
