@@ -1,6 +1,6 @@
 """Search, the where language and facets on big generated graphs.
 
-    python -m bench.bench_search [--articles 100000] [--http-files 20000] [--no-http]
+    python -m bench.search [--articles 100000] [--http-files 20000] [--no-http]
 
 In memory (no files), on ``--articles`` generated articles (``graphsvc.generate``):
 

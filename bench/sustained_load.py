@@ -8,11 +8,11 @@ seconds (and at most ``--max-requests`` requests) with a mix of ``article``,
 corpus file every ``--touch-every`` seconds, so that live reload (where it exists) works
 while under load. Prints requests/s, p50/p99 latency and the error count.
 
-    python bench/load.py                        # 60 s, 64 clients, generated corpus
-    python bench/load.py --duration 10 --concurrency 16 --corpus ../shared/corpus --touch
-    python bench/load.py --url http://127.0.0.1:8000   # an already running server
+    python bench/sustained_load.py                        # 60 s, 64 clients, generated corpus
+    python bench/sustained_load.py --duration 10 --concurrency 16 --corpus ../shared/corpus --touch
+    python bench/sustained_load.py --url http://127.0.0.1:8000   # an already running server
     # P10: two workers against one, same run, an edit a second
-    python bench/load.py --corpus DIR --touch --server-arg=--workers=2 \
+    python bench/sustained_load.py --corpus DIR --touch --server-arg=--workers=2 \
         --baseline-server-arg=--workers=1
 """
 
@@ -67,7 +67,7 @@ def loopback_only(url: str) -> str:
     except ValueError:
         ok = host == "localhost"
     if not ok:
-        raise SystemExit(f"load.py only targets this machine (127.0.0.1); refusing {url}")
+        raise SystemExit(f"sustained_load.py only targets this machine (127.0.0.1); refusing {url}")
     return url.rstrip("/")
 
 

@@ -2,7 +2,7 @@
 delta state (read from a default-mode snapshot, as ``graphsvc serve DIR`` restarts),
 against the same graph alone (a static server's snapshot), each read in a fresh process.
 
-``python -m bench.p6_big_live 770000 [--json F]`` (770k generated files: about 1M
+``python -m bench.live_memory_big 770000 [--json F]`` (770k generated files: about 1M
 articles). The records come from the generator in memory, as in bench/p56_big.py.
 """
 
@@ -69,7 +69,7 @@ def run(files: int, seed: int = 1) -> dict:
         del lg, st
         gc.collect()
         for name, path in (("static", static_path), ("live", live_path)):
-            cmd = [sys.executable, "-m", "bench.p6_big_live", "--read", str(path)]
+            cmd = [sys.executable, "-m", "bench.live_memory_big", "--read", str(path)]
             got = json.loads(subprocess.run(cmd, check=True, cwd=REPO, capture_output=True,
                                             text=True).stdout.strip().splitlines()[-1])  # fmt: skip
             out[f"rss_{name}"] = got["rss"]
@@ -79,7 +79,7 @@ def run(files: int, seed: int = 1) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.p6_big_live", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m bench.live_memory_big", description=__doc__)
     p.add_argument("files", type=int, nargs="?")
     p.add_argument("--read", help=argparse.SUPPRESS)
     p.add_argument("--json")

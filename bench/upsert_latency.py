@@ -4,7 +4,7 @@ once the write is visible on that server), against ``article(url)`` on the same 
 A real ``graphsvc serve DIR`` in default mode (following the folder, accepting writes)
 on a copy of a generated corpus; the token from ``$GRAPHSVC_TOKEN``. Each write changes
 one article's title; the test after each checks the title is served at the version the
-write reported. ``python -m bench.p9_upsert FILES [--writes 40] [--json F]``.
+write reported. ``python -m bench.upsert_latency FILES [--writes 40] [--json F]``.
 """
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ def row(files: int, writes: int = 40):
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.p9_upsert", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m bench.upsert_latency", description=__doc__)
     p.add_argument("files", type=int)
     p.add_argument("--writes", type=int, default=40)
     p.add_argument("--json")

@@ -1,6 +1,6 @@
 """P11/P12/P13 and store writes/s: a fleet of `graphsvc serve --store` replicas on PostgreSQL.
 
-``python -m bench.p11_fleet [--files N] [--writes N]`` starts a throwaway PostgreSQL
+``python -m bench.fleet [--files N] [--writes N]`` starts a throwaway PostgreSQL
 cluster (tests/pgtools.py; or uses ``$GRAPHSVC_BENCH_STORE``), imports a generated
 corpus, and measures, each against a baseline in the same run:
 
@@ -252,7 +252,7 @@ def run(url: str, files: int, writes: int, replay: int, reads: int) -> list[Row]
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.p11_fleet", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m bench.fleet", description=__doc__)
     p.add_argument("--files", type=int, default=2000)
     p.add_argument("--writes", type=int, default=40)
     p.add_argument("--replay", type=int, default=50, help="versions written before P12's restart")
