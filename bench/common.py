@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+import json
 import os
 import platform
 import socket
@@ -100,6 +102,55 @@ def rss_of(pid: int) -> int:
     except OSError:
         pass
     return 0
+
+
+def _own_status(field: str) -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def rss_bytes() -> int:
+    """Resident bytes of this process now (Linux)."""
+    return _own_status("VmRSS")
+
+
+def peak_bytes() -> int:
+    """The most resident bytes this process has held (Linux)."""
+    return _own_status("VmHWM")
+
+
+def generated_graph(files: int, seed: int, **kw):
+    """A graph built in memory from ``files`` generated records (no files on disk), with
+    the seconds spent generating and building it; ``kw`` goes to ``generate_records``."""
+    from graphsvc.generate import generate_records
+    from graphsvc.graph import build_graph
+    from graphsvc.ingest.loader import Corpus, paused_gc
+
+    t0 = time.perf_counter()
+    with paused_gc():
+        records = list(generate_records(files, seed=seed, **kw))
+        t_gen = time.perf_counter() - t0
+        lg = build_graph(Corpus(root="memory", records=records, files=files))
+        del records
+    gc.collect()
+    return lg, t_gen, time.perf_counter() - t0 - t_gen
+
+
+def run_child(module: str, *args: str) -> dict:
+    """Run ``python -m bench.<module> ARGS`` in a fresh process (its memory its own) and
+    return the JSON object its last output line holds."""
+    proc = subprocess.run(
+        [sys.executable, "-m", f"bench.{module}", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def cpu_seconds(base: str) -> float:

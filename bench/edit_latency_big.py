@@ -19,8 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import REPO
-from .p56_big import Row, rss_bytes
+from .common import REPO, Row, rss_bytes
 
 
 def _pct(xs: list[float], p: float) -> float:

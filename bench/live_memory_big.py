@@ -3,7 +3,7 @@ delta state (read from a default-mode snapshot, as ``graphsvc serve DIR`` restar
 against the same graph alone (a static server's snapshot), each read in a fresh process.
 
 ``python -m bench.live_memory_big 770000 [--json F]`` (770k generated files: about 1M
-articles). The records come from the generator in memory, as in bench/p56_big.py.
+articles). The records come from the generator in memory, as in bench/graph_memory.py.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import REPO
-from .p56_big import rss_bytes
+from .common import REPO, rss_bytes
 
 
 def _read(path: str) -> None:
