@@ -15,7 +15,7 @@ import statistics
 import sys
 import time
 
-from .common import Row, generated_graph, ms, run_child
+from .common import Row, generated_graph, ms, percentile, run_child
 
 DENSE = {"related_max": 14, "stub_reuse": 8.0}
 
@@ -52,10 +52,6 @@ def chain(files: int, pairs: int, seed: int = 1) -> dict:
             lengths.append(None if path is None else len(path) - 1)
         return times, lengths
 
-    def pct(xs, p):
-        xs = sorted(xs)
-        return xs[min(len(xs) - 1, int(p / 100 * len(xs)))]
-
     ours_t, ours_len = clock(lambda a, b: shortest_chain(lg, a, b, 6), near)
     nx_t, nx_len = clock(lambda a, b: nx.bidirectional_shortest_path(base, a, b), near)
     assert ours_len == [n if n <= 6 else None for n in nx_len], "chains differ from networkx"
@@ -67,11 +63,11 @@ def chain(files: int, pairs: int, seed: int = 1) -> dict:
         "seconds_generate": t_gen,
         "seconds_build": t_build,
         "chain_near_p50": statistics.median(ours_t),
-        "chain_near_p99": pct(ours_t, 99),
+        "chain_near_p99": percentile(ours_t, 99),
         "nx_near_p50": statistics.median(nx_t),
-        "nx_near_p99": pct(nx_t, 99),
+        "nx_near_p99": percentile(nx_t, 99),
         "chain_far_p50": statistics.median(far_t),
-        "chain_far_p99": pct(far_t, 99),
+        "chain_far_p99": percentile(far_t, 99),
         "chain_far_max": max(far_t),
         "far_found": sum(x is not None for x in far_len),
         "pairs": pairs,

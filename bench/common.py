@@ -283,8 +283,7 @@ class Load:
         return self.requests / self.seconds
 
     def pct(self, p: float) -> float:
-        xs = sorted(self.latencies)
-        return xs[min(len(xs) - 1, int(p / 100 * len(xs)))]
+        return percentile(self.latencies, p)
 
     @property
     def p50(self) -> float:
@@ -341,6 +340,20 @@ def merged(loads: list[Load]) -> Load:
         [c for x in loads for c in x.statuses],
         [n for x in loads for n in x.sizes],
     )
+
+
+def percentile(xs: list[float], p: float) -> float:
+    """The ``p``-th percentile (0-100) of ``xs``: the value at index ``int(p / 100 * n)``
+    of ``xs`` sorted (the last one at most)."""
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(p / 100 * len(xs)))]
+
+
+def quantile(xs: list[float], q: float) -> float:
+    """The value at fraction ``q`` (0-1) of ``xs`` sorted, at the nearest rank
+    (``round(q * (n - 1))``): P7, P7M, P9 and P11 report their p50/p99 this way."""
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
 
 
 def ms(seconds: float) -> str:

@@ -19,12 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import REPO, Row, rss_bytes
-
-
-def _pct(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p * (len(xs) - 1))))]
+from .common import REPO, Row, quantile, rss_bytes
 
 
 def run(files: int, edits: int = 20, seed: int = 1) -> dict:
@@ -65,8 +60,8 @@ def run(files: int, edits: int = 20, seed: int = 1) -> dict:
         live.apply({p: rec})
         times.append(time.perf_counter() - t)
         assert live.graph.data(keys[p]).title == rec.title
-    out["edit_p50"] = _pct(times, 0.5)
-    out["edit_p99"] = _pct(times, 0.99)
+    out["edit_p50"] = quantile(times, 0.5)
+    out["edit_p99"] = quantile(times, 0.99)
     out["edit_max"] = max(times)
     out["ratio"] = out["edit_p50"] / out["seconds_rebuild"]
     out["rss_end"] = rss_bytes()

@@ -29,17 +29,12 @@ from pathlib import Path
 
 import httpx
 
-from .common import REPO, Row, corpus, load, load_spread, machine, server
+from .common import REPO, Row, corpus, load, load_spread, machine, quantile, server
 
 TOKEN = "bench-token-0123456789"
 UPSERT = """mutation($a: ArticleInput!) { upsertArticle(input: $a) { version } }"""
 READ = """query($u: String!) { article(url: $u) { title provider { name } topics { name }
   related { url title } } neighbors(url: $u, depth: 1) { nodes { key label } } }"""
-
-
-def _pct(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p * (len(xs) - 1))))]
 
 
 def _ready(base: str, timeout: float = 1800) -> dict:
@@ -171,7 +166,7 @@ def run(url: str, files: int, writes: int, replay: int, reads: int) -> list[Row]
                 time.sleep(0.002)
             seen.append(time.perf_counter() - t0)
             own.append(t_own)
-        p50, p99 = statistics.median(seen), _pct(seen, 0.99)
+        p50, p99 = statistics.median(seen), quantile(seen, 0.99)
         o50 = statistics.median(own)
         emit(
             Row(
@@ -182,7 +177,7 @@ def run(url: str, files: int, writes: int, replay: int, reads: int) -> list[Row]
                     "B sees it p50": f"{p50 * 1000:.0f} ms",
                     "p99": f"{p99 * 1000:.0f} ms",
                     "A's own response p50": f"{o50 * 1000:.0f} ms",
-                    "A's own p99": f"{_pct(own, 0.99) * 1000:.0f} ms",
+                    "A's own p99": f"{quantile(own, 0.99) * 1000:.0f} ms",
                 },  # fmt: skip
                 ratio=p50 / o50,
                 ratio_text=f"{p50 / o50:.2f}x A's own write",

@@ -26,12 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import REPO, Row, corpus
-
-
-def _pct(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p * (len(xs) - 1))))]
+from .common import REPO, Row, corpus, quantile
 
 
 def _edit(path: Path, n: int) -> str:
@@ -101,7 +96,7 @@ def edit_row(folder: Path, cache: Path, files: int, edits: int) -> tuple[Row, fl
             visible.append(time.perf_counter() - t)
     finally:
         live.stop_watching()  # writes the snapshot (changes were applied)
-    p50, p99 = _pct(applied, 0.5), _pct(applied, 0.99)
+    p50, p99 = quantile(applied, 0.5), quantile(applied, 0.99)
     row = Row(
         "P7",
         "one file edited -> visible (delta), against a full rebuild",
@@ -109,8 +104,8 @@ def edit_row(folder: Path, cache: Path, files: int, edits: int) -> tuple[Row, fl
         {
             "refresh(path) p50": f"{p50 * 1000:.1f} ms",
             "p99": f"{p99 * 1000:.1f} ms",
-            "through the watcher p50": f"{_pct(visible, 0.5) * 1000:.0f} ms",
-            "p99 ": f"{_pct(visible, 0.99) * 1000:.0f} ms (debounce included)",
+            "through the watcher p50": f"{quantile(visible, 0.5) * 1000:.0f} ms",
+            "p99 ": f"{quantile(visible, 0.99) * 1000:.0f} ms (debounce included)",
             "full rebuild": f"{rebuild:.2f} s",
         },
         ratio=p50 / rebuild,
