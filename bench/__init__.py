@@ -24,6 +24,7 @@ P10    ``sustained_load``      64 clients, an edit a second: 2 workers (1 worker
 P11    ``fleet``               a write on replica A visible on B (A's own response)
 P12    ``fleet``               a replica's start (a cold folder load)
 P13    ``fleet``               read throughput of two replicas (one)
+W      ``fleet``               upserts/s through a replica (the store's transactions/s)
 S1-S3  ``search``              search, where and facets (SQLite FTS5; a Python loop)
 H1     ``http_cache``          persisted-query GET answered 304 (the full GET)
 -      ``analytics``           clusters and PageRank (networkx's Louvain; the code before)
