@@ -41,6 +41,18 @@ def _edit(path: Path, n: int) -> str:
     return title
 
 
+def _shown_title(live, rel: str) -> str | None:
+    """The title the live graph shows now for the file ``rel``; None while it shows none
+    (``_edit`` is not atomic: the watcher may read the file half-written and drop its
+    record until the next event)."""
+    rec = live.state.records.get(rel)
+    if rec is None:
+        return None
+    g = live.graph
+    key = g.resolve(rec.primary_url)
+    return None if key is None else g.data(key).title
+
+
 def run(files: int, edits: int = 20) -> list[Row]:
     """P7 and P8 on a copy of the generated corpus of ``files`` files."""
     src = corpus(files)
@@ -89,10 +101,8 @@ def edit_row(folder: Path, cache: Path, files: int, edits: int) -> tuple[Row, fl
             rel = str(v.relative_to(folder))
             title = _edit(v, 100 + i)
             t = time.perf_counter()
-            key = live.graph.resolve(live.state.records[rel].primary_url)
-            while live.graph.data(key).title != title:
+            while _shown_title(live, rel) != title:
                 time.sleep(0.002)
-                key = live.graph.resolve(live.state.records[rel].primary_url) or key
             visible.append(time.perf_counter() - t)
     finally:
         live.stop_watching()  # writes the snapshot (changes were applied)
