@@ -1,4 +1,5 @@
-"""Shared benchmark plumbing: machine facts, corpora, servers, a light HTTP load client."""
+"""Shared benchmark plumbing: machine facts, corpora (on disk or generated in memory),
+servers, fresh-process runs, a light HTTP load client, RSS and percentiles."""
 
 from __future__ import annotations
 
