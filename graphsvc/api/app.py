@@ -41,7 +41,7 @@ except ImportError:  # pragma: no cover - an older Strawberry
 from ..graph import search as gs
 from ..graph.store import GraphStore
 from ..live import LiveCorpus
-from . import fastpath, graphiql, limits, memo, ops, pages, plan, transport
+from . import cost, fastpath, graphiql, limit_errors, limits, memo, ops, pages, plan, transport
 from .auth import READ_DENIED_MESSAGE, Auth
 from .export import export_route
 from .middleware import stack
@@ -298,7 +298,7 @@ class GraphQLApp(GraphQL):
 
         A document is *prepared* once it has run here without an error as a query, on
         the server's loop (not ``heavy``, no ``--threads``), and its estimated cost does
-        not depend on its variables (``limits.estimate_cost_and_dependence``): every
+        not depend on its variables (``cost.estimate_cost_and_dependence``): every
         check before execution (tokens, fields, depth, aliases, cost, introspection,
         validation) then depends only on the document, the graph and the settings, so
         it passes again. What remains per request is what Strawberry does after them:
@@ -349,12 +349,15 @@ class GraphQLApp(GraphQL):
                 result = await result
             if result.errors:
                 if not any(
-                    isinstance(e.original_error, limits.TimeLimitPassed) for e in result.errors
+                    isinstance(e.original_error, limit_errors.TimeLimitPassed)
+                    for e in result.errors
                 ):
                     return False  # the whole path runs it again and reports its errors
                 # As execute_single: fields past the deadline answer with the one reason.
                 request.state.graphql_operation = label
-                timed_out = ExecutionResult(data=None, errors=[limits.time_limit_error(seconds)])
+                timed_out = ExecutionResult(
+                    data=None, errors=[limit_errors.time_limit_error(seconds)]
+                )
                 sub_response.graphql_request_error = transport.is_request_error(timed_out)
                 response_data = await self.process_result(request, timed_out)
                 await self.create_response(response_data, sub_response)(scope, receive, send)
@@ -458,11 +461,13 @@ class GraphQLApp(GraphQL):
         else:
             try:
                 result = await limits.run_with_time_limit(start, seconds, limiter)
-            except limits.LimitExceeded as e:
+            except limit_errors.LimitExceeded as e:
                 result = ExecutionResult(data=None, errors=[e])
-        if any(isinstance(e.original_error, limits.TimeLimitPassed) for e in result.errors or ()):
+        if any(
+            isinstance(e.original_error, limit_errors.TimeLimitPassed) for e in result.errors or ()
+        ):
             # Fields past the deadline failed one by one: answer with the one reason.
-            result = ExecutionResult(data=None, errors=[limits.time_limit_error(seconds)])
+            result = ExecutionResult(data=None, errors=[limit_errors.time_limit_error(seconds)])
         op = context.get("operation") or request_data.operation_name
         request.state.graphql_operation = label = ops.operation_label(op)
         if transport.is_request_error(result):
@@ -485,7 +490,7 @@ class GraphQLApp(GraphQL):
             return False
         variables = request_data.variables if isinstance(request_data.variables, dict) else {}
         try:
-            cost, _ = limits.estimate_cost(
+            price, _ = cost.estimate_cost(
                 self.schema._schema,
                 doc,
                 request_data.operation_name,
@@ -494,7 +499,7 @@ class GraphQLApp(GraphQL):
             )
         except Exception:  # noqa: BLE001 - the limiter reports what is wrong
             return False
-        return s.heavy_cost <= cost <= s.max_cost
+        return s.heavy_cost <= price <= s.max_cost
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -502,15 +507,15 @@ class GraphQLApp(GraphQL):
         rid = getattr(request.state, "request_id", None) or ops.request_id.get()
         op = getattr(request.state, "graphql_operation", None) or "anonymous"
         for error in result.errors or ():
-            if not limits.is_expected(error):
+            if not limit_errors.is_expected(error):
                 # Last line of defence: never show an unexpected exception's text.
                 error.message = "internal error"
                 error.original_error = None
-            limits.name_limit(error)
+            limit_errors.name_limit(error)
             ext = error.extensions or {}
-            if ext.get("code") == limits.LIMIT_EXCEEDED:
+            if ext.get("code") == limit_errors.LIMIT_EXCEEDED:
                 ops.record_refusal(ext.get("limit", "?"))
-            ops.ERRORS.labels(operation=op, code=limits.error_code(error)).inc()
+            ops.ERRORS.labels(operation=op, code=limit_errors.error_code(error)).inc()
             error.extensions = {**ext, "requestId": rid}
         request.state.graphql_errors = len(result.errors or ())
         return await super().process_result(request, result)

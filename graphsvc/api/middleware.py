@@ -16,7 +16,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import ops
-from .limits import LIMIT_EXCEEDED
+from .limit_errors import LIMIT_EXCEEDED
 from .settings import Settings
 
 REQUEST_ID_HEADER = "X-Request-ID"

@@ -238,7 +238,7 @@ def warm(lg: LinkGraph | None) -> None:
     if lg is None:
         return
     from ..graph.query import columns  # noqa: PLC0415
-    from .limits import GraphSize  # noqa: PLC0415
+    from .cost import GraphSize  # noqa: PLC0415
 
     t0 = time.perf_counter()
     try:
@@ -344,7 +344,7 @@ class _Quiet(logging.Filter):
     ones (masked from clients, so the log is the only place to see them)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from .limits import is_expected  # noqa: PLC0415
+        from .limit_errors import is_expected  # noqa: PLC0415
 
         err = record.msg
         return not (hasattr(err, "original_error") and is_expected(err))
