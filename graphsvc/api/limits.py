@@ -22,13 +22,6 @@ from graphql import (
     OperationDefinitionNode,
     parse,
 )
-
-try:  # Strawberry's own executor subclass, when this Strawberry has one
-    from strawberry.schema.schema import (
-        StrawberryGraphQLCoreExecutionContext as _BaseExecutionContext,
-    )
-except ImportError:  # pragma: no cover
-    from graphql import ExecutionContext as _BaseExecutionContext
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -40,6 +33,7 @@ from strawberry.extensions import (
 
 from . import memo
 from .cost import describe_costs, estimate_cost_and_dependence
+from .graphql_core import BaseExecutionContext
 from .limit_errors import LimitExceeded, TimeLimitPassed, time_limit_error
 from .settings import Settings
 
@@ -196,7 +190,7 @@ class CostLimiter(SchemaExtension):
         yield
 
 
-class DeadlineExecutionContext(_BaseExecutionContext):
+class DeadlineExecutionContext(BaseExecutionContext):
     """graphql-core's executor, checking the operation's deadline (``context["deadline"]``)
     before each list it completes: every large answer is made of lists, so an operation
     past its time limit stops soon, and abandoned work (see :func:`run_with_time_limit`)
