@@ -32,3 +32,17 @@ def test_execute_runs_a_document_with_the_schemas_executor():
 def test_http_exception_carries_status_and_reason():
     e = graphql_core.HTTPException(415, "Unsupported content type")
     assert e.status_code == 415 and e.reason == "Unsupported content type"
+
+
+def test_resolve_info_and_awaitable_check_as_the_plans_use_them():
+    import inspect
+
+    params = list(inspect.signature(graphql_core.ResolveInfo).parameters)
+    # plan._Run builds it positionally, with these first twelve and three more.
+    assert params[:12] == [
+        "field_name", "field_nodes", "return_type", "parent_type", "path", "schema",
+        "fragments", "root_value", "operation", "variable_values", "context", "is_awaitable",
+    ]  # fmt: skip
+    assert len(params) == 15
+    assert graphql_core.optimized_is_awaitable(asyncio.sleep(0)) is True
+    assert graphql_core.optimized_is_awaitable(1) is False

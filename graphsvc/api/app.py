@@ -175,7 +175,7 @@ class GraphQLApp(GraphQL):
             if self._threads is None:
                 self._threads = anyio.CapacityLimiter(self.settings.threads)
             limiter = self._threads
-        elif seconds > 0 and self._is_heavy(request_data):
+        elif seconds > 0 and self._is_heavy(request, context, request_data):
             if self._heavy is None:
                 self._heavy = anyio.CapacityLimiter(max(1, self.settings.heavy_threads))
             limiter = self._heavy
@@ -202,9 +202,10 @@ class GraphQLApp(GraphQL):
             self.prepared.remember(context, request, request_data, result, label)
         return result
 
-    def _is_heavy(self, request_data) -> bool:
+    def _is_heavy(self, request, context: dict, request_data) -> bool:
         """True when the operation's estimated cost is at least ``heavy_cost`` (and within
-        ``max_cost``: a refused one is answered at once on the loop)."""
+        ``max_cost``: a refused one is answered at once on the loop). The estimate goes
+        with the request (``RequestState.cost_estimate``): the cost limit reuses it."""
         s = self.settings
         if s.heavy_cost <= 0 or not isinstance(getattr(request_data, "query", None), str):
             return False
@@ -214,18 +215,18 @@ class GraphQLApp(GraphQL):
         doc = limits.parsed(request_data.query, s.max_tokens)
         if doc is None or getattr(request_data, "protocol", "") == "subscription":
             return False
-        variables = request_data.variables if isinstance(request_data.variables, dict) else {}
         try:
-            price, _ = cost.estimate_cost(
+            estimate = cost.estimate(
                 self.schema._schema,
                 doc,
                 request_data.operation_name,
-                variables,
-                self.store.current,
+                request_data.variables,
+                context.get("graph"),
             )
         except Exception:  # noqa: BLE001 - the limiter reports what is wrong
             return False
-        return s.heavy_cost <= price <= s.max_cost
+        RequestState.of(request.scope).cost_estimate = estimate
+        return s.heavy_cost <= estimate.cost <= s.max_cost
 
     async def process_result(
         self, request: Request, result: ExecutionResult

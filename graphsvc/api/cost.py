@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
@@ -370,16 +371,44 @@ def _is_list(t) -> bool:
     return is_list_type(t.of_type if isinstance(t, GraphQLNonNull) else t)
 
 
-def estimate_cost(
-    schema, document, operation_name: str | None, variables: dict | None, lg: LinkGraph | None
-) -> tuple[int, dict[str, int]]:
-    """(total cost, occurrences per priced field) of the operation to run.
+@dataclass(frozen=True, slots=True)
+class CostEstimate:
+    """An operation's estimated cost on one graph (:func:`estimate_cost_and_dependence`)
+    and what it was estimated from, so that one request prices its operation once."""
 
-    See :func:`estimate_cost_and_dependence`, which also says whether the cost depends
-    on the variables.
-    """
-    cost, counts, _ = estimate_cost_and_dependence(schema, document, operation_name, variables, lg)
-    return cost, counts
+    document: Any
+    operation_name: str | None
+    variables: dict | None
+    graph: LinkGraph | None
+    cost: int
+    counts: dict[str, int]
+    #: Whether a rule read an argument whose value comes from the variables.
+    depends: bool
+
+    def is_for(self, document, operation_name, variables, graph) -> bool:
+        """True when it prices this document, operation, variables (the same object)
+        and graph."""
+        return (
+            self.document is document
+            and self.operation_name == operation_name
+            and self.variables is _variables_key(variables)
+            and self.graph is graph
+        )
+
+
+def _variables_key(variables) -> dict | None:
+    return variables if isinstance(variables, dict) and variables else None
+
+
+def estimate(
+    schema, document, operation_name: str | None, variables: dict | None, lg: LinkGraph | None
+) -> CostEstimate:
+    """:func:`estimate_cost_and_dependence` as a :class:`CostEstimate`."""
+    cost, counts, depends = estimate_cost_and_dependence(
+        schema, document, operation_name, variables, lg
+    )
+    key = _variables_key(variables)
+    return CostEstimate(document, operation_name, key, lg, cost, counts, depends)
 
 
 def estimate_cost_and_dependence(

@@ -1,8 +1,9 @@
 """The Strawberry and graphql-core internals the GraphQL view needs, named here only:
-Strawberry's executor base class, its HTTP error, and running a parsed document as
-Strawberry would (its awaitable check and its executor keyword, which differs between
-graphql-core versions). ``tests/test_graphql_core.py`` pins what they do across the
-declared version range (``.ci/run`` runs it with the lower bounds too)."""
+Strawberry's executor base class, its HTTP error, its resolver ``info`` class and
+awaitable check (for the compiled plans, ``plan``), and running a parsed document as
+Strawberry would (its executor keyword differs between graphql-core versions).
+``tests/test_graphql_core.py`` pins what they do across the declared version range
+(``.ci/run`` runs it with the lower bounds too)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 from graphql import execute as graphql_execute
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.schema._graphql_core import execution_context_class_kwargs
+from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as ResolveInfo
 
 try:  # Strawberry's own executor subclass, when this Strawberry has one
     from strawberry.schema.schema import (
@@ -25,7 +27,13 @@ try:  # where Strawberry's views raise their HTTP errors from
 except ImportError:  # pragma: no cover - an older Strawberry
     from strawberry.http.exceptions import HTTPException  # type: ignore[no-redef]
 
-__all__ = ["BaseExecutionContext", "HTTPException", "execute"]
+__all__ = [
+    "BaseExecutionContext",
+    "HTTPException",
+    "ResolveInfo",
+    "execute",
+    "optimized_is_awaitable",
+]
 
 
 async def execute(

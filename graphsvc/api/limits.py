@@ -20,7 +20,6 @@ from graphql import (
     GraphQLError,
     InlineFragmentNode,
     OperationDefinitionNode,
-    parse,
 )
 from strawberry.extensions import (
     AddValidationRules,
@@ -32,25 +31,28 @@ from strawberry.extensions import (
 )
 
 from . import memo
-from .cost import describe_costs, estimate_cost_and_dependence
+from .cost import CostEstimate, describe_costs, estimate
 from .graphql_core import BaseExecutionContext
+from .http.request_state import RequestState
 from .limit_errors import LimitExceeded, TimeLimitPassed, time_limit_error
 from .settings import Settings
 
 
 def parsed(query: str, max_tokens: int):
-    """The parsed document of ``query`` (None when it does not parse within the limits),
-    kept in the process's document cache (bounded in bytes: see ``memo``)."""
-
-    def parse_it():
-        if len(query) > 256 * 1024:
-            return None
-        try:
-            return parse(query, no_location=True, max_tokens=max_tokens)
-        except (GraphQLError, RecursionError):
-            return None
-
-    return memo.cached(query, ("parsed", query, max_tokens), parse_it, memo.document_bytes)
+    """The parsed document of ``query`` as Strawberry parses it under the token limit
+    (the same entry of the process's document cache, ``memo.parsed_document``), or None
+    when it does not parse within the limits (remembered too)."""
+    if len(query) > 256 * 1024:
+        return None
+    failed = ("unparsable", query, max_tokens)
+    if memo.documents.get(failed) is not None:
+        return None
+    try:
+        return memo.parsed_document(query, {"max_tokens": max_tokens})
+    except (GraphQLError, RecursionError):
+        if len(query) <= memo.MAX_CACHED_DOCUMENT:
+            memo.documents.put(failed, True, memo.text_bytes(query))
+        return None
 
 
 def expanded_fields(document, cap: int = 10**9) -> int:
@@ -162,20 +164,15 @@ class CostLimiter(SchemaExtension):
                 yield
                 return
             try:
-                cost, counts, depends = estimate_cost_and_dependence(
-                    ec.schema._schema,
-                    ec.graphql_document,
-                    ec.operation_name,
-                    ec.variables,
-                    ctx.get("graph"),
-                )
+                estimate = _estimate(ec, ctx)
             except LimitExceeded as e:  # a cost rule's own limit (a where's conditions)
                 ec.pre_execution_errors = [e]
                 yield
                 return
+            cost, counts, depends = estimate.cost, estimate.counts, estimate.depends
             ctx["cost"] = cost
             # The same document costs the same on this graph whatever its variables:
-            # the GraphQL view may skip these checks for it (api.app's prepared queries).
+            # the GraphQL view may skip these checks for it (api.prepared).
             ctx["cost_fixed"] = not depends
             ctx["operation"] = ec.operation_name
             if cost > self.max_cost:
@@ -188,6 +185,20 @@ class CostLimiter(SchemaExtension):
                     )
                 ]
         yield
+
+
+def _estimate(ec, ctx: dict) -> CostEstimate:
+    """The operation's cost estimate: the one its HTTP request already made (the GraphQL
+    view's heavy check), else made now."""
+    request = ctx.get("request")
+    scope = getattr(request, "scope", None)
+    graph = ctx.get("graph")
+    args = (ec.graphql_document, ec.operation_name, ec.variables, graph)
+    if scope is not None and scope.get("type") == "http":
+        made = RequestState.of(scope).cost_estimate
+        if made is not None and made.is_for(*args):
+            return made
+    return estimate(ec.schema._schema, *args)
 
 
 class DeadlineExecutionContext(BaseExecutionContext):

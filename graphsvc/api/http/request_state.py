@@ -45,6 +45,8 @@ class RequestState:
     rewrite: list[tuple[str, str]] | None = None
     #: The ETag of a GET query's answer.
     etag: str | None = None
+    #: The operation's estimated cost, computed once (see ``cost.CostEstimate``).
+    cost_estimate: Any = None
     #: The operation's label for metrics (``ops.operation_label``) and its error count.
     operation: str | None = None
     errors: int = 0
