@@ -121,4 +121,6 @@ class PreparedQueries:
             # The document, and its compiled plan counted as much again.
             size = memo.text_bytes(query) + 2 * memo.document_bytes(document)
             key = (query, request_data.operation_name)
-            self._for(lg, create=True).put(key, (document, label, compiled), size)
+            prepared = self._for(lg, create=True)
+            if prepared is not None:
+                prepared.put(key, (document, label, compiled), size)

@@ -47,7 +47,7 @@ class PersistedQueryFiller:
         (registering it when the client sent it with its hash). Raises APQError."""
         ext = payload.get("extensions")
         query, register = self.persisted.resolve(payload.get("query"), ext)
-        if register is not None and fastpath._operation_kinds(query):
+        if register is not None and query is not None and fastpath._operation_kinds(query):
             self.persisted.put(register, query)  # it parses: keep it
         if payload.get("query") is None and query is not None:
             payload["query"] = query
@@ -62,7 +62,7 @@ class PersistedQueryFiller:
         except ValueError:
             return transport.error_for(scope, 400, "`extensions` is not valid JSON")
         resolved, register = self.persisted.resolve(get.query, ext)
-        if register is not None and fastpath._operation_kinds(resolved):
+        if register is not None and resolved is not None and fastpath._operation_kinds(resolved):
             self.persisted.put(register, resolved)
         if get.query is None and resolved is not None:
             get.query = resolved

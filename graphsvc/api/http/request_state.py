@@ -71,7 +71,7 @@ def is_json(scope: Scope) -> bool:
 
 async def read_body(receive: Receive) -> tuple[bytes, Message | None]:
     """The whole request body; or what was read and the message that ended it early."""
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         message = await receive()
         if message["type"] != "http.request":
