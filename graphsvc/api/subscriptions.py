@@ -18,7 +18,7 @@ from strawberry.types import Info
 
 from ..graph.errors import GraphError
 from ..live import Change
-from .limits import LimitExceeded
+from .limit_errors import LimitExceeded
 from .types import LoadIssue, load_report
 from .version import Version
 
