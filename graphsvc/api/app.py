@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import os
 import threading
 import time
 from typing import Any
@@ -38,6 +37,7 @@ try:  # where Strawberry's views raise their HTTP errors from
 except ImportError:  # pragma: no cover - an older Strawberry
     from strawberry.http.exceptions import HTTPException  # type: ignore[no-redef]
 
+from ..config import Settings, mib
 from ..graph import search as gs
 from ..graph.store import GraphStore
 from ..live import LiveCorpus
@@ -48,14 +48,9 @@ from .middleware import stack
 from .persisted import APQError, PersistedQueries
 from .schema import make_schema
 from .schema import schema as default_schema
-from .settings import Settings
 from .subscriptions import MAX_SUBSCRIPTIONS, TransportWSHandler
 from .tables import articles_table_route
 
-#: ``GRAPHSVC_PREPARED=0``: no prepared queries (see ``GraphQLApp._answer_prepared``).
-PREPARED_ENV = "GRAPHSVC_PREPARED"
-#: ``GRAPHSVC_PLANS=0``: prepared documents are not compiled (see ``plan``).
-PLANS_ENV = "GRAPHSVC_PLANS"
 #: Prepared documents kept per graph version and app, in bytes (see ``memo``).
 PREPARED_BYTES = 8 * 1024 * 1024
 
@@ -94,14 +89,16 @@ class GraphQLApp(GraphQL):
         self.auth = auth or Auth()
         self._threads: anyio.CapacityLimiter | None = None  # made on the server's loop
         self._heavy: anyio.CapacityLimiter | None = None
-        self._cached = fastpath.ResponseCache(self._answer, store)
-        self.persisted = PersistedQueries()
-        #: Prepared queries (see :meth:`_answer_prepared`); ``GRAPHSVC_PREPARED=0``
+        self._cached = fastpath.ResponseCache(
+            self._answer, store, mib(self.settings.response_cache_mb)
+        )
+        self.persisted = PersistedQueries(mib(self.settings.persisted_queries_mb))
+        #: Prepared queries (see :meth:`_answer_prepared`); the ``prepared`` setting off
         #: turns them off (every request takes Strawberry's whole path).
-        self._prepared_on = os.environ.get(PREPARED_ENV, "1") != "0"
+        self._prepared_on = self.settings.prepared
         self._prepared_key = ("prepared-queries", object())  # this app's, per graph
-        #: ``GRAPHSVC_PLANS=0``: prepared documents run on graphql-core, not compiled.
-        self._plans_on = os.environ.get(PLANS_ENV, "1") != "0"
+        #: The ``plans`` setting off: prepared documents run on graphql-core, not compiled.
+        self._plans_on = self.settings.plans
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "websocket" and GRAPHQL_TRANSPORT_WS_PROTOCOL not in (

@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import orjson
@@ -119,7 +118,6 @@ def encode_json(data: object) -> str:
 
 # -- whole-response cache -----------------------------------------------------------------
 
-CACHE_BYTES_ENV = "GRAPHSVC_RESPONSE_CACHE_MB"
 #: Documents longer than this are not cached (nor parsed here).
 MAX_CACHED_QUERY = memo.MAX_CACHED_DOCUMENT
 #: Parsing stops past this many tokens: such a document is not cached.
@@ -196,11 +194,9 @@ class ResponseCache:
     authorise the request before calling this (a replayed answer skips the view).
     """
 
-    def __init__(self, app, store, max_bytes: int | None = None, min_bytes: int = 16 * 1024):
+    def __init__(self, app, store, max_bytes: int = 64 * 1024 * 1024, min_bytes: int = 16 * 1024):
         self.app = app
         self.store = store
-        if max_bytes is None:
-            max_bytes = int(float(os.environ.get(CACHE_BYTES_ENV, "64")) * 1024 * 1024)
         self.max_bytes = max_bytes
         self.min_bytes = min_bytes
 

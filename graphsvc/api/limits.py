@@ -76,11 +76,11 @@ from strawberry.extensions import (
     query_depth_limiter,
 )
 
+from ..config import Settings
 from ..graph import query as gq
 from ..graph.errors import GraphError
 from ..graph.model import ARTICLE, LinkGraph
 from . import memo
-from .settings import Settings
 
 LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
 
