@@ -11,7 +11,8 @@ import pickle
 from graphsvc import config
 from graphsvc.cli import parser
 from graphsvc.config import SETTINGS, Config, Settings
-from tests.conftest import REPO, clean_env, serve
+
+from .conftest import REPO, clean_env, serve
 
 PACKAGE = REPO / "graphsvc"
 
