@@ -188,7 +188,7 @@ def open_store(config: Config):
 
 def _build_store(config: Config, store, assets) -> Server:
     from .api import ops
-    from .store import StoreError, StoreUnavailable
+    from .errors import StoreError, StoreUnavailable
     from .store.corpus import StoreCorpus
     from .store.metrics import register
 

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from graphsvc.errors import WriteFailed
 from graphsvc.ingest import load_corpus
 from graphsvc.ingest import write as write_module
-from graphsvc.live import LiveCorpus, WriteFailed
+from graphsvc.live import LiveCorpus
 
 from .conftest import serve
 from .corpus import article, write

@@ -15,20 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import BY_NAME
-from ..graph.errors import GraphError
-
-
-class AuthError(GraphError):
-    extensions = {"code": "FORBIDDEN"}
-
-
-class ReadOnly(AuthError):
-    extensions = {"code": "READ_ONLY"}
-
-
-class Unauthenticated(AuthError):
-    extensions = {"code": "UNAUTHENTICATED"}
-
+from ..errors import AuthError, ReadOnly, Unauthenticated
 
 READ_ONLY_MESSAGE = (
     "this server is read-only: no write token is configured "

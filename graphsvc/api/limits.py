@@ -77,8 +77,8 @@ from strawberry.extensions import (
 )
 
 from ..config import Settings
+from ..errors import GraphError
 from ..graph import query as gq
-from ..graph.errors import GraphError
 from ..graph.model import ARTICLE, LinkGraph
 from . import memo
 

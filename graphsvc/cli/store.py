@@ -19,7 +19,7 @@ def store_errors(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.
     """``fn``, with the store's errors printed as one line and exit status 2."""
 
     def run(args: argparse.Namespace) -> int:
-        from ..store import StoreError, StoreUnavailable
+        from ..errors import StoreError, StoreUnavailable
 
         try:
             return fn(args)
@@ -66,8 +66,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 def _import_watch(pg, folder: Path) -> int:
     """Follow ``folder`` into the store until interrupted: each burst of changes is one
     store transaction of the files it touched; after an outage, a full re-import."""
+    from ..errors import StoreUnavailable
     from ..ingest.watch import follow
-    from ..store import StoreUnavailable
     from ..store.transfer import import_folder, import_paths
 
     print(f"graphsvc: following {folder} into {pg.where} (Ctrl-C stops)", file=sys.stderr)

@@ -71,10 +71,10 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from ..config import BY_NAME
+from ..errors import LogPruned, Rewound, StoreError, StoreRefused, StoreUnavailable
 from ..graph.urls import canonical_url
 from ..ingest import parse_bytes
 from ..ingest.records import ArticleRecord
-from .errors import LogPruned, Rewound, StoreError, StoreRefused, StoreUnavailable
 
 log = logging.getLogger("graphsvc.store")
 

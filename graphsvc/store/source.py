@@ -52,10 +52,10 @@ from datetime import UTC, datetime
 
 import psycopg
 
+from ..errors import LogPruned, Rewound, StoreError, StoreUnavailable
 from ..ingest import parse_bytes
 from ..ingest.loader import PARALLEL_MIN_FILES, chunk_size, paused_gc
 from ..ingest.records import ArticleRecord, LoadIssue
-from .errors import LogPruned, Rewound, StoreError, StoreUnavailable
 from .pg import CHANNEL, LogBatch, LogEntry, PgStore, _reason, abort_after
 
 log = logging.getLogger("graphsvc.store")
