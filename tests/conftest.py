@@ -25,6 +25,16 @@ def clean_env(**extra: str) -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("GRAPHSVC_")} | extra
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_snapshots(tmp_path_factory) -> Iterator[None]:
+    """Corpora loaded in the test process keep their snapshots in the session's own
+    folder, never in the caller's ``GRAPHSVC_CACHE_DIR`` (or ``~/.cache``)."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("GRAPHSVC_CACHE_DIR", str(tmp_path_factory.mktemp("snapshots")))
+    yield
+    patch.undo()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

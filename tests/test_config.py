@@ -101,3 +101,12 @@ def test_the_harness_drops_the_callers_variables(tmp_path, monkeypatch):
         assert "errors" not in body, body  # depth 2 > the caller's 1
     assert not elsewhere.exists()
     assert list((tmp_path / "cache").glob("*.snapshot"))
+
+
+def test_the_test_process_keeps_snapshots_to_itself(tmp_path):
+    """In the test process too, a corpus's snapshot goes to the session's folder."""
+    from graphsvc.startup import load_graph
+
+    loaded = load_graph(REPO / "seeds")
+    assert loaded.snapshot is not None
+    assert "snapshots" in loaded.snapshot.parent.name, loaded.snapshot
