@@ -50,7 +50,6 @@ class Setting:
     metavar: str | None = None
     commands: tuple[str, ...] = ("serve",)
     target: str = "serve"
-    secret: bool = False
 
     def parse(self, raw: str) -> Any:
         """The value of the environment string ``raw``."""
@@ -134,7 +133,6 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "the bearer token writes need (or --token-file; without either the server is read-only)",
         env="GRAPHSVC_TOKEN",
-        secret=True,
     ),
     Setting(
         "token_file",
@@ -157,7 +155,6 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "the bearer token reads need with --read-token",
         env="GRAPHSVC_READ_TOKEN",
-        secret=True,
     ),
     Setting(
         "read_token_file",

@@ -89,7 +89,7 @@ def load_corpus_object(
     return corpus
 
 
-def load_graph(folder: Path, config: Config, quiet: bool = False):
+def load_static_graph(folder: Path, config: Config, quiet: bool = False):
     """``folder``'s static graph, loaded with :func:`load_corpus_object`."""
     return load_corpus_object(folder, config, quiet=quiet, live=False).graph
 

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from ..config import Config
-from ..loading import load_graph, print_report, progress_bar
+from ..loading import load_static_graph, print_report, progress_bar
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -43,7 +43,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    lg = load_graph(Path(args.dir), Config.from_args(args), quiet=True)
+    lg = load_static_graph(Path(args.dir), Config.from_args(args), quiet=True)
     return print_report(lg)
 
 

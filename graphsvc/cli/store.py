@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..config import Config
-from ..loading import load_graph, print_report, progress_bar
+from ..loading import load_static_graph, print_report, progress_bar
 
 
 def store_errors(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -45,7 +45,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise NotADirectoryError(f"corpus folder not found: {folder}")
     pg = _store(args)
     # Validated exactly as `graphsvc validate` does, with the same report.
-    status = print_report(load_graph(folder, Config.from_args(args), quiet=True))
+    status = print_report(load_static_graph(folder, Config.from_args(args), quiet=True))
     t0 = time.perf_counter()
     with progress_bar("importing", None) as advance:
         report = import_folder(pg, folder, progress=advance)
