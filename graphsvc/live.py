@@ -52,9 +52,9 @@ from urllib.parse import urlsplit
 import yaml
 
 from . import snapshot
+from .errors import UnknownURL, WriteFailed, WriteRefused
 from .graph import LinkGraph, build_graph
 from .graph.delta import GraphState
-from .graph.errors import GraphError, UnknownURL
 from .graph.store import GraphStore
 from .graph.urls import canonical_url
 from .ingest import Corpus, fs, journal, load_corpus, parse_bytes, read_file
@@ -87,18 +87,6 @@ def log_to_stderr(level: str = "info") -> None:
     log.addHandler(handler)
     log.setLevel(getattr(logging, level.upper(), logging.DEBUG))
     log.propagate = False
-
-
-class WriteRefused(GraphError):
-    """The write was not attempted: invalid input, or an article that cannot be written."""
-
-    extensions = {"code": "BAD_USER_INPUT"}
-
-
-class WriteFailed(GraphError):
-    """The file system refused a write; every file and the graph are as they were."""
-
-    extensions = {"code": "WRITE_FAILED"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from graphsvc.errors import WriteFailed
 from graphsvc.ingest import load_corpus
 from graphsvc.ingest import write as write_module
-from graphsvc.live import LiveCorpus, WriteFailed
+from graphsvc.live import LiveCorpus
 
-from .conftest import serve
+from .conftest import clean_env, serve
 from .corpus import article, write
 from .livetools import TOKEN, UPSERT, UPSERT_MANY, errors, input_for, title_of, upsert, version
 from .livetools import write as mutate
@@ -50,7 +51,7 @@ def test_writer_killed_at_random_points_leaves_whole_files(tmp_path):
         (folder / f"{i:02d}.md").write_text(kill_writer.text(i, 0))
     rng = random.Random(5)
     seen = {0}
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env = clean_env(PYTHONPATH=os.pathsep.join(sys.path))
     for round_ in range(1, 11):  # a bounded number of kills
         proc = subprocess.Popen(
             [

@@ -3,7 +3,6 @@ import, serve, export, writes through any replica, conflicts, and the store goin
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -16,7 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.conftest import SEEDS, serve
+from tests.conftest import SEEDS, clean_env, serve
 from tests.corpus import article, item, write
 from tests.livetools import (
     AUTH,
@@ -52,7 +51,7 @@ def graphsvc(*args: str, env: dict | None = None, cwd=None) -> subprocess.Comple
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, **(env or {})},
+        env=clean_env(**(env or {})),
         cwd=cwd,
     )
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from graphsvc.ingest import journal
 from graphsvc.live import LiveCorpus
 
-from .conftest import serve
+from .conftest import clean_env, serve
 from .corpus import article, write
 
 JOURNAL = journal.JOURNAL
@@ -94,7 +94,7 @@ def graphsvc(*args: str, cwd: Path) -> subprocess.CompletedProcess:
         text=True,
         timeout=120,
         cwd=cwd,
-        env={**os.environ, "GRAPHSVC_CACHE_DIR": str(cwd / "cache")},
+        env=clean_env(GRAPHSVC_CACHE_DIR=str(cwd / "cache")),
     )
 
 

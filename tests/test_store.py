@@ -9,7 +9,8 @@ import time
 import psycopg
 import pytest
 
-from graphsvc.store import PgStore, StoreError, StoreSource, StoreUnavailable
+from graphsvc.errors import StoreError, StoreUnavailable
+from graphsvc.store import PgStore, StoreSource
 from graphsvc.store.pg import SCHEMA_VERSION
 
 ARTICLE = b"---\ntitle: A\nwebUrl: https://a.example/x\nmood: 3\n---\nBody \xff bytes\r\n"
@@ -214,7 +215,7 @@ def test_parallel_parse_equals_serial():
 
 
 def test_prune_deletes_history_keeps_current_content_and_refuses_old_readers(pg_url):
-    from graphsvc.store.errors import LogPruned
+    from graphsvc.errors import LogPruned
 
     pg = store(pg_url)
     put(pg, "a.md", ARTICLE)  # 1: current until the end

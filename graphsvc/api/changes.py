@@ -18,8 +18,8 @@ import anyio.to_thread
 import strawberry
 from strawberry.types import Info
 
+from ..errors import BoundError, GraphError
 from ..graph import query as gq
-from ..graph.errors import BoundError, GraphError
 from .subscriptions import changes
 from .types import Article, ArticleWhere
 from .version import Version

@@ -9,10 +9,10 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
+from ..errors import BoundError, check_bound
 from ..graph import analytics as ga
 from ..graph import explore as ge
 from ..graph import maps as gm
-from ..graph.errors import BoundError, check_bound
 from ..graph.layout import SPRING, positions_around
 from .types import (
     Article,

@@ -25,8 +25,9 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 from strawberry.types.arguments import InputContext
 
+from ..errors import WriteRefused
 from ..ingest.write import FILE_KEYS
-from ..live import LiveCorpus, WriteRefused, WriteResult
+from ..live import LiveCorpus, WriteResult
 from .auth import Auth
 from .types import Article, graph
 from .version import Version

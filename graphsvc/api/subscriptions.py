@@ -16,7 +16,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.types import Info
 
-from ..graph.errors import GraphError
+from ..errors import GraphError
 from ..live import Change
 from .limit_errors import LimitExceeded
 from .types import LoadIssue, load_report

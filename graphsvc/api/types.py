@@ -24,6 +24,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from .. import graph as gl
+from ..errors import BoundError, GraphError
 from ..graph import analytics as ga
 from ..graph import chains as gc
 from ..graph import export as gx
@@ -31,7 +32,6 @@ from ..graph import layout as glayout
 from ..graph import query as gq
 from ..graph import search as gs
 from ..graph import traverse as gt
-from ..graph.errors import BoundError, GraphError
 from ..ingest import records
 from .version import Version
 

@@ -9,7 +9,6 @@
 Nothing here knows about GraphQL or the command line.
 """
 
-from .errors import StoreError, StoreUnavailable, VersionConflict
 from .pg import SCHEMA_VERSION, PgStore, redact
 from .source import StoreDelta, StoreSource
 
@@ -17,9 +16,6 @@ __all__ = [
     "SCHEMA_VERSION",
     "PgStore",
     "StoreDelta",
-    "StoreError",
     "StoreSource",
-    "StoreUnavailable",
-    "VersionConflict",
     "redact",
 ]

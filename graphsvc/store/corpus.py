@@ -50,7 +50,14 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__, snapshot
-from ..graph.errors import UnknownURL
+from ..errors import (
+    LogPruned,
+    Rewound,
+    StoreUnavailable,
+    UnknownURL,
+    VersionConflict,
+    WriteRefused,
+)
 from ..graph.model import LinkGraph
 from ..graph.store import GraphStore
 from ..graph.urls import canonical_url
@@ -60,13 +67,11 @@ from ..live import (
     Change,
     LiveCorpus,
     Loaded,
-    WriteRefused,
     WriteResult,
     Written,
     new_file_name,
     prepare_article,
 )
-from .errors import LogPruned, Rewound, StoreUnavailable, VersionConflict
 from .pg import SCHEMA_VERSION, WRITE_TIMEOUT, PgStore, Timeouts, abort_after, article_urls, outcome
 from .source import StoreDelta, StoreSource
 

@@ -3,7 +3,7 @@
 This is the seam where the store plugs into a live corpus, beside the folder watcher.
 It knows nothing of graphs or of the live corpus' internals; a consumer calls::
 
-    source = StoreSource(PgStore.from_env(url))
+    source = StoreSource(PgStore.open(url))
     version, files = source.load(progress=advance)     # {path: (record, issues)}
     # build the graph of ``files`` as version ``version``, then:
     source.start(since=version, apply=on_delta)        # a background thread
@@ -52,10 +52,10 @@ from datetime import UTC, datetime
 
 import psycopg
 
+from ..errors import LogPruned, Rewound, StoreError, StoreUnavailable
 from ..ingest import parse_bytes
 from ..ingest.loader import PARALLEL_MIN_FILES, chunk_size, paused_gc
 from ..ingest.records import ArticleRecord, LoadIssue
-from .errors import LogPruned, Rewound, StoreError, StoreUnavailable
 from .pg import CHANNEL, LogBatch, LogEntry, PgStore, _reason, abort_after
 
 log = logging.getLogger("graphsvc.store")
