@@ -7,7 +7,7 @@ measures, over N rounds each:
 
 * edit -> visible: a file rewritten on disk until the watcher has swapped in a graph
   that shows it (the service aims at about a second);
-* upsert: LiveCorpus.upsert of one article (validate, atomic write, rebuild, swap);
+* upsert: Corpus.upsert of one article (validate, atomic write, rebuild, swap);
 * rebuild: one change applied (re-read one file, rebuild the graph from records).
 
 The baseline is a full reload (load_corpus + build_graph), what a restart would cost.
@@ -26,9 +26,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from graphsvc.corpus import folder_corpus  # noqa: E402
 from graphsvc.graph import build_graph  # noqa: E402
 from graphsvc.ingest import load_corpus  # noqa: E402
-from graphsvc.live import LiveCorpus  # noqa: E402
 
 
 def ms(xs: list[float]) -> str:
@@ -54,7 +54,7 @@ def main() -> None:
         print(f"corpus: {args.corpus}: {lg.stats().files} files, {lg.stats().articles} articles")
         print(f"baseline full reload:        {full * 1000:7.1f} ms")
 
-        live = LiveCorpus(folder)
+        live = folder_corpus(folder)
         live.start_watching()
         try:
             target = folder / "bench-live.md"

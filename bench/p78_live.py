@@ -1,7 +1,7 @@
 """P7: one file edited -> visible (delta) against a full rebuild; P8: default-mode restart
 from the snapshot (unchanged, and after 100 files changed) against a cold start.
 
-Both in one process through the corpus object (graphsvc.live.LiveCorpus), the way
+Both in one process through the corpus object (graphsvc.corpus.Corpus), the way
 ``graphsvc serve DIR`` loads and follows a folder. P7 measures two things per edit:
 ``refresh(path)`` (re-read the file, apply the delta, swap the version: what the watcher
 does after its debounce) and edit -> visible through the real watcher (including the
@@ -36,9 +36,9 @@ def _edit(path: Path, n: int) -> str:
 
 
 def run(files: int, edits: int = 20) -> list[Row]:
+    from graphsvc.corpus import folder_corpus
     from graphsvc.graph.build import build_graph
     from graphsvc.ingest.loader import Corpus
-    from graphsvc.live import LiveCorpus
 
     src = corpus(files)
     rows = []
@@ -48,7 +48,7 @@ def run(files: int, edits: int = 20) -> list[Row]:
         cache = Path(tmp) / "cache"
 
         t = time.perf_counter()
-        live = LiveCorpus(folder, load=False, cache=True, cache_dir=cache)
+        live = folder_corpus(folder, load=False, cache=True, cache_dir=cache)
         live.load()
         cold = time.perf_counter() - t
         s = live.graph.stats()
@@ -108,7 +108,7 @@ def run(files: int, edits: int = 20) -> list[Row]:
         # P8: restarts in default mode.
         del live
         t = time.perf_counter()
-        again = LiveCorpus(folder, load=False, cache=True, cache_dir=cache)
+        again = folder_corpus(folder, load=False, cache=True, cache_dir=cache)
         info = again.load()
         unchanged = time.perf_counter() - t
         assert info.source == "snapshot" and info.reread == 0, info
@@ -116,7 +116,7 @@ def run(files: int, edits: int = 20) -> list[Row]:
         for i, v in enumerate(sorted(folder.rglob("*.md"))[:: max(1, files // 100)][:100]):
             _edit(v, 1000 + i)
         t = time.perf_counter()
-        again = LiveCorpus(folder, load=False, cache=True, cache_dir=cache)
+        again = folder_corpus(folder, load=False, cache=True, cache_dir=cache)
         info = again.load()
         changed = time.perf_counter() - t
         assert info.source == "snapshot" and info.reread == 100, info

@@ -59,10 +59,10 @@ def load_corpus_object(
     folder: Path, quiet: bool = False, cache: bool = True, corpus=None, live: bool = True
 ):
     """Load a corpus object (``corpus``, or a new one) with the progress bar and summary."""
-    from .live import LiveCorpus
+    from .corpus import folder_corpus
 
     if corpus is None:
-        corpus = LiveCorpus(folder, load=False, cache=cache, keep_state=live)
+        corpus = folder_corpus(folder, load=False, cache=cache, keep_state=live)
     tty = sys.stderr.isatty()
     with contextlib.ExitStack() as stack:
         advance = [lambda n: None]
@@ -186,10 +186,12 @@ def _serve_static(args: argparse.Namespace, folder: Path, settings, assets=None)
         )
         uvicorn.run("graphsvc.api.ops:app_from_env", factory=True, workers=args.workers, **run)
         return 0
-    from .live import LiveCorpus
+    from .corpus import folder_corpus
 
     store = GraphStore()
-    corpus = LiveCorpus(folder, store=store, load=False, cache=not args.no_cache, keep_state=False)
+    corpus = folder_corpus(
+        folder, store=store, load=False, cache=not args.no_cache, keep_state=False
+    )
     app = create_app(store, settings, assets=assets)
 
     def load():
@@ -209,17 +211,17 @@ def _serve_static(args: argparse.Namespace, folder: Path, settings, assets=None)
 def _preload_shared(folder: Path, cache: bool) -> None:
     """The supervisor's child: load (writing the snapshot workers start from) and start
     the shared version journal at the loaded version."""
-    from .live import Journal
+    from .corpus.versions import VersionJournal
     from .snapshot import snapshot_path
 
     corpus = load_corpus_object(folder, cache=cache, live=True)
     corpus.close()
-    Journal(snapshot_path(corpus.root)).reset(corpus.graph.version)
+    VersionJournal(snapshot_path(corpus.root)).reset(corpus.graph.version)
 
 
 def _serve_workers(args: argparse.Namespace, folder: Path) -> int:
     """``--workers N`` in default mode: every worker follows the folder and accepts
-    writes; versions are shared through a journal under a file lock (live.Journal)."""
+    writes; versions are shared through a journal under a file lock (VersionJournal)."""
     import uvicorn
 
     from .api import ops
@@ -255,8 +257,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .api.app import create_app
     from .api.auth import auth_from_options
     from .api.settings import Settings
+    from .corpus import folder_corpus, log_to_stderr
     from .graph.store import GraphStore
-    from .live import LiveCorpus, log_to_stderr
 
     assets = None
     if args.graphiql_assets:  # checked before the corpus loads: a wrong folder fails fast
@@ -305,7 +307,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Serve at once (/healthz alive, /readyz 503) and load the corpus meanwhile; follow
     # the folder once it is loaded.
     store = GraphStore()
-    live = LiveCorpus(folder, store=store, load=False, cache=not args.no_cache, **_interval(args))
+    live = folder_corpus(
+        folder, store=store, load=False, cache=not args.no_cache, **_interval(args)
+    )
     app = create_app(store, settings, live=live, auth=auth, assets=assets)
 
     def load():
@@ -511,7 +515,7 @@ def _load_store(live) -> None:
             if tty and n >= 200:
                 advance[0] = stack.enter_context(_progress("loading", n))
 
-        live.load(progress=lambda n: advance[0](n), on_total=on_total)
+        live.load(progress=lambda n: advance[0](n), on_files=on_total)
 
 
 def _serve_store(args: argparse.Namespace, settings, auth, assets) -> int:
@@ -520,9 +524,9 @@ def _serve_store(args: argparse.Namespace, settings, auth, assets) -> int:
 
     from .api import ops
     from .api.app import create_app
+    from .corpus.postgres import store_corpus
     from .graph.store import GraphStore
     from .store import StoreError, StoreUnavailable
-    from .store.corpus import StoreCorpus
     from .store.metrics import register
 
     pg = _store(args)
@@ -537,14 +541,17 @@ def _serve_store(args: argparse.Namespace, settings, auth, assets) -> int:
     write_timeout = args.store_write_timeout
     if settings.time_limit > 0:  # a write answers within its operation's time limit
         write_timeout = min(write_timeout, settings.time_limit / 2)
-    live = StoreCorpus(
+    live = store_corpus(
         pg, store=store, cache=not args.no_cache, write_timeout=write_timeout, **_interval(args)
     )
     app = create_app(store, settings, live=live, auth=auth, assets=assets)
-    register(live.source, ops.REGISTRY)
+    register(live.source.feed, ops.REGISTRY)
     state = app.state.load_state
-    state.details = lambda: {"store": live.source.status().report(), **live.start_report()}
-    state.check = live.source.check  # /readyz: says so while the store does not answer
+    state.details = lambda: {
+        "store": live.source.feed.status().report(),
+        **live.source.start_report(),
+    }
+    state.check = live.source.feed.check  # /readyz: says so while the store does not answer
     server = uvicorn.Server(uvicorn.Config(app, **_uvicorn_options(args)))
     restart: list = []
 
@@ -556,7 +563,7 @@ def _serve_store(args: argparse.Namespace, settings, auth, assets) -> int:
         restart.append(e)
         server.should_exit = True
 
-    live.on_rewound = rewound
+    live.source.on_rewound = rewound
 
     def load():
         delay = 0.5
@@ -594,7 +601,7 @@ def _serve_store(args: argparse.Namespace, settings, auth, assets) -> int:
         server.run()
     finally:
         live.close()  # stop following; write the snapshot if versions came since
-        live.source.close()
+        live.source.feed.close()
     if restart:
         sys.stdout.flush()
         sys.stderr.flush()

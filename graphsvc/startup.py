@@ -1,7 +1,7 @@
 """Folder -> served graph, for callers that want a graph and nothing else.
 
-A thin front of :class:`graphsvc.live.LiveCorpus`, the one path from a folder to a
-served graph: snapshot when valid (files changed since are read again and applied),
+A thin front of :func:`graphsvc.corpus.folder_corpus`, the one path from a folder to
+a served graph: snapshot when valid (files changed since are read again and applied),
 else a cold load that writes one.
 """
 
@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from .live import LiveCorpus, Loaded
+from .corpus import Corpus, Loaded, folder_corpus
 
 __all__ = ["Loaded", "default_corpus", "load_graph", "open_corpus"]
 
@@ -26,10 +26,10 @@ def open_corpus(
     progress: Callable[[int], None] | None = None,
     on_files: Callable[[int], None] | None = None,
     store=None,
-) -> LiveCorpus:
+) -> Corpus:
     """The corpus object of ``folder``, loaded. ``live=False``: a static graph (no delta
     state kept, nothing can be applied)."""
-    corpus = LiveCorpus(
+    corpus = folder_corpus(
         folder, store=store, load=False, cache=cache, cache_dir=cache_dir, keep_state=live
     )
     corpus.load(workers, progress=progress, on_files=on_files)

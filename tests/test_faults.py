@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from graphsvc.corpus import WriteFailed, folder_corpus
 from graphsvc.ingest import load_corpus
 from graphsvc.ingest import write as write_module
-from graphsvc.live import LiveCorpus, WriteFailed
 
 from .conftest import serve
 from .corpus import article, write
@@ -78,7 +78,7 @@ def test_writer_killed_at_random_points_leaves_whole_files(tmp_path):
     for p in leftovers:
         os.utime(p, (0, 0))
     (folder / ".00.md.inuse.graphsvc-tmp").write_text("being written")
-    LiveCorpus(folder)
+    folder_corpus(folder)
     names = sorted(p.name for p in folder.iterdir())
     assert names == [".00.md.inuse.graphsvc-tmp"] + [f"{i:02d}.md" for i in range(files)]
 
@@ -129,7 +129,7 @@ def live(tmp_path):
     folder = tmp_path / "c"
     write(folder, "a.md", article("https://enospc.example/a", "A"), "Body\n")
     write(folder, "b.md", article("https://enospc.example/b", "B"))
-    return LiveCorpus(folder)
+    return folder_corpus(folder)
 
 
 def failing_fsync(monkeypatch, fail_call: int) -> None:

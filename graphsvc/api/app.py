@@ -38,9 +38,9 @@ try:  # where Strawberry's views raise their HTTP errors from
 except ImportError:  # pragma: no cover - an older Strawberry
     from strawberry.http.exceptions import HTTPException  # type: ignore[no-redef]
 
+from ..corpus import Corpus
 from ..graph import search as gs
 from ..graph.store import GraphStore
-from ..live import LiveCorpus
 from . import fastpath, graphiql, limits, memo, ops, pages, plan, transport
 from .auth import READ_DENIED_MESSAGE, Auth
 from .export import export_route
@@ -78,7 +78,7 @@ class GraphQLApp(GraphQL):
         store: GraphStore,
         settings: Settings | None = None,
         schema=None,
-        live: LiveCorpus | None = None,
+        live: Corpus | None = None,
         auth: Auth | None = None,
         assets: graphiql.LocalAssets | None = None,
         **kw,
@@ -720,7 +720,7 @@ class ReadGuard:
 def create_app(
     store: GraphStore,
     settings: Settings | None = None,
-    live: LiveCorpus | None = None,
+    live: Corpus | None = None,
     auth: Auth | None = None,
     watch: bool = False,
     assets: graphiql.LocalAssets | None = None,

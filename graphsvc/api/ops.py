@@ -433,7 +433,7 @@ def app_from_env():
     way while the others go on answering."""
     from pathlib import Path  # noqa: PLC0415
 
-    from ..live import LiveCorpus  # noqa: PLC0415
+    from ..corpus import folder_corpus  # noqa: PLC0415
     from ..startup import default_corpus  # noqa: PLC0415
     from .app import create_app  # noqa: PLC0415
     from .auth import auth_from_options  # noqa: PLC0415
@@ -446,7 +446,9 @@ def app_from_env():
     folder = folder or default_corpus()
     cache = not os.environ.get(NO_CACHE_ENV)
     store = GraphStore()
-    corpus = LiveCorpus(folder, store=store, load=False, cache=cache, keep_state=live, shared=live)
+    corpus = folder_corpus(
+        folder, store=store, load=False, cache=cache, keep_state=live, shared=live
+    )
     if live:
         auth = auth_from_options(
             os.environ.get("GRAPHSVC_TOKEN_FILE") or None,

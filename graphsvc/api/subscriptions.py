@@ -16,8 +16,8 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.types import Info
 
+from ..corpus import Change
 from ..graph.errors import GraphError
-from ..live import Change
 from .limits import LimitExceeded
 from .types import LoadIssue, load_report
 from .version import Version

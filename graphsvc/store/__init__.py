@@ -1,9 +1,8 @@
 """PostgreSQL as the shared store of a fleet of replicas (see README, "Running a fleet").
 
 * :mod:`.pg` - tables, migrations, the change log, write transactions (:class:`PgStore`).
-* :mod:`.source` - bulk read and follow the log (:class:`StoreSource`), the seam a live
-  corpus plugs into beside the folder watcher.
-* :mod:`.corpus` - :class:`StoreCorpus`, today's LiveCorpus fed from the store.
+* :mod:`.source` - bulk read and follow the log (:class:`StoreSource`), what
+  :class:`graphsvc.corpus.postgres.PostgresSource` reads the store with.
 * :mod:`.transfer` - import a folder into the store, export the store as files.
 
 Nothing here knows about GraphQL or the command line.
