@@ -189,9 +189,7 @@ def _serve_static(args: argparse.Namespace, folder: Path, settings, assets=None)
     from .corpus import folder_corpus
 
     store = GraphStore()
-    corpus = folder_corpus(
-        folder, store=store, load=False, cache=not args.no_cache, keep_state=False
-    )
+    corpus = folder_corpus(folder, store, load=False, cache=not args.no_cache, keep_state=False)
     app = create_app(store, settings, assets=assets)
 
     def load():
@@ -307,9 +305,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Serve at once (/healthz alive, /readyz 503) and load the corpus meanwhile; follow
     # the folder once it is loaded.
     store = GraphStore()
-    live = folder_corpus(
-        folder, store=store, load=False, cache=not args.no_cache, **_interval(args)
-    )
+    live = folder_corpus(folder, store, load=False, cache=not args.no_cache, **_interval(args))
     app = create_app(store, settings, live=live, auth=auth, assets=assets)
 
     def load():
@@ -545,13 +541,11 @@ def _serve_store(args: argparse.Namespace, settings, auth, assets) -> int:
         pg, store=store, cache=not args.no_cache, write_timeout=write_timeout, **_interval(args)
     )
     app = create_app(store, settings, live=live, auth=auth, assets=assets)
-    register(live.source.feed, ops.REGISTRY)
+    source = live.source  # a PostgresSource
+    register(source.feed, ops.REGISTRY)
     state = app.state.load_state
-    state.details = lambda: {
-        "store": live.source.feed.status().report(),
-        **live.source.start_report(),
-    }
-    state.check = live.source.feed.check  # /readyz: says so while the store does not answer
+    state.details = lambda: {"store": source.feed.status().report(), **source.start_report()}
+    state.check = source.feed.check  # /readyz: says so while the store does not answer
     server = uvicorn.Server(uvicorn.Config(app, **_uvicorn_options(args)))
     restart: list = []
 
@@ -563,7 +557,7 @@ def _serve_store(args: argparse.Namespace, settings, auth, assets) -> int:
         restart.append(e)
         server.should_exit = True
 
-    live.source.on_rewound = rewound
+    source.on_rewound = rewound
 
     def load():
         delay = 0.5
@@ -601,7 +595,7 @@ def _serve_store(args: argparse.Namespace, settings, auth, assets) -> int:
         server.run()
     finally:
         live.close()  # stop following; write the snapshot if versions came since
-        live.source.feed.close()
+        source.feed.close()
     if restart:
         sys.stdout.flush()
         sys.stderr.flush()

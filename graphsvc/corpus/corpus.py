@@ -35,6 +35,7 @@ from .snapshots import SnapshotWriter
 from .source import Source
 from .versions import VersionJournal
 
+#: The corpus modules' logger; its name is the one logging configurations already use.
 log = logging.getLogger("graphsvc.live")
 
 

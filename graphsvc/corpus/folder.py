@@ -90,6 +90,31 @@ def folder_corpus(
     return corpus
 
 
+def sweep(root: str) -> None:
+    """Remove temporary files a killed writer left in ``root`` (hidden, ours by name, old)."""
+    now = time.time()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            if name.startswith(".") and name.endswith(TMP_SUFFIX):
+                path = os.path.join(dirpath, name)
+                with contextlib.suppress(OSError):
+                    if now - os.lstat(path).st_mtime > STALE_TMP_SECONDS:
+                        fs.delete(root, os.path.relpath(path, root))
+                        log.info("removed %s, left by an interrupted write", path)
+
+
+def read_all(root: str, paths: list[str], workers, progress) -> tuple[dict, dict]:
+    """Read every file of ``paths``: ({path: record}, {path: issues})."""
+    with paused_gc():
+        found = load_corpus(root, workers, progress=progress, paths=paths)
+    records = {r.path: r for r in found.records}
+    issues: dict[str, list[LoadIssue]] = {}
+    for issue in found.issues:
+        issues.setdefault(issue.path, []).append(issue)
+    return records, issues
+
+
 def _read_failed(issues: list[LoadIssue]) -> bool:
     return any(i.message.startswith(READ_FAILED) for i in issues)
 
@@ -121,10 +146,11 @@ class FolderSource:
         self._rescan = False
         self._retry_at = 0.0
         self._watcher: FolderWatcher | None = None
-        self.writer = FolderWriter(self)
+        self.writer: FolderWriter = None  # type: ignore[assignment] - set by attach()
 
     def attach(self, corpus: Corpus) -> None:
         self.corpus = corpus
+        self.writer = FolderWriter(self.root, corpus, self.shared, self.stage)
 
     def rel(self, path: str) -> str:
         """``path`` relative to the folder."""
@@ -138,19 +164,6 @@ class FolderSource:
         return {}
 
     # -- loading ---------------------------------------------------------------------
-    def _sweep(self) -> None:
-        """Remove temporary files a killed writer left (hidden, ours by name, old)."""
-        now = time.time()
-        for dirpath, dirnames, filenames in os.walk(self.root):
-            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-            for name in filenames:
-                if name.startswith(".") and name.endswith(TMP_SUFFIX):
-                    path = os.path.join(dirpath, name)
-                    with contextlib.suppress(OSError):
-                        if now - os.lstat(path).st_mtime > STALE_TMP_SECONDS:
-                            fs.delete(self.root, self.rel(path))
-                            log.info("removed %s, left by an interrupted write", path)
-
     def load(
         self,
         workers: int | None = None,
@@ -159,7 +172,7 @@ class FolderSource:
     ) -> Loaded:
         """Read the folder (from its snapshot when valid) and serve the graph it makes."""
         t0 = time.perf_counter()
-        self._sweep()
+        sweep(self.root)
         paths, self._journal_issues = list_folder(self.root)
         # Stat before reading: a file changed during the load has a newer signature than
         # the one kept, so the first rescan reads it again.
@@ -216,18 +229,9 @@ class FolderSource:
         corpus.loaded = done
         return done
 
-    def _read_all(self, paths: list[str], workers, progress) -> tuple[dict, dict]:
-        with paused_gc():
-            found = load_corpus(self.root, workers, progress=progress, paths=paths)
-        records = {r.path: r for r in found.records}
-        issues: dict[str, list[LoadIssue]] = {}
-        for issue in found.issues:
-            issues.setdefault(issue.path, []).append(issue)
-        return records, issues
-
     def _cold(self, paths: list[str], sigs: dict, workers, progress) -> None:
         """Read every file and serve the graph they make (the delta state with it)."""
-        records, issues = self._read_all(paths, workers, progress)
+        records, issues = read_all(self.root, paths, workers, progress)
         if self._journal_issues:
             issues[journal.JOURNAL] = list(self._journal_issues)
         self._retry = set()

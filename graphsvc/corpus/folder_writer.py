@@ -17,8 +17,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 
 from ..graph.errors import UnknownURL
 from ..graph.urls import canonical_url
@@ -28,11 +28,9 @@ from ..ingest.write import atomic_delete, atomic_write
 from .articles import Articles, as_file, check_batch, input_name, new_file_name
 from .articles import prepare_with_issues as prepare
 from .changes import Change, WriteResult, Written
+from .corpus import Corpus
 from .errors import WriteFailed, WriteRefused
 from .sigs import sig, sig_of
-
-if TYPE_CHECKING:
-    from .folder import FolderSource
 
 log = logging.getLogger("graphsvc.live")
 
@@ -40,11 +38,30 @@ log = logging.getLogger("graphsvc.live")
 Prepared = list[tuple[bytes, ArticleRecord, list[LoadIssue]]]
 
 
-class FolderWriter:
-    """Upserts and deletes of a folder source's articles, applied to its corpus."""
+#: How a folder source adds a file's (record, issues) to a delta (FolderSource.stage).
+Stage = Callable[[str, ArticleRecord | None, list[LoadIssue], dict, dict], None]
 
-    def __init__(self, source: FolderSource):
-        self.source = source
+
+class FolderWriter:
+    """Upserts and deletes of the articles in the folder ``root``, applied to ``corpus``.
+
+    ``shared()`` holds the lock of versions shared with other processes (having applied
+    theirs); ``stage`` adds a written file to a delta as the folder source does."""
+
+    def __init__(
+        self,
+        root: str,
+        corpus: Corpus,
+        shared: Callable[[], AbstractContextManager[None]],
+        stage: Stage,
+    ):
+        self.root = root
+        self.corpus = corpus
+        self.shared = shared
+        self.stage = stage
+
+    def abs(self, rel: str) -> str:
+        return os.path.join(self.root, rel)
 
     def upsert(self, articles: Articles) -> WriteResult:
         """Write each (front matter mapping, body) as an article file; apply all of them
@@ -60,8 +77,8 @@ class FolderWriter:
                     raise WriteRefused(
                         f"inputs {j + 1} and {i + 1} describe the same article ({u}); send it once"
                     )
-        corpus = self.source.corpus
-        with corpus.lock, self.source.shared():
+        corpus = self.corpus
+        with corpus.lock, self.shared():
             writes: dict[str, bytes] = {}
             parsed: dict[str, tuple[ArticleRecord, list[LoadIssue]]] = {}
             plans = self._plan(prepared, many, writes, parsed)
@@ -77,7 +94,7 @@ class FolderWriter:
         self, prepared: Prepared, many: bool, writes: dict, parsed: dict
     ) -> list[tuple[ArticleRecord, list[str], bool]]:
         """Which files each input writes (into ``writes`` and ``parsed``)."""
-        lg = self.source.corpus.store.current
+        lg = self.corpus.store.current
         plans: list[tuple[ArticleRecord, list[str], bool]] = []
         claimed: dict[str, int] = {}  # existing article key -> input index
         for i, (data, rec, issues) in enumerate(prepared):
@@ -109,8 +126,8 @@ class FolderWriter:
 
     def delete(self, url: str) -> WriteResult:
         """Remove the files of the article ``url`` names (only those) and apply it."""
-        corpus = self.source.corpus
-        with corpus.lock, self.source.shared():
+        corpus = self.corpus
+        with corpus.lock, self.shared():
             lg = corpus.store.current
             key = lg.resolve(url)
             if key is None:
@@ -130,8 +147,8 @@ class FolderWriter:
         stem, ext = os.path.splitext(base)
         name, n = base, 1
         taken = set(taken)
-        known = self.source.corpus.sigs
-        while name in taken or name in known or os.path.lexists(self.source.abs(name)):
+        known = self.corpus.sigs
+        while name in taken or name in known or os.path.lexists(self.abs(name)):
             n += 1
             name = f"{stem}-{n}{ext}"
         return name
@@ -144,7 +161,7 @@ class FolderWriter:
     ) -> Change | None:
         """Write and delete files, undoing all of it if one fails, then apply them.
         ``parsed``: what parsing a written file gives, when the caller has it."""
-        source, root = self.source, self.source.root
+        root = self.root
         done: list[tuple[str, bytes | None]] = []  # (rel, content before) to undo
         sigs: dict[str, tuple | None] = {}
         rel, before = "", None
@@ -154,7 +171,7 @@ class FolderWriter:
             for rel, data in writes.items():
                 before = fs.read_existing(root, rel)  # refuses a symlink
                 if before == data:
-                    sigs[rel] = sig(source.abs(rel))
+                    sigs[rel] = sig(self.abs(rel))
                 else:
                     befores[rel] = before
             for rel in deletes:
@@ -165,7 +182,7 @@ class FolderWriter:
             rel, before = journal.JOURNAL, None
             with journal.Batch(root, befores) as batch:
                 for rel, before in befores.items():
-                    path = source.abs(rel)
+                    path = self.abs(rel)
                     if rel in writes:
                         sigs[rel] = sig_of(atomic_write(path, writes[rel], root=root))
                     else:
@@ -184,7 +201,7 @@ class FolderWriter:
         # The failing step may have got as far as the rename or the unlink (a failed
         # folder fsync comes after them): then it is undone like the ones before it.
         try:
-            now = fs.read_existing(self.source.root, rel)
+            now = fs.read_existing(self.root, rel)
         except OSError:
             now = before
         if now != before and (not done or done[-1][0] != rel):
@@ -200,7 +217,7 @@ class FolderWriter:
 
     def _apply(self, writes, deletes, parsed, sigs) -> Change | None:
         """Apply written and deleted files to the corpus."""
-        corpus, stage = self.source.corpus, self.source.stage
+        corpus, stage = self.corpus, self.stage
         records: dict[str, ArticleRecord | None] = {}
         found: dict[str, list[LoadIssue]] = {}
         for rel, data in writes.items():
@@ -214,13 +231,13 @@ class FolderWriter:
 
     def _undo(self, done: list[tuple[str, bytes | None]]) -> list[str]:
         failed = []
-        root = self.source.root
+        root = self.root
         for rel, before in reversed(done):
             try:
                 if before is None:
-                    atomic_delete(self.source.abs(rel), root=root)
+                    atomic_delete(self.abs(rel), root=root)
                 else:
-                    atomic_write(self.source.abs(rel), before, root=root)
+                    atomic_write(self.abs(rel), before, root=root)
             except OSError:
                 log.exception("could not undo the write of %s", rel)
                 failed.append(rel)

@@ -123,10 +123,19 @@ class PostgresSource:
         #: the served version: the graph is withdrawn first. A server restarts.
         self.on_rewound: Callable[[Rewound], None] | None = None
         self.rewound: Rewound | None = None
-        self.writer = PostgresWriter(self, write_timeout)
+        self._write_timeout = write_timeout
+        self.writer: PostgresWriter = None  # type: ignore[assignment] - set by attach()
 
     def attach(self, corpus: Corpus) -> None:
         self.corpus = corpus
+        self.writer = PostgresWriter(
+            self.pg,
+            corpus,
+            rewound=lambda: self.rewound,
+            wait_for_version=self.wait_for_version,
+            changes=self.changes,
+            write_timeout=self._write_timeout,
+        )
 
     # -- snapshots ------------------------------------------------------------------------
     def snapshot_key(self) -> snapshot.Key:

@@ -17,29 +17,43 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..graph.errors import UnknownURL
 from ..graph.model import LinkGraph
 from ..graph.urls import canonical_url
-from ..store.errors import StoreUnavailable, VersionConflict
-from ..store.pg import WRITE_TIMEOUT, Timeouts, abort_after, article_urls, outcome
+from ..store.errors import Rewound, StoreUnavailable, VersionConflict
+from ..store.pg import WRITE_TIMEOUT, PgStore, Timeouts, abort_after, article_urls, outcome
 from .articles import Articles, check_batch, input_name, new_file_name, prepare_article
-from .changes import StoreWriteResult, WriteResult, Written
+from .changes import Change, StoreWriteResult, WriteResult, Written
+from .corpus import Corpus
 from .errors import WriteRefused
-
-if TYPE_CHECKING:
-    from .postgres import PostgresSource
 
 log = logging.getLogger("graphsvc.store")
 
 
 class PostgresWriter:
-    """Upserts and deletes of a store source's articles (see the module's docstring)."""
+    """Upserts and deletes of the articles in the store ``pg``, shown by ``corpus``.
 
-    def __init__(self, source: PostgresSource, write_timeout: float = WRITE_TIMEOUT):
-        self.source = source
-        self.pg = source.pg
+    ``rewound()`` is the store's going back under this replica, if it did (then writes
+    are refused); ``wait_for_version(v, timeout)`` waits until the corpus shows ``v``;
+    ``changes`` holds the recent versions' :class:`Change` by number."""
+
+    def __init__(
+        self,
+        pg: PgStore,
+        corpus: Corpus,
+        *,
+        rewound: Callable[[], Rewound | None],
+        wait_for_version: Callable[[int, float], bool],
+        changes: dict[int, Change],
+        write_timeout: float = WRITE_TIMEOUT,
+    ):
+        self.pg = pg
+        self.corpus = corpus
+        self.rewound = rewound
+        self.wait_for_version = wait_for_version
+        self.changes = changes
         self.write_timeout = write_timeout
         self._write_lock = threading.Lock()
         self._conn = None  # the write connection, reused while it works
@@ -56,10 +70,9 @@ class PostgresWriter:
         Returns the version committed (None: nothing to write) and the deadline of the
         whole write (:attr:`write_timeout` from now), which the wait to show it keeps."""
         deadline = time.monotonic() + self.write_timeout
-        if self.source.rewound is not None:
-            raise StoreUnavailable(
-                f"{self.source.rewound}; this replica is restarting, nothing was changed"
-            )
+        rewound = self.rewound()
+        if rewound is not None:
+            raise StoreUnavailable(f"{rewound}; this replica is restarting, nothing was changed")
         if not self._write_lock.acquire(timeout=self.write_timeout):
             raise StoreUnavailable(
                 f"the store {self.pg.where} did not answer an earlier write on this replica "
@@ -109,16 +122,15 @@ class PostgresWriter:
     def _result(self, committed: int | None, items: Callable, deadline: float) -> WriteResult:
         """The write's result once this replica shows ``committed``, waiting at most
         until ``deadline``; past it the result still names the committed version."""
-        source = self.source
-        if committed is not None and not source.wait_for_version(
+        if committed is not None and not self.wait_for_version(
             committed, max(0.0, deadline - time.monotonic())
         ):
             log.warning(
                 "version %d is committed but not yet in this replica's graph (store down?)",
                 committed,
             )
-        graph = source.corpus.graph
-        change = source.changes.get(committed) if committed is not None else None
+        graph = self.corpus.graph
+        change = self.changes.get(committed) if committed is not None else None
         if committed is not None and graph.version < committed:
             return StoreWriteResult(graph, None, items(graph), committed)
         return WriteResult(graph, change, items(graph))
@@ -145,7 +157,7 @@ class PostgresWriter:
 
         def work(txn) -> None:
             plans.clear()
-            lg = self.source.corpus.graph
+            lg = self.corpus.graph
             claimed: dict[str, int] = {}
             for i, (data, rec) in enumerate(prepared):
                 plans.append(_plan(txn, lg, i, data, rec, many, expected[i], claimed))
@@ -168,7 +180,7 @@ class PostgresWriter:
         def work(txn) -> None:
             removed.clear()
             key_of.clear()
-            lg = self.source.corpus.graph
+            lg = self.corpus.graph
             key = lg.resolve(url)
             urls, local = {canonical_url(url)}, []
             if key is not None:

@@ -9,13 +9,10 @@ finds or makes to :meth:`Corpus.apply <graphsvc.corpus.corpus.Corpus.apply>`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from .articles import Articles
 from .changes import Change, Loaded, WriteResult
-
-if TYPE_CHECKING:
-    from .corpus import Corpus
 
 
 class Source(Protocol):
@@ -27,8 +24,9 @@ class Source(Protocol):
     #: Whether writes may pass ``expected`` versions (``expectedVersion``).
     checks_versions: bool
 
-    def attach(self, corpus: Corpus) -> None:
-        """Become the source of ``corpus`` (called once, by the corpus)."""
+    def attach(self, corpus: Any) -> None:
+        """Become the source of ``corpus``, a :class:`~graphsvc.corpus.corpus.Corpus`
+        (called once, by it; not typed here: the corpus module imports this one)."""
 
     def load(
         self,
