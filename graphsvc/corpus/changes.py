@@ -52,18 +52,6 @@ class WriteResult:
         return self.graph.version
 
 
-@dataclass(frozen=True, slots=True)
-class StoreWriteResult(WriteResult):
-    """A store write's result; ``committed`` is its version even when this replica could
-    not show it in time (``graph`` is then the version before)."""
-
-    committed: int | None = None
-
-    @property
-    def version(self) -> int:
-        return self.committed if self.committed is not None else self.graph.version
-
-
 @dataclass(slots=True)
 class Loaded:
     """How :meth:`Corpus.load <graphsvc.corpus.Corpus.load>` got its graph."""

@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ..graph.errors import UnknownURL
@@ -25,11 +26,23 @@ from ..graph.urls import canonical_url
 from ..store.errors import Rewound, StoreUnavailable, VersionConflict
 from ..store.pg import WRITE_TIMEOUT, PgStore, Timeouts, abort_after, article_urls, outcome
 from .articles import Articles, check_batch, input_name, new_file_name, prepare_article
-from .changes import Change, StoreWriteResult, WriteResult, Written
+from .changes import Change, WriteResult, Written
 from .corpus import Corpus
 from .errors import WriteRefused
 
 log = logging.getLogger("graphsvc.store")
+
+
+@dataclass(frozen=True, slots=True)
+class StoreWriteResult(WriteResult):
+    """A store write's result; ``committed`` is its version even when this replica could
+    not show it in time (``graph`` is then the version before)."""
+
+    committed: int | None = None
+
+    @property
+    def version(self) -> int:
+        return self.committed if self.committed is not None else self.graph.version
 
 
 class PostgresWriter:
