@@ -97,6 +97,7 @@ class Corpus:
 
     @property
     def graph(self) -> LinkGraph:
+        """The version served now."""
         return self.store.current
 
     @property
@@ -106,6 +107,7 @@ class Corpus:
 
     @property
     def snapshot_path(self) -> Path | None:
+        """Where the snapshot is kept (None: no snapshot)."""
         return self.snapshots.path if self.snapshots is not None else None
 
     # -- the source's work -----------------------------------------------------------

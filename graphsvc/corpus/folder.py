@@ -138,7 +138,7 @@ class FolderSource:
 
     def __init__(self, root: str):
         self.where = self.root = root
-        self.corpus: Corpus = None  # type: ignore[assignment] - set by attach()
+        self.corpus: Corpus = None  # type: ignore[assignment]  # set by attach()
         # The load report's warnings about a write journal, as the last listing found them.
         self._journal_issues: list[LoadIssue] = []
         # Files whose read failed, and whether a listing failed: tried again (retry()).
@@ -146,7 +146,7 @@ class FolderSource:
         self._rescan = False
         self._retry_at = 0.0
         self._watcher: FolderWatcher | None = None
-        self.writer: FolderWriter = None  # type: ignore[assignment] - set by attach()
+        self.writer: FolderWriter = None  # type: ignore[assignment]  # set by attach()
 
     def attach(self, corpus: Corpus) -> None:
         self.corpus = corpus

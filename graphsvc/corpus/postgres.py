@@ -113,7 +113,7 @@ class PostgresSource:
         self.pg = pg
         #: The store's change log: bulk read and followed.
         self.feed = StoreSource(pg)
-        self.corpus: Corpus = None  # type: ignore[assignment] - set by attach()
+        self.corpus: Corpus = None  # type: ignore[assignment]  # set by attach()
         self._cache_dir = cache_dir
         self._applied = threading.Condition(threading.Lock())
         self.changes: dict[int, Change] = {}  # recent changes, for write results
@@ -124,7 +124,7 @@ class PostgresSource:
         self.on_rewound: Callable[[Rewound], None] | None = None
         self.rewound: Rewound | None = None
         self._write_timeout = write_timeout
-        self.writer: PostgresWriter = None  # type: ignore[assignment] - set by attach()
+        self.writer: PostgresWriter = None  # type: ignore[assignment]  # set by attach()
 
     def attach(self, corpus: Corpus) -> None:
         self.corpus = corpus

@@ -1,7 +1,7 @@
 """A source of changes from the store: the whole store as records, then every change.
 
-This is the seam where the store plugs into a live corpus, beside the folder watcher.
-It knows nothing of graphs or of the live corpus' internals; a consumer calls::
+What :class:`graphsvc.corpus.postgres.PostgresSource` reads the store with (a corpus's
+source, as a folder is). It knows nothing of graphs or of corpora; a consumer calls::
 
     source = StoreSource(PgStore.from_env(url))
     version, files = source.load(progress=advance)     # {path: (record, issues)}
@@ -14,7 +14,7 @@ It knows nothing of graphs or of the live corpus' internals; a consumer calls::
 once per version: ``delta.files`` maps each path the change touched to its new
 ``(record, issues)`` (parsed by :func:`graphsvc.ingest.parse_bytes`, so validation is a
 folder's) or to None when the file was deleted; the consumer makes ``delta.version`` its
-next graph version (``apply(delta, version=delta.version)`` in the live corpus' terms).
+next graph version (``Corpus.apply(..., version=delta.version)``).
 If ``on_delta`` raises, the same delta is offered again after a pause: a change is
 never skipped.
 
