@@ -3,7 +3,7 @@
 
 Here, not under :mod:`graphsvc.store`, because it is the store seen from a corpus (the
 folder source's sibling); :mod:`graphsvc.store` holds the database side (tables, the
-change log, :class:`~graphsvc.store.source.StoreSource` reading it) and knows nothing
+change log, :class:`~graphsvc.store.feed.StoreFeed` reading it) and knows nothing
 of graphs.
 
 * :meth:`PostgresSource.load` starts from this replica's own snapshot plus the log
@@ -44,8 +44,8 @@ from typing import Any
 from .. import __version__, snapshot
 from ..graph.store import GraphStore
 from ..store.errors import LogPruned, Rewound
+from ..store.feed import StoreDelta, StoreFeed
 from ..store.pg import SCHEMA_VERSION, WRITE_TIMEOUT, PgStore
-from ..store.source import StoreDelta, StoreSource
 from .articles import Articles
 from .changes import Change, Loaded, WriteResult
 from .corpus import Corpus
@@ -112,7 +112,7 @@ class PostgresSource:
         self.where = pg.where  # shown where a folder's path would be; never a password
         self.pg = pg
         #: The store's change log: bulk read and followed.
-        self.feed = StoreSource(pg)
+        self.feed = StoreFeed(pg)
         self.corpus: Corpus = None  # type: ignore[assignment]  # set by attach()
         self._cache_dir = cache_dir
         self._applied = threading.Condition(threading.Lock())
