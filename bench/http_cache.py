@@ -1,6 +1,6 @@
 """H1: a map's query by persisted-query GET revalidated with 304, against its full answer.
 
-    python -m bench.bench_http [--files 20000] [--requests 400] [--connections 4]
+    python -m bench.http_cache [--files 20000] [--requests 400] [--connections 4]
 
 ``graphsvc serve`` on ``--files`` generated files; the map page's subgraph query
 (depth 2 around the most linked article, limit 500, the map's article fields) asked
