@@ -53,10 +53,10 @@ def load_corpus_object(
     """Load a corpus object (``corpus``, or a new one) with the progress bar and summary.
 
     The summary goes to stderr always unless ``quiet``, which keeps it for terminals."""
-    from .live import LiveCorpus
+    from .corpus import folder_corpus
 
     if corpus is None:
-        corpus = LiveCorpus(
+        corpus = folder_corpus(
             folder, load=False, cache=config.cache, cache_dir=config.snapshots(), keep_state=live
         )
     tty = sys.stderr.isatty()
@@ -137,12 +137,12 @@ def preload(folder: Path, config: Config, corpus=None, live: bool = False):
 def preload_shared(folder: Path, config: Config) -> None:
     """The ``--workers`` supervisor's child: load (writing the snapshot workers start
     from) and start the shared version journal at the loaded version."""
-    from .live import Journal
+    from .corpus.versions import VersionJournal
     from .snapshot import snapshot_path
 
     corpus = load_corpus_object(folder, config, live=True)
     corpus.close()
-    Journal(snapshot_path(corpus.root, config.snapshots())).reset(corpus.graph.version)
+    VersionJournal(snapshot_path(corpus.root, config.snapshots())).reset(corpus.graph.version)
 
 
 def load_store(live) -> None:
@@ -151,8 +151,8 @@ def load_store(live) -> None:
     with contextlib.ExitStack() as stack:
         advance = [lambda n: None]
 
-        def on_total(n: int) -> None:
+        def on_files(n: int) -> None:
             if tty and n >= 200:
                 advance[0] = stack.enter_context(progress_bar("loading", n))
 
-        live.load(progress=lambda n: advance[0](n), on_total=on_total)
+        live.load(progress=lambda n: advance[0](n), on_files=on_files)

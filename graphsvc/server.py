@@ -116,13 +116,13 @@ def build_server(
     store = GraphStore()
     if mode == "store":
         return _build_store(config, store, assets)
-    from .live import LiveCorpus
+    from .corpus import folder_corpus
 
     folder = corpus_folder(config)
     live = mode == "live"
-    corpus = LiveCorpus(
+    corpus = folder_corpus(
         folder,
-        store=store,
+        store,
         load=False,
         cache=config.cache,
         cache_dir=config.snapshots(),
@@ -188,8 +188,8 @@ def open_store(config: Config):
 
 def _build_store(config: Config, store, assets) -> Server:
     from .api import ops
+    from .corpus.postgres import store_corpus
     from .errors import StoreError, StoreUnavailable
-    from .store.corpus import StoreCorpus
     from .store.metrics import register
 
     pg = open_store(config)
@@ -203,7 +203,7 @@ def _build_store(config: Config, store, assets) -> Server:
     write_timeout = config.store_write_timeout
     if settings.time_limit > 0:  # a write answers within its operation's time limit
         write_timeout = min(write_timeout, settings.time_limit / 2)
-    live = StoreCorpus(
+    live = store_corpus(
         pg,
         store=store,
         cache=config.cache,
@@ -212,10 +212,11 @@ def _build_store(config: Config, store, assets) -> Server:
         **_interval(config),
     )
     app = _app(store, config, live=live, auth=auth_for(config), assets=assets)
-    register(live.source, ops.REGISTRY)
+    source = live.source  # a PostgresSource
+    register(source.feed, ops.REGISTRY)
     state = app.state.load_state
-    state.details = lambda: {"store": live.source.status().report(), **live.start_report()}
-    state.check = live.source.check  # /readyz: says so while the store does not answer
+    state.details = lambda: {"store": source.feed.status().report(), **source.start_report()}
+    state.check = source.feed.check  # /readyz: says so while the store does not answer
 
     def load() -> None:
         from .loading import describe, load_store
@@ -276,7 +277,7 @@ def serve(config: Config, assets=None) -> int:
     import uvicorn
 
     from .api import ops
-    from .live import log_to_stderr
+    from .corpus import log_to_stderr
 
     mode = serve_mode(config)
     if mode == "store":
@@ -323,12 +324,12 @@ def _run_store(server: Server) -> int:
         restart.append(e)
         running.should_exit = True
 
-    live.on_rewound = rewound
+    live.source.on_rewound = rewound
     try:
         running.run()
     finally:
         live.close()  # stop following; write the snapshot if versions came since
-        live.source.close()
+        live.source.feed.close()
     if restart:
         sys.stdout.flush()
         sys.stderr.flush()

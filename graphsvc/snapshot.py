@@ -24,7 +24,7 @@ file) has exactly the stated length and checksum; anything else (another corpus,
 truncated or corrupt file, a file that is not a snapshot at all) means a cold load,
 which writes a fresh snapshot. Files whose signature differs from the one recorded
 (changed, added, removed) are then read again and applied as a delta
-(:meth:`graphsvc.live.LiveCorpus.load`).
+(:meth:`graphsvc.corpus.folder.FolderSource.load`).
 
 Pickles run code when loaded, so the cache folder must be as private as your home
 folder (it is created with mode 0700). The checksum guards against corruption, not

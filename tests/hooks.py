@@ -10,16 +10,16 @@ import time
 def hold_loads_until(gate: str) -> None:
     """Every corpus load waits until the file ``gate`` exists (to see a server that is
     alive but still loading)."""
-    from graphsvc.live import LiveCorpus
+    from graphsvc.corpus import Corpus
 
-    load = LiveCorpus.load
+    load = Corpus.load
 
     def gated(self, *args, **kwargs):
         while not os.path.exists(gate):
             time.sleep(0.05)
         return load(self, *args, **kwargs)
 
-    LiveCorpus.load = gated
+    Corpus.load = gated
 
 
 def crash_after_writes(n: int) -> None:

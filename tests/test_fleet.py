@@ -453,8 +453,8 @@ def test_a_foreign_or_damaged_snapshot_means_a_full_load(pg_cluster, corpus, imp
     """A snapshot is used only for the store that wrote it: a second store imported from
     the same folder (same files, same version) has another identity; a damaged snapshot
     is not used either. Both starts read the store whole and serve the right graph."""
+    from graphsvc.corpus.postgres import store_snapshot_path
     from graphsvc.store import PgStore
-    from graphsvc.store.corpus import store_snapshot_path
 
     other = pg_cluster.new_database()
     assert graphsvc("import", str(corpus), "--store", other).returncode == 1

@@ -28,9 +28,9 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from ..config import Settings, mib
+from ..corpus import Corpus
 from ..graph import search as gs
 from ..graph.store import GraphStore
-from ..live import LiveCorpus
 from . import (
     cost,
     fastpath,
@@ -75,7 +75,7 @@ class GraphQLApp(GraphQL):
         store: GraphStore,
         settings: Settings | None = None,
         schema=None,
-        live: LiveCorpus | None = None,
+        live: Corpus | None = None,
         auth: Auth | None = None,
         assets: graphiql.LocalAssets | None = None,
         **kw,
@@ -275,7 +275,7 @@ class GraphQLApp(GraphQL):
 def create_app(
     store: GraphStore,
     settings: Settings | None = None,
-    live: LiveCorpus | None = None,
+    live: Corpus | None = None,
     auth: Auth | None = None,
     watch: bool = False,
     assets: graphiql.LocalAssets | None = None,

@@ -16,8 +16,8 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.types import Info
 
+from ..corpus import Change
 from ..errors import GraphError
-from ..live import Change
 from .limit_errors import LimitExceeded
 from .types import LoadIssue, load_report
 from .version import Version
