@@ -416,6 +416,17 @@ class StoreFeed:
             return why
 
     def _round_trip(self) -> str | None:
+        kept = self._ping_conn is not None and not (
+            self._ping_conn.closed or self._ping_conn.broken
+        )
+        why = self._ping_once()
+        if why is not None and kept and "did not answer" not in why:
+            # The kept connection may be one the store dropped when it restarted: that
+            # says nothing of the store now, so ask once more on a new connection.
+            why = self._ping_once()
+        return why
+
+    def _ping_once(self) -> str | None:
         try:
             if self._ping_conn is None or self._ping_conn.closed or self._ping_conn.broken:
                 if self._ping_conn is not None:
