@@ -339,7 +339,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def _print_report(lg) -> int:
     """What `graphsvc validate` prints; 1 when there are errors."""
-    from .api.types import load_report
+    from .api.stats import load_report
 
     for issue in load_report(lg):
         print(issue)

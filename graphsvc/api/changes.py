@@ -20,8 +20,9 @@ from strawberry.types import Info
 
 from ..graph import query as gq
 from ..graph.errors import BoundError, GraphError
+from .filters import ArticleWhere
+from .nodes import Article
 from .subscriptions import changes
-from .types import Article, ArticleWhere
 from .version import Version
 
 MAX_URLS = 1000

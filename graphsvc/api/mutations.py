@@ -28,7 +28,8 @@ from strawberry.types.arguments import InputContext
 from ..ingest.write import FILE_KEYS
 from ..live import LiveCorpus, WriteRefused, WriteResult
 from .auth import Auth
-from .types import Article, graph
+from .context import graph
+from .nodes import Article
 from .version import Version
 
 

@@ -20,37 +20,27 @@ from ..graph import explore as ge
 from ..graph import maps as gm
 from ..graph import traverse as gt
 from . import memo
+from .articles import ArticleConnection, ListRequest, article_list_field, list_articles
 from .changes import ArticleSubscription
+from .context import graph
 from .fastpath import FastQuery
-from .maps import MapsQuery, hub_chain_answer
-from .mutations import Mutation
-from .subscriptions import PinGraph, Subscription
-from .types import (
-    Article,
-    ArticleConnection,
-    ArticleFilter,
-    ArticleOrder,
-    ArticleSort,
-    ArticleWhere,
+from .filters import ArticleFilter, ArticleSort, ArticleWhere
+from .maps import (
     Chain,
-    Connection,
     Direction,
     EdgeKind,
-    GraphStats,
     Layout,
-    LoadIssue,
-    Node,
-    Provider,
+    MapsQuery,
     Subgraph,
-    Topic,
-    article_page,
-    graph,
-    load_report,
-    paginate,
-    parse_global_id,
+    hub_chain_answer,
     to_chain,
     to_subgraph,
 )
+from .mutations import Mutation
+from .nodes import Article, Node, Provider, Topic, node_by_id
+from .pagination import Connection, paginate
+from .stats import GraphStats, LoadIssue, load_report
+from .subscriptions import PinGraph, Subscription
 from .version import SCALARS
 
 
@@ -60,26 +50,10 @@ class CoreQuery:
     def article(self, info: Info, url: str) -> Article | None:
         return graph(info).article(url)
 
-    @strawberry.field(
+    articles = article_list_field(
         description="Articles: `filter` (the first filter), `where` (the filter language), "
         "`search` (ranked full text); `sort` (any fields) or `orderBy`; keyset cursors."
     )
-    def articles(
-        self,
-        info: Info,
-        filter: ArticleFilter | None = None,
-        order_by: ArticleOrder = ArticleOrder.PUBLISHED_AT_DESC,
-        first: int | None = None,
-        after: str | None = None,
-        where: ArticleWhere | None = None,
-        search: str | None = None,
-        sort: list[ArticleSort] | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> ArticleConnection:
-        return article_page(
-            info, filter, order_by, first, after, None, where, search, sort, last, before
-        )
 
     @strawberry.field(
         description="Ranked full-text search over title, excerpt, body, provider and topics "
@@ -99,19 +73,17 @@ class CoreQuery:
         last: int | None = None,
         before: str | None = None,
     ) -> ArticleConnection:
-        return article_page(
-            info,
-            filter,
-            ArticleOrder.PUBLISHED_AT_DESC,
-            first,
-            after,
-            None,
-            where,
-            query,
-            sort,
-            last,
-            before,
+        request = ListRequest(
+            filter=filter,
+            where=where,
+            search=query,
+            sort=sort,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
         )
+        return list_articles(info, request)
 
     @strawberry.field
     def provider(self, info: Info, domain: str) -> Provider | None:
@@ -135,15 +107,7 @@ class CoreQuery:
 
     @strawberry.field(description="Relay global object identification.")
     def node(self, info: Info, id: strawberry.ID) -> Node | None:
-        parsed = parse_global_id(id)
-        if parsed is None:
-            return None
-        type_name, key = parsed
-        lg = graph(info)
-        if type_name not in ("Article", "Provider", "Topic") or key not in lg.g:
-            return None
-        data = lg.data(key)
-        return data if type(data).__name__ == type_name else None
+        return node_by_id(graph(info), id)
 
     @strawberry.field(description="The nodes and edges around one article.")
     def neighbors(

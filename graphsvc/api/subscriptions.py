@@ -19,7 +19,7 @@ from strawberry.types import Info
 from ..graph.errors import GraphError
 from ..live import Change
 from .limits import LimitExceeded
-from .types import LoadIssue, load_report
+from .stats import LoadIssue, load_report
 from .version import Version
 
 #: Changes a subscriber may fall behind by before it is dropped.
