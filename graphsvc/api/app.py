@@ -43,14 +43,14 @@ from ..graph.store import GraphStore
 from ..live import LiveCorpus
 from . import fastpath, graphiql, limits, memo, ops, pages, plan, transport
 from .auth import READ_DENIED_MESSAGE, Auth
-from .export import export_route
+from .graph_downloads import export_route
 from .middleware import stack
 from .persisted import APQError, PersistedQueries
 from .schema import make_schema
 from .schema import schema as default_schema
 from .settings import Settings
 from .subscriptions import MAX_SUBSCRIPTIONS, TransportWSHandler
-from .tables import articles_table_route
+from .table_downloads import articles_table_route
 
 #: ``GRAPHSVC_PREPARED=0``: no prepared queries (see ``GraphQLApp._answer_prepared``).
 PREPARED_ENV = "GRAPHSVC_PREPARED"

@@ -50,8 +50,8 @@ def wait_for_index(lg: gl.LinkGraph, ctx: dict) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class Hits:
-    """Articles a search selects, in order, with what their page shows."""
+class SearchSelection:
+    """The articles a search selects, in order, with what their page shows."""
 
     selection: gq.Selection
     #: The snippets and title highlights of a page of keys.
@@ -60,7 +60,7 @@ class Hits:
     total: Callable[[], int] | None = None
 
 
-def ranked_hits(lg: gl.LinkGraph, store, live, search: str) -> tuple[list, Callable]:
+def ranked_hits(lg: gl.LinkGraph, store, live, search: str) -> tuple[gs.Hits, Callable]:
     """Every match of ``search``, best first, and the snippet maker for its pages."""
     index = search_index(lg, store, live)
     index.wait_built(lg, None)  # (a request has waited already, within its limit)
@@ -71,7 +71,9 @@ def ranked_hits(lg: gl.LinkGraph, store, live, search: str) -> tuple[list, Calla
     return hits, partial(index.snippets, search)
 
 
-def best_hits(lg: gl.LinkGraph, ctx: dict, search: str, first: int, count: bool) -> Hits | None:
+def best_hits(
+    lg: gl.LinkGraph, ctx: dict, search: str, first: int, count: bool
+) -> SearchSelection | None:
     """The index's best ``first + 1`` hits of a plain search, enough for its first page
     (the count only when asked for, then in the same pass); None when the full ranking
     is needed."""
@@ -85,4 +87,4 @@ def best_hits(lg: gl.LinkGraph, ctx: dict, search: str, first: int, count: bool)
     scores = hits.score_of()
     sel = gq.Selection(hits.keys, gq.sort_key_fn(lg, [("SCORE", "DESC")], scores), None, scores)
     total = (lambda: hits.total) if hits.total is not None else lambda: index.count(lg, search)
-    return Hits(sel, partial(index.snippets, search), total)
+    return SearchSelection(sel, partial(index.snippets, search), total)

@@ -1,6 +1,6 @@
 """An article list as a table: CSV (a header line, lists joined by "; ", formula cells
 quoted) or JSON Lines, rendered in chunks. ``ArticleConnection.table`` joins them;
-``GET /export/articles.csv`` and ``.jsonl`` (``tables.py``) stream them."""
+``GET /export/articles.csv`` and ``.jsonl`` (``table_downloads.py``) stream them."""
 
 from __future__ import annotations
 

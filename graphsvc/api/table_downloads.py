@@ -22,7 +22,7 @@ from starlette.responses import PlainTextResponse, Response
 from ..graph import query as gq
 from ..graph.errors import BoundError
 from .articles import ListRequest, select_articles
-from .export import SlotResponse, give_slot, released, take_slot
+from .downloads import SlotResponse, give_slot, released, take_slot
 from .filters import ArticleOrder, ArticleSort
 from .table_text import table_chunks
 
@@ -117,6 +117,8 @@ def _params(request: Request) -> tuple[ListRequest, int | None, list[str]]:
 
 
 async def articles_table_route(request: Request) -> Response:
+    """``GET /export/articles.{csv,jsonl}``: the list the query parameters ask for,
+    streamed while it holds a download slot."""
     fmt = request.path_params["ext"]
     if fmt not in MEDIA:
         return PlainTextResponse(
