@@ -1,5 +1,6 @@
-"""What a resolver reads from its request: the graph version it answers from, which
-fields and arguments the query wrote, and how a slow analytics read runs off the loop."""
+"""What a resolver reads from its request: the graph version it answers from (one per
+operation: :class:`PinGraph`), which fields and arguments the query wrote, and how a
+slow analytics read runs off the loop."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from starlette.concurrency import run_in_threadpool
+from starlette.websockets import WebSocket
+from strawberry.extensions import SchemaExtension
 from strawberry.types import Info
 
 from .. import graph as gl
@@ -55,3 +58,20 @@ def writes_argument(info: Info, name: str) -> bool:
     written; a field without any has an empty dict (graphql-core 3.3's node has None)."""
     fields = info.selected_fields
     return bool(fields) and name in (getattr(fields[0], "arguments", None) or {})
+
+
+class PinGraph(SchemaExtension):
+    """Each operation reads the store once. A websocket shares one context between all
+    its operations, so each gets its own copy holding the version current at its start."""
+
+    def on_operation(self):
+        ctx = self.execution_context.context
+        # An HTTP request has a context of its own, pinned in get_context; a copy would
+        # hide what other extensions write into it (the operation name, for metrics).
+        if (
+            isinstance(ctx, dict)
+            and ctx.get("store") is not None
+            and isinstance(ctx.get("request"), WebSocket)
+        ):
+            self.execution_context.context = {**ctx, "graph": ctx["store"].current}
+        yield

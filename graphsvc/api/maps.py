@@ -118,6 +118,7 @@ class Subgraph:
 
 
 def node_label(lg: gl.LinkGraph, key: str) -> str:
+    """What a drawing shows for a node: an article's title (else its URL), a name."""
     d = lg.data(key)
     if isinstance(d, gl.Article):
         return d.title or d.key
@@ -128,6 +129,7 @@ _TYPE_NAME = {gl.ARTICLE: "Article", gl.PROVIDER: "Provider", gl.TOPIC: "Topic"}
 
 
 def to_subgraph(lg: gl.LinkGraph, sub: gt.Subgraph, positions: dict | None = None) -> Subgraph:
+    """The GraphQL answer for a walk's subgraph, laid out at ``positions`` if given."""
     nodes = []
     for key, dist in sub.nodes:
         kind = lg.kind(key)
@@ -176,6 +178,7 @@ class Chain:
 
 
 def to_chain(lg: gl.LinkGraph, path: list[str]) -> Chain:
+    """The GraphQL answer for a chain of articles (``path``, from first to last)."""
     edges = [
         SubgraphEdge(source=s, target=t, kind=EdgeKind(k), rank=r)
         for s, t, k, r in gc.chain_edges(lg, path)

@@ -21,8 +21,7 @@ from ..graph import maps as gm
 from ..graph import traverse as gt
 from . import memo
 from .articles import ArticleConnection, ListRequest, article_list_field, list_articles
-from .changes import ArticleSubscription
-from .context import graph
+from .context import PinGraph, graph
 from .fastpath import FastQuery
 from .filters import ArticleFilter, ArticleSort, ArticleWhere
 from .maps import (
@@ -40,7 +39,7 @@ from .mutations import Mutation
 from .nodes import Article, Node, Provider, Topic, node_by_id
 from .pagination import Connection, paginate
 from .stats import GraphStats, LoadIssue, load_report
-from .subscriptions import PinGraph, Subscription
+from .subscriptions import Subscription
 from .version import SCALARS
 
 
@@ -221,7 +220,7 @@ def make_schema(extensions: Sequence = (), **kwargs) -> strawberry.Schema:
     return strawberry.Schema(
         query=merge_types("Query", QUERIES),
         mutation=Mutation,
-        subscription=merge_types("Subscription", (Subscription, ArticleSubscription)),
+        subscription=Subscription,
         config=StrawberryConfig(scalar_map=SCALARS),  # Version (api/version.py)
         **kwargs,
         extensions=[
