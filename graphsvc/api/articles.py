@@ -272,12 +272,30 @@ def keyset_page(
         hi = min(hi, lo + first)
     if last is not None:
         lo = max(lo, hi - last)
-    page = keys[lo:hi]
-    scores = snippets = None
-    if sel.scores is not None:
-        scores = sel.scores
-    if snippets_for is not None:
-        snippets = snippets_for(page)
+    edges = _edges(lg, sel, keys[lo:hi], snippets_for)
+    return ArticleConnection(
+        total=total or (lambda: len(keys)),
+        page_info=PageInfo(
+            has_next_page=hi < len(keys),
+            has_previous_page=lo > 0,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        edges=edges,
+        selection=sel,
+    )
+
+
+def _edges(
+    lg: gl.LinkGraph,
+    sel: gq.Selection,
+    page: list[str],
+    snippets_for: Callable[[list[str]], dict] | None,
+) -> list[ArticleEdge]:
+    """The edges of a page of ``sel``'s keys: cursor, article, and for a search its
+    score, snippet and title highlight."""
+    sk, scores = sel.sort_key, sel.scores
+    snippets = snippets_for(page) if snippets_for is not None else None
     edges = []
     for k in page:
         snip = snippets.get(k) if snippets else None
@@ -290,14 +308,4 @@ def keyset_page(
                 title_highlight=snip[1] if snip else None,
             )
         )
-    return ArticleConnection(
-        total=total or (lambda: len(keys)),
-        page_info=PageInfo(
-            has_next_page=hi < len(keys),
-            has_previous_page=lo > 0,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
-        edges=edges,
-        selection=sel,
-    )
+    return edges
