@@ -38,7 +38,7 @@ from .maps import (
 from .mutations import Mutation
 from .nodes import Article, Node, Provider, Topic, node_by_id
 from .pagination import Connection, paginate
-from .stats import GraphStats, LoadIssue, load_report
+from .stats import GraphStats, LoadIssue, graph_stats, load_report
 from .subscriptions import Subscription
 from .version import SCALARS
 
@@ -149,19 +149,7 @@ class CoreQuery:
 
     @strawberry.field
     def stats(self, info: Info) -> GraphStats:
-        s = graph(info).stats()
-        return GraphStats(
-            version=s.version,
-            files=s.files,
-            articles=s.articles,
-            documents=s.documents,
-            stubs=s.stubs,
-            providers=s.providers,
-            topics=s.topics,
-            related_edges=s.related_edges,
-            load_errors=s.load_errors,
-            load_warnings=s.load_warnings,
-        )
+        return graph_stats(graph(info))
 
     @strawberry.field(description="Every problem seen while loading: errors, then warnings.")
     def load_report(self, info: Info) -> list[LoadIssue]:

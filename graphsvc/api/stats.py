@@ -45,3 +45,20 @@ class GraphStats:
 def load_report(lg: gl.LinkGraph) -> list[records.LoadIssue]:
     """The problems of ``lg``'s files: errors first, then by path and line."""
     return sorted(lg.issues, key=lambda i: (i.severity != "error", i.path, i.line or 0))
+
+
+def graph_stats(lg: gl.LinkGraph) -> GraphStats:
+    """The ``stats`` answer for ``lg``: its counts (computed once per version)."""
+    s = lg.stats()
+    return GraphStats(
+        version=s.version,
+        files=s.files,
+        articles=s.articles,
+        documents=s.documents,
+        stubs=s.stubs,
+        providers=s.providers,
+        topics=s.topics,
+        related_edges=s.related_edges,
+        load_errors=s.load_errors,
+        load_warnings=s.load_warnings,
+    )
