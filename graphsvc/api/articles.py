@@ -3,7 +3,8 @@
 Their arguments are spelt once (:func:`article_list_field`) and read into one
 :class:`ListRequest`, which :func:`list_articles` answers: the articles the list selects
 (the first ``filter``, ``where``, ``search``), in order, one page with keyset cursors.
-``GET /export/articles.csv`` (``table_downloads.py``) selects through :func:`select_articles` too.
+``GET /export/articles.csv`` (``table_downloads.py``) selects through
+:func:`select_articles` too.
 """
 
 from __future__ import annotations
