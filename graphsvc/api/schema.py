@@ -1,4 +1,19 @@
-"""The GraphQL schema: the Query type, thin resolvers over the graph layer."""
+"""The GraphQL schema: the Query type (thin resolvers over the graph layer) and the
+schema built from every topic's types. Where each field is resolved:
+
+- ``nodes.py``: Article, Provider, Topic, the Node interface and global ids;
+- ``articles.py``: the article lists (``articles``, ``search``, ``Provider.articles``,
+  ``Topic.articles``): one :class:`~.articles.ListRequest`, one engine; their arguments in
+  ``filters.py`` (filter, where, sort, orderBy), their facets and aggregates in
+  ``summaries.py``, their ``table`` text in ``table_text.py``;
+- ``search.py``: the search index a request uses and the wait for it;
+- ``pagination.py``: PageInfo, connections, offset and keyset cursors;
+- ``maps.py``: subgraphs, chains, reading lists, clusters (``fastpath.py``:
+  ``neighborsPacked``, the same walk as one JSON value);
+- ``stats.py``: ``stats`` and the load report;
+- ``mutations.py``: writes; ``subscriptions.py``: graphChanged and articleChanged;
+- ``context.py``: what a resolver reads from its request (the graph version).
+"""
 
 from __future__ import annotations
 
