@@ -18,16 +18,17 @@ import time
 from dataclasses import asdict
 
 from . import (
-    load,
-    p1_load,
-    p2_snapshot,
-    p3_article,
-    p4_subgraph,
-    p6_live,
-    p7_big,
-    p9_upsert,
-    p56_big,
-    p78_live,
+    article_read,
+    chain_read,
+    cold_load,
+    edit_latency_big,
+    graph_memory,
+    live_folder,
+    live_memory,
+    snapshot_start,
+    subgraph_read,
+    sustained_load,
+    upsert_latency,
 )
 from .common import corpus, machine
 
@@ -66,18 +67,18 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     t0 = time.perf_counter()
     steps = [
-        ("P1", lambda: [p1_load.run(z["load"], z["sample"])]),
-        ("P2", lambda: [p2_snapshot.run(z["load"])]),
-        ("P3", lambda: [p3_article.run(z["p3"], z["requests"])]),
-        ("P4", lambda: [p4_subgraph.run(z["p4"], min_size=z["p4_min"])]),
-        ("P5", lambda: [p56_big.run_chain(z["big"], z["pairs"])]),
-        ("P6", lambda: [p56_big.run_memory(z["mem"])]),
-        ("P6L", lambda: [p6_live.run(z["live"])]),
-        ("P7", lambda: p78_live.run(z["live"])),
-        ("P7M", lambda: [p7_big.row(z["mem"] if size == "full" else z["live"])]),
-        ("P9", lambda: [p9_upsert.row(z["p9"], 40 if size != "smoke" else 3)]),
+        ("P1", lambda: [cold_load.run(z["load"], z["sample"])]),
+        ("P2", lambda: [snapshot_start.run(z["load"])]),
+        ("P3", lambda: [article_read.run(z["p3"], z["requests"])]),
+        ("P4", lambda: [subgraph_read.run(z["p4"], min_size=z["p4_min"])]),
+        ("P5", lambda: [chain_read.row(z["big"], z["pairs"])]),
+        ("P6", lambda: [graph_memory.row(z["mem"])]),
+        ("P6L", lambda: [live_memory.run(z["live"])]),
+        ("P7", lambda: live_folder.run(z["live"])),
+        ("P7M", lambda: [edit_latency_big.row(z["mem"] if size == "full" else z["live"])]),
+        ("P9", lambda: [upsert_latency.row(z["p9"], 40 if size != "smoke" else 3)]),
         # P10 takes two cold starts and two minutes of load: with --full or --only P10.
-        ("P10", lambda: [load.p10_row(corpus(z["p10"]), 60 if size != "smoke" else 3)]),
+        ("P10", lambda: [sustained_load.p10_row(corpus(z["p10"]), 60 if size != "smoke" else 3)]),
     ]
     for ident, step in steps:
         if not (want(ident, "P8") if ident == "P7" else want(ident)):  # P7 runs P8 too

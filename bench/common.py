@@ -1,9 +1,12 @@
-"""Shared benchmark plumbing: machine facts, corpora, servers, a light HTTP load client."""
+"""Shared benchmark plumbing: machine facts, corpora (on disk or generated in memory),
+servers, fresh-process runs, a light HTTP load client, RSS and percentiles."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+import json
 import os
 import platform
 import socket
@@ -100,6 +103,55 @@ def rss_of(pid: int) -> int:
     except OSError:
         pass
     return 0
+
+
+def _own_status(field: str) -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def rss_bytes() -> int:
+    """Resident bytes of this process now (Linux)."""
+    return _own_status("VmRSS")
+
+
+def peak_bytes() -> int:
+    """The most resident bytes this process has held (Linux)."""
+    return _own_status("VmHWM")
+
+
+def generated_graph(files: int, seed: int, **kw):
+    """A graph built in memory from ``files`` generated records (no files on disk), with
+    the seconds spent generating and building it; ``kw`` goes to ``generate_records``."""
+    from graphsvc.generate import generate_records
+    from graphsvc.graph import build_graph
+    from graphsvc.ingest.loader import Corpus, paused_gc
+
+    t0 = time.perf_counter()
+    with paused_gc():
+        records = list(generate_records(files, seed=seed, **kw))
+        t_gen = time.perf_counter() - t0
+        lg = build_graph(Corpus(root="memory", records=records, files=files))
+        del records
+    gc.collect()
+    return lg, t_gen, time.perf_counter() - t0 - t_gen
+
+
+def run_child(module: str, *args: str) -> dict:
+    """Run ``python -m bench.<module> ARGS`` in a fresh process (its memory its own) and
+    return the JSON object its last output line holds."""
+    proc = subprocess.run(
+        [sys.executable, "-m", f"bench.{module}", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def cpu_seconds(base: str) -> float:
@@ -232,8 +284,7 @@ class Load:
         return self.requests / self.seconds
 
     def pct(self, p: float) -> float:
-        xs = sorted(self.latencies)
-        return xs[min(len(xs) - 1, int(p / 100 * len(xs)))]
+        return percentile(self.latencies, p)
 
     @property
     def p50(self) -> float:
@@ -290,6 +341,20 @@ def merged(loads: list[Load]) -> Load:
         [c for x in loads for c in x.statuses],
         [n for x in loads for n in x.sizes],
     )
+
+
+def percentile(xs: list[float], p: float) -> float:
+    """The ``p``-th percentile (0-100) of ``xs``: the value at index ``int(p / 100 * n)``
+    of ``xs`` sorted (the last one at most)."""
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(p / 100 * len(xs)))]
+
+
+def quantile(xs: list[float], q: float) -> float:
+    """The value at fraction ``q`` (0-1) of ``xs`` sorted, at the nearest rank
+    (``round(q * (n - 1))``): P7, P7M, P9 and P11 report their p50/p99 this way."""
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
 
 
 def ms(seconds: float) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from .common import corpus, machine, server
+from .common import corpus, machine, percentile, server
 
 SMALL = {"query": "{ stats { version } }"}
 
@@ -42,11 +42,6 @@ def worst_admitted(client: httpx.Client) -> tuple[dict, int]:
         if "errors" not in r.json():
             return body, n
     raise RuntimeError("no scan is admitted")
-
-
-def pct(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(p / 100 * len(xs)))]
 
 
 def small_latencies(client: httpx.Client, stop: threading.Event, out: list[float]) -> None:
@@ -94,9 +89,9 @@ def run(folder: Path, cache: Path, seconds: float, extra: list[str]) -> dict:
         "aliases": n,
         "big_s": statistics.median(big),
         "big_runs": len(big),
-        "idle_p99": pct(idle, 99),
-        "p50": pct(busy, 50),
-        "p99": pct(busy, 99),
+        "idle_p99": percentile(idle, 99),
+        "p50": percentile(busy, 50),
+        "p99": percentile(busy, 99),
         "max": max(busy),
         "small_n": len(busy),
     }

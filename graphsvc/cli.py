@@ -184,7 +184,7 @@ def _serve_static(args: argparse.Namespace, folder: Path, settings, assets=None)
             file=sys.stderr,
             flush=True,
         )
-        uvicorn.run("graphsvc.api.ops:app_from_env", factory=True, workers=args.workers, **run)
+        uvicorn.run("graphsvc.api.worker:app_from_env", factory=True, workers=args.workers, **run)
         return 0
     from .live import LiveCorpus
 
@@ -240,7 +240,7 @@ def _serve_workers(args: argparse.Namespace, folder: Path) -> int:
         flush=True,
     )
     uvicorn.run(
-        "graphsvc.api.ops:app_from_env",
+        "graphsvc.api.worker:app_from_env",
         factory=True,
         workers=args.workers,
         **_uvicorn_options(args),

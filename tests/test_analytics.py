@@ -1,6 +1,6 @@
 """Clusters and PageRank: the numpy ordering and one-pass conversion in
 ``graphsvc.graph.analytics`` give the answers of the straightforward code they replaced
-(``bench.bench_analytics.previous_compute``, the benchmark's baseline), on graphs with ties, isolated articles, hubs and links to
+(``bench.analytics.previous_compute``, the benchmark's baseline), on graphs with ties, isolated articles, hubs and links to
 providers and topics: the same partition, the same cluster ids, PageRank to 1e-9, and
 members in PageRank order with ties by URL.
 
@@ -18,7 +18,7 @@ import random
 import networkx as nx
 import pytest
 
-from bench.bench_analytics import previous_compute
+from bench.analytics import previous_compute
 from graphsvc.graph import analytics as ga
 from graphsvc.graph.model import ARTICLE, RELATED, LinkGraph
 

@@ -10,7 +10,7 @@ from .conftest import REPO
 
 def test_bench_search_smoke():
     out = subprocess.run(
-        [sys.executable, "-m", "bench.bench_search", "--articles", "300", "--queries", "6",
+        [sys.executable, "-m", "bench.search", "--articles", "300", "--queries", "6",
          "--no-http"],
         cwd=REPO, capture_output=True, text=True, timeout=300,
     )  # fmt: skip

@@ -369,7 +369,7 @@ def test_interactive_map_draws_hover_highlights_and_labels(gl, news_server):
     assert set(gm(page, "visibleNodes()")) == expected
     drawn_related = {(s, t) for s, t, k in gm(page, "visibleEdges()") if k == "RELATED"}
     assert drawn_related == related_pairs(expected)
-    # layers with nothing on them are out of the page (js/src/map.js syncLayers)
+    # layers with nothing on them are out of the page (js/src/map/renderer.js syncLayers)
     assert gm(page, "layers()") == ["edges", "labels", "mouse", "nodes"]
     # hover: the node and its neighbours on the map stay lit, the rest dims
     target = url("cloud-chips")
@@ -666,7 +666,7 @@ def test_big_map_renders_and_pans(playwright, gl_browser, news_server, tmp_path)
     The goal is 30 frames per second panning. Headless Chromium here draws WebGL on the
     CPU: on Mesa's llvmpipe where it starts (else SwiftShader). At this size the map
     hides edges while it moves (sigma's hideEdgesOnMove, above MOVING_EDGES_MAX edges in
-    js/src/map.js), draws its nodes smaller (CROWD), takes empty layers out of the page
+    js/src/map/renderer.js), draws its nodes smaller (CROWD), takes empty layers out of the page
     and skips the picking pass while moving; the test checks each of these. Every pan
     starts from the same view. The figures are printed and kept in build/fps.json (read by
     bench/map_fps.py); the goal is recorded in bench/RESULTS.md,
@@ -692,7 +692,7 @@ def test_big_map_renders_and_pans(playwright, gl_browser, news_server, tmp_path)
             assert len(gm(page, "visibleNodes()")) == 5000
             assert len(gm(page, "visibleEdges()")) == 20000
             assert gm(page, "page.renderer.getSetting('hideEdgesOnMove')") is True
-            # a crowded map draws its nodes smaller (js/src/map.js CROWD): at most 0.4 of
+            # a crowded map draws its nodes smaller (js/src/map/style.js CROWD): at most 0.4 of
             # full size (3 + 14 px), sized by PageRank as before
             sizes = page.evaluate("() => window.graphsvcMap.page.graph.mapNodes((k, a) => a.size)")
             assert min(sizes) > 0 and max(sizes) <= 0.4 * 17 + 1e-9
@@ -715,7 +715,7 @@ def test_big_map_renders_and_pans(playwright, gl_browser, news_server, tmp_path)
             assert first["midway"] == dragged["midway"] == ["labels", "mouse", "nodes"]
             assert gm(page, "layers()") == ["edges", "labels", "mouse", "nodes"]
             # at rest, picking works again (its image is not drawn while the map moves,
-            # js/src/map.js pickingAtRest) and finds the node now under the pointer
+            # js/src/map/renderer.js pickingAtRest) and finds the node now under the pointer
             lone = page.evaluate(LONELIEST_NODE_SCRIPT)
             box = page.locator("#graph").bounding_box()
             page.mouse.move(box["x"] + lone["x"], box["y"] + lone["y"])

@@ -208,7 +208,7 @@ WHERES = [
 
 
 def _answers(lg) -> dict:
-    from graphsvc.api.limits import GraphSize
+    from graphsvc.api.cost import GraphSize
     from graphsvc.graph import query as gq
 
     out = {}
@@ -257,7 +257,7 @@ def test_each_family_of_caches_follows_its_own_base():
     columns asked for after several such versions are derived, not rebuilt (at 1M
     articles a rebuild took 25 s, on the event loop), and answer as cold ones; and the
     other way round."""
-    from graphsvc.api.limits import GraphSize
+    from graphsvc.api.cost import GraphSize
     from graphsvc.graph.query import columns
 
     rng = random.Random(11)

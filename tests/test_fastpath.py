@@ -7,7 +7,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from graphsvc.api.app import create_app
-from graphsvc.api.fastpath import ResponseCache, encode_json
+from graphsvc.api.fastpath import encode_json
+from graphsvc.api.http.response_cache import ResponseCache
 from graphsvc.api.memo import ENTRY_BYTES, ByteLRU
 from graphsvc.generate import generate_records
 from graphsvc.graph import build_graph

@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -182,6 +183,22 @@ def test_interactive_map_frame_and_script(news_server):
     assert news_server.client.get("/static/vendor/layout-worker.js").status_code == 200
     for part in ('id="graph"', 'id="panel"', 'id="legend"', 'id="export-png"', 'id="from"'):
         assert part in r.text
+
+
+def test_only_the_entries_are_bundled_as_entries():
+    """hatch_build.py bundles each entry of js/package.json's "bundles" with esbuild, the
+    modules it imports included. The entries are exactly the top-level js/src/*.js; the
+    map page's modules live under js/src/map/ and reach the bundle by import only."""
+    js = Path(__file__).resolve().parent.parent / "js"
+    bundles = json.loads((js / "package.json").read_text())["graphsvc"]["bundles"]
+    assert sorted(bundles) == sorted(f"src/{p.name}" for p in (js / "src").glob("*.js"))
+    assert sorted(bundles.values()) == ["layout-worker.js", "map.js"]
+    modules = sorted(p.name for p in (js / "src" / "map").glob("*.js"))
+    assert modules and not any(f"src/map/{m}" in bundles for m in modules)
+    imported = set(re.findall(r'from "\./map/([\w-]+\.js)"', (js / "src" / "map.js").read_text()))
+    for m in modules:
+        imported |= set(re.findall(r'from "\./([\w-]+\.js)"', (js / "src" / "map" / m).read_text()))
+    assert imported == set(modules)  # every module is reached from the entry
 
 
 def test_pages_say_what_is_missing_without_the_build(tmp_path):

@@ -1,4 +1,4 @@
-"""Prepared queries (``GraphQLApp._answer_prepared``) answer exactly what Strawberry's
+"""Prepared queries (``api.prepared.PreparedQueries``) answer exactly what Strawberry's
 whole path answers: the same status, headers that matter and bytes, for documents that
 are prepared, that cannot be (cost from variables, errors, refusals) and for requests
 whose variables are wrong."""

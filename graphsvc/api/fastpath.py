@@ -1,18 +1,11 @@
-"""Fast answers: orjson encoding, a per-graph cache of whole responses, packed subgraphs.
+"""Fast answers: orjson encoding, operation kinds from the document cache, packed subgraphs.
 
 * :func:`encode_json` encodes GraphQL responses with orjson (about 10x faster than the
   standard library), falling back to :mod:`json` for what orjson refuses (integers
   beyond 64 bits).
-* :class:`ResponseCache` sits in front of the GraphQL view, behind its authorisation
-  checks. A large answer to a query (POSTed, or by GET) is kept per graph version, keyed
-  by query, variables, operation name and the negotiated media type, and the next
-  identical request gets the same bytes
-  without resolving anything. Only *query* operations are kept: the document is parsed
-  and the operation ``operationName`` selects must be a query (mutations and
-  subscriptions always run). The cache lives on the graph object, so a new graph
-  version starts empty; it is bounded in bytes (least recently used answers go first).
-  Only answers without errors and of at least ``min_bytes`` are kept: small answers are
-  cheap to compute anyway.
+* :func:`is_query` and :func:`operation_kind` say what a document's operation is, from
+  the process's document cache (the response cache, ``http.response_cache``, keeps only
+  queries).
 * ``neighborsPacked`` answers the ``neighbors`` question as one JSON value of arrays,
   built straight from the graph, for clients that draw thousands of nodes.
 """
@@ -20,7 +13,6 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import orjson
@@ -30,7 +22,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from ..graph import traverse as gt
-from . import memo, transport
+from . import memo
 from .context import graph
 from .maps import Direction, EdgeKind, node_label
 
@@ -68,21 +60,12 @@ def request_problem(body: bytes) -> str | None:
 
 def checked_request(body: bytes) -> tuple[Any, str | None]:
     """(the decoded body, :func:`request_problem`'s answer): read once, used by every
-    later step of the request (``scope["state"]["graphql_request"]``)."""
+    later step of the request (``http.request_state.RequestState.payload``)."""
     try:
         payload = decode_json(body)
     except json.JSONDecodeError as e:
         return None, f"the body is not valid JSON: {e.msg}"
     return payload, _payload_problem(payload)
-
-
-def decoded(scope, body: bytes) -> Any:
-    """``body`` decoded: as the GraphQL view's checks left it in ``scope`` when it is the
-    same body, else read again (raises ValueError when it is not JSON)."""
-    seen = (scope.get("state") or {}).get("graphql_request")
-    if seen is not None and seen[0] is body:
-        return seen[1]
-    return decode_json(body)
 
 
 def _payload_problem(payload) -> str | None:
@@ -118,9 +101,8 @@ def encode_json(data: object) -> str:
     return encode_json_bytes(data).decode()
 
 
-# -- whole-response cache -----------------------------------------------------------------
+# -- operation kinds ----------------------------------------------------------------------
 
-CACHE_BYTES_ENV = "GRAPHSVC_RESPONSE_CACHE_MB"
 #: Documents longer than this are not cached (nor parsed here).
 MAX_CACHED_QUERY = memo.MAX_CACHED_DOCUMENT
 #: Parsing stops past this many tokens: such a document is not cached.
@@ -187,144 +169,6 @@ def is_query(query: str, operation_name: str | None) -> bool:
     else:
         kind = kinds.get(operation_name)
     return kind is OperationType.QUERY
-
-
-class ResponseCache:
-    """ASGI wrapper of the GraphQL endpoint that replays identical large answers to
-    queries (never to mutations or subscriptions).
-
-    ``store.current`` must be the graph the wrapped app answers from. The caller must
-    authorise the request before calling this (a replayed answer skips the view).
-    """
-
-    def __init__(self, app, store, max_bytes: int | None = None, min_bytes: int = 16 * 1024):
-        self.app = app
-        self.store = store
-        if max_bytes is None:
-            max_bytes = int(float(os.environ.get(CACHE_BYTES_ENV, "64")) * 1024 * 1024)
-        self.max_bytes = max_bytes
-        self.min_bytes = min_bytes
-
-    def _cache(self, lg) -> memo.ByteLRU:
-        c = lg._cache.get("responses")
-        if c is None:
-            c = lg._cache["responses"] = memo.ByteLRU(self.max_bytes)
-        return c
-
-    async def __call__(self, scope, receive, send) -> None:
-        lg = self.store.current
-        method = scope.get("method") if scope["type"] == "http" else None
-        if method not in ("GET", "POST") or lg is None or not self.max_bytes:
-            await self.app(scope, receive, send)
-            return
-        if method == "GET":
-            bodies: list[bytes] = []
-            key = _get_key(scope)
-        else:
-            chunks = []
-            while True:
-                message = await receive()
-                if message["type"] != "http.request":
-                    await self.app(scope, _replay([], message, receive), send)
-                    return
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body"):
-                    break
-            bodies = [b"".join(chunks)]
-            key = _key(scope, bodies[0])
-        cache = self._cache(lg) if key is not None else None
-        if cache is not None:
-            hit = cache.get(key)
-            if hit is not None:
-                headers, payload = hit
-                await send({"type": "http.response.start", "status": 200, "headers": headers})
-                await send({"type": "http.response.body", "body": payload})
-                return
-        start: dict = {}
-        parts: list[bytes] = []
-
-        async def capture(message) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-            elif message["type"] == "http.response.body":
-                parts.append(message.get("body", b""))
-            await send(message)
-
-        await self.app(
-            scope, _replay(bodies, None, receive), capture if cache is not None else send
-        )
-        if cache is None or start.get("status") != 200:
-            return
-        payload = b"".join(parts)
-        if len(payload) >= self.min_bytes and b'"errors":' not in payload:
-            headers = list(start.get("headers", []))
-            # The key counts too: its document and variables may be larger than the answer.
-            size = memo.text_bytes(payload, key[0], key[1], key[2]) + 64 * len(headers)
-            cache.put(key, (headers, payload), size)
-
-
-def _get_key(scope):
-    """The cache key of a GET query (as :func:`_key`'s for the same POSTed request)."""
-    got = scope.get("state", {}).get("graphql_get")  # parsed by the view's GET checks
-    if got is None:
-        from starlette.datastructures import QueryParams  # noqa: PLC0415
-
-        params = QueryParams(scope.get("query_string", b"").decode("latin-1"))
-        got = {k: params.get(k) for k in ("query", "variables", "operationName")}
-    payload: dict = {"query": got["query"], "operationName": got["operationName"] or None}
-    raw = got["variables"]
-    if raw:
-        try:
-            payload["variables"] = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            return None
-    return _payload_key(scope, payload)
-
-
-def _key(scope, body: bytes):
-    """(query, variables, operation, media type) of a JSON GraphQL query; None when not
-    cacheable."""
-    headers = dict(scope.get("headers") or [])
-    if b"json" not in headers.get(b"content-type", b""):
-        return None
-    try:
-        payload = decoded(scope, body)
-    except ValueError:
-        return None
-    return _payload_key(scope, payload)
-
-
-def _payload_key(scope, payload):
-    headers = dict(scope.get("headers") or [])
-    if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
-        return None
-    op = payload.get("operationName")
-    if op is not None and not isinstance(op, str):
-        return None
-    if not is_query(payload["query"], op):
-        return None
-    variables = payload.get("variables") or {}
-    try:
-        var_key = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
-    except (orjson.JSONEncodeError, TypeError):
-        return None
-    # The answer's media type (and so its headers and status) follows the Accept header.
-    accept = headers.get(b"accept", b"").decode("latin-1")
-    return (payload["query"], var_key, op, transport.negotiate(accept))
-
-
-def _replay(bodies: list[bytes], first, receive):
-    """A ``receive`` that hands back what was already read, then the real one."""
-    pending = [{"type": "http.request", "body": b, "more_body": False} for b in bodies]
-    if first is not None:
-        pending.append(first)
-
-    async def replay():
-        if pending:
-            return pending.pop(0)
-        return await receive()
-
-    return replay
 
 
 # -- packed subgraphs ---------------------------------------------------------------------

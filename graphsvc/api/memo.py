@@ -20,10 +20,11 @@ import os
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any, TypeVar
 
-from graphql.language import Node
+from graphql import parse
+from graphql.language import DocumentNode, Node
 
 T = TypeVar("T")
 
@@ -133,6 +134,15 @@ def document_bytes(doc: Node | None) -> int:
 
 #: The process's cache of per-document work (see the module docstring).
 documents = ByteLRU(env_bytes(DOCUMENT_CACHE_ENV, 32))
+
+
+def parsed_document(query: str, options: Mapping[str, Any]) -> DocumentNode:
+    """``query`` parsed with graphql-core's ``options`` (with locations, as Strawberry
+    parses it), kept in :data:`documents`: the one parse of a document that Strawberry's
+    run (``schema.DocumentCache``) and the view's checks (``limits.parsed``) share.
+    Raises what ``parse`` raises (nothing is kept then)."""
+    key = ("document", query, tuple(sorted(options.items())))
+    return cached(query, key, lambda: parse(query, **options), document_bytes)
 
 
 def cached(query: str, key: Hashable, compute: Callable[[], T], size: Callable[[T], int]) -> T:

@@ -16,7 +16,8 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import ops
-from .limits import LIMIT_EXCEEDED
+from .http.request_state import RequestState
+from .limit_errors import LIMIT_EXCEEDED
 from .settings import Settings
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -54,7 +55,8 @@ class RequestContext:
     before reading the body, and after the response writes one access-log line and
     counts the request in /metrics.
 
-    The GraphQL view reports the operation name and errors in ``scope["state"]``.
+    The GraphQL view reports the operation name and errors in the request's
+    :class:`~graphsvc.api.http.request_state.RequestState`.
     """
 
     def __init__(self, app: ASGIApp, settings: Settings, path_label: Callable[[str], str]):
@@ -74,8 +76,8 @@ class RequestContext:
         given = headers.get(b"x-request-id", b"").decode("latin-1")
         rid = given if _SAFE_ID.match(given) else secrets.token_hex(8)
         token = ops.request_id.set(rid)
-        state = scope.setdefault("state", {})
-        state["request_id"] = rid
+        state = RequestState.of(scope)
+        state.request_id = rid
         status = 500
         started = False
 
@@ -155,9 +157,9 @@ class RequestContext:
             self._record(scope, state, status, time.perf_counter() - t0)
             ops.request_id.reset(token)
 
-    def _record(self, scope: Scope, state: dict, status: int, seconds: float) -> None:
+    def _record(self, scope: Scope, state: RequestState, status: int, seconds: float) -> None:
         path = self.path_label(scope.get("path", ""))
-        op = state.get("graphql_operation") or ("anonymous" if path == "/graphql" else "")
+        op = state.operation or ("anonymous" if path == "/graphql" else "")
         key = (path, op, str(status))
         series = self._series.get(key)
         if series is None:
@@ -189,7 +191,7 @@ class RequestContext:
                 "status": status,
                 "operation": op or None,
                 "duration_ms": round(seconds * 1000, 2),
-                "errors": state.get("graphql_errors", 0),
+                "errors": state.errors,
                 "client": (scope.get("client") or ("", 0))[0],
             },
         )

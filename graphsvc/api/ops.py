@@ -238,7 +238,7 @@ def warm(lg: LinkGraph | None) -> None:
     if lg is None:
         return
     from ..graph.query import columns  # noqa: PLC0415
-    from .limits import GraphSize  # noqa: PLC0415
+    from .cost import GraphSize  # noqa: PLC0415
 
     t0 = time.perf_counter()
     try:
@@ -344,7 +344,7 @@ class _Quiet(logging.Filter):
     ones (masked from clients, so the log is the only place to see them)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from .limits import is_expected  # noqa: PLC0415
+        from .limit_errors import is_expected  # noqa: PLC0415
 
         err = record.msg
         return not (hasattr(err, "original_error") and is_expected(err))
@@ -419,50 +419,3 @@ NO_CACHE_ENV = "GRAPHSVC_NO_CACHE"
 #: "1": every worker follows the folder and accepts writes, versions shared (a journal).
 LIVE_ENV = "GRAPHSVC_LIVE"
 WATCH_ENV = "GRAPHSVC_WATCH"  # "0": live but not following the folder (--no-watch)
-
-
-def app_from_env():
-    """An app configured from the environment, for ``uvicorn --factory`` (e.g. with
-    ``--workers``): ``GRAPHSVC_CORPUS`` names the folder (default: the seed articles),
-    ``GRAPHSVC_*`` the settings. Each worker loads the graph through the corpus object,
-    from its snapshot when that is current (``GRAPHSVC_NO_CACHE=1`` reads the files),
-    *before* the factory returns: uvicorn's workers share one listening socket, and a
-    worker takes connections from it only once it serves, so no request lands on a
-    worker still loading (a single server instead answers 503 NOT_READY meanwhile, and
-    /readyz says when it is ready). A worker started again after a crash loads the same
-    way while the others go on answering."""
-    from pathlib import Path  # noqa: PLC0415
-
-    from ..live import LiveCorpus  # noqa: PLC0415
-    from ..startup import default_corpus  # noqa: PLC0415
-    from .app import create_app  # noqa: PLC0415
-    from .auth import auth_from_options  # noqa: PLC0415
-    from .settings import Settings  # noqa: PLC0415
-
-    settings = Settings.from_env()
-    configure_logging(settings.log_json, os.environ.get("GRAPHSVC_LOG_LEVEL", "info"))
-    folder = Path(os.environ[CORPUS_ENV]) if os.environ.get(CORPUS_ENV) else None
-    live = bool(folder) and os.environ.get(LIVE_ENV) == "1"
-    folder = folder or default_corpus()
-    cache = not os.environ.get(NO_CACHE_ENV)
-    store = GraphStore()
-    corpus = LiveCorpus(folder, store=store, load=False, cache=cache, keep_state=live, shared=live)
-    if live:
-        auth = auth_from_options(
-            os.environ.get("GRAPHSVC_TOKEN_FILE") or None,
-            os.environ.get("GRAPHSVC_READ_TOKEN_REQUIRED") == "1",
-            os.environ.get("GRAPHSVC_READ_TOKEN_FILE") or None,
-        )
-        app = create_app(store, settings, live=corpus, auth=auth)
-    else:
-        app = create_app(store, settings)
-
-    def load():
-        corpus.load()
-        if live and os.environ.get(WATCH_ENV, "1") != "0":
-            corpus.start_watching()
-
-    # In a thread as for a single server (same logging, metrics and gc.freeze), joined:
-    # uvicorn's supervisor keeps pinging the worker meanwhile.
-    load_in_background(store, load, app.state.load_state).join()
-    return app

@@ -1,4 +1,4 @@
-"""Compiled execution plans for prepared documents (see ``GraphQLApp._answer_prepared``).
+"""Compiled execution plans for prepared documents (see ``prepared``).
 
 A prepared document's operation is compiled once into a tree of fields: response key,
 field definition, the field nodes, and how to complete its type (non-null, list, leaf
@@ -42,8 +42,8 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.pyutils import Path, Undefined, is_iterable
 from graphql.type import is_abstract_type
 from graphql.utilities import type_from_ast
-from strawberry.execution.is_awaitable import optimized_is_awaitable
-from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as ResolveInfo
+
+from .graphql_core import ResolveInfo, optimized_is_awaitable
 
 _NON_NULL, _LIST, _LEAF, _OBJECT = range(4)
 

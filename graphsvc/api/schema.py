@@ -22,7 +22,7 @@ from functools import partial
 from typing import Annotated
 
 import strawberry
-from graphql import GraphQLError, parse
+from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import validate_document
@@ -192,13 +192,7 @@ class DocumentCache(SchemaExtension):
     def on_parse(self) -> Iterator[None]:
         ec = self.execution_context
         if ec.graphql_document is None and ec.query:
-            query, options = ec.query, dict(ec.parse_options)
-            ec.graphql_document = memo.cached(
-                query,
-                ("document", query, tuple(sorted(options.items()))),
-                lambda: parse(query, **options),
-                memo.document_bytes,
-            )
+            ec.graphql_document = memo.parsed_document(ec.query, ec.parse_options)
         yield
 
     def on_validate(self) -> Iterator[None]:

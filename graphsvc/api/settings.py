@@ -27,7 +27,7 @@ class Settings:
     max_aliases: int = 50
     #: Most field selections once fragments are expanded (stops "fragment bombs").
     max_fields: int = 10_000
-    #: Budget for the estimated cost of traversal fields (see ``limits.COSTS``).
+    #: Budget for the estimated cost of traversal fields (see ``cost.COSTS``).
     max_cost: int = 10_000
     #: Seconds one GraphQL operation may run.
     time_limit: float = 10.0

@@ -29,7 +29,7 @@ from ..graph import query as gq
 from ..graph.errors import BoundError, GraphError
 from ..live import Change
 from .filters import ArticleWhere
-from .limits import LimitExceeded
+from .limit_errors import LimitExceeded
 from .nodes import Article
 from .stats import LoadIssue, load_report
 from .version import Version

@@ -5,7 +5,7 @@ Query parameters (the same as ``articles``' arguments): ``where`` (an ArticleWhe
 JSON), ``search``, ``sort`` (``QUALITY:DESC,PUBLISHED_AT:DESC``, or a JSON list of
 ArticleSort), ``orderBy`` (the old enum), ``columns`` (comma-separated; see
 ``graph.query.TABLE_COLUMNS``, or ``extra.<path>``), ``limit`` (all rows by default).
-A bad parameter is a 400 that says what is wrong. The read token applies (``ReadGuard``
+A bad parameter is a 400 that says what is wrong. The read token applies (``ReadAuth``
 covers ``/export/``).
 """
 

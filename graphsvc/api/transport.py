@@ -36,6 +36,7 @@ import orjson
 
 from ..graph import analytics
 from ..graph.model import LinkGraph
+from .http.request_state import RequestState
 
 JSON = "application/json"
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -107,6 +108,12 @@ def error_response(
     ext = {"code": code, **(extensions or {}), "requestId": rid}
     body = orjson.dumps({"errors": [{"message": message, "extensions": ext}]})
     return Response(body, status_code=status, headers=headers, media_type=media)
+
+
+def error_for(scope, status: int, message: str, code: str = "BAD_REQUEST", **kw):
+    """:func:`error_response` for this request: its id, its negotiated media type."""
+    rid = RequestState.of(scope).request_id
+    return error_response(status, message, code, rid, media_of(scope), **kw)
 
 
 def is_request_error(result) -> bool:

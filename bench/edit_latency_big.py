@@ -4,7 +4,7 @@ call after reading a file or a log entry), against a full rebuild of the same gr
 
 The records come from the generator in memory (770k files give about 1M articles), so the
 figure leaves out reading the one file (about 1 ms, see P7 at 100k files, which includes
-it). Runs in a fresh process: ``python -m bench.p7_big 770000 [--edits 20] [--json F]``.
+it). Runs in a fresh process: ``python -m bench.edit_latency_big 770000 [--edits 20] [--json F]``.
 """
 
 from __future__ import annotations
@@ -19,13 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import REPO
-from .p56_big import Row, rss_bytes
-
-
-def _pct(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p * (len(xs) - 1))))]
+from .common import REPO, Row, quantile, rss_bytes
 
 
 def run(files: int, edits: int = 20, seed: int = 1) -> dict:
@@ -66,8 +60,8 @@ def run(files: int, edits: int = 20, seed: int = 1) -> dict:
         live.apply({p: rec})
         times.append(time.perf_counter() - t)
         assert live.graph.data(keys[p]).title == rec.title
-    out["edit_p50"] = _pct(times, 0.5)
-    out["edit_p99"] = _pct(times, 0.99)
+    out["edit_p50"] = quantile(times, 0.5)
+    out["edit_p99"] = quantile(times, 0.99)
     out["edit_max"] = max(times)
     out["ratio"] = out["edit_p50"] / out["seconds_rebuild"]
     out["rss_end"] = rss_bytes()
@@ -79,7 +73,7 @@ def row(files: int, edits: int = 20) -> Row:
     """P7 at ``files`` generated records, run in a fresh process (its memory its own)."""
     with tempfile.TemporaryDirectory() as tmp:
         out_path = Path(tmp) / "p7m.json"
-        cmd = [sys.executable, "-m", "bench.p7_big", str(files), "--edits", str(edits),
+        cmd = [sys.executable, "-m", "bench.edit_latency_big", str(files), "--edits", str(edits),
                "--json", str(out_path)]  # fmt: skip
         subprocess.run(cmd, check=True, cwd=REPO, stdout=subprocess.DEVNULL)
         out = json.loads(out_path.read_text())
@@ -102,7 +96,7 @@ def row(files: int, edits: int = 20) -> Row:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.p7_big", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m bench.edit_latency_big", description=__doc__)
     p.add_argument("files", type=int)
     p.add_argument("--edits", type=int, default=20)
     p.add_argument("--json")

@@ -1,8 +1,9 @@
-"""P6 (default mode): RSS of `graphsvc serve DIR` following its folder, against the same
+"""P6L, P6 in default mode: RSS of `graphsvc serve DIR` following its folder, against the same
 graph served static (`--no-watch`, read-only), each a fresh server on the same corpus."""
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -13,8 +14,7 @@ from .common import Row, corpus, rss_of, server
 
 
 def _measure(folder: Path, cache: Path, *extra: str) -> tuple[int, dict]:
-    import sys
-
+    """The RSS of ``graphsvc serve folder *extra`` once ready and settled, and its /readyz."""
     cmd = [sys.executable, "-m", "graphsvc", "serve", str(folder), "--host", "127.0.0.1",
            "--log-level", "warning", *extra]  # fmt: skip
     with server(cmd, env={"GRAPHSVC_CACHE_DIR": str(cache)}, timeout=1800) as base:

@@ -2,8 +2,8 @@
 delta state (read from a default-mode snapshot, as ``graphsvc serve DIR`` restarts),
 against the same graph alone (a static server's snapshot), each read in a fresh process.
 
-``python -m bench.p6_big_live 770000 [--json F]`` (770k generated files: about 1M
-articles). The records come from the generator in memory, as in bench/p56_big.py.
+``python -m bench.live_memory_big 770000 [--json F]`` (770k generated files: about 1M
+articles). The records come from the generator in memory, as in bench/graph_memory.py.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import REPO
-from .p56_big import rss_bytes
+from .common import REPO, rss_bytes
 
 
 def _read(path: str) -> None:
@@ -69,7 +68,7 @@ def run(files: int, seed: int = 1) -> dict:
         del lg, st
         gc.collect()
         for name, path in (("static", static_path), ("live", live_path)):
-            cmd = [sys.executable, "-m", "bench.p6_big_live", "--read", str(path)]
+            cmd = [sys.executable, "-m", "bench.live_memory_big", "--read", str(path)]
             got = json.loads(subprocess.run(cmd, check=True, cwd=REPO, capture_output=True,
                                             text=True).stdout.strip().splitlines()[-1])  # fmt: skip
             out[f"rss_{name}"] = got["rss"]
@@ -79,7 +78,7 @@ def run(files: int, seed: int = 1) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.p6_big_live", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m bench.live_memory_big", description=__doc__)
     p.add_argument("files", type=int, nargs="?")
     p.add_argument("--read", help=argparse.SUPPRESS)
     p.add_argument("--json")

@@ -1,6 +1,6 @@
 """Clusters and PageRank at any size: igraph (PageRank + its Leiden) against networkx's own Louvain.
 
-    python bench/bench_analytics.py [BIG] [BASELINE]   (defaults 1000000 and 50000;
+    python bench/analytics.py [BIG] [BASELINE]   (defaults 1000000 and 50000;
                                                          BASELINE 0 skips networkx)
 
 A synthetic related-link graph built in memory (articles only: analytics read nothing

@@ -1,6 +1,6 @@
 """Search, the where language and facets on big generated graphs.
 
-    python -m bench.bench_search [--articles 100000] [--http-files 20000] [--no-http]
+    python -m bench.search [--articles 100000] [--http-files 20000] [--no-http]
 
 In memory (no files), on ``--articles`` generated articles (``graphsvc.generate``):
 
@@ -45,7 +45,7 @@ from graphsvc.graph import query as gq
 from graphsvc.graph import search as gs
 from graphsvc.ingest import Corpus
 
-from .common import Row, corpus, graphsvc_server, load, machine, ms, server
+from .common import Row, corpus, graphsvc_server, load, machine, ms, percentile, server
 
 
 def build(n: int):
@@ -61,11 +61,6 @@ def queries(k: int, seed: int = 7) -> list[str]:
         a, b = rng.sample(_WORDS, 2)
         out.append([a, f"{a} {b}", f"{a[:4]}*"][i % 3])
     return out
-
-
-def pct(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(p / 100 * len(xs)))]
 
 
 QUERIES = 100
@@ -129,10 +124,10 @@ def s1(lg, rows: list[Row], fts: Fts5) -> gs.SearchIndex:
             {
                 "index build": f"{built:.1f} s (FTS5's {fts.built:.1f} s)",
                 "p50": ms(statistics.median(ours)),
-                "p99": ms(pct(ours, 99)),
+                "p99": ms(percentile(ours, 99)),
                 "hits per query (median)": str(int(statistics.median(hits_n))),
                 "bare FTS5 top-20 p50": ms(statistics.median(bare)),
-                "bare p99": ms(pct(bare, 99)),
+                "bare p99": ms(percentile(bare, 99)),
             },
             ratio,
             f"{ratio:.2f}× the bare top-20 statement",
@@ -171,10 +166,10 @@ def s1_page(lg, rows: list[Row], index: gs.SearchIndex, fts: Fts5) -> None:
             f"{lg.stats().articles} articles",
             {
                 "p50": ms(statistics.median(ours)),
-                "p99": ms(pct(ours, 99)),
+                "p99": ms(percentile(ours, 99)),
                 "ranked every hit (tie at the cut)": f"{full} of {len(qs)}",
                 "bare FTS5 top-20 + snippets + count(*) p50": ms(statistics.median(bare)),
-                "bare p99": ms(pct(bare, 99)),
+                "bare p99": ms(percentile(bare, 99)),
             },
             ratio,
             f"{ratio:.2f}× the bare statements",

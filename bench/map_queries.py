@@ -1,6 +1,6 @@
 """Maps/exploration on a big synthetic graph, built in memory (no files).
 
-    python bench/bench_maps.py [ARTICLES]   (default 200000)
+    python bench/map_queries.py [ARTICLES]   (default 200000)
 
 Prints absolute times and ratios to a baseline measured in the same run:
 * a capped subgraph through the "AI" topic (every article) vs the uncapped

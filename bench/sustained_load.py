@@ -8,11 +8,11 @@ seconds (and at most ``--max-requests`` requests) with a mix of ``article``,
 corpus file every ``--touch-every`` seconds, so that live reload (where it exists) works
 while under load. Prints requests/s, p50/p99 latency and the error count.
 
-    python bench/load.py                        # 60 s, 64 clients, generated corpus
-    python bench/load.py --duration 10 --concurrency 16 --corpus ../shared/corpus --touch
-    python bench/load.py --url http://127.0.0.1:8000   # an already running server
+    python bench/sustained_load.py                        # 60 s, 64 clients, generated corpus
+    python bench/sustained_load.py --duration 10 --concurrency 16 --corpus ../shared/corpus --touch
+    python bench/sustained_load.py --url http://127.0.0.1:8000   # an already running server
     # P10: two workers against one, same run, an edit a second
-    python bench/load.py --corpus DIR --touch --server-arg=--workers=2 \
+    python bench/sustained_load.py --corpus DIR --touch --server-arg=--workers=2 \
         --baseline-server-arg=--workers=1
 """
 
@@ -67,7 +67,7 @@ def loopback_only(url: str) -> str:
     except ValueError:
         ok = host == "localhost"
     if not ok:
-        raise SystemExit(f"load.py only targets this machine (127.0.0.1); refusing {url}")
+        raise SystemExit(f"sustained_load.py only targets this machine (127.0.0.1); refusing {url}")
     return url.rstrip("/")
 
 
@@ -171,6 +171,27 @@ def tree_cpu(pid: int | None) -> float:
     return sum(ticks.get(p, 0) for p in tree) / os.sysconf("SC_CLK_TCK")
 
 
+def _variables(kind: str, rng: random.Random, urls: list[str], cursors: list) -> dict:
+    """The variables of one query of ``kind``: random articles, or a cursor seen so far."""
+    if kind in ("article", "neighbors"):
+        return {"u": rng.choice(urls)}
+    if kind == "articles":
+        return {"after": rng.choice(cursors)}
+    return {"a": rng.choice(urls), "b": rng.choice(urls)}
+
+
+def _outcome(status: int, raw: bytes, want: bool) -> tuple[str, dict | None]:
+    """What an answer was: "refused" (only LIMIT_EXCEEDED errors), "error" or "ok"; and
+    its body, parsed only when it may hold errors or is ``want``ed (for its cursor)."""
+    body = json.loads(raw) if (b'"errors"' in raw or want) else None
+    codes = {(e.get("extensions") or {}).get("code") for e in (body or {}).get("errors") or ()}
+    if codes == {"LIMIT_EXCEEDED"}:
+        return "refused", body
+    if status != 200 or (body or {}).get("errors"):
+        return "error", body
+    return "ok", body
+
+
 async def run_load(args, base: str, pid: int | None = None) -> dict:
     limits = httpx.Limits(
         max_connections=args.concurrency, max_keepalive_connections=args.concurrency
@@ -207,14 +228,7 @@ async def run_load(args, base: str, pid: int | None = None) -> dict:
                 while time.monotonic() < stop and sent < args.max_requests:
                     sent += 1
                     kind = rng.choice(MIX)
-                    if kind == "article":
-                        variables = {"u": rng.choice(urls)}
-                    elif kind == "articles":
-                        variables = {"after": rng.choice(cursors)}
-                    elif kind == "neighbors":
-                        variables = {"u": rng.choice(urls)}
-                    else:
-                        variables = {"a": rng.choice(urls), "b": rng.choice(urls)}
+                    variables = _variables(kind, rng, urls, cursors)
                     payload = json.dumps({"query": QUERIES[kind], "variables": variables})
                     t0 = time.perf_counter()
                     try:
@@ -222,14 +236,10 @@ async def run_load(args, base: str, pid: int | None = None) -> dict:
                         took = time.perf_counter() - t0
                         # Only a body that may hold errors (or a cursor wanted) is parsed.
                         want = kind == "articles" and len(cursors) < 50
-                        body = json.loads(raw) if (b'"errors"' in raw or want) else None
-                        codes = {
-                            (e.get("extensions") or {}).get("code")
-                            for e in (body or {}).get("errors") or ()
-                        }
-                        if codes == {"LIMIT_EXCEEDED"}:
+                        outcome, body = _outcome(status, raw, want)
+                        if outcome == "refused":
                             refused[kind] += 1  # a deliberate refusal, not a failure
-                        elif status != 200 or (body or {}).get("errors"):
+                        elif outcome == "error":
                             errors[kind] += 1
                             if len(samples) < 5:
                                 samples.append(f"{kind}: {status} {raw[:200]!r}")

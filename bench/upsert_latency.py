@@ -4,7 +4,7 @@ once the write is visible on that server), against ``article(url)`` on the same 
 A real ``graphsvc serve DIR`` in default mode (following the folder, accepting writes)
 on a copy of a generated corpus; the token from ``$GRAPHSVC_TOKEN``. Each write changes
 one article's title; the test after each checks the title is served at the version the
-write reported. ``python -m bench.p9_upsert FILES [--writes 40] [--json F]``.
+write reported. ``python -m bench.upsert_latency FILES [--writes 40] [--json F]``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from .common import PROCESSES, corpus, machine, rss_of, server
+from .common import PROCESSES, corpus, machine, quantile, rss_of, server
 
 TOKEN = "p9-bench-token"
 READ = "query($u: String!) { article(url: $u) { url title } }"
@@ -29,11 +29,6 @@ ARTICLE = (
     "query($u: String!) { article(url: $u) { url title excerpt publishedAt "
     "provider { name domain } topics { name } related { url } } }"
 )
-
-
-def _pct(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p * (len(xs) - 1))))]
 
 
 def run(files: int, writes: int = 40, partial: bool = False) -> dict:
@@ -105,9 +100,9 @@ def measure(
     out.update(
         articles_read=len(reads),
         read_p50=statistics.median(reads),
-        read_p99=_pct(reads, 0.99),
+        read_p99=quantile(reads, 0.99),
         write_p50=statistics.median(wtimes),
-        write_p99=_pct(wtimes, 0.99),
+        write_p99=quantile(wtimes, 0.99),
         write_max=max(wtimes),
         write_ms=[round(x * 1000, 1) for x in wtimes],  # in order: the first, a snapshot...
     )
@@ -139,7 +134,7 @@ def row(files: int, writes: int = 40):
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.p9_upsert", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m bench.upsert_latency", description=__doc__)
     p.add_argument("files", type=int)
     p.add_argument("--writes", type=int, default=40)
     p.add_argument("--json")

@@ -11,7 +11,7 @@ from .conftest import REPO
 
 def test_bench_http_smoke(tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "bench.bench_http", "--files", "200", "--requests", "8",
+        [sys.executable, "-m", "bench.http_cache", "--files", "200", "--requests", "8",
          "--connections", "2"],
         cwd=REPO, capture_output=True, text=True, timeout=300,
         env={**os.environ, "GRAPHSVC_BENCH_DIR": str(tmp_path)},

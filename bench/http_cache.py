@@ -1,6 +1,6 @@
 """H1: a map's query by persisted-query GET revalidated with 304, against its full answer.
 
-    python -m bench.bench_http [--files 20000] [--requests 400] [--connections 4]
+    python -m bench.http_cache [--files 20000] [--requests 400] [--connections 4]
 
 ``graphsvc serve`` on ``--files`` generated files; the map page's subgraph query
 (depth 2 around the most linked article, limit 500, the map's article fields) asked
@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from graphsvc.api import fastpath
+from graphsvc.api.http import response_cache
 
 from .common import Row, corpus, graphsvc_server, load, machine, ms
 
@@ -95,7 +95,7 @@ def h1(files: int, requests: int, connections: int, rows: list[Row]) -> None:
     cache = tempfile.mkdtemp(prefix="graphsvc-bench-cache-")
     results = {}
     # A server without the response cache: every full answer is computed.
-    os.environ[fastpath.CACHE_BYTES_ENV] = "0"
+    os.environ[response_cache.CACHE_BYTES_ENV] = "0"
     try:
         with graphsvc_server(folder, cache) as base:
             want, full_path, apq_path, tag, post_body = _prepare(base)
@@ -111,7 +111,7 @@ def h1(files: int, requests: int, connections: int, rows: list[Row]) -> None:
                 },
             )  # fmt: skip
     finally:
-        del os.environ[fastpath.CACHE_BYTES_ENV]
+        del os.environ[response_cache.CACHE_BYTES_ENV]
     # The default server: large answers replayed per graph version.
     with graphsvc_server(folder, cache) as base:
         want2, full_path, apq_path, tag, post_body = _prepare(base)
