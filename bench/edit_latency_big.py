@@ -1,5 +1,5 @@
 """P7 at ~1M articles: one record edited -> visible, through the corpus object's one entry
-point for changes (``LiveCorpus.apply``, what the folder watcher and the store's follower
+point for changes (``Corpus.apply``, what the folder watcher and the store's follower
 call after reading a file or a log entry), against a full rebuild of the same graph.
 
 The records come from the generator in memory (770k files give about 1M articles), so the
@@ -23,10 +23,10 @@ from .common import REPO, Row, quantile, rss_bytes
 
 
 def run(files: int, edits: int = 20, seed: int = 1) -> dict:
+    from graphsvc.corpus import folder_corpus
     from graphsvc.generate import generate_records
     from graphsvc.graph.build import build_graph
     from graphsvc.ingest.loader import Corpus, paused_gc
-    from graphsvc.live import LiveCorpus
 
     out: dict = {"files": files}
     with paused_gc():
@@ -42,7 +42,7 @@ def run(files: int, edits: int = 20, seed: int = 1) -> dict:
         del c, lg
     gc.collect()
     with tempfile.TemporaryDirectory() as tmp, paused_gc():
-        live = LiveCorpus(tmp, load=False, cache=False)
+        live = folder_corpus(tmp, load=False, cache=False)
         t = time.perf_counter()
         live.apply(dict(records))
         out["seconds_state_build"] = time.perf_counter() - t
@@ -80,7 +80,7 @@ def row(files: int, edits: int = 20) -> Row:
     p50, p99 = out["edit_p50"], out["edit_p99"]
     return Row(
         "P7M",
-        "one record edited -> visible (LiveCorpus.apply), against a full rebuild, in memory",
+        "one record edited -> visible (Corpus.apply), against a full rebuild, in memory",
         f"{files} files, {out['articles']} articles",
         {
             "p50": f"{p50 * 1000:.0f} ms",

@@ -29,8 +29,6 @@ from urllib.parse import urlencode
 
 import httpx
 
-from graphsvc.api.http import response_cache
-
 from .common import Row, corpus, graphsvc_server, load, machine, ms
 
 ARTICLE_FIELDS = """title excerpt publishedAt isStub url
@@ -95,7 +93,7 @@ def h1(files: int, requests: int, connections: int, rows: list[Row]) -> None:
     cache = tempfile.mkdtemp(prefix="graphsvc-bench-cache-")
     results = {}
     # A server without the response cache: every full answer is computed.
-    os.environ[response_cache.CACHE_BYTES_ENV] = "0"
+    os.environ["GRAPHSVC_RESPONSE_CACHE_MB"] = "0"
     try:
         with graphsvc_server(folder, cache) as base:
             want, full_path, apq_path, tag, post_body = _prepare(base)
@@ -111,7 +109,7 @@ def h1(files: int, requests: int, connections: int, rows: list[Row]) -> None:
                 },
             )  # fmt: skip
     finally:
-        del os.environ[response_cache.CACHE_BYTES_ENV]
+        del os.environ["GRAPHSVC_RESPONSE_CACHE_MB"]
     # The default server: large answers replayed per graph version.
     with graphsvc_server(folder, cache) as base:
         want2, full_path, apq_path, tag, post_body = _prepare(base)

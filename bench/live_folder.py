@@ -1,5 +1,5 @@
 """The live corpus following its folder, in one process through the corpus object
-(graphsvc.live.LiveCorpus), the way ``graphsvc serve DIR`` loads and follows a folder.
+(graphsvc.corpus.Corpus), the way ``graphsvc serve DIR`` loads and follows a folder.
 
 * P7: one file edited -> visible (delta) against a full rebuild of the same graph. Two
   things per edit: ``refresh(path)`` (re-read the file, apply the delta, swap the
@@ -12,7 +12,7 @@
 ``python -m bench.live_folder [CORPUS] [--rounds N]`` is a quick run on a real corpus
 (default ../shared/corpus, else the seeds), copied to a temporary folder first: edit ->
 visible through the watcher, one change applied (``refresh``) and one in-process
-``LiveCorpus.upsert`` (validate, atomic write, rebuild, swap), N rounds each, against a
+``Corpus.upsert`` (validate, atomic write, rebuild, swap), N rounds each, against a
 full reload (``load_corpus`` + ``build_graph``, what a restart would cost).
 """
 
@@ -66,12 +66,12 @@ def run(files: int, edits: int = 20) -> list[Row]:
 
 def edit_row(folder: Path, cache: Path, files: int, edits: int) -> tuple[Row, float]:
     """P7 on ``folder`` (its snapshot written to ``cache``), and the cold start's seconds."""
+    from graphsvc.corpus import folder_corpus
     from graphsvc.graph.build import build_graph
     from graphsvc.ingest.loader import Corpus
-    from graphsvc.live import LiveCorpus
 
     t = time.perf_counter()
-    live = LiveCorpus(folder, load=False, cache=True, cache_dir=cache)
+    live = folder_corpus(folder, load=False, cache=True, cache_dir=cache)
     live.load()
     cold = time.perf_counter() - t
     s = live.graph.stats()
@@ -128,10 +128,10 @@ def edit_row(folder: Path, cache: Path, files: int, edits: int) -> tuple[Row, fl
 
 def restart_row(folder: Path, cache: Path, files: int, cold: float) -> Row:
     """P8: restarts of ``folder`` from the snapshot in ``cache``, against ``cold`` seconds."""
-    from graphsvc.live import LiveCorpus
+    from graphsvc.corpus import folder_corpus
 
     t = time.perf_counter()
-    again = LiveCorpus(folder, load=False, cache=True, cache_dir=cache)
+    again = folder_corpus(folder, load=False, cache=True, cache_dir=cache)
     info = again.load()
     unchanged = time.perf_counter() - t
     assert info.source == "snapshot" and info.reread == 0, info
@@ -139,7 +139,7 @@ def restart_row(folder: Path, cache: Path, files: int, cold: float) -> Row:
     for i, v in enumerate(sorted(folder.rglob("*.md"))[:: max(1, files // 100)][:100]):
         _edit(v, 1000 + i)
     t = time.perf_counter()
-    again = LiveCorpus(folder, load=False, cache=True, cache_dir=cache)
+    again = folder_corpus(folder, load=False, cache=True, cache_dir=cache)
     info = again.load()
     changed = time.perf_counter() - t
     assert info.source == "snapshot" and info.reread == 100, info
@@ -166,9 +166,9 @@ def _median_max(xs: list[float]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """The quick run on a real corpus (see the module's docstring); prints its figures."""
+    from graphsvc.corpus import folder_corpus
     from graphsvc.graph import build_graph
     from graphsvc.ingest import load_corpus
-    from graphsvc.live import LiveCorpus
 
     p = argparse.ArgumentParser(prog="python -m bench.live_folder", description=__doc__)
     default = REPO.parent / "shared" / "corpus"
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"corpus: {args.corpus}: {lg.stats().files} files, {lg.stats().articles} articles")
         print(f"baseline full reload:        {full * 1000:7.1f} ms")
 
-        live = LiveCorpus(folder)
+        live = folder_corpus(folder)
         live.start_watching()
         try:
             target = folder / "bench-live.md"

@@ -52,7 +52,7 @@ def run(files: int, seed: int = 1) -> dict:
             del records
         key = snapshot.Key("memory")
         live_path, static_path = Path(tmp) / "live.snapshot", Path(tmp) / "static.snapshot"
-        # As LiveCorpus.save_snapshot: the state's database copied beside the snapshot
+        # As Corpus.save_snapshot: the state's database copied beside the snapshot
         # (the time the corpus lock is held for it), then the snapshot written.
         side = snapshot.sidecar_path(live_path)
         t = time.perf_counter()

@@ -1,7 +1,7 @@
 """Snapshots of a built graph, so that a restart on an unchanged corpus is quick.
 
-A snapshot is one file in the cache folder (``$GRAPHSVC_CACHE_DIR``, else
-``$XDG_CACHE_HOME/graphsvc``, else ``~/.cache/graphsvc``), named by a hash of the corpus
+A snapshot is one file in the cache folder (the ``cache_dir`` setting, see
+:func:`graphsvc.config.default_cache_dir`), named by a hash of the corpus
 folder's absolute path. It holds:
 
 1. a magic line, then a one-line JSON header: snapshot format, graphsvc version, a
@@ -24,7 +24,7 @@ file) has exactly the stated length and checksum; anything else (another corpus,
 truncated or corrupt file, a file that is not a snapshot at all) means a cold load,
 which writes a fresh snapshot. Files whose signature differs from the one recorded
 (changed, added, removed) are then read again and applied as a delta
-(:meth:`graphsvc.live.LiveCorpus.load`).
+(:meth:`graphsvc.corpus.folder.FolderSource.load`).
 
 Pickles run code when loaded, so the cache folder must be as private as your home
 folder (it is created with mode 0700). The checksum guards against corruption, not
@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
+from .config import default_cache_dir
 
 MAGIC = b"graphsvc-snapshot\n"
 FORMAT = 2
@@ -53,12 +54,8 @@ _HEADER_MAX = 64 * 1024
 
 
 def cache_dir() -> Path:
-    env = os.environ.get("GRAPHSVC_CACHE_DIR")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".cache"
-    return base / "graphsvc"
+    """The snapshots' folder when the caller names none (see the module docstring)."""
+    return default_cache_dir()
 
 
 def snapshot_path(root: str | os.PathLike, folder: Path | None = None) -> Path:

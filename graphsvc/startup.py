@@ -1,7 +1,7 @@
 """Folder -> served graph, for callers that want a graph and nothing else.
 
-A thin front of :class:`graphsvc.live.LiveCorpus`, the one path from a folder to a
-served graph: snapshot when valid (files changed since are read again and applied),
+A thin front of :func:`graphsvc.corpus.folder_corpus`, the one path from a folder to
+a served graph: snapshot when valid (files changed since are read again and applied),
 else a cold load that writes one.
 """
 
@@ -11,29 +11,9 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from .live import LiveCorpus, Loaded
+from .corpus import Loaded, folder_corpus
 
-__all__ = ["Loaded", "default_corpus", "load_graph", "open_corpus"]
-
-
-def open_corpus(
-    folder: str | os.PathLike,
-    *,
-    cache: bool = True,
-    cache_dir: Path | None = None,
-    workers: int | None = None,
-    live: bool = True,
-    progress: Callable[[int], None] | None = None,
-    on_files: Callable[[int], None] | None = None,
-    store=None,
-) -> LiveCorpus:
-    """The corpus object of ``folder``, loaded. ``live=False``: a static graph (no delta
-    state kept, nothing can be applied)."""
-    corpus = LiveCorpus(
-        folder, store=store, load=False, cache=cache, cache_dir=cache_dir, keep_state=live
-    )
-    corpus.load(workers, progress=progress, on_files=on_files)
-    return corpus
+__all__ = ["Loaded", "default_corpus", "load_graph"]
 
 
 def load_graph(
@@ -46,19 +26,12 @@ def load_graph(
     on_files: Callable[[int], None] | None = None,
     live: bool = False,
 ) -> Loaded:
-    """Load ``folder``'s graph (static unless ``live``); see :func:`open_corpus`."""
+    """Load ``folder``'s graph: static (no delta state kept, nothing can be applied)
+    unless ``live``; from its snapshot when ``cache`` and it is valid."""
     if not Path(folder).is_dir():
         raise NotADirectoryError(f"corpus folder not found: {folder}")
-    corpus = open_corpus(
-        folder,
-        cache=cache,
-        cache_dir=cache_dir,
-        workers=workers,
-        live=live,
-        progress=progress,
-        on_files=on_files,
-    )
-    return corpus.loaded
+    corpus = folder_corpus(folder, load=False, cache=cache, cache_dir=cache_dir, keep_state=live)
+    return corpus.load(workers, progress=progress, on_files=on_files)
 
 
 def default_corpus() -> Path:

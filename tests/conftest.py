@@ -19,6 +19,22 @@ SEEDS = REPO / "seeds"
 SHARED_CORPUS = REPO.parent / "shared" / "corpus"
 
 
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without the caller's ``GRAPHSVC_*`` variables (a
+    test's server depends only on what the test sets), plus ``extra``."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("GRAPHSVC_")} | extra
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_snapshots(tmp_path_factory) -> Iterator[None]:
+    """Corpora loaded in the test process keep their snapshots in the session's own
+    folder, never in the caller's ``GRAPHSVC_CACHE_DIR`` (or ``~/.cache``)."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("GRAPHSVC_CACHE_DIR", str(tmp_path_factory.mktemp("snapshots")))
+    yield
+    patch.undo()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -57,13 +73,25 @@ def serve(
     ready: str = "/readyz",
     timeout: float = 60,
     preexec_fn=None,
+    hooks: str | None = None,
 ) -> Iterator[Server]:
     """Start `python -m graphsvc serve [folder] args...` and wait until it answers.
 
-    ``preexec_fn`` runs in the child before it starts (e.g. to lower a resource limit)."""
+    The server's environment is :func:`clean_env` with a private snapshot folder and
+    ``env``. ``preexec_fn`` runs in the child before it starts (e.g. to lower a resource
+    limit); ``hooks`` is a call of :mod:`tests.hooks` (``"crash_after_writes(2)"``) made
+    in the server process before its command line runs."""
     port = free_port()
     log = tmp / f"server-{port}.log"
     cmd = [sys.executable, "-m", "graphsvc", "serve"]
+    if hooks is not None:
+        cmd = [
+            sys.executable,
+            "-c",
+            f"import sys; sys.path.insert(0, {str(REPO)!r}); from tests import hooks; "
+            f"hooks.{hooks}; from graphsvc.cli import main; sys.exit(main(sys.argv[1:]))",
+            "serve",
+        ]
     if folder is not None:
         cmd.append(str(folder))
     cmd += ["--host", "127.0.0.1", "--port", str(port), *args]
@@ -73,7 +101,7 @@ def serve(
             stdout=fh,
             stderr=subprocess.STDOUT,
             cwd=tmp,
-            env={"GRAPHSVC_CACHE_DIR": str(tmp / "cache"), **os.environ, **(env or {})},
+            env=clean_env(**{"GRAPHSVC_CACHE_DIR": str(tmp / "cache"), **(env or {})}),
             preexec_fn=preexec_fn,
         )
     base = f"http://127.0.0.1:{port}"

@@ -1,8 +1,9 @@
 """The command line around large corpora: generate, validate with snapshots, --no-cache."""
 
-import os
 import subprocess
 import sys
+
+from .conftest import clean_env
 
 
 def run(*args, env=None):
@@ -10,7 +11,7 @@ def run(*args, env=None):
         [sys.executable, "-m", "graphsvc", *args],
         capture_output=True,
         text=True,
-        env={**os.environ, **(env or {})},
+        env=clean_env(**(env or {})),
         timeout=120,
     )
 

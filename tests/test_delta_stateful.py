@@ -2,7 +2,7 @@
 
 A hypothesis state machine applies random add / edit / break / fix / delete / rename /
 duplicate-URL / stub-becomes-file / relink steps to a real folder holding a generated
-corpus, and feeds each step through the real change path (``LiveCorpus.refresh(paths)``,
+corpus, and feeds each step through the real change path (``Corpus.refresh(paths)``,
 as the watcher does; one machine through the real watchfiles watcher). After every
 step the live graph is compared with a cold load of the folder (``build_graph`` of
 every file read again): nodes and every attribute, edges and ranks, the alias index,
@@ -32,12 +32,13 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from graphsvc.corpus import Corpus as LiveCorpus
+from graphsvc.corpus import folder_corpus
 from graphsvc.generate import generate, render
 from graphsvc.graph.build import build_graph
 from graphsvc.ingest.loader import Corpus, list_files
 from graphsvc.ingest.parse import parse_bytes
 from graphsvc.ingest.records import LoadIssue
-from graphsvc.live import LiveCorpus
 
 from .graphcompare import assert_same
 
@@ -118,7 +119,7 @@ class LiveFolder(RuleBasedStateMachine):
         self.pool = pool(seed)
         for rel, data in self.pool[:FILES]:
             self._write(rel, data)
-        self.live = LiveCorpus(self.root)
+        self.live = folder_corpus(self.root)
         self.version = self.live.graph.version
         if self.watch:
             self.live.start_watching(debounce_ms=50, step_ms=10)

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from graphsvc.corpus import folder_corpus
+from graphsvc.errors import WriteFailed
 from graphsvc.ingest import load_corpus
 from graphsvc.ingest import write as write_module
-from graphsvc.live import LiveCorpus, WriteFailed
 
-from .conftest import serve
+from .conftest import clean_env, serve
 from .corpus import article, write
 from .livetools import TOKEN, UPSERT, UPSERT_MANY, errors, input_for, title_of, upsert, version
 from .livetools import write as mutate
@@ -50,7 +51,7 @@ def test_writer_killed_at_random_points_leaves_whole_files(tmp_path):
         (folder / f"{i:02d}.md").write_text(kill_writer.text(i, 0))
     rng = random.Random(5)
     seen = {0}
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env = clean_env(PYTHONPATH=os.pathsep.join(sys.path))
     for round_ in range(1, 11):  # a bounded number of kills
         proc = subprocess.Popen(
             [
@@ -78,7 +79,7 @@ def test_writer_killed_at_random_points_leaves_whole_files(tmp_path):
     for p in leftovers:
         os.utime(p, (0, 0))
     (folder / ".00.md.inuse.graphsvc-tmp").write_text("being written")
-    LiveCorpus(folder)
+    folder_corpus(folder)
     names = sorted(p.name for p in folder.iterdir())
     assert names == [".00.md.inuse.graphsvc-tmp"] + [f"{i:02d}.md" for i in range(files)]
 
@@ -129,7 +130,7 @@ def live(tmp_path):
     folder = tmp_path / "c"
     write(folder, "a.md", article("https://enospc.example/a", "A"), "Body\n")
     write(folder, "b.md", article("https://enospc.example/b", "B"))
-    return LiveCorpus(folder)
+    return folder_corpus(folder)
 
 
 def failing_fsync(monkeypatch, fail_call: int) -> None:

@@ -3,7 +3,6 @@ import, serve, export, writes through any replica, conflicts, and the store goin
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -16,7 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.conftest import SEEDS, serve
+from tests.conftest import SEEDS, clean_env, serve
 from tests.corpus import article, item, write
 from tests.livetools import (
     AUTH,
@@ -52,7 +51,7 @@ def graphsvc(*args: str, env: dict | None = None, cwd=None) -> subprocess.Comple
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, **(env or {})},
+        env=clean_env(**(env or {})),
         cwd=cwd,
     )
 
@@ -454,8 +453,8 @@ def test_a_foreign_or_damaged_snapshot_means_a_full_load(pg_cluster, corpus, imp
     """A snapshot is used only for the store that wrote it: a second store imported from
     the same folder (same files, same version) has another identity; a damaged snapshot
     is not used either. Both starts read the store whole and serve the right graph."""
+    from graphsvc.corpus.postgres import store_snapshot_path
     from graphsvc.store import PgStore
-    from graphsvc.store.corpus import store_snapshot_path
 
     other = pg_cluster.new_database()
     assert graphsvc("import", str(corpus), "--store", other).returncode == 1

@@ -240,7 +240,8 @@ def test_a_commit_that_gets_no_answer_says_which_version_to_check(pg_url):
     the server busy at commit): the write fails saying the outcome is unknown and naming
     the version to check; the server goes on and commits, and the store then holds that
     version: told "may have been applied", never a false "nothing was changed"."""
-    from graphsvc.store import PgStore, StoreUnavailable
+    from graphsvc.errors import StoreUnavailable
+    from graphsvc.store import PgStore
     from graphsvc.store.pg import abort_after
 
     pg = PgStore(pg_url)

@@ -336,8 +336,8 @@ def test_a_batch_killed_half_way_is_undone_on_restart(tmp_path):
         input_for("https://batch.example/2", "Two rewritten"),
         input_for("https://batch.example/3", "Three, new"),
     ]
-    env = {"GRAPHSVC_TOKEN": TOKEN, "GRAPHSVC_TEST_CRASH_AFTER_WRITES": "2"}
-    with serve(corpus, tmp=tmp_path, env=env) as s:
+    env = {"GRAPHSVC_TOKEN": TOKEN}
+    with serve(corpus, tmp=tmp_path, env=env, hooks="crash_after_writes(2)") as s:
         with pytest.raises(httpx.HTTPError):  # the process died mid-request
             s.client.post(
                 "/graphql",

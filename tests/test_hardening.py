@@ -286,15 +286,15 @@ def test_request_ids_errors_and_log_lines(hub_server):
 
 
 def test_not_ready_while_loading(tmp_path):
-    """The first load waits (a test-only gate) until the test opens it: meanwhile the
+    """The first load waits (a test hook) until the test opens it: meanwhile the
     server is alive but not ready, and /graphql says so."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     fm = yaml.safe_dump(article("https://late.example/a", "Late"))
     (corpus / "late.md").write_text(f"---\n{fm}---\n")
     gate = tmp_path / "gate"
-    env = {"GRAPHSVC_TEST_LOAD_GATE": str(gate)}
-    with serve(corpus, tmp=tmp_path, ready="/healthz", env=env) as s:
+    hook = f"hold_loads_until({str(gate)!r})"
+    with serve(corpus, tmp=tmp_path, ready="/healthz", hooks=hook) as s:
         r = s.client.get("/readyz")
         assert r.status_code == 503 and r.json() == {"status": "loading"}
         r = s.client.post("/graphql", json={"query": "{ stats { articles } }"})

@@ -15,7 +15,7 @@ import pytest
 
 from graphsvc.ingest import parse_bytes
 
-from .conftest import serve
+from .conftest import clean_env, serve
 from .corpus import article, write
 from .livetools import wait_for
 
@@ -196,7 +196,7 @@ def test_validate_prints_a_report_and_exits_1(hostile_folder, tmp_path):
             capture_output=True,
             text=True,
             timeout=120,
-            env={**__import__("os").environ, "GRAPHSVC_CACHE_DIR": str(tmp_path / "cache")},
+            env=clean_env(GRAPHSVC_CACHE_DIR=str(tmp_path / "cache")),
         )
         assert p.returncode == 1, (attempt, p.stdout[-2000:], p.stderr[-2000:])
         assert "Traceback" not in p.stderr and "Traceback" not in p.stdout

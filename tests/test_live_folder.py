@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from graphsvc.live import LiveCorpus
+from graphsvc.corpus import folder_corpus
 
 from .conftest import serve
 from .corpus import article, item, write
@@ -124,7 +124,7 @@ def test_folders_moved_in_and_out_and_hidden_files(shared):
 def test_changes_before_the_watcher_started_are_caught(folder):
     # A file that changes after the load and before the watch is set up is not lost:
     # the watcher rescans the folder once it is watching.
-    live = LiveCorpus(folder)
+    live = folder_corpus(folder)
     write(folder, "early.md", article("https://live.example/early", "Early"))
     live.start_watching()
     try:

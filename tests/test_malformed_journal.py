@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from graphsvc.corpus import folder_corpus
 from graphsvc.ingest import journal
-from graphsvc.live import LiveCorpus
 
-from .conftest import serve
+from .conftest import clean_env, serve
 from .corpus import article, write
 
 JOURNAL = journal.JOURNAL
@@ -94,7 +94,7 @@ def graphsvc(*args: str, cwd: Path) -> subprocess.CompletedProcess:
         text=True,
         timeout=120,
         cwd=cwd,
-        env={**os.environ, "GRAPHSVC_CACHE_DIR": str(cwd / "cache")},
+        env=clean_env(GRAPHSVC_CACHE_DIR=str(cwd / "cache")),
     )
 
 
@@ -238,7 +238,7 @@ def test_no_journal_shape_raises(tmp_path_factory, data):
     corpus = make_corpus(tmp / "corpus")
     (tmp / "x.md").write_text("outside")
     (corpus / JOURNAL).write_text(json.dumps(data))
-    live = LiveCorpus(corpus, load=False, cache=False)
+    live = folder_corpus(corpus, load=False, cache=False)
     lg = live.load(workers=1).graph
     found = [i for i in lg.issues if i.path == JOURNAL]
     assert len(found) <= 1 and all(i.severity == "warning" for i in found)

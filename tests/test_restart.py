@@ -10,10 +10,10 @@ import shutil
 import pytest
 
 from graphsvc import snapshot
+from graphsvc.corpus import folder_corpus
 from graphsvc.generate import write_corpus
 from graphsvc.graph import build_graph
 from graphsvc.ingest import load_corpus
-from graphsvc.live import LiveCorpus
 
 from .conftest import serve
 from .corpus import article, write
@@ -26,7 +26,7 @@ def cold(folder):
 
 
 def restart(folder, cache):
-    live = LiveCorpus(folder, load=False, cache=True, cache_dir=cache)
+    live = folder_corpus(folder, load=False, cache=True, cache_dir=cache)
     return live, live.load(workers=1)
 
 
@@ -150,7 +150,7 @@ def test_a_bad_snapshot_is_rebuilt_and_equals_a_cold_load(corpus, tmp_path, how)
         theirs, _ = restart(other, cache)
         shutil.copy(theirs.snapshot_path, path)
     else:  # written by a read-only server: no delta state
-        LiveCorpus(corpus, cache=True, cache_dir=tmp_path / "c2", keep_state=False)
+        folder_corpus(corpus, cache=True, cache_dir=tmp_path / "c2", keep_state=False)
         shutil.copy(snapshot.snapshot_path(corpus, tmp_path / "c2"), path)
     edit_files(corpus, 10)
     again, info = restart(corpus, cache)

@@ -21,10 +21,10 @@ import threading
 import numpy as np
 import pytest
 
+from graphsvc.corpus import diff
 from graphsvc.generate import _WORDS, generate_records
 from graphsvc.graph import search as gs
 from graphsvc.graph.delta import GraphState
-from graphsvc.live import diff
 
 FILES = 2500
 STEPS = 40

@@ -176,7 +176,7 @@ def test_an_unwritable_cache_still_loads(corpus, tmp_path):
 
 
 def test_a_large_cold_load_runs_in_a_child_and_serves_the_snapshot(corpus, cache, monkeypatch):
-    import graphsvc.live as startup
+    import graphsvc.corpus.folder as startup
 
     monkeypatch.setattr(startup, "ISOLATE_MIN_FILES", 1)
     seen = []
@@ -188,7 +188,7 @@ def test_a_large_cold_load_runs_in_a_child_and_serves_the_snapshot(corpus, cache
 
 
 def test_a_failing_child_falls_back_to_loading_here(corpus, cache, monkeypatch):
-    import graphsvc.live as startup
+    import graphsvc.corpus.folder as startup
 
     monkeypatch.setattr(startup, "ISOLATE_MIN_FILES", 1)
 
@@ -210,11 +210,11 @@ def test_the_code_fingerprint_is_the_running_codes(corpus, cache, monkeypatch):
     that change on disk later (an upgrade while serving; seen when a benchmark's server
     ran from a tree being edited) must not make the cold-load child's fresh snapshot
     look foreign to its parent, which then loaded all of 770k files again itself."""
-    import graphsvc.live as live
+    import graphsvc.corpus.folder as live
 
     monkeypatch.setattr(live, "ISOLATE_MIN_FILES", 1)
     monkeypatch.setattr(snapshot, "_CODE", None)
-    lc = live.LiveCorpus(corpus, load=False, cache=True, cache_dir=cache)
+    lc = live.folder_corpus(corpus, load=False, cache=True, cache_dir=cache)
     running = snapshot._CODE
     assert running is not None
     monkeypatch.setattr(snapshot, "__version__", "an upgrade on disk")

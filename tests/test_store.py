@@ -9,7 +9,8 @@ import time
 import psycopg
 import pytest
 
-from graphsvc.store import PgStore, StoreError, StoreSource, StoreUnavailable
+from graphsvc.errors import StoreError, StoreUnavailable
+from graphsvc.store import PgStore, StoreFeed
 from graphsvc.store.pg import SCHEMA_VERSION
 
 ARTICLE = b"---\ntitle: A\nwebUrl: https://a.example/x\nmood: 3\n---\nBody \xff bytes\r\n"
@@ -150,7 +151,7 @@ def test_the_pitfall_is_real_with_a_plain_sequence(pg_url):
 def test_concurrent_writers_never_skip_or_repeat(pg_url):
     """Many writers on several connections; a follower sees versions 1..n exactly once."""
     pg = store(pg_url)
-    source = StoreSource(pg)
+    source = StoreFeed(pg)
     got: list[int] = []
     source.start(0, lambda delta: got.append(delta.version))
     try:
@@ -200,7 +201,7 @@ def test_writes_fail_fast_when_the_store_is_down(pg_cluster, pg_url):
 
 def test_parallel_parse_equals_serial():
     from graphsvc.ingest.loader import PARALLEL_MIN_FILES
-    from graphsvc.store.source import parse_all
+    from graphsvc.store.feed import parse_all
 
     n = PARALLEL_MIN_FILES + 7
     files = [(f"f{i:05d}.md", ARTICLE.replace(b"/x", f"/{i}".encode())) for i in range(n)]
@@ -214,7 +215,7 @@ def test_parallel_parse_equals_serial():
 
 
 def test_prune_deletes_history_keeps_current_content_and_refuses_old_readers(pg_url):
-    from graphsvc.store.errors import LogPruned
+    from graphsvc.errors import LogPruned
 
     pg = store(pg_url)
     put(pg, "a.md", ARTICLE)  # 1: current until the end
@@ -239,7 +240,7 @@ def test_prune_deletes_history_keeps_current_content_and_refuses_old_readers(pg_
     assert pg.head_row().pruned == 6
     assert pg.prune(keep=5).horizon == 6  # never backwards
     # A follower behind the horizon without a way to reload stops with the reason.
-    src = StoreSource(pg)
+    src = StoreFeed(pg)
     with pytest.raises(LogPruned):
         src.replay(3, token[3], lambda d: None)
     assert src.replay(6, token[6], lambda d: None) == 2

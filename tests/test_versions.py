@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from graphsvc.live import LiveCorpus
+from graphsvc.corpus import folder_corpus
 
 from .conftest import serve
 from .corpus import article, write
@@ -24,7 +24,7 @@ def _folder_at(tmp, version: int):
     loads it starts there, and with --workers its shared journal does too."""
     folder = tmp / "corpus"
     write(folder, "a.md", article(URL, "A"))
-    lc = LiveCorpus(folder, cache=True, cache_dir=tmp / "cache")
+    lc = folder_corpus(folder, cache=True, cache_dir=tmp / "cache")
     lc.graph.version = version
     lc.graph._cache.pop("stats", None)
     lc.save_snapshot()

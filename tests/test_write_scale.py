@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from graphsvc.live import LiveCorpus
+from graphsvc.corpus import folder_corpus
 
 from .conftest import SEEDS, serve
 from .graphcompare import assert_same
@@ -89,13 +89,13 @@ def test_upsert_of_many_related_items_equals_a_cold_load(tmp_path):
     """In process: the delta of a 3,000-item write (and of replacing half the items)
     makes exactly the graph a cold load of the written folder makes."""
     folder = _folder(tmp_path)
-    live = LiveCorpus(folder)
+    live = folder_corpus(folder)
     try:
         inp = _big("https://big.example/x", 3000, "x")
         live.upsert([(inp, "body\n")])
         inp["related"][1500:] = _big("https://big.example/x", 1500, "y")["related"]
         live.upsert([(inp, "body\n")])
-        cold = LiveCorpus(folder)
+        cold = folder_corpus(folder)
         try:
             assert_same(live.graph, cold.graph)
         finally:

@@ -9,7 +9,6 @@ caches GET queries by ETag."""
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
 from typing import Any
@@ -28,9 +27,10 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
+from ..config import Settings, mib
+from ..corpus import Corpus
 from ..graph import search as gs
 from ..graph.store import GraphStore
-from ..live import LiveCorpus
 from . import (
     cost,
     fastpath,
@@ -53,14 +53,8 @@ from .prepared import PreparedQueries
 from .read_auth import ReadAuth
 from .schema import make_schema
 from .schema import schema as default_schema
-from .settings import Settings
 from .subscriptions import MAX_SUBSCRIPTIONS, TransportWSHandler
 from .table_downloads import articles_table_route
-
-#: ``GRAPHSVC_PREPARED=0``: no prepared queries (see ``prepared``).
-PREPARED_ENV = "GRAPHSVC_PREPARED"
-#: ``GRAPHSVC_PLANS=0``: prepared documents are not compiled (see ``plan``).
-PLANS_ENV = "GRAPHSVC_PLANS"
 
 
 class GraphQLApp(GraphQL):
@@ -81,7 +75,7 @@ class GraphQLApp(GraphQL):
         store: GraphStore,
         settings: Settings | None = None,
         schema=None,
-        live: LiveCorpus | None = None,
+        live: Corpus | None = None,
         auth: Auth | None = None,
         assets: graphiql.LocalAssets | None = None,
         **kw,
@@ -97,13 +91,13 @@ class GraphQLApp(GraphQL):
         self.auth = auth or Auth()
         self._threads: anyio.CapacityLimiter | None = None  # made on the server's loop
         self._heavy: anyio.CapacityLimiter | None = None
-        self.persisted = PersistedQueries()
-        #: Prepared queries (see ``prepared``); ``GRAPHSVC_PREPARED=0`` turns them off
-        #: (every request takes Strawberry's whole path); ``GRAPHSVC_PLANS=0``: prepared
-        #: documents run on graphql-core, not compiled.
+        self.persisted = PersistedQueries(mib(self.settings.persisted_queries_mb))
+        #: Prepared queries (see ``prepared``); the ``prepared`` setting off turns them
+        #: off (every request takes Strawberry's whole path); the ``plans`` setting off:
+        #: prepared documents run on graphql-core, not compiled.
         self.prepared: PreparedQueries | None = None
-        if os.environ.get(PREPARED_ENV, "1") != "0":
-            self.prepared = PreparedQueries(self, os.environ.get(PLANS_ENV, "1") != "0")
+        if self.settings.prepared:
+            self.prepared = PreparedQueries(self, self.settings.plans)
 
     async def answer(self, scope, receive, send) -> None:
         """Answer a request that passed the edge's checks (``http.graphql_endpoint``):
@@ -281,7 +275,7 @@ class GraphQLApp(GraphQL):
 def create_app(
     store: GraphStore,
     settings: Settings | None = None,
-    live: LiveCorpus | None = None,
+    live: Corpus | None = None,
     auth: Auth | None = None,
     watch: bool = False,
     assets: graphiql.LocalAssets | None = None,

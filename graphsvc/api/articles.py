@@ -18,8 +18,8 @@ import strawberry
 from strawberry.types import Info
 
 from .. import graph as gl
+from ..errors import BoundError
 from ..graph import query as gq
-from ..graph.errors import BoundError
 from .context import graph, selected_names, writes_argument
 from .filters import ArticleFilter, ArticleOrder, ArticleSort, ArticleWhere
 from .pagination import MAX_PAGE, PageInfo, check_page_size, keyset_cursor, keyset_of

@@ -9,30 +9,17 @@ headers on websockets).
 from __future__ import annotations
 
 import hmac
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..graph.errors import GraphError
-
-
-class AuthError(GraphError):
-    extensions = {"code": "FORBIDDEN"}
-
-
-class ReadOnly(AuthError):
-    extensions = {"code": "READ_ONLY"}
-
-
-class Unauthenticated(AuthError):
-    extensions = {"code": "UNAUTHENTICATED"}
-
+from ..config import BY_NAME
+from ..errors import AuthError, ReadOnly, Unauthenticated
 
 READ_ONLY_MESSAGE = (
     "this server is read-only: no write token is configured "
-    "(start it with GRAPHSVC_TOKEN set, or with --token-file FILE)"
+    f"(start it with {BY_NAME['token'].env} set, or with --token-file FILE)"
 )
 
 READ_DENIED_MESSAGE = "reads need a bearer token: send the header 'Authorization: Bearer <token>'"
@@ -92,8 +79,8 @@ class Auth:
         return ok
 
 
-def _token(path: str | None, env: str) -> str | None:
-    """A token from a file (surrounding whitespace dropped) or else the environment."""
+def _token(path: str | None, value: str | None) -> str | None:
+    """A token from a file (surrounding whitespace dropped) or else ``value``."""
     if path:
         try:
             token = Path(path).read_text(encoding="utf-8").strip()
@@ -102,23 +89,25 @@ def _token(path: str | None, env: str) -> str | None:
         if not token:
             raise SystemExit(f"graphsvc: token file {path} is empty")
         return token
-    return os.environ.get(env, "").strip() or None
+    return (value or "").strip() or None
 
 
 def auth_from_options(
     token_file: str | None,
-    read_token: bool = False,
+    reads_need_token: bool = False,
     read_token_file: str | None = None,
     writable: bool = True,
+    token: str | None = None,
+    read_token: str | None = None,
 ) -> Auth:
-    """The serve command's tokens: ``--token-file`` or ``GRAPHSVC_TOKEN`` for writes;
-    with ``--read-token``, ``--read-token-file`` or ``GRAPHSVC_READ_TOKEN`` (or the write
-    token) for reads. ``writable=False`` makes the server read-only whatever is set."""
-    write = _token(token_file, "GRAPHSVC_TOKEN")
-    read = _token(read_token_file, "GRAPHSVC_READ_TOKEN")
-    if read_token and not (read or write):
+    """The serve command's tokens: ``token_file`` or ``token`` for writes; with
+    ``reads_need_token``, ``read_token_file`` or ``read_token`` (or the write token)
+    for reads. ``writable=False`` makes the server read-only whatever is set."""
+    write = _token(token_file, token)
+    read = _token(read_token_file, read_token)
+    if reads_need_token and not (read or write):
         raise SystemExit(
-            "graphsvc: --read-token needs a token: set GRAPHSVC_READ_TOKEN or "
+            f"graphsvc: --read-token needs a token: set {BY_NAME['read_token'].env} or "
             "--read-token-file (or a write token, which may read too)"
         )
     reason = READ_ONLY_MESSAGE
@@ -128,4 +117,4 @@ def auth_from_options(
             "this server is read-only: it serves the built-in seed articles; "
             "give a corpus folder (graphsvc serve DIR) to write to"
         )
-    return Auth(write, read, reads_need_token=read_token, read_only_reason=reason)
+    return Auth(write, read, reads_need_token=reads_need_token, read_only_reason=reason)

@@ -17,9 +17,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from ..errors import BoundError, UnknownURL
 from ..graph import explore as ge
 from ..graph import export as gx
-from ..graph.errors import BoundError, UnknownURL
 from ..graph.model import RELATED, LinkGraph
 from .downloads import SlotResponse, give_slot, released, take_slot
 

@@ -4,7 +4,7 @@ corpus, its assets served by our own server, never from a CDN.
 Strawberry's page names its scripts and styles on unpkg.com. The install builds them into
 the package (``hatch_build.py`` runs npm; ``static/vendor/graphiql/<package>@<version>/``),
 and the page loads them from ``/static/vendor/graphiql/``. ``graphsvc serve
---graphiql-assets DIR`` (or ``GRAPHSVC_GRAPHIQL_ASSETS=DIR``) serves them from DIR
+--graphiql-assets DIR`` (or its variable, see ``docs/configuration.md``) serves them from DIR
 instead, at ``/graphiql-assets/<package>@<version>/<file>``; DIR is an npm prefix (or its
 ``node_modules``) holding exactly the packages and versions the page names, as
 ``npm_packages()`` lists them. Either way the files are checked against the page's

@@ -16,7 +16,7 @@ from typing import Any
 
 from graphql import GraphQLError
 
-from ..graph.errors import GraphError
+from ..errors import GraphError
 
 LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
 

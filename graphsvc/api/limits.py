@@ -30,12 +30,12 @@ from strawberry.extensions import (
     query_depth_limiter,
 )
 
+from ..config import Settings
 from . import memo
 from .cost import CostEstimate, describe_costs, estimate
 from .graphql_core import BaseExecutionContext
 from .http.request_state import RequestState
 from .limit_errors import LimitExceeded, TimeLimitPassed, time_limit_error
-from .settings import Settings
 
 
 def parsed(query: str, max_tokens: int):

@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from .. import graph as gl
+from ..errors import BoundError, check_bound
 from ..graph import analytics as ga
 from ..graph import chains as gc
 from ..graph import explore as ge
@@ -19,7 +20,6 @@ from ..graph import export as gx
 from ..graph import layout as glayout
 from ..graph import maps as gm
 from ..graph import traverse as gt
-from ..graph.errors import BoundError, check_bound
 from ..graph.layout import SPRING, positions_around
 from .context import analytic, graph
 from .nodes import Article, global_id

@@ -8,7 +8,7 @@ recently used first out within a budget in bytes, where an entry counts the text
 keyed by, what it holds and :data:`ENTRY_BYTES` of bookkeeping.
 
 * :data:`documents` is the one cache of per-document work, shared by every schema and
-  app of the process: ``$GRAPHSVC_DOCUMENT_CACHE_MB`` megabytes (default 32).
+  app of the process: the ``document_cache_mb`` setting (default 32 megabytes).
 * A document longer than :data:`MAX_CACHED_DOCUMENT` characters is never cached (it is
   parsed each time it comes): a legitimate client's documents are far smaller, and a
   large one in a cache costs more memory than parsing it again costs time.
@@ -16,7 +16,6 @@ keyed by, what it holds and :data:`ENTRY_BYTES` of bookkeeping.
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from collections import OrderedDict
@@ -29,7 +28,6 @@ from graphql.language import DocumentNode, Node
 T = TypeVar("T")
 
 MiB = 1024 * 1024
-DOCUMENT_CACHE_ENV = "GRAPHSVC_DOCUMENT_CACHE_MB"
 #: Documents longer than this (characters) are never cached.
 MAX_CACHED_DOCUMENT = 64 * 1024
 #: Bookkeeping of one entry: the ordered dict's slot, the key tuple, the size.
@@ -40,11 +38,6 @@ NODE_BYTES = 400
 TOKEN_BYTES = 100
 
 _MISSING = object()
-
-
-def env_bytes(name: str, default_mb: float) -> int:
-    """``$name`` megabytes (``default_mb`` when unset), in bytes."""
-    return int(float(os.environ.get(name) or default_mb) * MiB)
 
 
 class ByteLRU:
@@ -96,6 +89,16 @@ class ByteLRU:
                 self.bytes -= dropped
         return True
 
+    def resize(self, max_bytes: int) -> None:
+        """Bound the cache to ``max_bytes`` (entries to a quarter of it), dropping the
+        least recently used entries past it."""
+        with self._lock:
+            self.max_bytes = max(0, max_bytes)
+            self.max_entry = self.max_bytes // 4
+            while self.bytes > self.max_bytes:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self.bytes -= dropped
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
@@ -133,7 +136,7 @@ def document_bytes(doc: Node | None) -> int:
 
 
 #: The process's cache of per-document work (see the module docstring).
-documents = ByteLRU(env_bytes(DOCUMENT_CACHE_ENV, 32))
+documents = ByteLRU(32 * MiB)
 
 
 def parsed_document(query: str, options: Mapping[str, Any]) -> DocumentNode:

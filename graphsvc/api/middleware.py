@@ -15,10 +15,10 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..config import Settings
 from . import ops
 from .http.request_state import RequestState
 from .limit_errors import LIMIT_EXCEEDED
-from .settings import Settings
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")

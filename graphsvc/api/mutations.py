@@ -25,8 +25,9 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 from strawberry.types.arguments import InputContext
 
+from ..corpus import Corpus, WriteResult
+from ..errors import WriteRefused
 from ..ingest.write import FILE_KEYS
-from ..live import LiveCorpus, WriteRefused, WriteResult
 from .auth import Auth
 from .context import graph
 from .nodes import Article
@@ -195,7 +196,7 @@ class ArticleDeleted:
         return graph(info).article(self.url)
 
 
-def _writer(info: Info) -> LiveCorpus:
+def _writer(info: Info) -> Corpus:
     ctx = info.context
     request = ctx.get("request")
     auth: Auth = ctx.get("auth") or Auth()
@@ -206,11 +207,11 @@ def _writer(info: Info) -> LiveCorpus:
     return live
 
 
-def _expected(live: LiveCorpus, versions: list[int | None]) -> dict:
+def _expected(live: Corpus, versions: list[int | None]) -> dict:
     """The keyword arguments that pass ``expectedVersion`` on, when any is given."""
     if all(v is None for v in versions):
         return {}
-    if not getattr(live, "checks_versions", False):
+    if not live.checks_versions:
         raise WriteRefused("expectedVersion needs a server backed by a store (serve --store)")
     return {"expected": versions}
 

@@ -412,10 +412,3 @@ def configure_logging(json_lines: bool = False, level: str = "info") -> None:
         lg = logging.getLogger(name)
         lg.handlers[:] = []
         lg.propagate = True
-
-
-CORPUS_ENV = "GRAPHSVC_CORPUS"
-NO_CACHE_ENV = "GRAPHSVC_NO_CACHE"
-#: "1": every worker follows the folder and accepts writes, versions shared (a journal).
-LIVE_ENV = "GRAPHSVC_LIVE"
-WATCH_ENV = "GRAPHSVC_WATCH"  # "0": live but not following the folder (--no-watch)

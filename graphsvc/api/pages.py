@@ -31,9 +31,9 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..graph import ARTICLE, EDGE_KINDS, PROVIDER, RELATED, GraphError, LinkGraph
+from ..errors import GraphError, check_bound
+from ..graph import ARTICLE, EDGE_KINDS, PROVIDER, RELATED, LinkGraph
 from ..graph import maps as gm
-from ..graph.errors import check_bound
 from ..graph.layout import LAYOUTS, SPRING
 from ..graph.store import GraphStore
 from . import graphiql

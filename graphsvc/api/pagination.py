@@ -13,7 +13,7 @@ from typing import Generic, TypeVar
 import orjson
 import strawberry
 
-from ..graph.errors import BoundError
+from ..errors import BoundError
 
 #: The largest page (``first``, ``last``) any list gives.
 MAX_PAGE = 1000

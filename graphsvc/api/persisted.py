@@ -10,7 +10,7 @@ A hash that does not match its document, or a version other than 1, is a request
 error (400, ``BAD_REQUEST``).
 
 The documents are kept per server process, least recently used first out, within
-``$GRAPHSVC_PERSISTED_QUERIES_MB`` megabytes (default 16; 0 turns APQ off, answered
+the ``persisted_queries_mb`` setting's megabytes (default 16; 0 turns APQ off, answered
 ``PERSISTED_QUERY_NOT_SUPPORTED``); a document over 64 KiB is run but not kept. A
 persisted document runs exactly as the same document sent in full: after the read-token
 check, under every limit.
@@ -23,7 +23,6 @@ import re
 
 from . import memo
 
-STORE_MB_ENV = "GRAPHSVC_PERSISTED_QUERIES_MB"
 NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
 NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -48,9 +47,7 @@ class PersistedQueries:
     first. A document over ``memo.MAX_CACHED_DOCUMENT`` characters is not kept: it runs,
     and the client keeps sending it in full."""
 
-    def __init__(self, max_bytes: int | None = None):
-        if max_bytes is None:
-            max_bytes = memo.env_bytes(STORE_MB_ENV, 16)
+    def __init__(self, max_bytes: int = 16 * memo.MiB):
         self.max_bytes = max_bytes
         self.items = memo.ByteLRU(max_bytes, max_entry=max_bytes // 2)
 

@@ -11,30 +11,22 @@ request) until its body is complete; past it the connection is closed.
 from __future__ import annotations
 
 import asyncio
-import os
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.utils import ClientDisconnected
 
 #: Seconds a request may take to arrive, headers and body; 0 disables the bound.
-REQUEST_TIMEOUT_ENV = "GRAPHSVC_TIMEOUT_REQUEST"
 DEFAULT_REQUEST_TIMEOUT = 10.0
 
 
-def request_timeout() -> float:
-    raw = os.environ.get(REQUEST_TIMEOUT_ENV, "").strip()
-    return float(raw) if raw else DEFAULT_REQUEST_TIMEOUT
-
-
 class GuardedH11Protocol(H11Protocol):
-    """See the module docstring. The timeout is read from ``$GRAPHSVC_TIMEOUT_REQUEST``
-    (the serve command sets it from ``--timeout-request``), so that it reaches every
-    worker process."""
+    """See the module docstring. The server passes ``request_timeout`` (the
+    ``timeout_request`` setting) with a ``functools.partial`` of this class."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, request_timeout: float = DEFAULT_REQUEST_TIMEOUT, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._request_timeout = request_timeout()
+        self._request_timeout = request_timeout
         self._arrival: asyncio.TimerHandle | None = None
 
     def _arm(self) -> None:

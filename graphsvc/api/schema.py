@@ -29,7 +29,8 @@ from strawberry.schema.schema import validate_document
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
-from ..graph import ARTICLE, GraphError
+from ..errors import GraphError
+from ..graph import ARTICLE
 from ..graph import chains as gc
 from ..graph import explore as ge
 from ..graph import maps as gm

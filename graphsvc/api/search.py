@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from functools import partial
 
 from .. import graph as gl
+from ..errors import BoundError, GraphError
 from ..graph import query as gq
 from ..graph import search as gs
-from ..graph.errors import BoundError, GraphError
 
 
 class SearchNotReady(GraphError):

@@ -25,9 +25,9 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.types import Info
 
+from ..corpus import Change
+from ..errors import BoundError, GraphError
 from ..graph import query as gq
-from ..graph.errors import BoundError, GraphError
-from ..live import Change
 from .filters import ArticleWhere
 from .limit_errors import LimitExceeded
 from .nodes import Article

@@ -19,8 +19,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from ..errors import BoundError
 from ..graph import query as gq
-from ..graph.errors import BoundError
 from .articles import ListRequest, select_articles
 from .downloads import SlotResponse, give_slot, released, take_slot
 from .filters import ArticleOrder, ArticleSort

@@ -4,7 +4,6 @@ Nothing here knows about GraphQL.
 """
 
 from .build import build_graph
-from .errors import BoundError, GraphError, UnknownURL
 from .model import (
     ARTICLE,
     EDGE_KINDS,
@@ -30,13 +29,10 @@ __all__ = [
     "TAGGED",
     "TOPIC",
     "Article",
-    "BoundError",
-    "GraphError",
     "LinkGraph",
     "Provider",
     "Stats",
     "Topic",
-    "UnknownURL",
     "build_graph",
     "canonical_url",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .errors import check_bound
+from ..errors import check_bound
 from .model import RELATED, LinkGraph
 
 MAX_CHAIN = 10

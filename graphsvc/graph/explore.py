@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
+from ..errors import BoundError, check_bound
 from .chains import MAX_CHAIN, shortest_chain
-from .errors import BoundError, check_bound
 from .layout import positions
 from .model import ARTICLE, RELATED, LinkGraph
 from .traverse import BOTH, HUB_KINDS, MAX_LIMIT, Subgraph, _steps, neighborhood

@@ -36,7 +36,7 @@ from xml.sax.saxutils import escape, quoteattr
 import networkx as nx
 from networkx.readwrite.gexf import GEXFWriter
 
-from .errors import BoundError
+from ..errors import BoundError
 from .model import ARTICLE, PROVIDER, Article, LinkGraph
 from .traverse import Subgraph
 

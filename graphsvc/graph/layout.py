@@ -5,7 +5,7 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
-from .errors import BoundError
+from ..errors import BoundError
 from .traverse import Subgraph
 
 SPRING, KAMADA_KAWAI, CIRCULAR, SHELL = "SPRING", "KAMADA_KAWAI", "CIRCULAR", "SHELL"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import UnknownURL, check_bound
 from .chains import MAX_CHAIN
-from .errors import UnknownURL, check_bound
 from .layout import SPRING, positions
 from .model import ARTICLE, RELATED, LinkGraph
 from .query import RELATED_COUNT_DESC, ArticleQuery, find_articles

@@ -21,8 +21,8 @@ from typing import Any
 
 import networkx as nx
 
+from ..errors import UnknownURL
 from ..ingest.records import Image, LoadIssue, ProviderRef
-from .errors import UnknownURL
 from .urls import canonical_url
 
 ARTICLE, PROVIDER, TOPIC = "ARTICLE", "PROVIDER", "TOPIC"

@@ -9,7 +9,7 @@ from functools import partial
 
 import immutables
 
-from .errors import BoundError
+from ..errors import BoundError
 from .model import (
     ARTICLE,
     PUBLISHED_BY,

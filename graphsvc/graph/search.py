@@ -62,7 +62,7 @@ from dataclasses import dataclass
 import tantivy
 from tantivy import Occur, Query
 
-from .errors import GraphError
+from ..errors import GraphError
 from .model import Article, LinkGraph
 
 log = logging.getLogger("graphsvc")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from .errors import BoundError, check_bound
+from ..errors import BoundError, check_bound
 from .model import EDGE_KINDS, PROVIDER, RELATED, TOPIC, LinkGraph
 
 HUB_KINDS = frozenset((PROVIDER, TOPIC))

@@ -29,9 +29,6 @@ JOURNAL = ".graphsvc-journal"
 
 log = logging.getLogger("graphsvc.journal")
 
-#: Tests only: the process exits (as if killed) after this many file changes of a batch.
-_CRASH_ENV = "GRAPHSVC_TEST_CRASH_AFTER_WRITES"
-
 
 def _open_lock(root: str) -> int:
     """An fd to ``flock``: the corpus folder itself (no lock file to leave behind)."""
@@ -51,8 +48,6 @@ class Batch:
         self.journaled = len(befores) > 1
         self.lock_fd: int | None = None
         self.steps = 0
-        crash = os.environ.get(_CRASH_ENV)
-        self.crash_after = int(crash) if crash else None
 
     def __enter__(self) -> Batch:
         if self.journaled:
@@ -78,9 +73,8 @@ class Batch:
             fs.write(self.root, JOURNAL, data, sync=True, mode=0o600)
 
     def step(self) -> None:
+        """One file of the batch is changed."""
         self.steps += 1
-        if self.crash_after is not None and self.steps >= self.crash_after:
-            os._exit(137)  # tests only: a kill -9 in the middle of the batch
 
     def done(self) -> None:
         """Every file is in place (or every change undone): the journal goes."""

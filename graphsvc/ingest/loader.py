@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -126,14 +125,6 @@ def read_files(
                 progress(len(results))
 
 
-def _test_gate() -> None:
-    """Tests only: ``GRAPHSVC_TEST_LOAD_GATE=FILE`` holds every load until FILE exists
-    (to see a server that is alive but still loading)."""
-    gate = os.environ.get("GRAPHSVC_TEST_LOAD_GATE")
-    while gate and not os.path.exists(gate):
-        time.sleep(0.05)
-
-
 def load_corpus(
     root: str | os.PathLike,
     workers: int | None = None,
@@ -148,7 +139,6 @@ def load_corpus(
     root = str(root)
     if not Path(root).is_dir():
         raise NotADirectoryError(f"corpus folder not found: {root}")
-    _test_gate()
     problems: list[LoadIssue] = []
     if paths is None:
         paths, problems = list_folder(root)

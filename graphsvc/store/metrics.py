@@ -13,11 +13,11 @@ import time
 
 from prometheus_client.core import GaugeMetricFamily
 
-from .source import StoreSource
+from .feed import StoreFeed
 
 
 class StoreCollector:
-    def __init__(self, source: StoreSource):
+    def __init__(self, source: StoreFeed):
         self.source = source
 
     def collect(self):
@@ -52,7 +52,7 @@ class StoreCollector:
         return []
 
 
-def register(source: StoreSource, registry) -> StoreCollector:
+def register(source: StoreFeed, registry) -> StoreCollector:
     """Add the store's gauges to ``registry`` (the server's, ``graphsvc.api.ops.REGISTRY``)."""
     collector = StoreCollector(source)
     registry.register(collector)

@@ -70,10 +70,11 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from ..config import BY_NAME
+from ..errors import LogPruned, Rewound, StoreError, StoreRefused, StoreUnavailable
 from ..graph.urls import canonical_url
 from ..ingest import parse_bytes
 from ..ingest.records import ArticleRecord
-from .errors import LogPruned, Rewound, StoreError, StoreRefused, StoreUnavailable
 
 log = logging.getLogger("graphsvc.store")
 
@@ -82,8 +83,6 @@ SCHEMA_VERSION = 3
 #: The NOTIFY channel each committed change is announced on (payload: the version).
 CHANNEL = "graphsvc_log"
 #: Where the store's URL and password file come from when not given as options.
-STORE_ENV = "GRAPHSVC_STORE"
-PASSWORD_FILE_ENV = "GRAPHSVC_STORE_PASSWORD_FILE"
 #: Any advisory lock key of ours: taken while migrating, so replicas starting together
 #: do not create the tables twice.
 _MIGRATE_LOCK = 0x67726170_68737663 & 0x7FFFFFFFFFFFFFFF
@@ -317,14 +316,13 @@ class PgStore:
                 raise StoreError(f"cannot read the store's password file: {e.strerror}") from None
 
     @classmethod
-    def from_env(cls, url: str | None = None, password_file: str | None = None, **kw) -> PgStore:
-        """The store named by ``url`` or ``$GRAPHSVC_STORE``; the password from
-        ``password_file``, ``$GRAPHSVC_STORE_PASSWORD_FILE``, or libpq's own sources
-        (``PGPASSWORD``, ``PGPASSFILE``, ``~/.pgpass``)."""
-        url = url or os.environ.get(STORE_ENV)
+    def open(cls, url: str | None, password_file: str | None = None, **kw) -> PgStore:
+        """The store at ``url`` (the ``store`` setting); the password from
+        ``password_file``, or libpq's own sources (``PGPASSWORD``, ``PGPASSFILE``,
+        ``~/.pgpass``)."""
         if not url:
-            raise StoreError(f"no store given: pass --store URL or set ${STORE_ENV}")
-        return cls(url, password_file or os.environ.get(PASSWORD_FILE_ENV) or None, **kw)
+            raise StoreError(f"no store given: pass --store URL or set ${BY_NAME['store'].env}")
+        return cls(url, password_file or None, **kw)
 
     # -- connections -------------------------------------------------------------------
     def connect(

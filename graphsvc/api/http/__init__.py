@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp
 
+from ...config import mib
 from ..websocket import WebSocketGuard
 from .conditional_get import ConditionalGet
 from .graphql_request import GraphQLRequestReader
@@ -18,7 +19,7 @@ def graphql_endpoint(view) -> ASGIApp:
     first, the websocket checks, 503 while the graph loads, the request read once, the
     persisted document filled in, the GET query's 405 and ETag/304, and the response
     cache (the read token is checked before, by ``read_auth.ReadAuth``)."""
-    app: ASGIApp = ResponseCache(view.answer, view.store)
+    app: ASGIApp = ResponseCache(view.answer, view.store, mib(view.settings.response_cache_mb))
     app = ConditionalGet(app, view.store, view.auth)
     app = PersistedQueryFiller(app, view.persisted)
     app = GraphQLRequestReader(app)

@@ -12,15 +12,11 @@ answers are cheap to compute anyway.
 
 from __future__ import annotations
 
-import os
-
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import fastpath, memo, transport
 from .request_state import RequestState
-
-CACHE_BYTES_ENV = "GRAPHSVC_RESPONSE_CACHE_MB"
 
 
 class ResponseCache:
@@ -32,12 +28,10 @@ class ResponseCache:
     """
 
     def __init__(
-        self, app: ASGIApp, store, max_bytes: int | None = None, min_bytes: int = 16 * 1024
+        self, app: ASGIApp, store, max_bytes: int = 64 * 1024 * 1024, min_bytes: int = 16 * 1024
     ):
         self.app = app
         self.store = store
-        if max_bytes is None:
-            max_bytes = int(float(os.environ.get(CACHE_BYTES_ENV, "64")) * 1024 * 1024)
         self.max_bytes = max_bytes
         self.min_bytes = min_bytes
 

@@ -1,20 +1,20 @@
-"""A source of changes from the store: the whole store as records, then every change.
+"""The store's change feed: the whole store as records, then every change.
 
-This is the seam where the store plugs into a live corpus, beside the folder watcher.
-It knows nothing of graphs or of the live corpus' internals; a consumer calls::
+What :class:`graphsvc.corpus.postgres.PostgresSource` reads the store with (a corpus's
+source, as a folder is). It knows nothing of graphs or of corpora; a consumer calls::
 
-    source = StoreSource(PgStore.from_env(url))
-    version, files = source.load(progress=advance)     # {path: (record, issues)}
+    feed = StoreFeed(PgStore.open(url))
+    version, files = feed.load(progress=advance)       # {path: (record, issues)}
     # build the graph of ``files`` as version ``version``, then:
-    source.start(since=version, apply=on_delta)        # a background thread
+    feed.start(since=version, apply=on_delta)          # a background thread
     ...
-    source.stop()
+    feed.stop()
 
 ``on_delta(delta)`` is called with each :class:`StoreDelta` in version order, exactly
 once per version: ``delta.files`` maps each path the change touched to its new
 ``(record, issues)`` (parsed by :func:`graphsvc.ingest.parse_bytes`, so validation is a
 folder's) or to None when the file was deleted; the consumer makes ``delta.version`` its
-next graph version (``apply(delta, version=delta.version)`` in the live corpus' terms).
+next graph version (``Corpus.apply(..., version=delta.version)``).
 If ``on_delta`` raises, the same delta is offered again after a pause: a change is
 never skipped.
 
@@ -26,7 +26,7 @@ when the log was pruned past ``since``, or :class:`Rewound` when the store's ver
 rewound; ``token`` is the version's token, :attr:`StoreDelta.token`): then load whole.
 While following, a consumer that falls behind the pruned horizon (it was cut off that
 long), or whose history the store no longer holds while the store is ahead of it, is
-reloaded through the ``reload`` callback given to :meth:`StoreSource.start`, which
+reloaded through the ``reload`` callback given to :meth:`StoreFeed.start`, which
 returns the version it now holds. A store rewound to at or below the consumer's version
 cannot be loaded as a newer version: the ``rewound`` callback is told, and following
 stops (a replica restarts itself: its versions only grow within one process).
@@ -35,7 +35,7 @@ Following: a ``LISTEN`` connection wakes the follower when a change commits, and
 of the log after the last applied version catches up (also every :data:`POLL_SECONDS`,
 in case a notification was missed). When the server goes away the follower reconnects
 with exponential backoff (:data:`BACKOFF_START` doubling to :data:`BACKOFF_MAX`) and
-catches up from the log; meanwhile :meth:`StoreSource.status` says since when it is
+catches up from the log; meanwhile :meth:`StoreFeed.status` says since when it is
 disconnected and how far behind the last known store version it is.
 """
 
@@ -52,10 +52,10 @@ from datetime import UTC, datetime
 
 import psycopg
 
+from ..errors import LogPruned, Rewound, StoreError, StoreUnavailable
 from ..ingest import parse_bytes
 from ..ingest.loader import PARALLEL_MIN_FILES, chunk_size, paused_gc
 from ..ingest.records import ArticleRecord, LoadIssue
-from .errors import LogPruned, Rewound, StoreError, StoreUnavailable
 from .pg import CHANNEL, LogBatch, LogEntry, PgStore, _reason, abort_after
 
 log = logging.getLogger("graphsvc.store")
@@ -66,7 +66,7 @@ POLL_SECONDS = 0.5
 PING_TIMEOUT = 2.0
 #: How long a readiness round trip's answer is reused.
 PING_CACHE_SECONDS = 1.0
-#: How long a failed round trip marks the store as lost in :meth:`StoreSource.status`.
+#: How long a failed round trip marks the store as lost in :meth:`StoreFeed.status`.
 PING_FRESH = 5.0
 #: Versions a start from a snapshot reads from the log, and applies as one delta, at a time.
 REPLAY_CHUNK = 1000
@@ -165,7 +165,7 @@ class FollowStatus:
         }
 
 
-class StoreSource:
+class StoreFeed:
     """Bulk read and follow one :class:`PgStore` (see the module's docstring)."""
 
     def __init__(self, store: PgStore):

@@ -1,9 +1,65 @@
-"""Errors of the PostgreSQL store. Their messages are safe to show: they never carry a
-password (URLs in them are redacted)."""
+"""graphsvc's exceptions, one hierarchy. Their messages are safe to show: they never
+carry a password (URLs in them are redacted).
+
+* :class:`GraphError` (a ``ValueError``): a request that cannot be answered, the
+  message says why; GraphQL shows it. :class:`UnknownURL` and :class:`BoundError`
+  from the graph; :class:`AuthError` (:class:`ReadOnly`, :class:`Unauthenticated`)
+  from the bearer tokens; :class:`WriteRefused` and :class:`WriteFailed` from a write;
+  :class:`StoreUnavailable`, :class:`VersionConflict` and :class:`StoreRefused` from
+  the PostgreSQL store.
+* :class:`StoreError` (a ``RuntimeError``): the store cannot be used as it is;
+  :class:`LogPruned` and :class:`Rewound` make a replica load the store whole.
+
+The GraphQL ``extensions.code`` of each is its ``extensions`` attribute.
+"""
 
 from __future__ import annotations
 
-from ..graph.errors import GraphError
+
+class GraphError(ValueError):
+    """A request the graph cannot answer; the message says why."""
+
+
+class UnknownURL(GraphError):
+    """No article has this URL."""
+
+    def __init__(self, url: str):
+        super().__init__(f"unknown article URL: {url!r}")
+        self.url = url
+
+
+class BoundError(GraphError):
+    """A parameter outside the bounds the service allows."""
+
+
+class AuthError(GraphError):
+    """A request the bearer tokens do not allow."""
+
+    extensions = {"code": "FORBIDDEN"}
+
+
+class ReadOnly(AuthError):
+    """A write to a server that takes none."""
+
+    extensions = {"code": "READ_ONLY"}
+
+
+class Unauthenticated(AuthError):
+    """No token, or the wrong one, where one is needed."""
+
+    extensions = {"code": "UNAUTHENTICATED"}
+
+
+class WriteRefused(GraphError):
+    """The write was not attempted: invalid input, or an article that cannot be written."""
+
+    extensions = {"code": "BAD_USER_INPUT"}
+
+
+class WriteFailed(GraphError):
+    """The file system refused a write; every file and the graph are as they were."""
+
+    extensions = {"code": "WRITE_FAILED"}
 
 
 class StoreError(RuntimeError):
@@ -63,3 +119,10 @@ class Rewound(StoreError):
             f"the one this replica read{older} (load the store whole)"
         )
         self.after, self.head = after, head
+
+
+def check_bound(name: str, value: int, low: int, high: int) -> int:
+    """Raise :class:`BoundError` naming ``name`` unless ``low <= value <= high``."""
+    if value is None or not low <= value <= high:
+        raise BoundError(f"{name} must be between {low} and {high} (got {value})")
+    return value

@@ -1,0 +1,158 @@
+"""Loading a corpus on the command line: a progress bar on a terminal, a summary line.
+
+Used by the commands (``validate``, ``import``) and by :mod:`graphsvc.server` (a
+server's load, the ``--workers`` supervisor's child).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from .config import Config, dumb_terminal
+
+
+@contextlib.contextmanager
+def progress_bar(what: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr when it is a terminal; yields ``advance(n)``."""
+    if not sys.stderr.isatty() or dumb_terminal():
+        yield lambda n: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(
+        TextColumn(f"graphsvc: {what}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(what, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def load_corpus_object(
+    folder: Path,
+    config: Config,
+    quiet: bool = False,
+    corpus=None,
+    live: bool = True,
+):
+    """Load a corpus object (``corpus``, or a new one) with the progress bar and summary.
+
+    The summary goes to stderr always unless ``quiet``, which keeps it for terminals."""
+    from .corpus import folder_corpus
+
+    if corpus is None:
+        corpus = folder_corpus(
+            folder, load=False, cache=config.cache, cache_dir=config.snapshots(), keep_state=live
+        )
+    tty = sys.stderr.isatty()
+    with contextlib.ExitStack() as stack:
+        advance = [lambda n: None]
+
+        def on_files(n: int) -> None:
+            if tty and n >= 200:
+                advance[0] = stack.enter_context(progress_bar("loading", n))
+
+        loaded = corpus.load(on_files=on_files, progress=lambda n: advance[0](n))
+    lg = loaded.graph
+    s = lg.stats()
+    if not quiet or tty:
+        how = "from snapshot" if loaded.source == "snapshot" else "from files"
+        print(
+            f"graphsvc: {s.files} files, {s.articles} articles ({s.documents} with files, "
+            f"{s.stubs} stubs), {s.providers} providers, {s.topics} topics, "
+            f"{s.related_edges} related links, {s.load_errors} errors, "
+            f"{s.load_warnings} warnings in {loaded.seconds:.2f}s ({how})",
+            file=sys.stderr,
+        )
+        if loaded.reread:
+            print(
+                f"graphsvc: {loaded.reread} files changed since the snapshot, applied",
+                file=sys.stderr,
+            )
+        if loaded.note and "no snapshot yet" not in loaded.note:
+            print(f"graphsvc: snapshot not used: {loaded.note}", file=sys.stderr)
+    return corpus
+
+
+def load_static_graph(folder: Path, config: Config, quiet: bool = False):
+    """``folder``'s static graph, loaded with :func:`load_corpus_object`."""
+    return load_corpus_object(folder, config, quiet=quiet, live=False).graph
+
+
+def print_report(lg) -> int:
+    """What `graphsvc validate` prints; 1 when there are errors."""
+    from .api.stats import load_report
+
+    for issue in load_report(lg):
+        print(issue)
+    s = lg.stats()
+    print(
+        f"{s.files} files: {s.documents} articles with files, {s.stubs} stubs, "
+        f"{s.load_errors} errors, {s.load_warnings} warnings"
+    )
+    return 1 if s.load_errors else 0
+
+
+def describe(lg, seconds: float) -> None:
+    """The summary line of a loaded graph."""
+    s = lg.stats()
+    print(
+        f"graphsvc: {s.files} files, {s.articles} articles ({s.documents} with files, "
+        f"{s.stubs} stubs), {s.providers} providers, {s.topics} topics, "
+        f"{s.related_edges} related links, {s.load_errors} errors, "
+        f"{s.load_warnings} warnings in {seconds:.2f}s",
+        file=sys.stderr,
+    )
+
+
+def preload(folder: Path, config: Config, corpus=None, live: bool = False):
+    """A server's load: the corpus with progress and summary, then a pointer to
+    ``graphsvc validate`` when there are load errors."""
+    corpus = load_corpus_object(folder, config, corpus=corpus, live=live)
+    lg = corpus.graph
+    if lg.stats().load_errors:
+        print(
+            f"graphsvc: {lg.stats().load_errors} load errors; see `graphsvc validate {folder}`",
+            file=sys.stderr,
+        )
+    sys.stderr.flush()
+    return lg
+
+
+def preload_shared(folder: Path, config: Config) -> None:
+    """The ``--workers`` supervisor's child: load (writing the snapshot workers start
+    from) and start the shared version journal at the loaded version."""
+    from .corpus.versions import VersionJournal
+    from .snapshot import snapshot_path
+
+    corpus = load_corpus_object(folder, config, live=True)
+    corpus.close()
+    VersionJournal(snapshot_path(corpus.root, config.snapshots())).reset(corpus.graph.version)
+
+
+def load_store(live) -> None:
+    """Bulk-read the store into ``live``, with a progress bar on a terminal."""
+    tty = sys.stderr.isatty()
+    with contextlib.ExitStack() as stack:
+        advance = [lambda n: None]
+
+        def on_files(n: int) -> None:
+            if tty and n >= 200:
+                advance[0] = stack.enter_context(progress_bar("loading", n))
+
+        live.load(progress=lambda n: advance[0](n), on_files=on_files)
