@@ -96,7 +96,7 @@ def load_static_graph(folder: Path, config: Config, quiet: bool = False):
 
 def print_report(lg) -> int:
     """What `graphsvc validate` prints; 1 when there are errors."""
-    from .api.types import load_report
+    from .api.stats import load_report
 
     for issue in load_report(lg):
         print(issue)

@@ -43,7 +43,7 @@ from . import (
     transport,
 )
 from .auth import READ_DENIED_MESSAGE, Auth
-from .export import export_route
+from .graph_downloads import export_route
 from .graphql_core import HTTPException
 from .http import graphql_endpoint
 from .http.request_state import RequestState
@@ -54,7 +54,7 @@ from .read_auth import ReadAuth
 from .schema import make_schema
 from .schema import schema as default_schema
 from .subscriptions import MAX_SUBSCRIPTIONS, TransportWSHandler
-from .tables import articles_table_route
+from .table_downloads import articles_table_route
 
 
 class GraphQLApp(GraphQL):

@@ -23,7 +23,8 @@ from strawberry.types import Info
 
 from ..graph import traverse as gt
 from . import memo
-from .types import Direction, EdgeKind, graph, node_label
+from .context import graph
+from .maps import Direction, EdgeKind, node_label
 
 # -- encoding -----------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
-"""GraphQL for maps and exploration: subgraphs of several articles, k chains, reading
-lists, clusters. Thin resolvers over graph/explore.py and graph/analytics.py."""
+"""GraphQL for maps and exploration: subgraphs ready to draw (``neighbors``,
+``subgraph``), chains of related links, reading lists, clusters. Thin resolvers over
+graph/traverse.py, graph/explore.py and graph/analytics.py."""
 
 from __future__ import annotations
 
@@ -7,27 +8,182 @@ from enum import Enum
 from typing import Annotated
 
 import strawberry
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from .. import graph as gl
 from ..errors import BoundError, check_bound
 from ..graph import analytics as ga
+from ..graph import chains as gc
 from ..graph import explore as ge
+from ..graph import export as gx
+from ..graph import layout as glayout
 from ..graph import maps as gm
+from ..graph import traverse as gt
 from ..graph.layout import SPRING, positions_around
-from .types import (
-    Article,
-    Chain,
-    Direction,
-    EdgeKind,
-    Layout,
-    Subgraph,
-    SubgraphEdge,
-    analytic,
-    graph,
-    to_chain,
-    to_subgraph,
-)
+from .context import analytic, graph
+from .nodes import Article, global_id
 from .version import Version
+
+
+@strawberry.enum
+class NodeKind(Enum):
+    ARTICLE = gl.ARTICLE
+    PROVIDER = gl.PROVIDER
+    TOPIC = gl.TOPIC
+
+
+@strawberry.enum
+class EdgeKind(Enum):
+    RELATED = gl.RELATED
+    PUBLISHED_BY = gl.PUBLISHED_BY
+    TAGGED = gl.TAGGED
+
+
+@strawberry.enum
+class Direction(Enum):
+    OUT = gt.OUT
+    IN = gt.IN
+    BOTH = gt.BOTH
+
+
+@strawberry.enum(description="Server-side layouts (networkx, fixed seed).")
+class Layout(Enum):
+    SPRING = glayout.SPRING
+    KAMADA_KAWAI = glayout.KAMADA_KAWAI
+    CIRCULAR = glayout.CIRCULAR
+    SHELL = glayout.SHELL
+
+
+@strawberry.enum
+class ExportFormat(Enum):
+    NODE_LINK = gx.NODE_LINK
+    CYTOSCAPE = gx.CYTOSCAPE
+    GRAPHML = gx.GRAPHML
+    GEXF = gx.GEXF
+
+
+@strawberry.type
+class SubgraphNode:
+    id: strawberry.ID
+    key: str = strawberry.field(
+        description="Node key: article URL, provider:<domain> or topic:<name>."
+    )
+    kind: NodeKind
+    label: str
+    distance: int = strawberry.field(description="Hops from the nearest centre (0 for a centre).")
+    article: Article | None
+    x: float | None = strawberry.field(default=None, description="Layout x in [-1, 1].")
+    y: float | None = strawberry.field(default=None, description="Layout y in [-1, 1].")
+
+
+@strawberry.type
+class SubgraphEdge:
+    source: str
+    target: str
+    kind: EdgeKind
+    rank: int | None = strawberry.field(description="Position in the related list (0 = first).")
+
+
+@strawberry.type(description="A provider or topic whose neighbours were not all drawn.")
+class HubOmission:
+    key: str
+    kind: NodeKind
+    label: str
+    total: int = strawberry.field(description="Its neighbours over the edges walked.")
+    shown: int = strawberry.field(description="Of those, how many are in the subgraph.")
+    omitted: int = strawberry.field(description="total - shown.")
+
+
+@strawberry.type(description="Nodes and edges ready to draw.")
+class Subgraph:
+    nodes: list[SubgraphNode]
+    edges: list[SubgraphEdge]
+    truncated: bool = strawberry.field(description="True when `limit` or a hub cap left nodes out.")
+    omitted: int = strawberry.field(
+        default=0, description="Hub links left out: the sum of `omittedByHub` counts."
+    )
+    omitted_by_hub: list[HubOmission] = strawberry.field(
+        default_factory=list, description="Hubs with neighbours left out, most first."
+    )
+    source: strawberry.Private[gt.Subgraph | None] = None
+    positions: strawberry.Private[dict | None] = None
+
+    @strawberry.field(
+        description="This subgraph in a graph tool's format, from networkx's writers: "
+        "an object for NODE_LINK and CYTOSCAPE, a string of XML for GRAPHML and GEXF."
+    )
+    def export(self, info: Info, format: ExportFormat) -> JSON:
+        return gx.export(graph(info), format.value, self.source, self.positions)
+
+
+def node_label(lg: gl.LinkGraph, key: str) -> str:
+    """What a drawing shows for a node: an article's title (else its URL), a name."""
+    d = lg.data(key)
+    if isinstance(d, gl.Article):
+        return d.title or d.key
+    return d.name
+
+
+_TYPE_NAME = {gl.ARTICLE: "Article", gl.PROVIDER: "Provider", gl.TOPIC: "Topic"}
+
+
+def to_subgraph(lg: gl.LinkGraph, sub: gt.Subgraph, positions: dict | None = None) -> Subgraph:
+    """The GraphQL answer for a walk's subgraph, laid out at ``positions`` if given."""
+    nodes = []
+    for key, dist in sub.nodes:
+        kind = lg.kind(key)
+        data = lg.data(key)
+        x, y = positions[key] if positions else (None, None)
+        nodes.append(
+            SubgraphNode(
+                id=global_id(_TYPE_NAME[kind], key),
+                key=key,
+                kind=NodeKind(kind),
+                label=node_label(lg, key),
+                distance=dist,
+                article=data if kind == gl.ARTICLE else None,
+                x=x,
+                y=y,
+            )
+        )
+    edges = [SubgraphEdge(source=u, target=v, kind=EdgeKind(k), rank=r) for u, v, k, r in sub.edges]
+    hubs = [
+        HubOmission(
+            key=h.key,
+            kind=NodeKind(lg.kind(h.key)),
+            label=node_label(lg, h.key),
+            total=h.total,
+            shown=h.shown,
+            omitted=h.omitted,
+        )
+        for h in getattr(sub, "hubs", ())
+    ]
+    return Subgraph(
+        nodes=nodes,
+        edges=edges,
+        truncated=sub.truncated,
+        omitted=sum(h.omitted for h in hubs),
+        omitted_by_hub=hubs,
+        source=sub,
+        positions=positions,
+    )
+
+
+@strawberry.type(description="A chain of related links between two articles.")
+class Chain:
+    length: int = strawberry.field(description="Hops from `from` to `to`.")
+    articles: list[Article]
+    edges: list[SubgraphEdge]
+
+
+def to_chain(lg: gl.LinkGraph, path: list[str]) -> Chain:
+    """The GraphQL answer for a chain of articles (``path``, from first to last)."""
+    edges = [
+        SubgraphEdge(source=s, target=t, kind=EdgeKind(k), rank=r)
+        for s, t, k, r in gc.chain_edges(lg, path)
+    ]
+    return Chain(length=len(path) - 1, articles=[lg.data(k) for k in path], edges=edges)
 
 
 @strawberry.enum

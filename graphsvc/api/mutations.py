@@ -29,7 +29,8 @@ from ..corpus import Corpus, WriteResult
 from ..errors import WriteRefused
 from ..ingest.write import FILE_KEYS
 from .auth import Auth
-from .types import Article, graph
+from .context import graph
+from .nodes import Article
 from .version import Version
 
 

@@ -37,7 +37,7 @@ from ..graph import maps as gm
 from ..graph.layout import LAYOUTS, SPRING
 from ..graph.store import GraphStore
 from . import graphiql
-from .types import node_label
+from .maps import node_label
 
 log = logging.getLogger("graphsvc.pages")
 

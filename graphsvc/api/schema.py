@@ -1,4 +1,19 @@
-"""The GraphQL schema: the Query type, thin resolvers over the graph layer."""
+"""The GraphQL schema: the Query type (thin resolvers over the graph layer) and the
+schema built from every topic's types. Where each field is resolved:
+
+- ``nodes.py``: Article, Provider, Topic, the Node interface and global ids;
+- ``articles.py``: the article lists (``articles``, ``search``, ``Provider.articles``,
+  ``Topic.articles``): one :class:`~.articles.ListRequest`, one engine; their arguments in
+  ``filters.py`` (filter, where, sort, orderBy), their facets and aggregates in
+  ``summaries.py``, their ``table`` text in ``table_text.py``;
+- ``search.py``: the search index a request uses and the wait for it;
+- ``pagination.py``: PageInfo, connections, offset and keyset cursors;
+- ``maps.py``: subgraphs, chains, reading lists, clusters (``fastpath.py``:
+  ``neighborsPacked``, the same walk as one JSON value);
+- ``stats.py``: ``stats`` and the load report;
+- ``mutations.py``: writes; ``subscriptions.py``: graphChanged and articleChanged;
+- ``context.py``: what a resolver reads from its request (the graph version).
+"""
 
 from __future__ import annotations
 
@@ -21,37 +36,26 @@ from ..graph import explore as ge
 from ..graph import maps as gm
 from ..graph import traverse as gt
 from . import memo
-from .changes import ArticleSubscription
+from .articles import ArticleConnection, ListRequest, article_list_field, list_articles
+from .context import PinGraph, graph
 from .fastpath import FastQuery
-from .maps import MapsQuery, hub_chain_answer
-from .mutations import Mutation
-from .subscriptions import PinGraph, Subscription
-from .types import (
-    Article,
-    ArticleConnection,
-    ArticleFilter,
-    ArticleOrder,
-    ArticleSort,
-    ArticleWhere,
+from .filters import ArticleFilter, ArticleSort, ArticleWhere
+from .maps import (
     Chain,
-    Connection,
     Direction,
     EdgeKind,
-    GraphStats,
     Layout,
-    LoadIssue,
-    Node,
-    Provider,
+    MapsQuery,
     Subgraph,
-    Topic,
-    article_page,
-    graph,
-    load_report,
-    paginate,
-    parse_global_id,
+    hub_chain_answer,
     to_chain,
     to_subgraph,
 )
+from .mutations import Mutation
+from .nodes import Article, Node, Provider, Topic, node_by_id
+from .pagination import Connection, paginate
+from .stats import GraphStats, LoadIssue, graph_stats, load_report
+from .subscriptions import Subscription
 from .version import SCALARS
 
 
@@ -61,26 +65,10 @@ class CoreQuery:
     def article(self, info: Info, url: str) -> Article | None:
         return graph(info).article(url)
 
-    @strawberry.field(
+    articles = article_list_field(
         description="Articles: `filter` (the first filter), `where` (the filter language), "
         "`search` (ranked full text); `sort` (any fields) or `orderBy`; keyset cursors."
     )
-    def articles(
-        self,
-        info: Info,
-        filter: ArticleFilter | None = None,
-        order_by: ArticleOrder = ArticleOrder.PUBLISHED_AT_DESC,
-        first: int | None = None,
-        after: str | None = None,
-        where: ArticleWhere | None = None,
-        search: str | None = None,
-        sort: list[ArticleSort] | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> ArticleConnection:
-        return article_page(
-            info, filter, order_by, first, after, None, where, search, sort, last, before
-        )
 
     @strawberry.field(
         description="Ranked full-text search over title, excerpt, body, provider and topics "
@@ -100,19 +88,17 @@ class CoreQuery:
         last: int | None = None,
         before: str | None = None,
     ) -> ArticleConnection:
-        return article_page(
-            info,
-            filter,
-            ArticleOrder.PUBLISHED_AT_DESC,
-            first,
-            after,
-            None,
-            where,
-            query,
-            sort,
-            last,
-            before,
+        request = ListRequest(
+            filter=filter,
+            where=where,
+            search=query,
+            sort=sort,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
         )
+        return list_articles(info, request)
 
     @strawberry.field
     def provider(self, info: Info, domain: str) -> Provider | None:
@@ -136,15 +122,7 @@ class CoreQuery:
 
     @strawberry.field(description="Relay global object identification.")
     def node(self, info: Info, id: strawberry.ID) -> Node | None:
-        parsed = parse_global_id(id)
-        if parsed is None:
-            return None
-        type_name, key = parsed
-        lg = graph(info)
-        if type_name not in ("Article", "Provider", "Topic") or key not in lg.g:
-            return None
-        data = lg.data(key)
-        return data if type(data).__name__ == type_name else None
+        return node_by_id(graph(info), id)
 
     @strawberry.field(description="The nodes and edges around one article.")
     def neighbors(
@@ -187,19 +165,7 @@ class CoreQuery:
 
     @strawberry.field
     def stats(self, info: Info) -> GraphStats:
-        s = graph(info).stats()
-        return GraphStats(
-            version=s.version,
-            files=s.files,
-            articles=s.articles,
-            documents=s.documents,
-            stubs=s.stubs,
-            providers=s.providers,
-            topics=s.topics,
-            related_edges=s.related_edges,
-            load_errors=s.load_errors,
-            load_warnings=s.load_warnings,
-        )
+        return graph_stats(graph(info))
 
     @strawberry.field(description="Every problem seen while loading: errors, then warnings.")
     def load_report(self, info: Info) -> list[LoadIssue]:
@@ -252,7 +218,7 @@ def make_schema(extensions: Sequence = (), **kwargs) -> strawberry.Schema:
     return strawberry.Schema(
         query=merge_types("Query", QUERIES),
         mutation=Mutation,
-        subscription=merge_types("Subscription", (Subscription, ArticleSubscription)),
+        subscription=Subscription,
         config=StrawberryConfig(scalar_map=SCALARS),  # Version (api/version.py)
         **kwargs,
         extensions=[

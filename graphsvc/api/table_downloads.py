@@ -21,8 +21,10 @@ from starlette.responses import PlainTextResponse, Response
 
 from ..errors import BoundError
 from ..graph import query as gq
-from .export import SlotResponse, give_slot, released, take_slot
-from .types import ArticleOrder, ArticleSort, selection, table_chunks
+from .articles import ListRequest, select_articles
+from .downloads import SlotResponse, give_slot, released, take_slot
+from .filters import ArticleOrder, ArticleSort
+from .table_text import table_chunks
 
 MEDIA = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 
@@ -71,7 +73,8 @@ def _json(name: str, raw: str):
         raise BoundError(f"{name} must be JSON: {e}") from None
 
 
-def _params(request: Request) -> dict:
+def _params(request: Request) -> tuple[ListRequest, int | None, list[str]]:
+    """The list the query parameters ask for, its row limit and its columns."""
     q = request.query_params
     where = None
     if q.get("where"):
@@ -103,18 +106,19 @@ def _params(request: Request) -> dict:
             raise BoundError(f"limit must be a whole number (got {q['limit']!r})")
         limit = int(q["limit"])
     columns = gq.check_columns(q.get("columns", "").split(","))
-    return {
-        "where": where,
-        "search": q.get("search"),
-        "sort": sort,
-        "order_by": order_by,
-        "explicit_order": bool(q.get("orderBy")),
-        "limit": limit,
-        "columns": columns,
-    }
+    wanted = ListRequest(
+        where=where,
+        search=q.get("search"),
+        sort=sort,
+        order_by=order_by,
+        order_written=bool(q.get("orderBy")),
+    )
+    return wanted, limit, columns
 
 
 async def articles_table_route(request: Request) -> Response:
+    """``GET /export/articles.{csv,jsonl}``: the list the query parameters ask for,
+    streamed while it holds a download slot."""
     fmt = request.path_params["ext"]
     if fmt not in MEDIA:
         return PlainTextResponse(
@@ -129,18 +133,9 @@ async def articles_table_route(request: Request) -> Response:
     if refused is not None:
         return refused
     try:
-        p = _params(request)
+        wanted, limit, columns = _params(request)
         sel, _ = await run_in_threadpool(
-            selection,
-            lg,
-            store,
-            getattr(request.app.state, "live", None),
-            None,
-            p["order_by"],
-            p["where"],
-            p["search"],
-            p["sort"],
-            p["explicit_order"],
+            select_articles, lg, store, getattr(request.app.state, "live", None), wanted
         )
     except BoundError as e:
         give_slot(request)
@@ -148,10 +143,10 @@ async def articles_table_route(request: Request) -> Response:
     except BaseException:
         give_slot(request)
         raise
-    keys = sel.keys if p["limit"] is None else sel.keys[: p["limit"]]
+    keys = sel.keys if limit is None else sel.keys[:limit]
     name = f"graphsvc-articles-v{lg.version}.{fmt}"
     return SlotResponse(
-        released(request, table_chunks(lg, keys, p["columns"], fmt, sel.scores)),
+        released(request, table_chunks(lg, keys, columns, fmt, sel.scores)),
         media_type=MEDIA[fmt],
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',

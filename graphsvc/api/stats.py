@@ -1,0 +1,64 @@
+"""What the corpus holds and how its files loaded: ``stats`` (counts) and the load report
+(every problem seen while loading: errors, then warnings)."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from .. import graph as gl
+from ..ingest import records
+from .context import graph
+from .version import Version
+
+
+@strawberry.type
+class LoadIssue:
+    path: str
+    line: int | None
+    message: str
+    severity: str
+
+    @classmethod
+    def is_type_of(cls, obj, info) -> bool:
+        return isinstance(obj, records.LoadIssue)
+
+
+@strawberry.type
+class GraphStats:
+    version: Version
+    files: int
+    articles: int
+    documents: int = strawberry.field(description="Articles with a file of their own.")
+    stubs: int
+    providers: int
+    topics: int
+    related_edges: int
+    load_errors: int
+    load_warnings: int
+
+    @strawberry.field(description="Every problem seen while loading: errors, then warnings.")
+    def load_report(self, info: Info) -> list[LoadIssue]:
+        return load_report(graph(info))
+
+
+def load_report(lg: gl.LinkGraph) -> list[records.LoadIssue]:
+    """The problems of ``lg``'s files: errors first, then by path and line."""
+    return sorted(lg.issues, key=lambda i: (i.severity != "error", i.path, i.line or 0))
+
+
+def graph_stats(lg: gl.LinkGraph) -> GraphStats:
+    """The ``stats`` answer for ``lg``: its counts (computed once per version)."""
+    s = lg.stats()
+    return GraphStats(
+        version=s.version,
+        files=s.files,
+        articles=s.articles,
+        documents=s.documents,
+        stubs=s.stubs,
+        providers=s.providers,
+        topics=s.topics,
+        related_edges=s.related_edges,
+        load_errors=s.load_errors,
+        load_warnings=s.load_warnings,
+    )
