@@ -38,7 +38,7 @@ from .rules import (
     provider_name,
     provider_node,
     related_links,
-    stub_order,
+    sort_stub_items,
     topic_node,
     url_sets,
 )
@@ -65,18 +65,15 @@ def _stub_items(
 ) -> dict[str, list[ArticleRecord]]:
     """URL-set representative -> the related items naming that article with no file,
     the one that makes the stub first."""
-    found: dict[str, list[tuple[str, int, ArticleRecord]]] = {}
-    for group in files.values():
-        rec = group[0]
-        for rank, item in enumerate(rec.related):
+    stubs: dict[str, list[ArticleRecord]] = {}
+    for group in files.values():  # the winners in path order
+        for item in group[0].related:
             root = uf.find(canon[item.primary_url])
             if root not in files:
-                found.setdefault(root, []).append((rec.path or "", rank, item))
-    out = {}
-    for root, items in found.items():
-        items.sort(key=stub_order)
-        out[root] = [t[2] for t in items]
-    return out
+                stubs.setdefault(root, []).append(item)
+    for items in stubs.values():
+        sort_stub_items(items)
+    return stubs
 
 
 def _provider_facts(records: list[ArticleRecord]) -> tuple[dict[str, Counter], dict[str, list]]:
@@ -116,13 +113,15 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
 
     g = nx.DiGraph()
     key_of_root: dict[str, str] = {}
-    for root, group in (*files.items(), *stubs.items()):
-        key = key_of_root[root] = canon[group[0].primary_url]
-        art = make_article(key, group[0], group, stub=root in stubs, shared=shared)
-        g.add_node(key, kind=ARTICLE, data=art)
+    for stub, groups in ((False, files), (True, stubs)):
+        for root, group in groups.items():
+            key = key_of_root[root] = canon[group[0].primary_url]
+            art = make_article(key, group[0], group, stub=stub, shared=shared)
+            g.add_node(key, kind=ARTICLE, data=art)
 
     names, images = _provider_facts(docs)
     nodes = node_attrs(g)
+    published_by, tagged = shared.edge_attrs(PUBLISHED_BY), shared.edge_attrs(TAGGED)
 
     def link_provider(akey: str, path: str | None) -> None:
         pk = provider_link(nodes[akey]["data"], path, issues)
@@ -130,7 +129,7 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
             if pk not in nodes:
                 name = provider_name(pk, names.get(pk), lambda tied: tied[0])
                 g.add_node(pk, kind=PROVIDER, data=provider_node(pk, name, images.get(pk, [])))
-            link(g, akey, pk, shared.edge_attrs(PUBLISHED_BY))
+            link(g, akey, pk, published_by)
 
     for root, group in files.items():
         rec = group[0]
@@ -140,7 +139,7 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
             tk = topic_key(name)
             if tk not in nodes:
                 g.add_node(tk, kind=TOPIC, data=topic_node(tk, name))
-            link(g, akey, tk, shared.edge_attrs(TAGGED))
+            link(g, akey, tk, tagged)
         targets = [key_of_root[uf.find(canon[item.primary_url])] for item in rec.related]
         for target, rank in related_links(akey, rec.path, targets, issues).items():
             link(g, akey, target, shared.edge_attrs(RELATED, rank))

@@ -82,7 +82,7 @@ from .rules import (
     provider_name,
     provider_node,
     related_links,
-    stub_order,
+    sort_stub_items,
     topic_node,
     url_sets,
 )
@@ -558,9 +558,10 @@ class _Delta:
             if c.docs:
                 continue
             found = self._items_naming(i, c)
-            found.sort(key=stub_order)
-            self.stub_items[i] = [t[2] for t in found]
-            c.key = canon[found[0][2].primary_url] if found else None
+            found.sort(key=lambda t: t[:2])  # as first seen: by path, then rank
+            items = self.stub_items[i] = [t[2] for t in found]
+            sort_stub_items(items)
+            c.key = canon[items[0].primary_url] if items else None
 
     def _items_naming(self, i: int, c: Comp) -> list[tuple[str, int, ArticleRecord]]:
         """(winner's path, rank, item) of every related item naming the article ``c``

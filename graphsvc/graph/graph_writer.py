@@ -74,6 +74,7 @@ class GraphWriter:
         return g, self.alias.finish()
 
     def set_alias(self, url: str, key: str | None) -> None:
+        """Point the URL ``url`` at the article ``key`` (None: at nothing)."""
         if self.alias.get(url) == key:
             return
         if key is None:
@@ -83,6 +84,7 @@ class GraphWriter:
 
     # -- reading what is being written -------------------------------------------------------
     def has_node(self, key: str) -> bool:
+        """Whether the new version has a node ``key`` (so far)."""
         return key in self.node_table
 
     def data(self, key: str):
@@ -99,6 +101,7 @@ class GraphWriter:
 
     # -- writing -------------------------------------------------------------------------------
     def succ(self, u: str) -> dict:
+        """``u``'s successor dict, the writer's own copy (made on first use)."""
         if u in self.own_s:
             return self.succ_table[u]
         d = self.succ_table[u] = dict(self.succ_table[u])
@@ -106,6 +109,7 @@ class GraphWriter:
         return d
 
     def pred(self, v: str) -> dict:
+        """``v``'s predecessor dict, the writer's own copy (made on first use)."""
         if v in self.own_p:
             return self.pred_table[v]
         d = self.pred_table[v] = dict(self.pred_table[v])
@@ -113,6 +117,7 @@ class GraphWriter:
         return d
 
     def set_node(self, key: str, kind: str, data) -> None:
+        """Add the node ``key`` or replace its attributes (its edges stay)."""
         old = self.node_table.get(key)
         if old is None:
             self.succ_table[key] = {}
@@ -134,6 +139,7 @@ class GraphWriter:
             self.counts["stubs"] += n
 
     def add_edge(self, u: str, v: str, attrs: dict) -> None:
+        """Add or replace the edge ``u -> v`` (both nodes exist), sharing ``attrs``."""
         s = self.succ(u)
         if v not in s:
             self.counts["edge:" + attrs["kind"]] += 1
@@ -168,6 +174,7 @@ class GraphWriter:
         self.removed.clear()
 
     def remove_node(self, key: str) -> None:
+        """Remove the node ``key`` and every edge in or out of it."""
         self.remove_out_edges(key)
         gone = self.removed.pop(key, {})  # edges into key already out of their sources
         for u, d in list(self.pred_table[key].items()):

@@ -11,7 +11,7 @@ with the functions here, so that the two agree by construction:
 * **Newest wins.** Of several files for one article, :func:`file_order` puts the winner
   first: the newest ``publishedDateTime``, then the first path.
 * **Stubs.** A related item whose article has no file becomes a stub, made from the
-  item that :func:`stub_order` puts first (the newest, then the first seen in the
+  item that :func:`sort_stub_items` puts first (the newest, then the first seen in the
   winners' path order and list position); a file for it replaces the stub.
 * **Related lists.** :func:`related_links` turns a winner's list into edges and warnings
   (no edge to itself; an article named twice keeps its first rank).
@@ -106,12 +106,11 @@ def file_order(rec: ArticleRecord) -> tuple[float, str]:
     return (newest_first(rec), rec.path)
 
 
-def stub_order(found: tuple[str, int, ArticleRecord]) -> tuple[float, str, int]:
-    """Sort key of the related items ``(path of the naming winner, rank, item)`` that
-    name one article with no file; the first one makes the stub: the newest, then the
-    first in the winners' path order and list position."""
-    path, rank, item = found
-    return (newest_first(item), path, rank)
+def sort_stub_items(items: list[ArticleRecord]) -> None:
+    """Sort, in place, the related items that name one article with no file, given in
+    the order they are first seen (the winners' path order, then list position): the
+    one that makes the stub comes first, the newest (ties: the first seen)."""
+    items.sort(key=newest_first)  # stable
 
 
 def _intern(s: str | None) -> str | None:
