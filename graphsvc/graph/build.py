@@ -27,12 +27,15 @@ from .model import (
     topic_key,
 )
 from .rules import (
+    DUPLICATE_FILES,
+    FILE_ISSUES,
+    LINK_WARNINGS,
     CanonicalUrls,
     SharedValues,
     UnionFind,
-    canonical_issues,
     duplicate_files_warning,
     file_order,
+    load_report,
     make_article,
     provider_link,
     provider_name,
@@ -127,6 +130,7 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
         pk = provider_link(nodes[akey]["data"], path, issues)
         if pk is not None:
             if pk not in nodes:
+                # names counts in first-seen order: the first tied is the first seen
                 name = provider_name(pk, names.get(pk), lambda tied: tied[0])
                 g.add_node(pk, kind=PROVIDER, data=provider_node(pk, name, images.get(pk, [])))
             link(g, akey, pk, published_by)
@@ -151,5 +155,9 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
         k = key_of_root.get(uf.find(c))
         if k is not None:
             aliases[c] = k
-    issues = canonical_issues(corpus.issues, dups, issues)
-    return LinkGraph(g, aliases, issues, files=corpus.files, root=corpus.root, version=version)
+    report = [(i.path, FILE_ISSUES, [i]) for i in corpus.issues]
+    report += [(i.path, DUPLICATE_FILES, [i]) for i in dups]
+    report += [(i.path, LINK_WARNINGS, [i]) for i in issues]
+    return LinkGraph(
+        g, aliases, load_report(report), files=corpus.files, root=corpus.root, version=version
+    )

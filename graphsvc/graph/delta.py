@@ -42,7 +42,7 @@ Rules that depend on order are defined by path, so that a delta and a cold load 
 "first seen" (for ties between stubs' related items and for a topic's spelling) means
 in the sorted order of the winning files' paths, then list position; a provider's name
 ties go to the first occurrence in (path, position) order; the load report is ordered
-by path (see :func:`~graphsvc.graph.rules.canonical_issues`).
+by path (see :func:`~graphsvc.graph.rules.load_report`).
 
 This module knows nothing of files: records come in, a graph goes out.
 """
@@ -72,11 +72,15 @@ from .model import (
     topic_key,
 )
 from .rules import (
+    DUPLICATE_FILES,
+    FILE_ISSUES,
+    LINK_WARNINGS,
     CanonicalUrls,
     SharedValues,
     UnionFind,
     duplicate_files_warning,
     file_order,
+    load_report,
     make_article,
     provider_link,
     provider_name,
@@ -87,8 +91,6 @@ from .rules import (
     url_sets,
 )
 from .statedb import StateDB
-
-_DUP, _LINKS = 1, 2  # warning groups, after a file's own problems (group 0)
 
 
 class Comp:
@@ -415,16 +417,10 @@ class GraphState:
         return lg
 
     def _issues(self) -> list[LoadIssue]:
-        by_path: dict[str, list[tuple[int, list[LoadIssue]]]] = {}
-        for p, found in self.file_issues.items():
-            by_path.setdefault(p, []).append((0, found))
-        for (p, group), found in self.warns.items():
-            by_path.setdefault(p, []).append((group, found))
-        out: list[LoadIssue] = []
-        for p in sorted(by_path):
-            for _, found in sorted(by_path[p], key=lambda t: t[0]):
-                out.extend(found)
-        return out
+        """The load report of every path, by the rules."""
+        report = [(p, FILE_ISSUES, found) for p, found in self.file_issues.items()]
+        report += [(p, group, found) for (p, group), found in self.warns.items()]
+        return load_report(report)
 
     # -- for the corpus object -----------------------------------------------------------
     def paths(self) -> Iterable[str]:
@@ -624,7 +620,7 @@ class _Delta:
                 key = oc.key
             else:
                 key = self.comp[self.canon[self.records[p].primary_url]].key
-            warns.pop((p, _LINKS), None)
+            warns.pop((p, LINK_WARNINGS), None)
             for v, kind in w.remove_out_edges(key):
                 if kind == TAGGED:
                     self.touched_tk.add(v)
@@ -632,13 +628,13 @@ class _Delta:
                 elif kind == PUBLISHED_BY:
                     self.touched_pk.add(v)
         for key in self.old_stub_keys:
-            warns.pop((key, _LINKS), None)
+            warns.pop((key, LINK_WARNINGS), None)
             for v, kind in w.remove_out_edges(key):
                 if kind == PUBLISHED_BY:
                     self.touched_pk.add(v)
         for oc in self.old_comps.values():
             if oc.winner is not None:
-                warns.pop((oc.winner, _DUP), None)
+                warns.pop((oc.winner, DUPLICATE_FILES), None)
 
     def set_articles(self) -> None:
         """7. Nodes: remove keys that went, set the data of every dirty article."""
@@ -660,7 +656,7 @@ class _Delta:
                 group = sorted((self.records[p] for p in c.docs), key=file_order)
                 art = make_article(c.key, group[0], group, stub=False, shared=shared)
                 if len(group) > 1:
-                    self.state.warns[(c.winner, _DUP)] = [duplicate_files_warning(group)]
+                    self.state.warns[(c.winner, DUPLICATE_FILES)] = [duplicate_files_warning(group)]
             else:
                 items = self.stub_items[i]
                 art = make_article(c.key, items[0], items, stub=True, shared=shared)
@@ -686,12 +682,12 @@ class _Delta:
             for target, rank in related_links(akey, p, targets, warns).items():
                 w.add_edge(akey, target, shared.edge_attrs(RELATED, rank))
             if warns:
-                self.state.warns[(p, _LINKS)] = warns
+                self.state.warns[(p, LINK_WARNINGS)] = warns
         for c in self.stubs_now:
             warns = []
             self._link_provider(c.key, None, warns)
             if warns:
-                self.state.warns[(c.key, _LINKS)] = warns
+                self.state.warns[(c.key, LINK_WARNINGS)] = warns
 
     def _link_provider(self, akey: str, path: str | None, warns: list[LoadIssue]) -> None:
         pk = provider_link(self.w.data(akey), path, warns)

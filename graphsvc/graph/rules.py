@@ -262,12 +262,18 @@ def topic_node(tk: str, spelling: str) -> Topic:
 # -- warnings and the load report -----------------------------------------------------------
 
 
-def canonical_issues(*groups: list[LoadIssue]) -> list[LoadIssue]:
-    """The load report's order: by path; per path the issues of ``groups[0]`` (the
-    files' own problems, as read), then ``groups[1]`` (duplicate files), and so on."""
-    tagged = [(issue.path, g, issue) for g, group in enumerate(groups) for issue in group]
-    tagged.sort(key=lambda t: (t[0], t[1]))
-    return [t[2] for t in tagged]
+#: The groups of the load report, in their order within one path: a file's own problems
+#: (as read), several files of one article, its provider and related-list warnings.
+FILE_ISSUES, DUPLICATE_FILES, LINK_WARNINGS = 0, 1, 2
+
+
+def load_report(entries: Iterable[tuple[str, int, list[LoadIssue]]]) -> list[LoadIssue]:
+    """The load report: the issues of ``entries`` (path, group, issues) by path, then by
+    group (:data:`FILE_ISSUES` first), entries of one path and group as given."""
+    out: list[LoadIssue] = []
+    for _, _, found in sorted(entries, key=lambda e: (e[0], e[1])):
+        out.extend(found)
+    return out
 
 
 def no_domain_warning(art: Article, path: str | None) -> LoadIssue:
