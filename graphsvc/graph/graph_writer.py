@@ -8,6 +8,7 @@ delta's nodes, edges and aliases through; readers of the old
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 
 import immutables
 import networkx as nx
@@ -18,7 +19,7 @@ from .model import ARTICLE, LinkGraph
 _EMPTY: immutables.Map = immutables.Map()
 
 
-def _persistent(table) -> immutables.Map:
+def _persistent(table: Mapping) -> immutables.Map:
     """``table`` as a persistent map (a graph from build_graph has dicts: once)."""
     return table if type(table) is immutables.Map else immutables.Map(table)
 
@@ -41,6 +42,7 @@ class GraphWriter:
     """
 
     def __init__(self, old: LinkGraph | None, counts: Counter):
+        tables: tuple[Mapping, ...]
         if old is not None:
             self.graph_attrs = old.g.graph
             tables = (*graph_tables(old.g), old.alias_index)

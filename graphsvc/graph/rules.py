@@ -101,7 +101,7 @@ def newest_first(rec: ArticleRecord) -> float:
     return -(rec.published_at.timestamp() if rec.published_at else _OLDEST)
 
 
-def file_order(rec: ArticleRecord) -> tuple[float, str]:
+def file_order(rec: ArticleRecord) -> tuple[float, str | None]:
     """Sort key of the files of one article, the winner first: newest, then by path."""
     return (newest_first(rec), rec.path)
 
@@ -278,7 +278,8 @@ def load_report(entries: Iterable[tuple[str, int, list[LoadIssue]]]) -> list[Loa
 
 def no_domain_warning(art: Article, path: str | None) -> LoadIssue:
     """An article whose provider has a name but no domain (nothing to link it to)."""
-    msg = f"provider {art.provider.name!r} of {art.key} has no domain; not linked to a provider"
+    name = art.provider.name if art.provider is not None else None
+    msg = f"provider {name!r} of {art.key} has no domain; not linked to a provider"
     return LoadIssue(path or art.key, None, msg, "warning")
 
 
@@ -297,9 +298,9 @@ def duplicate_item_warning(path: str, rank: int, first: int) -> LoadIssue:
 
 def duplicate_files_warning(group: list[ArticleRecord]) -> LoadIssue:
     """The warning for several files of one article, ``group`` sorted winner first."""
-    paths = ", ".join(r.path for r in group)
+    paths = ", ".join(str(r.path) for r in group)  # files: every record has a path
     return LoadIssue(
-        group[0].path,
+        str(group[0].path),
         None,
         f"{len(group)} files describe the same article ({paths}); "
         f"{group[0].path} wins (newest publishedDateTime, then path order)",
