@@ -135,6 +135,7 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
                 g.add_node(pk, kind=PROVIDER, data=provider_node(pk, name, images.get(pk, [])))
             link(g, akey, pk, published_by)
 
+    find, edge_attrs = uf.find, shared.edge_attrs
     for root, group in files.items():
         rec = group[0]
         akey = key_of_root[root]
@@ -144,9 +145,10 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
             if tk not in nodes:
                 g.add_node(tk, kind=TOPIC, data=topic_node(tk, name))
             link(g, akey, tk, tagged)
-        targets = [key_of_root[uf.find(canon[item.primary_url])] for item in rec.related]
-        for target, rank in related_links(akey, rec.path, targets, issues).items():
-            link(g, akey, target, shared.edge_attrs(RELATED, rank))
+        if rec.related:
+            targets = [key_of_root[find(canon[item.primary_url])] for item in rec.related]
+            for target, rank in related_links(akey, rec.path, targets, issues).items():
+                link(g, akey, target, edge_attrs(RELATED, rank))
     for root in stubs:
         link_provider(key_of_root[root], None)
 
