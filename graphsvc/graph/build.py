@@ -35,8 +35,8 @@ from .rules import (
     UnionFind,
     duplicate_files_warning,
     file_order,
-    load_report,
     make_article,
+    ordered_issues,
     provider_link,
     provider_name,
     provider_node,
@@ -161,5 +161,5 @@ def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
     report += [(i.path, DUPLICATE_FILES, [i]) for i in dups]
     report += [(i.path, LINK_WARNINGS, [i]) for i in issues]
     return LinkGraph(
-        g, aliases, load_report(report), files=corpus.files, root=corpus.root, version=version
+        g, aliases, ordered_issues(report), files=corpus.files, root=corpus.root, version=version
     )

@@ -42,7 +42,7 @@ Rules that depend on order are defined by path, so that a delta and a cold load 
 "first seen" (for ties between stubs' related items and for a topic's spelling) means
 in the sorted order of the winning files' paths, then list position; a provider's name
 ties go to the first occurrence in (path, position) order; the load report is ordered
-by path (see :func:`~graphsvc.graph.rules.load_report`).
+by path (see :func:`~graphsvc.graph.rules.ordered_issues`).
 
 This module knows nothing of files: records come in, a graph goes out.
 """
@@ -80,8 +80,8 @@ from .rules import (
     UnionFind,
     duplicate_files_warning,
     file_order,
-    load_report,
     make_article,
+    ordered_issues,
     provider_link,
     provider_name,
     provider_node,
@@ -420,7 +420,7 @@ class GraphState:
         """The load report of every path, by the rules."""
         report = [(p, FILE_ISSUES, found) for p, found in self.file_issues.items()]
         report += [(p, group, found) for (p, group), found in self.warns.items()]
-        return load_report(report)
+        return ordered_issues(report)
 
     # -- for the corpus object -----------------------------------------------------------
     def paths(self) -> Iterable[str]:

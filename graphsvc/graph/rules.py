@@ -267,7 +267,7 @@ def topic_node(tk: str, spelling: str) -> Topic:
 FILE_ISSUES, DUPLICATE_FILES, LINK_WARNINGS = 0, 1, 2
 
 
-def load_report(entries: Iterable[tuple[str, int, list[LoadIssue]]]) -> list[LoadIssue]:
+def ordered_issues(entries: Iterable[tuple[str, int, list[LoadIssue]]]) -> list[LoadIssue]:
     """The load report: the issues of ``entries`` (path, group, issues) by path, then by
     group (:data:`FILE_ISSUES` first), entries of one path and group as given."""
     out: list[LoadIssue] = []
