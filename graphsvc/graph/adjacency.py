@@ -39,3 +39,22 @@ def link(g: nx.DiGraph, u: str, v: str, attrs: Attrs) -> None:
     ``add_edge`` does, minus a new dict per edge."""
     g._succ[u][v] = attrs
     g._pred[v][u] = attrs
+
+
+def graph_tables(g: nx.DiGraph) -> tuple[Mapping[str, Attrs], Mapping, Mapping]:
+    """``g``'s node, successor and predecessor tables, for a copy-on-write writer that
+    shares them with the next version (read-only: the writer copies what it changes)."""
+    return g._node, g._succ, g._pred
+
+
+def graph_over_tables(
+    nodes: Mapping[str, Attrs], succ: Mapping, pred: Mapping, graph: Attrs | None = None
+) -> nx.DiGraph:
+    """A ``DiGraph`` whose node, successor and predecessor tables are the ones given
+    (persistent maps, say), not copies; ``graph``: its graph-level attributes."""
+    g = nx.DiGraph()
+    if graph is not None:
+        g.graph = graph
+    g._node, g._succ, g._pred = nodes, succ, pred
+    g._adj = g._succ
+    return g

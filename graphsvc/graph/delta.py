@@ -16,8 +16,8 @@ linking to an article whose key or URL group changed, and the providers and topi
 all of those, including a copy of the predecessor dict of each provider and topic whose
 members change (the one part that grows with the corpus: ~3 ms for 150k entries; an
 edit that keeps an article's provider and topics copies none, see
-:meth:`_Writer.add_edge`). The top-level tables cost nothing per version (see
-:class:`_Writer`).
+:meth:`~graphsvc.graph.graph_writer.GraphWriter.add_edge`). The top-level tables cost
+nothing per version (see :class:`~graphsvc.graph.graph_writer.GraphWriter`).
 
 Readers see one version: **copy-on-write**. ``apply`` makes a new ``nx.DiGraph`` whose
 top-level tables share every trie node the change does not touch with the old ones;
@@ -42,7 +42,7 @@ Rules that depend on order are defined by path, so that a delta and a cold load 
 "first seen" (for ties between stubs' related items and for a topic's spelling) means
 in the sorted order of the winning files' paths, then list position; a provider's name
 ties go to the first occurrence in (path, position) order; the load report is ordered
-by path (see :func:`~graphsvc.graph.build.canonical_issues`).
+by path (see :func:`~graphsvc.graph.rules.ordered_issues`).
 
 This module knows nothing of files: records come in, a graph goes out.
 """
@@ -51,26 +51,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-
-import immutables
-import networkx as nx
+from functools import partial
 
 from ..ingest.records import ArticleRecord, LoadIssue
-from .build import (
-    _article,
-    _Canon,
-    _newest_first,
-    _Shared,
-    _UnionFind,
-    duplicate_files_warning,
-    duplicate_item_warning,
-    no_domain_warning,
-    self_link_warning,
-)
+from .graph_writer import GraphWriter
 from .model import (
     ARTICLE,
     PROVIDER,
@@ -81,20 +68,29 @@ from .model import (
     LinkGraph,
     Provider,
     Stats,
-    Topic,
     provider_key,
     topic_key,
 )
+from .rules import (
+    DUPLICATE_FILES,
+    FILE_ISSUES,
+    LINK_WARNINGS,
+    CanonicalUrls,
+    SharedValues,
+    UnionFind,
+    duplicate_files_warning,
+    file_order,
+    make_article,
+    ordered_issues,
+    provider_link,
+    provider_name,
+    provider_node,
+    related_links,
+    sort_stub_items,
+    topic_node,
+    url_sets,
+)
 from .statedb import StateDB
-
-_DUP, _LINKS = 1, 2  # warning groups, after a file's own problems (group 0)
-
-_EMPTY: immutables.Map = immutables.Map()
-
-
-def _persistent(table: Mapping) -> immutables.Map:
-    """``table`` as a persistent map (a graph from build_graph has dicts: once)."""
-    return table if type(table) is immutables.Map else immutables.Map(table)
 
 
 class Comp:
@@ -108,13 +104,6 @@ class Comp:
         self.docs: set[str] = set()  # paths of the files of this article
         self.winner: str | None = None
         self.key: str | None = None  # the node's key; None: no node (named by losers only)
-
-
-def _hyperedges(rec: ArticleRecord, canon: _Canon) -> list[list[str]]:
-    """The URL sets a record makes one article: its own, and each related item's."""
-    out = [[canon[u] for u in rec.urls.values()]]
-    out.extend([canon[u] for u in item.urls.values()] for item in rec.related)
-    return out
 
 
 class _Comps:
@@ -164,151 +153,6 @@ class _Comps:
         for cid, c in self.by_cid.items():
             if cid not in superseded:
                 self.db.put_comp(cid, c.key, c.winner, c.docs)
-
-
-class _Writer:
-    """Copy-on-write edits of a graph: the old version is never changed.
-
-    The top-level tables (node, successor, predecessor; the alias index) are
-    persistent maps (:class:`immutables.Map`, a hash array mapped trie): a version
-    made from the last one shares every trie node the delta does not touch, so making
-    it costs O(k log n) for k changed keys instead of a copy of n entries (the copies
-    were 26% of an edit at 150k files, and a ``dict()`` of a million entries holds the
-    GIL for tens of ms). Inner adjacency dicts stay dicts, copied the first time the
-    delta touches them: their order is what readers iterate (related-by lists, walks),
-    and a dict keeps it the same in every process, where a map's follows each
-    process's string hashing.
-    """
-
-    def __init__(self, old: LinkGraph | None, counts: Counter):
-        g = nx.DiGraph()
-        if old is not None:
-            og = old.g
-            g.graph = og.graph
-            tables = (og._node, og._succ, og._pred, old.alias_index)
-        else:
-            tables = (_EMPTY, _EMPTY, _EMPTY, _EMPTY)
-        # While the delta runs the tables are mutations (their own copy of what they
-        # change, invisible to readers of ``old``); finish() seals them.
-        g._node, g._succ, g._pred, self.alias = (_persistent(t).mutate() for t in tables)
-        g._adj = g._succ
-        self.g = g
-        self.own_s: set[str] = set()
-        self.own_p: set[str] = set()
-        self.counts = counts
-        self.articles: set[str] = set()  # article keys whose node was set or removed
-        # Edges u -> v taken out of u's successors but not yet out of v's predecessors
-        # (v -> {u: attrs}): an edit usually puts the same edges back (an article keeps
-        # its provider and topics), and a hub's predecessor dict (a topic of 200k
-        # articles) is then never copied. flush_removed() deletes the rest.
-        self.removed: dict[str, dict[str, dict]] = {}
-
-    def finish(self) -> tuple[nx.DiGraph, immutables.Map]:
-        """The new version's graph and alias index; the writer is spent after."""
-        self.flush_removed()
-        g = self.g
-        g._node, g._pred = g._node.finish(), g._pred.finish()
-        g._succ = g._adj = g._succ.finish()
-        return g, self.alias.finish()
-
-    def set_alias(self, url: str, key: str | None) -> None:
-        if self.alias.get(url) == key:
-            return
-        if key is None:
-            del self.alias[url]
-        else:
-            self.alias[url] = key
-
-    def succ(self, u: str) -> dict:
-        if u in self.own_s:
-            return self.g._succ[u]
-        d = self.g._succ[u] = dict(self.g._succ[u])
-        self.own_s.add(u)
-        return d
-
-    def pred(self, v: str) -> dict:
-        if v in self.own_p:
-            return self.g._pred[v]
-        d = self.g._pred[v] = dict(self.g._pred[v])
-        self.own_p.add(v)
-        return d
-
-    def has_node(self, key: str) -> bool:
-        return key in self.g._node
-
-    def set_node(self, key: str, kind: str, data) -> None:
-        g = self.g
-        old = g._node.get(key)
-        if old is None:
-            g._succ[key] = {}
-            g._pred[key] = {}
-            self.own_s.add(key)
-            self.own_p.add(key)
-        else:
-            self._count_node(old, -1)
-        attrs = {"kind": kind, "data": data}
-        g._node[key] = attrs
-        if kind == ARTICLE:
-            self.articles.add(key)
-        self._count_node(attrs, +1)
-
-    def _count_node(self, attrs: dict, n: int) -> None:
-        kind = attrs["kind"]
-        self.counts[kind] += n
-        if kind == ARTICLE and attrs["data"].is_stub:
-            self.counts["stubs"] += n
-
-    def add_edge(self, u: str, v: str, attrs: dict) -> None:
-        s = self.succ(u)
-        if v not in s:
-            self.counts["edge:" + attrs["kind"]] += 1
-        s[v] = attrs
-        gone = self.removed.get(v)
-        if gone is not None and gone.pop(u, None) is attrs:
-            return  # the same edge put back: v's predecessors already hold it
-        self.pred(v)[u] = attrs
-
-    def remove_out_edges(self, u: str) -> list[tuple[str, str]]:
-        """Remove every edge out of ``u``; returns (target, kind) of each. The targets'
-        predecessor entries go at :meth:`flush_removed` unless the edge is put back."""
-        g = self.g
-        if u not in g._succ or not g._succ[u]:
-            return []
-        out = []
-        for v, d in g._succ[u].items():
-            self.removed.setdefault(v, {})[u] = d
-            self.counts["edge:" + d["kind"]] -= 1
-            out.append((v, d["kind"]))
-        self.g._succ[u] = {}
-        self.own_s.add(u)
-        return out
-
-    def flush_removed(self) -> None:
-        """Delete the predecessor entries of removed edges that were not put back;
-        before anything reads predecessors again."""
-        g = self.g
-        for v, us in self.removed.items():
-            if us and v in g._pred:
-                p = self.pred(v)
-                for u in us:
-                    del p[u]
-        self.removed.clear()
-
-    def remove_node(self, key: str) -> None:
-        g = self.g
-        self.remove_out_edges(key)
-        gone = self.removed.pop(key, {})  # edges into key already out of their sources
-        for u, d in list(g._pred[key].items()):
-            if u in gone:
-                continue
-            del self.succ(u)[key]
-            self.counts["edge:" + d["kind"]] -= 1
-        self._count_node(g._node[key], -1)
-        if g._node[key]["kind"] == ARTICLE:
-            self.articles.add(key)
-        del g._node[key], g._succ[key], g._pred[key]
-        self.own_s.discard(key)
-        self.own_p.discard(key)
 
 
 class _Records:
@@ -369,7 +213,7 @@ class GraphState:
         self.file_issues: dict[str, list[LoadIssue]] = {}
         self.warns: dict[tuple[str, int], list[LoadIssue]] = {}  # (path, group) -> warnings
         self.counts: Counter = Counter()
-        self.shared = _Shared()
+        self.shared = SharedValues()
         self.files = 0
         self.root: str | None = None
         self.last_touched: frozenset[str] = frozenset()  # see the end of apply()
@@ -429,11 +273,11 @@ class GraphState:
         self.comp = _Comps(db)
 
     # -- indexes of one record ---------------------------------------------------------
-    def _ref(self, path: str, rec: ArticleRecord, canon: _Canon, n: int) -> set[str]:
+    def _ref(self, path: str, rec: ArticleRecord, canon: CanonicalUrls, n: int) -> set[str]:
         """Add (n=1) or remove (n=-1) what ``rec`` at ``path`` counts; its provider keys."""
         pks = set()
         db = self.db
-        for h in _hyperedges(rec, canon):
+        for h in url_sets(rec, canon):
             for u in h:
                 if n > 0:
                     db.add_ref(u, path)
@@ -467,21 +311,9 @@ class GraphState:
         return pks
 
     def _provider_data(self, pk: str) -> Provider:
-        totals = self.prov_totals.get(pk)
-        domain = pk.removeprefix("provider:")
-        name = domain
-        if totals:
-            best = max(totals.values())
-            tied = [nm for nm, c in totals.items() if c == best]
-            name = tied[0] if len(tied) == 1 else self.db.first_name(pk, tied)
-        return Provider(pk, domain, name, self.db.images(pk))
-
-    def _is_winner(self, path: str, canon: _Canon) -> bool:
-        rec = self.records.get(path)
-        if rec is None:
-            return False
-        c = self.comp.get(canon[rec.primary_url])
-        return c is not None and c.winner == path
+        """The provider node's data by the rules, from the counts of every record."""
+        name = provider_name(pk, self.prov_totals.get(pk), partial(self.db.first_name, pk))
+        return provider_node(pk, name, self.db.images(pk))
 
     # -- the delta ---------------------------------------------------------------------
     def apply(
@@ -524,275 +356,27 @@ class GraphState:
             self.comp = _Comps(self.db)
 
     def _apply(self, old, records, issues, files, root, version) -> LinkGraph:
-        canon = _Canon()
-        w = _Writer(old, self.counts)
         if files is not None:
             self.files = files
         if root is not None:
             self.root = root
-        P = set(records)
-        before = {p: self.records.get(p) for p in P}
+        d = _Delta(self, old, records)
+        d.find_region()
+        d.update_records()
+        d.regroup()
+        d.find_stubs()
+        d.find_unstable()
+        d.undo_links()
+        d.set_articles()
+        d.redo_links()
+        d.settle_providers_and_topics()
+        d.update_aliases()
+        return self._publish(old, d.w, issues, version)
 
-        # 1. The region: every URL group the old and new records touch.
-        region: set[str] = set()
-        old_comps: dict[int, Comp] = {}
-        for p in P:
-            for rec in (before[p], records[p]):
-                if rec is None:
-                    continue
-                for h in _hyperedges(rec, canon):
-                    for u in h:
-                        c = self.comp.get(u)
-                        if c is None:
-                            region.add(u)
-                        elif id(c) not in old_comps:
-                            old_comps[id(c)] = c
-                            region |= c.urls
-        old_comp_of = {u: c for c in old_comps.values() for u in c.urls}
-        old_winners = {c.winner: c for c in old_comps.values() if c.winner is not None}
-
-        # 2. Records and their counts.
-        touched_pk: set[str] = set()
-        touched_tk: set[str] = set()
-        for p in P:
-            if before[p] is not None:
-                touched_pk |= self._ref(p, before[p], canon, -1)
-                self.db.del_record(p)
-            rec = records[p]
-            if rec is not None:
-                self.db.put_record(p, rec)
-                touched_pk |= self._ref(p, rec, canon, +1)
-
-        # 3. Regroup the region: a local union-find over the records that name it.
-        mentioning: set[str] = set()
-        for u in region:
-            mentioning |= self.db.refs(u)
-        uf = _UnionFind()
-        for t in mentioning:
-            for h in _hyperedges(self.records[t], canon):
-                if h[0] in region:
-                    uf.union_all(h)
-        groups: dict[str, Comp] = {}
-        for u in region:
-            if self.db.has_ref(u):
-                groups.setdefault(uf.find(u), Comp()).urls.add(u)
-            else:
-                self.comp.pop(u)
-        for c in groups.values():
-            for u in c.urls:
-                self.comp[u] = c
-        for t in mentioning:
-            u0 = canon[self.records[t].primary_url]
-            if u0 in region:
-                self.comp[u0].docs.add(t)
-        new_comps = list(groups.values())
-        region_ids = {id(c) for c in new_comps}
-        for c in new_comps:
-            if c.docs:
-                recs = self.records
-                c.winner = min(c.docs, key=lambda p: (_newest_first(recs[p]), p))
-                c.key = canon[recs[c.winner].primary_url]
-        new_winners = {c.winner: c for c in new_comps if c.winner is not None}
-        undo_w = {p for p in old_winners if p not in new_winners or p in P}
-        redo_w = {p for p in new_winners if p not in old_winners or p in P}
-
-        def old_rec(p: str) -> ArticleRecord:
-            return before[p] if p in P else self.records[p]
-
-        # 4. Stubs: articles with no file, named by winners whose lists changed.
-        dirty: dict[int, Comp] = {id(c): c for c in new_comps}
-        for recs, ps in ((old_rec, undo_w), (self.records.__getitem__, redo_w)):
-            for p in ps:
-                for item in recs(p).related:
-                    c = self.comp.get(canon[item.primary_url])
-                    if c is not None:
-                        dirty.setdefault(id(c), c)
-        outside_old_key = {i: c.key for i, c in dirty.items() if i not in region_ids}
-        old_stubs = [c for c in old_comps.values() if c.winner is None and c.key is not None]
-        old_stubs += [c for i, c in dirty.items() if i in outside_old_key and c.winner is None]
-        old_stub_keys = {c.key for c in old_stubs if c.key is not None}
-        stub_items: dict[int, list[ArticleRecord]] = {}
-        # A winner's related items by the article they name, made once per winner: a
-        # file naming n stubs is read once, not once per stub (that was n^2).
-        items_by_comp: dict[str, dict[int, list[tuple[int, ArticleRecord]]] | None] = {}
-
-        def items_of(q: str) -> dict[int, list[tuple[int, ArticleRecord]]] | None:
-            if q not in items_by_comp:
-                by: dict[int, list[tuple[int, ArticleRecord]]] | None = None
-                if self._is_winner(q, canon):
-                    by = {}
-                    for rank, item in enumerate(self.records[q].related):
-                        ic = self.comp.get(canon[item.primary_url])
-                        if ic is not None:
-                            by.setdefault(id(ic), []).append((rank, item))
-                items_by_comp[q] = by
-            return items_by_comp[q]
-
-        for i, c in dirty.items():
-            if c.docs:
-                continue
-            found = []
-            cand: set[str] = set()
-            for u in c.urls:
-                cand |= self.db.refs(u)
-            for q in cand:
-                by = items_of(q)
-                for rank, item in (by or {}).get(i, ()):
-                    found.append((_newest_first(item), q, rank, item))
-            found.sort(key=lambda t: t[:3])
-            stub_items[i] = [t[3] for t in found]
-            c.key = canon[found[0][3].primary_url] if found else None
-
-        # 5. Which articles' keys or URL groups changed: whoever links to them is redone.
-        unstable_urls: set[str] = set()
-        matched: set[int] = set()
-        for c in new_comps:
-            oc = old_comp_of.get(next(iter(c.urls)))
-            if oc is not None and oc.urls == c.urls and oc.key == c.key:
-                matched.add(id(oc))
-            else:
-                unstable_urls |= c.urls
-        for oc in old_comps.values():
-            if id(oc) not in matched:
-                unstable_urls |= oc.urls
-        for i, okey in outside_old_key.items():
-            if dirty[i].key != okey:
-                unstable_urls |= dirty[i].urls
-        referrers: set[str] = set()
-        for u in unstable_urls:
-            for q in self.db.refs(u):
-                if q not in redo_w and self._is_winner(q, canon):
-                    referrers.add(q)
-        undo = undo_w | referrers
-        redo = redo_w | referrers
-
-        # 6. Undo: the outputs of winners and stubs that change.
-        for p in undo:
-            oc = old_winners.get(p)
-            key = oc.key if oc is not None else self.comp[canon[self.records[p].primary_url]].key
-            self.warns.pop((p, _LINKS), None)
-            for v, kind in w.remove_out_edges(key):
-                if kind == TAGGED:
-                    touched_tk.add(v)
-                    self.db.del_spelling(v, p)
-                elif kind == PUBLISHED_BY:
-                    touched_pk.add(v)
-        for key in old_stub_keys:
-            self.warns.pop((key, _LINKS), None)
-            for v, kind in w.remove_out_edges(key):
-                if kind == PUBLISHED_BY:
-                    touched_pk.add(v)
-        for oc in old_comps.values():
-            if oc.winner is not None:
-                self.warns.pop((oc.winner, _DUP), None)
-
-        # 7. Nodes: remove keys that went, set the data of every dirty article.
-        new_keys = {c.key for c in dirty.values() if c.key is not None}
-        gone = {c.key for c in old_comps.values() if c.key is not None}
-        gone |= {k for k in outside_old_key.values() if k is not None}
-        for key in gone - new_keys:
-            if w.has_node(key):
-                for v, d in list(w.g._succ[key].items()):
-                    if d["kind"] == PUBLISHED_BY:
-                        touched_pk.add(v)
-                w.remove_node(key)
-        stubs_now: list[Comp] = []
-        for i, c in dirty.items():
-            if c.key is None or (c.docs and i not in region_ids):
-                continue  # an article with files outside the region stays as it is
-            if c.docs:
-                group = sorted(
-                    (self.records[p] for p in c.docs), key=lambda r: (_newest_first(r), r.path)
-                )
-                art = _article(c.key, group[0], group, stub=False, shared=self.shared)
-                if len(group) > 1:
-                    self.warns[(c.winner, _DUP)] = [duplicate_files_warning(group)]
-            else:
-                items = stub_items[i]
-                art = _article(c.key, items[0], items, stub=True, shared=self.shared)
-                stubs_now.append(c)
-            w.set_node(c.key, ARTICLE, art)
-
-        # 8. Redo: edges and warnings of the winners and stubs that changed.
-        attrs = self.shared.attrs
-
-        def edge(u: str, v: str, kind: str, rank: int | None = None) -> None:
-            key = (kind, rank)
-            a = attrs.get(key)
-            if a is None:
-                a = attrs[key] = {"kind": kind} if rank is None else {"kind": kind, "rank": rank}
-            w.add_edge(u, v, a)
-
-        def link_provider(akey: str, art, path: str | None, warns: list) -> None:
-            p = art.provider
-            if p is None:
-                return
-            if not p.domain:
-                warns.append(no_domain_warning(art, path))
-                return
-            pk = provider_key(p.domain)
-            if not w.has_node(pk):
-                w.set_node(pk, PROVIDER, None)
-            touched_pk.add(pk)
-            edge(akey, pk, PUBLISHED_BY)
-
-        for p in sorted(redo):
-            rec = self.records[p]
-            akey = self.comp[canon[rec.primary_url]].key
-            art = w.g._node[akey]["data"]
-            warns: list[LoadIssue] = []
-            link_provider(akey, art, p, warns)
-            for name in rec.topics:
-                tk = topic_key(name)
-                if not w.has_node(tk):
-                    w.set_node(tk, TOPIC, None)
-                touched_tk.add(tk)
-                self.db.add_spelling(tk, p, name)
-                edge(akey, tk, TAGGED)
-            succ = w.g._succ[akey]
-            for rank, item in enumerate(rec.related):
-                target = self.comp[canon[item.primary_url]].key
-                if target == akey:
-                    warns.append(self_link_warning(p, rank))
-                elif target in succ and succ[target]["kind"] == RELATED:
-                    warns.append(duplicate_item_warning(p, rank, succ[target]["rank"]))
-                else:
-                    edge(akey, target, RELATED, rank)
-                    succ = w.g._succ[akey]
-            if warns:
-                self.warns[(p, _LINKS)] = warns
-        for c in stubs_now:
-            warns = []
-            link_provider(c.key, w.g._node[c.key]["data"], None, warns)
-            if warns:
-                self.warns[(c.key, _LINKS)] = warns
-
-        # 9. Providers and topics: a node while something links to it, named by the rules.
-        w.flush_removed()
-        for pk in touched_pk:
-            if not w.has_node(pk):
-                continue
-            if not w.g._pred[pk]:
-                w.remove_node(pk)
-            else:
-                w.set_node(pk, PROVIDER, self._provider_data(pk))
-        for tk in touched_tk:
-            if not w.has_node(tk):
-                continue
-            if not w.g._pred[tk]:
-                w.remove_node(tk)
-                self.db.del_spelling(tk)
-            else:
-                w.set_node(tk, TOPIC, Topic(tk, sys.intern(self.db.spelling(tk))))
-        self.comp.flush({c.cid for c in old_comps.values() if c.cid is not None})
-
-        # 10. The alias index.
-        for u in region | unstable_urls:
-            c = self.comp.get(u)
-            w.set_alias(u, c.key if c is not None else None)
+    def _publish(self, old, w: GraphWriter, issues, version) -> LinkGraph:
+        """The new version from what ``w`` wrote, with the load report and the caches
+        that follow deltas."""
         g, alias = w.finish()
-
-        # 11. The load report.
         if issues:
             for p, found in issues.items():
                 if found:
@@ -833,17 +417,310 @@ class GraphState:
         return lg
 
     def _issues(self) -> list[LoadIssue]:
-        by_path: dict[str, list[tuple[int, list[LoadIssue]]]] = {}
-        for p, found in self.file_issues.items():
-            by_path.setdefault(p, []).append((0, found))
-        for (p, group), found in self.warns.items():
-            by_path.setdefault(p, []).append((group, found))
-        out: list[LoadIssue] = []
-        for p in sorted(by_path):
-            for _, found in sorted(by_path[p], key=lambda t: t[0]):
-                out.extend(found)
-        return out
+        """The load report of every path, by the rules."""
+        report = [(p, FILE_ISSUES, found) for p, found in self.file_issues.items()]
+        report += [(p, group, found) for (p, group), found in self.warns.items()]
+        return ordered_issues(report)
 
     # -- for the corpus object -----------------------------------------------------------
     def paths(self) -> Iterable[str]:
         return self.db.paths()
+
+
+class _Delta:
+    """One :meth:`GraphState.apply`: its steps, called in order, and what each hands on.
+
+    The region (step 1) is every URL group the changed paths' old and new records
+    touch; its groups are formed again (3) and every article named by a winner whose
+    related list changed is looked at again (4: stubs). Whoever links to an article
+    whose key or URL group changed is redone too (5). Then the old outputs of what
+    changes are undone (6), the article nodes set (7), the links redone (8), the
+    providers and topics named by the rules (9) and the alias index updated (10).
+    """
+
+    def __init__(
+        self, state: GraphState, old: LinkGraph | None, changes: Mapping[str, ArticleRecord | None]
+    ):
+        self.state = state
+        self.db = state.db
+        self.comp = state.comp
+        self.records = state.records
+        self.canon = CanonicalUrls()
+        self.w = GraphWriter(old, state.counts)
+        self.changes = changes
+        self.paths = set(changes)
+        self.before = {p: state.records.get(p) for p in self.paths}
+        self.touched_pk: set[str] = set()  # providers whose links may have changed
+        self.touched_tk: set[str] = set()  # topics likewise
+        # A winner's related items by the article they name, made once per winner: a
+        # file naming n stubs is read once, not once per stub (that was n^2).
+        self.items_by_comp: dict[str, dict[int, list[tuple[int, ArticleRecord]]] | None] = {}
+
+    def _old_record(self, p: str) -> ArticleRecord:
+        return self.before[p] if p in self.paths else self.records[p]
+
+    def _is_winner(self, path: str) -> bool:
+        rec = self.records.get(path)
+        if rec is None:
+            return False
+        c = self.comp.get(self.canon[rec.primary_url])
+        return c is not None and c.winner == path
+
+    def find_region(self) -> None:
+        """1. The region: every URL group the old and new records touch."""
+        region: set[str] = set()
+        old_comps: dict[int, Comp] = {}
+        for p in self.paths:
+            for rec in (self.before[p], self.changes[p]):
+                if rec is None:
+                    continue
+                for h in url_sets(rec, self.canon):
+                    for u in h:
+                        c = self.comp.get(u)
+                        if c is None:
+                            region.add(u)
+                        elif id(c) not in old_comps:
+                            old_comps[id(c)] = c
+                            region |= c.urls
+        self.region = region
+        self.old_comps = old_comps
+        self.old_comp_of = {u: c for c in old_comps.values() for u in c.urls}
+        self.old_winners = {c.winner: c for c in old_comps.values() if c.winner is not None}
+
+    def update_records(self) -> None:
+        """2. Records and their counts."""
+        for p in self.paths:
+            if self.before[p] is not None:
+                self.touched_pk |= self.state._ref(p, self.before[p], self.canon, -1)
+                self.db.del_record(p)
+            rec = self.changes[p]
+            if rec is not None:
+                self.db.put_record(p, rec)
+                self.touched_pk |= self.state._ref(p, rec, self.canon, +1)
+
+    def regroup(self) -> None:
+        """3. Regroup the region: a local union-find over the records that name it; each
+        group's winner by the rules."""
+        region, comp, canon = self.region, self.comp, self.canon
+        mentioning: set[str] = set()
+        for u in region:
+            mentioning |= self.db.refs(u)
+        uf = UnionFind()
+        for t in mentioning:
+            for h in url_sets(self.records[t], canon):
+                if h[0] in region:
+                    uf.union_all(h)
+        groups: dict[str, Comp] = {}
+        for u in region:
+            if self.db.has_ref(u):
+                groups.setdefault(uf.find(u), Comp()).urls.add(u)
+            else:
+                comp.pop(u)
+        for c in groups.values():
+            for u in c.urls:
+                comp[u] = c
+        for t in mentioning:
+            u0 = canon[self.records[t].primary_url]
+            if u0 in region:
+                comp[u0].docs.add(t)
+        self.new_comps = list(groups.values())
+        self.region_ids = {id(c) for c in self.new_comps}
+        for c in self.new_comps:
+            if c.docs:
+                c.winner = min(c.docs, key=lambda p: file_order(self.records[p]))
+                c.key = canon[self.records[c.winner].primary_url]
+        new_winners = {c.winner: c for c in self.new_comps if c.winner is not None}
+        P, old_winners = self.paths, self.old_winners
+        self.undo_w = {p for p in old_winners if p not in new_winners or p in P}
+        self.redo_w = {p for p in new_winners if p not in old_winners or p in P}
+
+    def find_stubs(self) -> None:
+        """4. Stubs: articles with no file, named by winners whose lists changed."""
+        canon = self.canon
+        dirty: dict[int, Comp] = {id(c): c for c in self.new_comps}
+        for recs, ps in ((self._old_record, self.undo_w), (self.records.__getitem__, self.redo_w)):
+            for p in ps:
+                for item in recs(p).related:
+                    c = self.comp.get(canon[item.primary_url])
+                    if c is not None:
+                        dirty.setdefault(id(c), c)
+        self.dirty = dirty
+        self.outside_old_key = {i: c.key for i, c in dirty.items() if i not in self.region_ids}
+        old_stubs = [c for c in self.old_comps.values() if c.winner is None and c.key is not None]
+        old_stubs += [c for i, c in dirty.items() if i in self.outside_old_key and c.winner is None]
+        self.old_stub_keys = {c.key for c in old_stubs if c.key is not None}
+        self.stub_items: dict[int, list[ArticleRecord]] = {}
+        for i, c in dirty.items():
+            if c.docs:
+                continue
+            found = self._items_naming(i, c)
+            found.sort(key=lambda t: t[:2])  # as first seen: by path, then rank
+            items = self.stub_items[i] = [t[2] for t in found]
+            sort_stub_items(items)
+            c.key = canon[items[0].primary_url] if items else None
+
+    def _items_naming(self, i: int, c: Comp) -> list[tuple[str, int, ArticleRecord]]:
+        """(winner's path, rank, item) of every related item naming the article ``c``
+        (``i`` = its id)."""
+        cand: set[str] = set()
+        for u in c.urls:
+            cand |= self.db.refs(u)
+        found = []
+        for q in cand:
+            by = self._items_by_article(q)
+            for rank, item in (by or {}).get(i, ()):
+                found.append((q, rank, item))
+        return found
+
+    def _items_by_article(self, q: str) -> dict[int, list[tuple[int, ArticleRecord]]] | None:
+        """The related items of the winner ``q`` by the id of the article they name
+        (None: ``q`` is not a winner)."""
+        if q not in self.items_by_comp:
+            by: dict[int, list[tuple[int, ArticleRecord]]] | None = None
+            if self._is_winner(q):
+                by = {}
+                for rank, item in enumerate(self.records[q].related):
+                    ic = self.comp.get(self.canon[item.primary_url])
+                    if ic is not None:
+                        by.setdefault(id(ic), []).append((rank, item))
+            self.items_by_comp[q] = by
+        return self.items_by_comp[q]
+
+    def find_unstable(self) -> None:
+        """5. Which articles' keys or URL groups changed: whoever links to them is redone."""
+        unstable: set[str] = set()
+        matched: set[int] = set()
+        for c in self.new_comps:
+            oc = self.old_comp_of.get(next(iter(c.urls)))
+            if oc is not None and oc.urls == c.urls and oc.key == c.key:
+                matched.add(id(oc))
+            else:
+                unstable |= c.urls
+        for oc in self.old_comps.values():
+            if id(oc) not in matched:
+                unstable |= oc.urls
+        for i, okey in self.outside_old_key.items():
+            if self.dirty[i].key != okey:
+                unstable |= self.dirty[i].urls
+        referrers: set[str] = set()
+        for u in unstable:
+            for q in self.db.refs(u):
+                if q not in self.redo_w and self._is_winner(q):
+                    referrers.add(q)
+        self.unstable_urls = unstable
+        self.undo = self.undo_w | referrers
+        self.redo = self.redo_w | referrers
+
+    def undo_links(self) -> None:
+        """6. Undo: the outputs of winners and stubs that change."""
+        w, warns = self.w, self.state.warns
+        for p in self.undo:
+            oc = self.old_winners.get(p)
+            if oc is not None:
+                key = oc.key
+            else:
+                key = self.comp[self.canon[self.records[p].primary_url]].key
+            warns.pop((p, LINK_WARNINGS), None)
+            for v, kind in w.remove_out_edges(key):
+                if kind == TAGGED:
+                    self.touched_tk.add(v)
+                    self.db.del_spelling(v, p)
+                elif kind == PUBLISHED_BY:
+                    self.touched_pk.add(v)
+        for key in self.old_stub_keys:
+            warns.pop((key, LINK_WARNINGS), None)
+            for v, kind in w.remove_out_edges(key):
+                if kind == PUBLISHED_BY:
+                    self.touched_pk.add(v)
+        for oc in self.old_comps.values():
+            if oc.winner is not None:
+                warns.pop((oc.winner, DUPLICATE_FILES), None)
+
+    def set_articles(self) -> None:
+        """7. Nodes: remove keys that went, set the data of every dirty article."""
+        w, shared = self.w, self.state.shared
+        new_keys = {c.key for c in self.dirty.values() if c.key is not None}
+        gone = {c.key for c in self.old_comps.values() if c.key is not None}
+        gone |= {k for k in self.outside_old_key.values() if k is not None}
+        for key in gone - new_keys:
+            if w.has_node(key):
+                for v, d in list(w.out_edges(key).items()):
+                    if d["kind"] == PUBLISHED_BY:
+                        self.touched_pk.add(v)
+                w.remove_node(key)
+        self.stubs_now: list[Comp] = []
+        for i, c in self.dirty.items():
+            if c.key is None or (c.docs and i not in self.region_ids):
+                continue  # an article with files outside the region stays as it is
+            if c.docs:
+                group = sorted((self.records[p] for p in c.docs), key=file_order)
+                art = make_article(c.key, group[0], group, stub=False, shared=shared)
+                if len(group) > 1:
+                    self.state.warns[(c.winner, DUPLICATE_FILES)] = [duplicate_files_warning(group)]
+            else:
+                items = self.stub_items[i]
+                art = make_article(c.key, items[0], items, stub=True, shared=shared)
+                self.stubs_now.append(c)
+            w.set_node(c.key, ARTICLE, art)
+
+    def redo_links(self) -> None:
+        """8. Redo: edges and warnings of the winners and stubs that changed."""
+        w, shared, canon = self.w, self.state.shared, self.canon
+        for p in sorted(self.redo):
+            rec = self.records[p]
+            akey = self.comp[canon[rec.primary_url]].key
+            warns: list[LoadIssue] = []
+            self._link_provider(akey, p, warns)
+            for name in rec.topics:
+                tk = topic_key(name)
+                if not w.has_node(tk):
+                    w.set_node(tk, TOPIC, None)
+                self.touched_tk.add(tk)
+                self.db.add_spelling(tk, p, name)
+                w.add_edge(akey, tk, shared.edge_attrs(TAGGED))
+            targets = [self.comp[canon[item.primary_url]].key for item in rec.related]
+            for target, rank in related_links(akey, p, targets, warns).items():
+                w.add_edge(akey, target, shared.edge_attrs(RELATED, rank))
+            if warns:
+                self.state.warns[(p, LINK_WARNINGS)] = warns
+        for c in self.stubs_now:
+            warns = []
+            self._link_provider(c.key, None, warns)
+            if warns:
+                self.state.warns[(c.key, LINK_WARNINGS)] = warns
+
+    def _link_provider(self, akey: str, path: str | None, warns: list[LoadIssue]) -> None:
+        pk = provider_link(self.w.data(akey), path, warns)
+        if pk is None:
+            return
+        if not self.w.has_node(pk):
+            self.w.set_node(pk, PROVIDER, None)
+        self.touched_pk.add(pk)
+        self.w.add_edge(akey, pk, self.state.shared.edge_attrs(PUBLISHED_BY))
+
+    def settle_providers_and_topics(self) -> None:
+        """9. Providers and topics: a node while something links to it, named by the rules."""
+        w = self.w
+        w.flush_removed()
+        for pk in self.touched_pk:
+            if not w.has_node(pk):
+                continue
+            if not w.has_in_edges(pk):
+                w.remove_node(pk)
+            else:
+                w.set_node(pk, PROVIDER, self.state._provider_data(pk))
+        for tk in self.touched_tk:
+            if not w.has_node(tk):
+                continue
+            if not w.has_in_edges(tk):
+                w.remove_node(tk)
+                self.db.del_spelling(tk)
+            else:
+                w.set_node(tk, TOPIC, topic_node(tk, self.db.spelling(tk)))
+        self.comp.flush({c.cid for c in self.old_comps.values() if c.cid is not None})
+
+    def update_aliases(self) -> None:
+        """10. The alias index of every URL whose article may have changed."""
+        for u in self.region | self.unstable_urls:
+            c = self.comp.get(u)
+            self.w.set_alias(u, c.key if c is not None else None)
