@@ -9,8 +9,8 @@ import time
 
 import yaml
 
-from graphsvc.ingest.loader import list_files
-from graphsvc.ingest.parse import split_front_matter
+from graphsvc.files.loader import list_files
+from graphsvc.records.parse import split_front_matter
 from graphsvc.startup import load_graph
 
 from .common import Row, corpus

@@ -126,15 +126,15 @@ def peak_bytes() -> int:
 def generated_graph(files: int, seed: int, **kw):
     """A graph built in memory from ``files`` generated records (no files on disk), with
     the seconds spent generating and building it; ``kw`` goes to ``generate_records``."""
+    from graphsvc.files.loader import FolderRecords, paused_gc
     from graphsvc.generate import generate_records
     from graphsvc.graph import build_graph
-    from graphsvc.ingest.loader import Corpus, paused_gc
 
     t0 = time.perf_counter()
     with paused_gc():
         records = list(generate_records(files, seed=seed, **kw))
         t_gen = time.perf_counter() - t0
-        lg = build_graph(Corpus(root="memory", records=records, files=files))
+        lg = build_graph(FolderRecords(root="memory", records=records, files=files))
         del records
     gc.collect()
     return lg, t_gen, time.perf_counter() - t0 - t_gen

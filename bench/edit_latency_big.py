@@ -24,16 +24,16 @@ from .common import REPO, Row, quantile, rss_bytes
 
 def run(files: int, edits: int = 20, seed: int = 1) -> dict:
     from graphsvc.corpus import folder_corpus
+    from graphsvc.files.loader import FolderRecords, paused_gc
     from graphsvc.generate import generate_records
     from graphsvc.graph.build import build_graph
-    from graphsvc.ingest.loader import Corpus, paused_gc
 
     out: dict = {"files": files}
     with paused_gc():
         t = time.perf_counter()
         records = {r.path: r for r in generate_records(files, seed=seed)}
         out["seconds_generate"] = time.perf_counter() - t
-        c = Corpus(root="memory", files=files)
+        c = FolderRecords(root="memory", files=files)
         c.records = [records[p] for p in sorted(records)]
         t = time.perf_counter()
         lg = build_graph(c)

@@ -75,7 +75,7 @@ def _wait_for_snapshot(cache: Path, timeout: float = 600) -> Path:
 
 def _some_urls(folder: Path, n: int) -> list[str]:
     """The URLs of the first ``n`` article files (path order) of the corpus."""
-    from graphsvc.ingest import parse_bytes
+    from graphsvc.records import parse_bytes
 
     urls = []
     for path in sorted(folder.rglob("*.md")):

@@ -67,8 +67,8 @@ def run(files: int, edits: int = 20) -> list[Row]:
 def edit_row(folder: Path, cache: Path, files: int, edits: int) -> tuple[Row, float]:
     """P7 on ``folder`` (its snapshot written to ``cache``), and the cold start's seconds."""
     from graphsvc.corpus import folder_corpus
+    from graphsvc.files import FolderRecords
     from graphsvc.graph.build import build_graph
-    from graphsvc.ingest.loader import Corpus
 
     t = time.perf_counter()
     live = folder_corpus(folder, load=False, cache=True, cache_dir=cache)
@@ -78,7 +78,7 @@ def edit_row(folder: Path, cache: Path, files: int, edits: int) -> tuple[Row, fl
 
     # Baseline: a full rebuild of the same graph from the same records.
     recs = live.state.records
-    c = Corpus(root=str(folder), files=len(recs))
+    c = FolderRecords(root=str(folder), files=len(recs))
     c.records = [recs[p] for p in sorted(recs)]
     t = time.perf_counter()
     build_graph(c)
@@ -167,8 +167,8 @@ def _median_max(xs: list[float]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """The quick run on a real corpus (see the module's docstring); prints its figures."""
     from graphsvc.corpus import folder_corpus
+    from graphsvc.files import load_corpus
     from graphsvc.graph import build_graph
-    from graphsvc.ingest import load_corpus
 
     p = argparse.ArgumentParser(prog="python -m bench.live_folder", description=__doc__)
     default = REPO.parent / "shared" / "corpus"

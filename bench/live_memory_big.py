@@ -34,9 +34,9 @@ def _read(path: str) -> None:
 
 def run(files: int, seed: int = 1) -> dict:
     from graphsvc import snapshot
+    from graphsvc.files.loader import paused_gc
     from graphsvc.generate import generate_records
     from graphsvc.graph.delta import GraphState
-    from graphsvc.ingest.loader import paused_gc
 
     out: dict = {"files": files}
     with tempfile.TemporaryDirectory() as tmp:

@@ -39,17 +39,17 @@ import time
 from collections import Counter
 from datetime import UTC
 
+from graphsvc.files import FolderRecords
 from graphsvc.generate import _WORDS, generate_records
 from graphsvc.graph import build_graph
 from graphsvc.graph import query as gq
 from graphsvc.graph import search as gs
-from graphsvc.ingest import Corpus
 
 from .common import Row, corpus, graphsvc_server, load, machine, ms, percentile, server
 
 
 def build(n: int):
-    c = Corpus(root="bench", files=n)
+    c = FolderRecords(root="bench", files=n)
     c.records = list(generate_records(n, seed=1))
     return build_graph(c)
 

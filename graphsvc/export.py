@@ -1,7 +1,7 @@
 """Export a loaded corpus as front-matter files that load back into the same graph.
 
 Every file that loaded is written to the same relative path, in the format graphsvc
-writes (:mod:`graphsvc.ingest.write`): every field, unknown keys, values of the wrong
+writes (:mod:`graphsvc.files.write`): every field, unknown keys, values of the wrong
 type (kept as written, so they are reported again), the body. Stubs are not files:
 they live on as the related items that name them. Files that share an article are all
 written, since each adds its URLs to the article. Files that did not load are not in
@@ -14,9 +14,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from .ingest import Corpus, parse_bytes
-from .ingest.fs import Unsafe
-from .ingest.write import atomic_write, record_mapping, render
+from .files import FolderRecords
+from .files.fs import Unsafe
+from .files.write import atomic_write, record_mapping, render
+from .records import parse_bytes
 
 
 @dataclass
@@ -27,7 +28,7 @@ class ExportReport:
     refused: list[str] = field(default_factory=list)  # "path: why" of files not written
 
 
-def export_frontmatter(corpus: Corpus, dest: str | os.PathLike) -> ExportReport:
+def export_frontmatter(corpus: FolderRecords, dest: str | os.PathLike) -> ExportReport:
     """Write ``corpus`` below ``dest`` (created; must be empty: nothing is overwritten)."""
     dest = os.path.abspath(dest)
     os.makedirs(dest, exist_ok=True)
@@ -41,7 +42,7 @@ def export_frontmatter(corpus: Corpus, dest: str | os.PathLike) -> ExportReport:
         if again != rec:
             report.mismatches.append(rec.path)
         # Only below dest's real path: a symlink planted in it meanwhile is refused,
-        # never followed (graphsvc.ingest.fs); the other files are still written.
+        # never followed (graphsvc.files.fs); the other files are still written.
         path = os.path.join(dest, rec.path)
         try:
             atomic_write(path, data, sync=False, root=dest, create_dirs=True)

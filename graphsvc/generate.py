@@ -16,7 +16,7 @@ Everything is drawn from one seeded :class:`random.Random`, so the same
   excerpts, which loading repairs.
 
 This module knows nothing of the graph layer: it writes files (:func:`write_corpus`)
-or builds the same articles as ingest records in memory (:func:`generate_records`).
+or builds the same articles as records in memory (:func:`generate_records`).
 
 >>> a = list(generate(3, seed=7)); b = list(generate(3, seed=7))
 >>> [render(x) for x in a] == [render(x) for x in b]
@@ -359,7 +359,7 @@ def write_corpus(
     **kw,
 ) -> int:
     """Write ``articles`` files below ``out`` (``YYYY/MM/YYYY-MM-DD-slug.md``); returns bytes."""
-    from .ingest import fs
+    from .files import fs
 
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
@@ -375,13 +375,13 @@ def write_corpus(
 
 
 def generate_records(articles: int, seed: int = 0, **kw):
-    """The same articles as ingest records, without files (for in-memory benchmarks).
+    """The same articles as records, without files (for in-memory benchmarks).
 
     Text is repaired the way loading repairs it, so this gives what ``load_corpus``
     would give for the written files (provider logos aside).
     """
-    from .ingest.parse import repair_text
-    from .ingest.records import ArticleRecord, Image, ProviderRef
+    from .records.article import ArticleRecord, Image, ProviderRef
+    from .records.parse import repair_text
 
     def rec(a: GenArticle, kinds: tuple[str, ...] | None, is_file: bool) -> ArticleRecord:
         p = a.provider

@@ -24,7 +24,7 @@ def hold_loads_until(gate: str) -> None:
 
 def crash_after_writes(n: int) -> None:
     """The process exits as if killed -9 after ``n`` file changes of a write batch."""
-    from graphsvc.ingest.journal import Batch
+    from graphsvc.files.journal import Batch
 
     step = Batch.step
 

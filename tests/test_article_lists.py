@@ -8,9 +8,9 @@ import pytest
 from graphsvc.api.articles import ListRequest
 from graphsvc.api.filters import ArticleFilter
 from graphsvc.api.schema import schema
+from graphsvc.files.loader import load_corpus
 from graphsvc.graph import query as gq
 from graphsvc.graph.build import build_graph
-from graphsvc.ingest.loader import load_corpus
 
 from .conftest import SEEDS
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from graphsvc.ingest import parse_bytes
+from graphsvc.records import parse_bytes
 
 from .conftest import serve
 from .corpus import article, item, write

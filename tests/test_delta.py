@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 import immutables
 import pytest
 
+from graphsvc.files.loader import FolderRecords
 from graphsvc.generate import generate_records
 from graphsvc.graph.build import build_graph
 from graphsvc.graph.delta import GraphState
 from graphsvc.graph.model import topic_key
-from graphsvc.ingest.loader import Corpus
 
 from .graphcompare import assert_same
 
@@ -29,7 +29,7 @@ STEPS = int(os.environ.get("GRAPHSVC_DELTA_STEPS", "300"))
 
 
 def _cold(recs: dict) -> object:
-    c = Corpus(root="/corpus", files=len(recs))
+    c = FolderRecords(root="/corpus", files=len(recs))
     c.records = [recs[p] for p in sorted(recs)]
     return build_graph(c)
 

@@ -34,11 +34,12 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from graphsvc.corpus import Corpus as LiveCorpus
 from graphsvc.corpus import folder_corpus
+from graphsvc.files import FolderRecords
+from graphsvc.files.loader import list_files
 from graphsvc.generate import generate, render
 from graphsvc.graph.build import build_graph
-from graphsvc.ingest.loader import Corpus, list_files
-from graphsvc.ingest.parse import parse_bytes
-from graphsvc.ingest.records import LoadIssue
+from graphsvc.records.article import LoadIssue
+from graphsvc.records.parse import parse_bytes
 
 from .graphcompare import assert_same
 
@@ -73,7 +74,7 @@ def _parse(rel: str, data: bytes) -> tuple:
 
 def reference(root: str, last_good: dict[str, bytes]):
     """A cold load of the folder, with the live rule for files that stopped parsing."""
-    corpus = Corpus(root=root)
+    corpus = FolderRecords(root=root)
     paths = list_files(root)
     corpus.files = len(paths)
     for path in paths:

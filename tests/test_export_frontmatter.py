@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from graphsvc.files import load_corpus
 from graphsvc.graph import build_graph
-from graphsvc.ingest import load_corpus
 
 from .corpus import article, item, write
 

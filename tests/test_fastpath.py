@@ -10,10 +10,10 @@ from graphsvc.api.app import create_app
 from graphsvc.api.fastpath import encode_json
 from graphsvc.api.http.response_cache import ResponseCache
 from graphsvc.api.memo import ENTRY_BYTES, ByteLRU
+from graphsvc.files import FolderRecords
 from graphsvc.generate import generate_records
 from graphsvc.graph import build_graph
 from graphsvc.graph.store import GraphStore
-from graphsvc.ingest.loader import Corpus
 
 from .conftest import serve
 
@@ -25,7 +25,7 @@ PACKED = """query($u: String!, $d: Int!) {
 
 def make_graph(n=1500, seed=1, version=1):
     recs = list(generate_records(n, seed=seed))
-    return build_graph(Corpus(root="mem", records=recs, files=n), version=version)
+    return build_graph(FolderRecords(root="mem", records=recs, files=n), version=version)
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,8 @@ import pytest
 
 from graphsvc.corpus import folder_corpus
 from graphsvc.errors import WriteFailed
-from graphsvc.ingest import load_corpus
-from graphsvc.ingest import write as write_module
+from graphsvc.files import load_corpus
+from graphsvc.files import write as write_module
 
 from .conftest import clean_env, serve
 from .corpus import article, write

@@ -364,8 +364,8 @@ def test_a_batch_killed_half_way_is_undone_on_restart(tmp_path):
 
 
 def test_generate_refuses_a_symlink_in_out(tmp_path):
+    from graphsvc.files.fs import Unsafe
     from graphsvc.generate import generate, write_corpus
-    from graphsvc.ingest.fs import Unsafe
 
     out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
     elsewhere.mkdir()

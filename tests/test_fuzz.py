@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from graphsvc.api.schema import schema as app_schema
-from graphsvc.ingest import parse_bytes
+from graphsvc.records import parse_bytes
 
 SDL = app_schema.as_str()
 STACK_TEXT = ("Traceback", 'File "/', "site-packages", '.py", line')

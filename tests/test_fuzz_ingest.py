@@ -22,10 +22,11 @@ import networkx as nx
 import orjson
 import pytest
 
+from graphsvc.files import load_corpus
+from graphsvc.files.loader import list_files
 from graphsvc.graph.build import build_graph
 from graphsvc.graph.export import export_lines, to_networkx
-from graphsvc.ingest import ArticleRecord, load_corpus, parse_bytes
-from graphsvc.ingest.loader import list_files
+from graphsvc.records import ArticleRecord, parse_bytes
 
 from .conftest import SEEDS, SHARED_CORPUS
 

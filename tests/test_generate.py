@@ -4,9 +4,9 @@ import re
 import statistics
 from collections import Counter
 
+from graphsvc.files import FolderRecords, load_corpus
 from graphsvc.generate import TOPICS, generate, generate_records, render, write_corpus
 from graphsvc.graph import build_graph
-from graphsvc.ingest import load_corpus
 
 CDN = re.compile(r"^https://[a-z0-9-]+\.cdn\.ampproject\.org/c/s/[a-z0-9.]+/amp/")
 
@@ -77,10 +77,9 @@ def test_files_load_without_errors(tmp_path):
 def test_records_in_memory_match_the_files(tmp_path):
     write_corpus(tmp_path, 120, seed=4)
     from_files = build_graph(load_corpus(tmp_path, workers=1))
-    from graphsvc.ingest.loader import Corpus
 
     recs = list(generate_records(120, seed=4))
-    in_memory = build_graph(Corpus(root=str(tmp_path), records=recs, files=120))
+    in_memory = build_graph(FolderRecords(root=str(tmp_path), records=recs, files=120))
     assert set(from_files.g.nodes) == set(in_memory.g.nodes)
     assert set(from_files.g.edges) == set(in_memory.g.edges)
     for k in from_files.article_keys():

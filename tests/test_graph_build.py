@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from graphsvc.files import load_corpus
 from graphsvc.graph import build_graph, canonical_url
-from graphsvc.ingest import load_corpus
 
 from .corpus import article, item, write
 

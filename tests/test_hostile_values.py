@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from graphsvc.ingest import parse_bytes
+from graphsvc.records import parse_bytes
 
 from .conftest import clean_env, serve
 from .corpus import article, write

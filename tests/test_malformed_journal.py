@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from graphsvc.corpus import folder_corpus
-from graphsvc.ingest import journal
+from graphsvc.files import journal
 
 from .conftest import clean_env, serve
 from .corpus import article, write

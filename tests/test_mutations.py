@@ -11,7 +11,8 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from graphsvc.ingest import load_corpus, parse_text
+from graphsvc.files import load_corpus
+from graphsvc.records import parse_text
 
 from .conftest import serve
 from .corpus import article, item, write

@@ -11,10 +11,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from graphsvc.api.app import GraphQLApp, create_app
+from graphsvc.files import FolderRecords
 from graphsvc.generate import generate_records, write_corpus
 from graphsvc.graph import build_graph
 from graphsvc.graph.store import GraphStore
-from graphsvc.ingest.loader import Corpus
 
 from .conftest import serve
 
@@ -111,7 +111,7 @@ class Counting(GraphQLApp):
 
 def test_prepared_documents_skip_the_whole_path_and_follow_the_graph(monkeypatch):
     recs = list(generate_records(200, seed=3))
-    lg = build_graph(Corpus(root="mem", records=recs, files=200), version=1)
+    lg = build_graph(FolderRecords(root="mem", records=recs, files=200), version=1)
     store = GraphStore(lg)
     monkeypatch.setattr("graphsvc.api.app.GraphQLApp", Counting)
     client = TestClient(create_app(store))
@@ -133,7 +133,7 @@ def test_prepared_documents_skip_the_whole_path_and_follow_the_graph(monkeypatch
         client.post("/graphql", json={"query": PAGE, "variables": {"n": n}})
     assert Counting.whole == 4
     # A new graph version prepares its documents again: the checks depend on the graph.
-    store.swap(build_graph(Corpus(root="mem", records=recs[:100], files=100), version=2))
+    store.swap(build_graph(FolderRecords(root="mem", records=recs[:100], files=100), version=2))
     article(keys[0])
     assert Counting.whole == 5
     article(keys[1])
@@ -266,7 +266,7 @@ def test_plans_answer_what_graphql_core_does():
     from graphsvc.api.schema import make_schema
 
     recs = list(generate_records(200, seed=5))
-    lg = build_graph(Corpus(root="mem", records=recs, files=200), version=1)
+    lg = build_graph(FolderRecords(root="mem", records=recs, files=200), version=1)
     URLS[:] = lg.article_keys()
     schema = make_schema(execution_context_class=limits.DeadlineExecutionContext)._schema
     rng = random.Random(11)

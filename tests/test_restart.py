@@ -11,9 +11,9 @@ import pytest
 
 from graphsvc import snapshot
 from graphsvc.corpus import folder_corpus
+from graphsvc.files import load_corpus
 from graphsvc.generate import write_corpus
 from graphsvc.graph import build_graph
-from graphsvc.ingest import load_corpus
 
 from .conftest import serve
 from .corpus import article, write

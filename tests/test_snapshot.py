@@ -7,9 +7,9 @@ import shutil
 import pytest
 
 from graphsvc import snapshot
+from graphsvc.files import load_corpus
 from graphsvc.generate import write_corpus
 from graphsvc.graph import build_graph
-from graphsvc.ingest import load_corpus
 from graphsvc.startup import load_graph
 
 from .corpus import article, write

@@ -200,7 +200,7 @@ def test_writes_fail_fast_when_the_store_is_down(pg_cluster, pg_url):
 
 
 def test_parallel_parse_equals_serial():
-    from graphsvc.ingest.loader import PARALLEL_MIN_FILES
+    from graphsvc.files.loader import PARALLEL_MIN_FILES
     from graphsvc.store.feed import parse_all
 
     n = PARALLEL_MIN_FILES + 7

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
+from graphsvc.files import load_corpus
 from graphsvc.graph import build_graph
 from graphsvc.graph import query as gq
-from graphsvc.ingest import load_corpus
 
 from .conftest import SHARED_CORPUS, serve
 from .corpus import article, write

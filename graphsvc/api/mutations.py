@@ -27,7 +27,7 @@ from strawberry.types.arguments import InputContext
 
 from ..corpus import Corpus, WriteResult
 from ..errors import WriteRefused
-from ..ingest.write import FILE_KEYS
+from ..files.write import FILE_KEYS
 from .auth import Auth
 from .context import graph
 from .nodes import Article

@@ -15,7 +15,7 @@ from strawberry.types import Info
 from .. import graph as gl
 from ..graph import analytics as ga
 from ..graph import query as gq
-from ..ingest import records
+from ..records import article as records
 from .articles import article_list_field
 from .context import analytic, graph_of
 

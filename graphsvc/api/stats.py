@@ -7,7 +7,7 @@ import strawberry
 from strawberry.types import Info
 
 from .. import graph as gl
-from ..ingest import records
+from ..records import article as records
 from .context import graph
 from .version import Version
 

@@ -68,7 +68,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
         return export_store(args)
     from ..export import export_frontmatter
-    from ..ingest import load_corpus
+    from ..files import load_corpus
     from ..startup import default_corpus
 
     source = Path(args.source) if args.source else default_corpus()

@@ -67,7 +67,7 @@ def _import_watch(pg, folder: Path) -> int:
     """Follow ``folder`` into the store until interrupted: each burst of changes is one
     store transaction of the files it touched; after an outage, a full re-import."""
     from ..errors import StoreUnavailable
-    from ..ingest.watch import follow
+    from ..files.watch import follow
     from ..store.transfer import import_folder, import_paths
 
     print(f"graphsvc: following {folder} into {pg.where} (Ctrl-C stops)", file=sys.stderr)

@@ -15,10 +15,10 @@ from urllib.parse import urlsplit
 import yaml
 
 from ..errors import WriteRefused
+from ..files.write import render
 from ..graph.urls import canonical_url
-from ..ingest import parse_bytes
-from ..ingest.records import ArticleRecord, LoadIssue
-from ..ingest.write import render
+from ..records import parse_bytes
+from ..records.article import ArticleRecord, LoadIssue
 
 #: Most articles one upsertArticles call may write.
 MAX_BATCH = 1000

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..graph.adjacency import node_attrs, successors
 from ..graph.model import LinkGraph
-from ..ingest.records import ArticleRecord
+from ..records.article import ArticleRecord
 
 
 @dataclass(frozen=True, slots=True)

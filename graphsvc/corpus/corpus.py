@@ -22,12 +22,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from .. import ingest
+from ..files import FolderRecords
+from ..files.loader import paused_gc
 from ..graph import LinkGraph, build_graph
 from ..graph.delta import GraphState
 from ..graph.store import GraphStore
-from ..ingest.loader import paused_gc
-from ..ingest.records import ArticleRecord, LoadIssue
+from ..records.article import ArticleRecord, LoadIssue
 from .articles import Articles
 from .changes import Change, Loaded, WriteResult, diff
 from .sigs import Sig
@@ -181,7 +181,7 @@ class Corpus:
                     self.set_state(None)
                     raise
             else:
-                found = ingest.Corpus(root=self.root, files=len(sigs))
+                found = FolderRecords(root=self.root, files=len(sigs))
                 found.records = [records[r] for r in sorted(records)]
                 found.issues = [i for r in sorted(issues) for i in issues[r]]
                 lg = build_graph(found, version=version)

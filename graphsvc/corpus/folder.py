@@ -4,7 +4,7 @@ Rules:
 
 * A file that stops parsing keeps serving its last good version; the error (and a
   warning saying the old version is served) is in the load report until it is fixed.
-* Every path goes through :mod:`graphsvc.ingest.fs`: nothing outside the folder's real
+* Every path goes through :mod:`graphsvc.files.fs`: nothing outside the folder's real
   path is read, written or removed, symlinks are never followed, only regular files
   are read. A read that failed (EMFILE, EIO, ...) is tried again (:meth:`retry`).
 * Writes are :class:`~graphsvc.corpus.folder_writer.FolderWriter`'s.
@@ -26,12 +26,12 @@ from typing import Any
 
 from .. import snapshot
 from ..errors import WriteRefused
+from ..files import fs, journal, load_corpus, read_file
+from ..files.loader import READ_FAILED, list_folder, paused_gc
+from ..files.watch import poll_interval_ms
+from ..files.write import TMP_SUFFIX
 from ..graph.store import GraphStore
-from ..ingest import fs, journal, load_corpus, read_file
-from ..ingest.loader import READ_FAILED, list_folder, paused_gc
-from ..ingest.records import ArticleRecord, LoadIssue
-from ..ingest.watch import poll_interval_ms
-from ..ingest.write import TMP_SUFFIX
+from ..records.article import ArticleRecord, LoadIssue
 from .articles import Articles
 from .changes import Change, Loaded, WriteResult
 from .coldload import ChildLoad

@@ -2,14 +2,14 @@
 
 Rules:
 
-* Writes are atomic (:func:`~graphsvc.ingest.write.atomic_write`) and serialised by
+* Writes are atomic (:func:`~graphsvc.files.write.atomic_write`) and serialised by
   the corpus's lock. An upsert of an article that has files rewrites those files
   (every file that describes it, so the upsert is what the graph shows); a new article
   gets a new file named by :func:`~graphsvc.corpus.articles.new_file_name`. A delete
   removes only the article's own files. No other file is ever written.
 * A batch of writes is all or nothing: when one write fails the ones before it are
   undone, and the graph is not touched; a crash in the middle is undone by the next
-  listing of the folder (:mod:`graphsvc.ingest.journal`).
+  listing of the folder (:mod:`graphsvc.files.journal`).
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 
 from ..errors import UnknownURL, WriteFailed, WriteRefused
+from ..files import fs, journal
+from ..files.write import atomic_delete, atomic_write
 from ..graph.urls import canonical_url
-from ..ingest import fs, journal, parse_bytes
-from ..ingest.records import ArticleRecord, LoadIssue
-from ..ingest.write import atomic_delete, atomic_write
+from ..records import parse_bytes
+from ..records.article import ArticleRecord, LoadIssue
 from .articles import Articles, as_file, check_batch, input_name, new_file_name
 from .articles import prepare_with_issues as prepare
 from .changes import Change, WriteResult, Written

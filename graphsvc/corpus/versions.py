@@ -22,7 +22,7 @@ class VersionJournal:
     new lines the same way. So every process makes the same versions in the same order,
     and each publishes every one of them to its own subscribers.
 
-    (Not the write journal of :mod:`graphsvc.ingest.journal`, which undoes a batch of
+    (Not the write journal of :mod:`graphsvc.files.journal`, which undoes a batch of
     file writes a crash interrupted.)
     """
 

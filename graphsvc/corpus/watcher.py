@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..ingest.watch import follow
+from ..files.watch import follow
 
 log = logging.getLogger("graphsvc.live")
 

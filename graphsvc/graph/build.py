@@ -12,8 +12,8 @@ from collections import Counter
 
 import networkx as nx
 
-from ..ingest.loader import Corpus
-from ..ingest.records import ArticleRecord, LoadIssue
+from ..files.loader import FolderRecords
+from ..records.article import ArticleRecord, LoadIssue
 from .adjacency import link, node_attrs
 from .model import (
     ARTICLE,
@@ -95,7 +95,7 @@ def _provider_facts(records: list[ArticleRecord]) -> tuple[dict[str, Counter], d
     return names, images
 
 
-def build_graph(corpus: Corpus, version: int = 1) -> LinkGraph:
+def build_graph(corpus: FolderRecords, version: int = 1) -> LinkGraph:
     """Build the link graph of a corpus.
 
     Records sharing any URL (in canonical form) are one article. Of several files for

@@ -56,7 +56,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 
-from ..ingest.records import ArticleRecord, LoadIssue
+from ..records.article import ArticleRecord, LoadIssue
 from .graph_writer import GraphWriter
 from .model import (
     ARTICLE,

@@ -22,7 +22,7 @@ from typing import Any
 import networkx as nx
 
 from ..errors import UnknownURL
-from ..ingest.records import Image, LoadIssue, ProviderRef
+from ..records.article import Image, LoadIssue, ProviderRef
 from .urls import canonical_url
 
 ARTICLE, PROVIDER, TOPIC = "ARTICLE", "PROVIDER", "TOPIC"

@@ -29,7 +29,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Mapping
 
-from ..ingest.records import ArticleRecord, LoadIssue, ProviderRef
+from ..records.article import ArticleRecord, LoadIssue, ProviderRef
 from .model import Article, Provider, Topic, provider_key
 from .urls import canonical_url
 

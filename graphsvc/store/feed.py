@@ -12,7 +12,7 @@ source, as a folder is). It knows nothing of graphs or of corpora; a consumer ca
 
 ``on_delta(delta)`` is called with each :class:`StoreDelta` in version order, exactly
 once per version: ``delta.files`` maps each path the change touched to its new
-``(record, issues)`` (parsed by :func:`graphsvc.ingest.parse_bytes`, so validation is a
+``(record, issues)`` (parsed by :func:`graphsvc.files.parse_bytes`, so validation is a
 folder's) or to None when the file was deleted; the consumer makes ``delta.version`` its
 next graph version (``Corpus.apply(..., version=delta.version)``).
 If ``on_delta`` raises, the same delta is offered again after a pause: a change is
@@ -53,9 +53,9 @@ from datetime import UTC, datetime
 import psycopg
 
 from ..errors import LogPruned, Rewound, StoreError, StoreUnavailable
-from ..ingest import parse_bytes
-from ..ingest.loader import PARALLEL_MIN_FILES, chunk_size, paused_gc
-from ..ingest.records import ArticleRecord, LoadIssue
+from ..files.loader import PARALLEL_MIN_FILES, chunk_size, paused_gc
+from ..records import parse_bytes
+from ..records.article import ArticleRecord, LoadIssue
 from .pg import CHANNEL, LogBatch, LogEntry, PgStore, _reason, abort_after
 
 log = logging.getLogger("graphsvc.store")

@@ -2,7 +2,7 @@
 
 What is stored is what a corpus folder holds: each file's path and its exact bytes (front
 matter, unknown keys, body, even bytes that are not UTF-8). Parsing stays where it is
-for folders (:func:`graphsvc.ingest.parse_bytes`), so a replica validates exactly as a
+for folders (:func:`graphsvc.files.parse_bytes`), so a replica validates exactly as a
 folder load does, and ``graphsvc export --store`` writes the same files back.
 
 Tables (graphsvc creates and migrates them itself; see :data:`MIGRATIONS`):
@@ -73,8 +73,8 @@ from psycopg.conninfo import conninfo_to_dict
 from ..config import BY_NAME
 from ..errors import LogPruned, Rewound, StoreError, StoreRefused, StoreUnavailable
 from ..graph.urls import canonical_url
-from ..ingest import parse_bytes
-from ..ingest.records import ArticleRecord
+from ..records import parse_bytes
+from ..records.article import ArticleRecord
 
 log = logging.getLogger("graphsvc.store")
 

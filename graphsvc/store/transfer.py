@@ -17,9 +17,10 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from ..ingest import list_files, parse_bytes
-from ..ingest.records import LoadIssue
-from ..ingest.write import atomic_write
+from ..files import list_files
+from ..files.write import atomic_write
+from ..records import parse_bytes
+from ..records.article import LoadIssue
 from .pg import PgStore, article_urls, sha256
 
 

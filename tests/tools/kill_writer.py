@@ -27,13 +27,13 @@ def front_matter(i: int, gen: int) -> dict:
 
 
 def text(i: int, gen: int) -> str:
-    from graphsvc.ingest.write import render
+    from graphsvc.files.write import render
 
     return render(front_matter(i, gen), body(i, gen))
 
 
 def main(folder: str, files: int, first: int) -> None:
-    from graphsvc.ingest.write import atomic_write
+    from graphsvc.files.write import atomic_write
 
     print("ready", flush=True)
     gen = first

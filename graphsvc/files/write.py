@@ -24,10 +24,10 @@ from typing import Any
 
 import yaml
 
+from ..records.article import URL_FIELDS, ArticleRecord, Image, ProviderRef
+from ..records.parse import _DELIM, repair_text
 from . import fs
 from .fs import TMP_SUFFIX  # noqa: F401 - re-exported: callers import it from here
-from .parse import _DELIM, repair_text
-from .records import URL_FIELDS, ArticleRecord, Image, ProviderRef
 
 #: Keys in the order the source files write them; anything else follows, in its order.
 FILE_KEYS = (
@@ -205,10 +205,10 @@ def atomic_write(
     create_dirs: bool = False,
 ) -> os.stat_result:
     """Replace ``path`` with ``data`` so that a reader, or the file after a crash, is
-    always the old or the new complete content (:func:`graphsvc.ingest.fs.write`).
+    always the old or the new complete content (:func:`graphsvc.files.fs.write`).
 
     No symlink below ``root`` (default: the file's folder) is followed: one in the way
-    raises :class:`~graphsvc.ingest.fs.Unsafe` and nothing is written. ``create_dirs``
+    raises :class:`~graphsvc.files.fs.Unsafe` and nothing is written. ``create_dirs``
     makes missing folders below ``root``. Returns the written file's stat.
 
     ``sync=False`` skips both fsyncs (still atomic for readers, not across a crash):

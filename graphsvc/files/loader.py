@@ -10,9 +10,9 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..records.article import ArticleRecord, LoadIssue
+from ..records.parse import MAX_FILE_BYTES, parse_bytes
 from . import fs, journal
-from .parse import MAX_FILE_BYTES, parse_bytes
-from .records import ArticleRecord, LoadIssue
 
 #: Below this many files one process is faster than starting a pool.
 PARALLEL_MIN_FILES = 2000
@@ -21,7 +21,7 @@ READ_FAILED = "cannot read file"
 
 
 @dataclass
-class Corpus:
+class FolderRecords:
     """What reading a folder gave: records in path order, and every problem seen."""
 
     root: str
@@ -37,7 +37,7 @@ class Corpus:
 def list_files(root: str | os.PathLike, sub: str = "") -> list[str]:
     """Every entry below ``root`` (or its sub-folder ``sub``) but folders, sorted,
     skipping hidden files and folders; symlinks are entries, never walked
-    (:func:`graphsvc.ingest.fs.entries`). Listing the whole folder first undoes a
+    (:func:`graphsvc.files.fs.entries`). Listing the whole folder first undoes a
     write batch that a crash interrupted (:func:`list_folder`)."""
     if not sub:
         return list_folder(root)[0]
@@ -47,7 +47,7 @@ def list_files(root: str | os.PathLike, sub: str = "") -> list[str]:
 def list_folder(root: str | os.PathLike) -> tuple[list[str], list[LoadIssue]]:
     """:func:`list_files` of the whole folder, and the load report's warnings about the
     journal of a write batch a crash interrupted, which is undone first
-    (:func:`graphsvc.ingest.journal.recover`; none when there was none)."""
+    (:func:`graphsvc.files.journal.recover`; none when there was none)."""
     root = os.fspath(root)
     problems = journal.recover(root)
     return [os.path.join(root, rel) for rel in fs.entries(root)], problems
@@ -57,8 +57,8 @@ def read_file(path: str, root: str) -> tuple[ArticleRecord | None, list[LoadIssu
     """Parse one file; ``path`` in records and issues is relative to ``root``.
 
     Only a regular file below ``root``, reached without a symlink, is read, and at most
-    :data:`~graphsvc.ingest.parse.MAX_FILE_BYTES` plus one byte of it; anything else is
-    one issue (:mod:`graphsvc.ingest.fs`). A failed read is an error that starts with
+    :data:`~graphsvc.records.parse.MAX_FILE_BYTES` plus one byte of it; anything else is
+    one issue (:mod:`graphsvc.files.fs`). A failed read is an error that starts with
     :data:`READ_FAILED`.
     """
     rel = os.path.relpath(path, root)
@@ -130,7 +130,7 @@ def load_corpus(
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
     paths: list[str] | None = None,
-) -> Corpus:
+) -> FolderRecords:
     """Read every file below ``root`` (or just ``paths``, as :func:`list_files` gives them).
 
     A bad file is reported, never fatal. Large corpora are parsed by ``workers``
@@ -142,7 +142,7 @@ def load_corpus(
     problems: list[LoadIssue] = []
     if paths is None:
         paths, problems = list_folder(root)
-    corpus = Corpus(root=root, files=len(paths), issues=problems)
+    corpus = FolderRecords(root=root, files=len(paths), issues=problems)
     with paused_gc():
         for rec, issues in read_files(paths, root, workers, progress):
             corpus.issues.extend(issues)

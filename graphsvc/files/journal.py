@@ -9,7 +9,7 @@ file the batch created is removed) and the journal goes, so the folder holds all
 the batch or none of it. The batch holds an ``flock`` on the folder itself while it runs,
 so that another process reading the folder never undoes a batch in progress.
 
-All file operations go through :mod:`graphsvc.ingest.fs` (no symlink is followed).
+All file operations go through :mod:`graphsvc.files.fs` (no symlink is followed).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import json
 import logging
 import os
 
+from ..records.article import LoadIssue
 from . import fs
-from .records import LoadIssue
 
 JOURNAL = ".graphsvc-journal"
 
@@ -174,7 +174,7 @@ def recover(root: str | os.PathLike) -> list[LoadIssue]:
     journal can make this raise: a journal that is not JSON of the shape :class:`Batch`
     writes is removed with a warning (nothing restored: torn while written, the batch
     had not begun), a malformed entry is skipped with a warning (the others are
-    restored), and an entry whose path is refused by :mod:`~graphsvc.ingest.fs`
+    restored), and an entry whose path is refused by :mod:`~graphsvc.files.fs`
     (outside the folder, through a symlink, a folder) is skipped with a warning.
     """
     root = os.fspath(root)

@@ -20,7 +20,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .records import URL_FIELDS, ArticleRecord, Image, LoadIssue, ProviderRef
+from .article import URL_FIELDS, ArticleRecord, Image, LoadIssue, ProviderRef
 
 try:  # the C loader is ~10x faster; both are safe loaders
     _Base: type = yaml.CSafeLoader
