@@ -5,7 +5,7 @@ lines, the body after the second. :func:`record_mapping` turns a parsed record b
 into the mapping a file holds, so that parsing the written text gives the same record
 (every field, unknown keys, wrongly-typed values kept in ``extra``, the body):
 
->>> from .parse import parse_text
+>>> from graphsvc.records.parse import parse_text
 >>> text = "---\\ntitle: Tom &amp;amp; Jerry\\nwebUrl: https://a.example/x\\nmood: 3\\n---\\nHi\\n"
 >>> rec, _ = parse_text(text, "a.md")
 >>> rec.title, rec.extra
