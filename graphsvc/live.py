@@ -53,6 +53,7 @@ import yaml
 
 from . import snapshot
 from .graph import LinkGraph, build_graph
+from .graph.adjacency import node_attrs, successors
 from .graph.delta import GraphState
 from .graph.errors import GraphError, UnknownURL
 from .graph.store import GraphStore
@@ -222,7 +223,7 @@ def _hidden(rel: str) -> bool:
 def _article_sig(lg: LinkGraph, key: str) -> tuple:
     a = lg.data(key)
     own = tuple(getattr(a, f.name) for f in dataclasses.fields(a))
-    links = sorted((v, d.get("kind"), d.get("rank", -1)) for v, d in lg.g._succ[key].items())
+    links = sorted((v, d.get("kind"), d.get("rank", -1)) for v, d in successors(lg.g)[key].items())
     return own, tuple(links)
 
 
@@ -240,9 +241,9 @@ def diff(
     the delta set or removed): then the two versions are not listed whole.
     """
     if keys is not None:
-        added = {k for k in keys if k in new.g._node and k not in old.g._node}
-        removed = {k for k in keys if k in old.g._node and k not in new.g._node}
-        old_keys, new_keys = old.g._node, new.g._node  # membership only
+        old_keys, new_keys = node_attrs(old.g), node_attrs(new.g)  # membership only
+        added = {k for k in keys if k in new_keys and k not in old_keys}
+        removed = {k for k in keys if k in old_keys and k not in new_keys}
     else:
         old_keys, new_keys = set(old.article_keys()), set(new.article_keys())
         added, removed = new_keys - old_keys, old_keys - new_keys

@@ -286,10 +286,9 @@ class GraphQLApp(GraphQL):
         return sub
 
     def _prepared(self, lg, create: bool = False) -> memo.ByteLRU | None:
-        prepared = lg._cache.get(self._prepared_key)
-        if prepared is None and create:
-            prepared = lg._cache[self._prepared_key] = memo.ByteLRU(PREPARED_BYTES)
-        return prepared
+        if create:
+            return lg.derived.extra(self._prepared_key, lambda: memo.ByteLRU(PREPARED_BYTES))
+        return lg.derived.peek(self._prepared_key)
 
     async def _answer_prepared(self, scope, body: bytes, receive, send) -> bool:
         """Answer a POSTed query whose document this app already ran on this graph

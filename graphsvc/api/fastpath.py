@@ -188,6 +188,10 @@ def is_query(query: str, operation_name: str | None) -> bool:
     return kind is OperationType.QUERY
 
 
+#: The key of a graph version's answers in ``lg.derived`` (see :meth:`ResponseCache._cache`).
+RESPONSES = "responses"
+
+
 class ResponseCache:
     """ASGI wrapper of the GraphQL endpoint that replays identical large answers to
     queries (never to mutations or subscriptions).
@@ -205,10 +209,7 @@ class ResponseCache:
         self.min_bytes = min_bytes
 
     def _cache(self, lg) -> memo.ByteLRU:
-        c = lg._cache.get("responses")
-        if c is None:
-            c = lg._cache["responses"] = memo.ByteLRU(self.max_bytes)
-        return c
+        return lg.derived.extra(RESPONSES, lambda: memo.ByteLRU(self.max_bytes))
 
     async def __call__(self, scope, receive, send) -> None:
         lg = self.store.current

@@ -77,6 +77,8 @@ from strawberry.extensions import (
 )
 
 from ..graph import query as gq
+from ..graph.adjacency import node_attrs, predecessors, successors
+from ..graph.derived import derivable
 from ..graph.errors import GraphError
 from ..graph.model import ARTICLE, LinkGraph
 from . import memo
@@ -97,6 +99,10 @@ def arg_int(args: dict[str, Any], name: str, default: int) -> int:
     return v if isinstance(v, int) and not isinstance(v, bool) else default
 
 
+#: Each graph version's :class:`GraphSize` (``lg.derived``), derived along deltas.
+COST_SIZE = derivable("cost-size")
+
+
 class GraphSize:
     """What a traversal can touch in one graph version: its node count and the largest
     fan-outs (related links out of and into one article, articles of one provider or
@@ -115,45 +121,48 @@ class GraphSize:
         self.related_edges = s.related_edges
         if base is None:
             self.hist = (Counter(), Counter(), Counter())
+            adj = successors(g), predecessors(g)
             for key, kind in g.nodes(data="kind"):
-                self._count(g, key, kind, +1)
+                self._count(adj, key, kind, +1)
         else:
             self.hist = tuple(Counter(h) for h in base.hist)
             old = base.graph
+            old_nodes, old_adj = node_attrs(old), (successors(old), predecessors(old))
+            nodes, adj = node_attrs(g), (successors(g), predecessors(g))
             for key in changed:
-                node = old._node.get(key)
+                node = old_nodes.get(key)
                 if node is not None:
-                    self._count(old, key, node["kind"], -1)
-                node = g._node.get(key)
+                    self._count(old_adj, key, node["kind"], -1)
+                node = nodes.get(key)
                 if node is not None:
-                    self._count(g, key, node["kind"], +1)
+                    self._count(adj, key, node["kind"], +1)
         self.graph = g  # what ``hist`` counts (a later version derives from it)
         self.max_out, self.max_in, self.max_hub = (
             max(1, max((d for d, c in h.items() if c > 0), default=1)) for h in self.hist
         )
 
-    def _count(self, g, key: str, kind: str, n: int) -> None:
+    def _count(self, adj, key: str, kind: str, n: int) -> None:
         out_h, in_h, hub_h = self.hist
+        succ, pred = adj
         if kind == ARTICLE:
-            out_h[len(g._succ[key])] += n
-            in_h[len(g._pred[key])] += n
+            out_h[len(succ[key])] += n
+            in_h[len(pred[key])] += n
         else:
-            hub_h[len(g._pred[key])] += n
+            hub_h[len(pred[key])] += n
 
     @staticmethod
     def of(lg: LinkGraph | None) -> GraphSize | None:
         if lg is None:
             return None
-        ck = ("cost-size",)
-        size = lg._cache.get(ck)
+        size = lg.derived.peek(COST_SIZE)
         if size is None:
-            lin = lg.lineage("cost-size")
-            base = lin.base._cache.get(ck) if lin is not None else None
+            lin = lg.derived.lineage(COST_SIZE)
+            base = lin.base.derived.peek(COST_SIZE) if lin is not None else None
             if base is not None and base.graph is lin.base.g:
                 size = GraphSize(lg, base, lin.changed)
             else:
                 size = GraphSize(lg)
-            lg._cache[ck] = size
+            size = lg.derived.extra(COST_SIZE, lambda: size)
         return size
 
 
@@ -183,7 +192,8 @@ def _chain_cost(args: dict[str, Any], lg: LinkGraph | None) -> int:
     s = lg.stats()
     whole = s.articles + s.related_edges
     ends = [lg.resolve(u) for u in (args.get("from"), args.get("to")) if isinstance(u, str)]
-    end_degree = min([len(lg.g._succ[k]) + len(lg.g._pred[k]) for k in ends if k] or [1])
+    succ, pred = successors(lg.g), predecessors(lg.g)
+    end_degree = min([len(succ[k]) + len(pred[k]) for k in ends if k] or [1])
     avg = max(1.0, 2 * s.related_edges / max(1, s.articles))
     per_side = max(1, end_degree) * avg ** (math.ceil(max_length / 2) - 1)
     return int(min(whole, 2 * per_side))

@@ -30,7 +30,9 @@ from ..graph import export as gx
 from ..graph import layout as glayout
 from ..graph import query as gq
 from ..graph import search as gs
+from ..graph import search_query as sq
 from ..graph import traverse as gt
+from ..graph.adjacency import node_attrs
 from ..graph.errors import BoundError, GraphError
 from ..ingest import records
 from .version import Version
@@ -48,7 +50,7 @@ def graph_of(info: Info, obj) -> gl.LinkGraph:
     graphs = info.context.get("graphs")
     if graphs:
         for lg in graphs:
-            node = lg.g._node.get(obj.key)
+            node = node_attrs(lg.g).get(obj.key)
             if node is not None and node["data"] is obj:
                 return lg
     return info.context["graph"]
@@ -777,7 +779,7 @@ def selection(
         index.wait_built(lg, None)  # (a request has waited already, within its limit)
         try:
             hits = index.search(lg, search)
-        except gs.QueryError as e:
+        except sq.QueryError as e:
             raise BoundError(str(e)) from None
         snippets_for = partial(index.snippets, search)
     if sort:
@@ -827,7 +829,7 @@ def _top_page(
     index = _index(lg, ctx.get("store"), ctx.get("live"))
     try:  # counted in the same pass when totalCount is asked for
         hits = index.top(lg, search, first + 1, count=count)
-    except gs.QueryError as e:
+    except sq.QueryError as e:
         raise BoundError(str(e)) from None
     if hits is None:
         return None

@@ -4,6 +4,7 @@ Nothing here knows about GraphQL.
 """
 
 from .build import build_graph
+from .derived import Stats
 from .errors import BoundError, GraphError, UnknownURL
 from .model import (
     ARTICLE,
@@ -16,7 +17,6 @@ from .model import (
     Article,
     LinkGraph,
     Provider,
-    Stats,
     Topic,
 )
 from .urls import canonical_url

@@ -28,7 +28,7 @@ LinkGraph keeps seeing exactly the old version, and applying never waits for rea
 nor they for it. (The GraphState itself is the writer's alone: apply is called by one
 thread at a time, under the corpus lock.)
 
-Caches derived from a graph live in its ``_cache`` and a new version starts with an
+Caches derived from a graph live in its ``derived`` and a new version starts with an
 empty one, so each is per version: ``stats`` is *updated* (counted by the delta and
 stored in the new version's cache); the query columns, the whole-version orders of
 ``articles`` and the cost limiter's fan-outs are *derived* on first use from the
@@ -71,6 +71,7 @@ from .build import (
     no_domain_warning,
     self_link_warning,
 )
+from .derived import Stats
 from .model import (
     ARTICLE,
     PROVIDER,
@@ -80,7 +81,6 @@ from .model import (
     TOPIC,
     LinkGraph,
     Provider,
-    Stats,
     Topic,
     provider_key,
     topic_key,
@@ -817,8 +817,8 @@ class GraphState:
             # Caches that follow deltas (the query columns and orders, the cost
             # limiter's fan-outs) are derived from ``old``'s by what changed.
             changed = frozenset(w.articles | w.own_s | w.own_p)
-            lg.follow(old, changed, limit=max(256, n[ARTICLE] // 8))
-        lg._cache["stats"] = Stats(
+            lg.derived.follow(old, changed, limit=max(256, n[ARTICLE] // 8))
+        lg.derived.stats = Stats(
             version=lg.version,
             articles=n[ARTICLE],
             documents=n[ARTICLE] - n["stubs"],

@@ -9,6 +9,7 @@ from datetime import UTC
 import immutables
 
 from ..adjacency import node_attrs, predecessors, successors
+from ..derived import QUERY
 from ..model import ARTICLE, PUBLISHED_BY, RELATED, TAGGED, LinkGraph
 
 _NAN = float("nan")
@@ -223,16 +224,13 @@ def _adjacency(lg: LinkGraph) -> tuple:
 def columns(lg: LinkGraph) -> Columns:
     """``lg``'s columns: cached per version; derived from the lineage's base when it has
     them (a delta's version), else built from every article."""
-    ck = ("query.columns",)
-    cols = lg._cache.get(ck)
+    cols = lg.derived.columns
     if cols is None:
-        lin = lg.lineage("query")
-        base = lin.base._cache.get(ck) if lin is not None else None
+        lin = lg.derived.lineage(QUERY)
+        base = lin.base.derived.columns if lin is not None else None
         if base is not None:
             cols = Columns.derive(lg, base, lin.changed)
         if cols is None:
             cols = Columns(lg)
-        # Two threads may build a version's first columns at once: the first one stored
-        # is everyone's (rows of one Columns must never be read through another's).
-        cols = lg._cache.setdefault(ck, cols)
+        cols = lg.derived.keep_columns(cols)
     return cols

@@ -65,10 +65,10 @@ def _sort_key(lg: LinkGraph, order: str):
 def _ordered(lg: LinkGraph, keys: list[str] | None, order: str) -> list[str]:
     """``keys`` (all articles when None) sorted by ``order``; whole-graph sorts are cached."""
     if keys is None:
-        ck = ("order", order)
-        if ck not in lg._cache:
-            lg._cache[ck] = sorted(lg.article_keys(), key=_sort_key(lg, order))
-        return lg._cache[ck]
+        fixed = lg.derived.fixed_orders
+        if order not in fixed:
+            fixed[order] = sorted(lg.article_keys(), key=_sort_key(lg, order))
+        return fixed[order]
     return sorted(keys, key=_sort_key(lg, order))
 
 

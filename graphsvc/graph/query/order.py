@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 
+from ..derived import QUERY
 from ..errors import BoundError
 from ..model import LinkGraph
 from .columnar import Columns, columns, load_numpy
@@ -109,8 +110,8 @@ def whole_order(lg: LinkGraph, cols: Columns, order: list[tuple[str, str]], sk):
     """``(keys, rows)``: every article of ``lg`` in ``order`` and their column rows;
     cached per version, and derived from the lineage's base when it can be."""
     np = load_numpy()
-    ck = ("query.ordered", tuple(order))
-    cached = lg._cache.get(ck)
+    ck = tuple(order)
+    cached = lg.derived.orders.get(ck)
     if cached is None:
         cached = _derive_order(lg, cols, order, sk, ck)
         if cached is None:
@@ -119,7 +120,7 @@ def whole_order(lg: LinkGraph, cols: Columns, order: list[tuple[str, str]], sk):
             row = cols.row
             perm = np.fromiter((row[k] for k in ordered), dtype=np.int64, count=len(ordered))
             cached = (ordered, perm)
-        lg._cache[ck] = cached
+        lg.derived.orders[ck] = cached
     return cached
 
 
@@ -129,11 +130,11 @@ def _derive_order(lg: LinkGraph, cols: Columns, order, sk, ck):
     two list copies, instead of a sort of every article. None when it cannot be."""
 
     np = load_numpy()
-    lin = lg.lineage("query")
+    lin = lg.derived.lineage(QUERY)
     if lin is None or any(ORDER_FIELDS[f] not in _OWN_FIELDS for f, _ in order):
         return None
-    base_cols = lin.base._cache.get(("query.columns",))
-    cached = lin.base._cache.get(ck)
+    base_cols = lin.base.derived.columns
+    cached = lin.base.derived.orders.get(ck)
     if cached is None or base_cols is None or cols.derived_from() is not base_cols:
         return None  # rows are comparable only between columns derived from each other
     old_keys, old_perm = cached
