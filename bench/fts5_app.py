@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from graphsvc.graph import search as gs
+from graphsvc.graph import search_query as sq
+from graphsvc.graph import search_text as st
 from graphsvc.startup import load_graph
 
 
@@ -28,9 +29,9 @@ def make_app(folder: str) -> Starlette:
     )
     db.executemany(
         "INSERT INTO doc VALUES (?, ?, ?, ?, ?, ?)",
-        ((k, *gs.article_row(lg.data(k))) for k in lg.article_keys()),
+        ((k, *st.article_row(lg.data(k))) for k in lg.article_keys()),
     )
-    weights = ", ".join(str(w) for w in gs.WEIGHTS)
+    weights = ", ".join(str(w) for w in st.WEIGHTS)
     sql = (
         f"SELECT url, title, bm25(doc, 0, {weights}) AS score, "
         "snippet(doc, -1, '<mark>', '</mark>', '…', 24) FROM doc WHERE doc MATCH ? "
@@ -39,7 +40,7 @@ def make_app(folder: str) -> Starlette:
     count = "SELECT count(*) FROM doc WHERE doc MATCH ?"
 
     async def search(request: Request) -> Response:
-        expr = gs.fts_query(request.query_params["q"])
+        expr = sq.fts_query(request.query_params["q"])
         rows = db.execute(sql, (expr,)).fetchall()
         total = db.execute(count, (expr,)).fetchone()[0]
         data = {

@@ -51,13 +51,11 @@ def describe(lg: LinkGraph, memo: dict | None = None) -> dict:
 
 def fresh_stats(lg: LinkGraph) -> dict:
     """Stats computed from scratch (not from a cache the delta filled)."""
-    saved = lg._cache.pop("stats", None)
+    saved, lg.derived.stats = lg.derived.stats, None
     try:
         s = dataclasses.asdict(lg.stats())
     finally:
-        lg._cache.pop("stats", None)
-        if saved is not None:
-            lg._cache["stats"] = saved
+        lg.derived.stats = saved
     s.pop("version")
     return s
 

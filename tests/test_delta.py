@@ -276,5 +276,5 @@ def test_each_family_of_caches_follows_its_own_base():
         lg = st.apply(lg, _stepped(rng, recs, pool, step), files=len(recs))
         columns(lg)  # only the columns
     size = GraphSize.of(lg)
-    assert size.graph is lg.g and lg.lineage("cost-size") is not None
+    assert size.graph is lg.g and lg.derived.lineage("cost-size") is not None
     assert _answers(lg) == _answers(_cold(recs))

@@ -52,7 +52,7 @@ def test_large_answers_are_cached_per_graph_version(lg):
     client = TestClient(create_app(store))
     url = busiest(lg)
     first = post(client, NEIGHBORS, {"u": url, "d": 3})
-    cache = lg._cache["responses"]
+    cache = lg.derived.peek("responses")
     assert len(cache) == 1 and len(first.content) > 16 * 1024
     second = post(client, NEIGHBORS, {"d": 3, "u": url})  # same variables, other order
     assert second.content == first.content and len(cache) == 1
@@ -63,7 +63,7 @@ def test_large_answers_are_cached_per_graph_version(lg):
     new = make_graph(seed=2, version=2)
     store.swap(new)
     other = post(client, NEIGHBORS, {"u": busiest(new), "d": 3})
-    assert other.content != first.content and len(new._cache["responses"]) == 1
+    assert other.content != first.content and len(new.derived.peek("responses")) == 1
     gone = post(client, NEIGHBORS, {"u": url, "d": 3}).json()
     assert gone["data"] is None and "unknown article URL" in gone["errors"][0]["message"]
 
@@ -76,7 +76,7 @@ def test_large_get_answers_are_replayed_per_version_and_media_type():
     params = {"query": NEIGHBORS, "variables": orjson.dumps({"u": url, "d": 3}).decode()}
     first = client.get("/graphql", params=params)
     assert first.status_code == 200 and len(first.content) > 16 * 1024
-    cache = lg._cache["responses"]
+    cache = lg.derived.peek("responses")
     assert len(cache) == 1
     again = client.get("/graphql", params=params)
     assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
@@ -101,7 +101,7 @@ def test_errors_and_small_answers_are_not_cached():
     client = TestClient(create_app(store))
     post(client, NEIGHBORS, {"u": "https://nowhere.example/x", "d": 3})
     post(client, "{ stats { articles } }", {})
-    assert len(store.current._cache["responses"]) == 0
+    assert len(store.current.derived.peek("responses")) == 0
 
 
 def test_lru_is_bounded_in_bytes():

@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 
 from graphsvc.graph import search as gs
+from graphsvc.graph import search_query as sq
+from graphsvc.graph import search_text as st
 
 
 def _index(titles: list[str]) -> gs._Tantivy:
     t = gs._Tantivy()
     for rid, title in enumerate(titles, start=1):
-        t.writer.add_document(gs._document(rid, (gs.fold(title), "", "", "", "")))
+        t.writer.add_document(st.document(rid, (st.fold(title), "", "", "", "")))
     t.writer.commit()
     t.index.reload()
     t.searcher = t.index.searcher()
@@ -18,11 +20,11 @@ def _index(titles: list[str]) -> gs._Tantivy:
 
 
 def _count(t: gs._Tantivy, text: str) -> int:
-    q = gs.build_query(t.searcher, text)
+    q = sq.build_query(t.searcher, text)
     return 0 if q is None else t.searcher.search(q, 1, count=True).count
 
 
-@pytest.mark.parametrize("n", [10, gs.PREFIX_TERMS + 1, 300])
+@pytest.mark.parametrize("n", [10, sq.PREFIX_TERMS + 1, 300])
 def test_a_prefix_matches_every_word_it_starts(n):
     """Past PREFIX_TERMS words a prefix is a regex query: still every one of them
     (tantivy's phrase_prefix_query would stop at 50)."""
@@ -41,5 +43,5 @@ def test_words_fold_and_never_parse():
     assert _count(t, "fine") == 1
     assert _count(t, "AND OR NOT") == 1  # words, not operators
     for text in ('"', "***", "-", "(", 'a:b "unclosed', "title:x", "x^2", "[a TO b]"):
-        gs.build_query(t.searcher, text)  # never a syntax error
+        sq.build_query(t.searcher, text)  # never a syntax error
     assert _count(t, "-pokemon") == 0  # nothing to include: no hits

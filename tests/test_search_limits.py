@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from graphsvc.graph import search as gs
+from graphsvc.graph import search_query as sq
 
 from .conftest import serve
 from .test_hostile_clients import P99, Probe
@@ -53,12 +53,12 @@ def test_a_search_of_hundreds_of_prefixes_is_refused_fast(shared_corpus, tmp_pat
             (e,) = a["errors"]
             assert e["extensions"]["code"] == "LIMIT_EXCEEDED", e
             assert e["extensions"]["limit"] == "search-prefixes", e
-            assert e["extensions"]["max"] == gs.MAX_PREFIXES, e
+            assert e["extensions"]["max"] == sq.MAX_PREFIXES, e
         assert max(took) < 1.0, sorted(took)[-3:]
         assert not probe.failures, probe.failures[:3]
         assert probe.p99() <= P99, f"p99 {probe.p99():.3f} s during the attack"
         # At the limit, still an answer; one more prefix, the same refusal on any list.
-        at_limit = " ".join(f"{c}*" for c in "abcdefghijklmnopqrstuvwxyz"[: gs.MAX_PREFIXES])
+        at_limit = " ".join(f"{c}*" for c in "abcdefghijklmnopqrstuvwxyz"[: sq.MAX_PREFIXES])
         assert "errors" not in s.gql(SEARCH, {"q": at_limit})
         over = at_limit + " z*"
         body = s.gql("query($q: String!) { articles(search: $q) { totalCount } }", {"q": over})
@@ -66,14 +66,14 @@ def test_a_search_of_hundreds_of_prefixes_is_refused_fast(shared_corpus, tmp_pat
 
 
 def test_a_prefix_that_starts_too_many_words_is_refused():
-    n = gs.MAX_PREFIX_WORDS + 1
+    n = sq.MAX_PREFIX_WORDS + 1
     t = _index([f"pre{i:05d}" for i in range(n)])
-    with pytest.raises(gs.TooBroad) as e:
+    with pytest.raises(sq.TooBroad) as e:
         _count(t, "pre*")
     assert e.value.extensions == {
         "code": "LIMIT_EXCEEDED",
         "limit": "search-prefix-words",
-        "max": gs.MAX_PREFIX_WORDS,
+        "max": sq.MAX_PREFIX_WORDS,
     }
     assert _count(t, "pre0000*") == 10  # a longer prefix answers
     assert _count(t, "pre00001") == 1

@@ -26,7 +26,7 @@ def _folder_at(tmp, version: int):
     write(folder, "a.md", article(URL, "A"))
     lc = folder_corpus(folder, cache=True, cache_dir=tmp / "cache")
     lc.graph.version = version
-    lc.graph._cache.pop("stats", None)
+    lc.graph.derived.stats = None
     lc.save_snapshot()
     lc.close()
     return folder

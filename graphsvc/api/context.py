@@ -14,6 +14,7 @@ from strawberry.types import Info
 
 from .. import graph as gl
 from ..graph import analytics as ga
+from ..graph.adjacency import node_attrs
 
 T = TypeVar("T")
 
@@ -29,7 +30,7 @@ def graph_of(info: Info, obj) -> gl.LinkGraph:
     graphs = info.context.get("graphs")
     if graphs:
         for lg in graphs:
-            node = lg.g._node.get(obj.key)
+            node = node_attrs(lg.g).get(obj.key)
             if node is not None and node["data"] is obj:
                 return lg
     return info.context["graph"]

@@ -45,6 +45,7 @@ from graphql.utilities import type_from_ast, value_from_ast
 
 from ..graph import adjacency
 from ..graph import query as gq
+from ..graph.derived import derivable
 from ..graph.model import ARTICLE, LinkGraph
 from .limit_errors import LimitExceeded
 
@@ -59,6 +60,10 @@ def arg_int(args: dict[str, Any], name: str, default: int) -> int:
     """An integer argument, or ``default`` when absent or not an integer."""
     v = args.get(name, default)
     return v if isinstance(v, int) and not isinstance(v, bool) else default
+
+
+#: Each graph version's :class:`GraphSize` (``lg.derived``), derived along deltas.
+COST_SIZE = derivable("cost-size")
 
 
 class GraphSize:
@@ -108,16 +113,15 @@ class GraphSize:
     def of(lg: LinkGraph | None) -> GraphSize | None:
         if lg is None:
             return None
-        ck = ("cost-size",)
-        size = lg._cache.get(ck)
+        size = lg.derived.peek(COST_SIZE)
         if size is None:
-            lin = lg.lineage("cost-size")
-            base = lin.base._cache.get(ck) if lin is not None else None
+            lin = lg.derived.lineage(COST_SIZE)
+            base = lin.base.derived.peek(COST_SIZE) if lin is not None else None
             if base is not None and base.graph is lin.base.g:
                 size = GraphSize(lg, base, lin.changed)
             else:
                 size = GraphSize(lg)
-            lg._cache[ck] = size
+            size = lg.derived.extra(COST_SIZE, lambda: size)
         return size
 
 

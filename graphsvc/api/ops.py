@@ -157,13 +157,14 @@ class _GraphCollector:
 
 def _edge_counts(lg: LinkGraph) -> dict[str, int]:
     """Edges per kind, counted once per graph version (the graph is read-only)."""
-    key = ("ops", "edge_counts")
-    if key not in lg._cache:
-        counts = dict.fromkeys(EDGE_KINDS, 0)
-        for _, _, kind in lg.g.edges(data="kind"):
-            counts[kind] = counts.get(kind, 0) + 1
-        lg._cache[key] = counts
-    return lg._cache[key]
+    return lg.derived.extra(("ops", "edge_counts"), lambda: _count_edges(lg))
+
+
+def _count_edges(lg: LinkGraph) -> dict[str, int]:
+    counts = dict.fromkeys(EDGE_KINDS, 0)
+    for _, _, kind in lg.g.edges(data="kind"):
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
 
 
 _graph_collector = _GraphCollector()

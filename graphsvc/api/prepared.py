@@ -41,10 +41,9 @@ class PreparedQueries:
         self._key = ("prepared-queries", object())  # this view's, per graph
 
     def _for(self, lg, create: bool = False) -> memo.ByteLRU | None:
-        prepared = lg._cache.get(self._key)
-        if prepared is None and create:
-            prepared = lg._cache[self._key] = memo.ByteLRU(PREPARED_BYTES)
-        return prepared
+        if create:
+            return lg.derived.extra(self._key, lambda: memo.ByteLRU(PREPARED_BYTES))
+        return lg.derived.peek(self._key)
 
     async def answer(self, scope, state: RequestState, receive, send) -> bool:
         """Answer a POSTed query (``state.payload``) whose document this view already

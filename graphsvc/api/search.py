@@ -14,6 +14,7 @@ from .. import graph as gl
 from ..errors import BoundError, GraphError
 from ..graph import query as gq
 from ..graph import search as gs
+from ..graph import search_query as sq
 
 
 class SearchNotReady(GraphError):
@@ -66,7 +67,7 @@ def ranked_hits(lg: gl.LinkGraph, store, live, search: str) -> tuple[gs.Hits, Ca
     index.wait_built(lg, None)  # (a request has waited already, within its limit)
     try:
         hits = index.search(lg, search)
-    except gs.QueryError as e:
+    except sq.QueryError as e:
         raise BoundError(str(e)) from None
     return hits, partial(index.snippets, search)
 
@@ -80,7 +81,7 @@ def best_hits(
     index = search_index(lg, ctx.get("store"), ctx.get("live"))
     try:  # counted in the same pass when totalCount is asked for
         hits = index.top(lg, search, first + 1, count=count)
-    except gs.QueryError as e:
+    except sq.QueryError as e:
         raise BoundError(str(e)) from None
     if hits is None:
         return None

@@ -4,6 +4,7 @@ Nothing here knows about GraphQL.
 """
 
 from .build import build_graph
+from .derived import Stats
 from .model import (
     ARTICLE,
     EDGE_KINDS,
@@ -15,7 +16,6 @@ from .model import (
     Article,
     LinkGraph,
     Provider,
-    Stats,
     Topic,
 )
 from .urls import canonical_url

@@ -4,7 +4,7 @@ Clusters come from igraph (C; its own Leiden implementation) with a fixed seed, 
 from a power iteration with scipy's sparse product (reproducible bit for bit), so they
 take about half a minute for a million articles on a loaded 2-core machine (networkx's
 pure-Python Louvain took 235 s at 200k).
-They are computed once per graph version and kept in the graph's ``_cache``.
+They are computed once per graph version and kept in its ``derived.analytics``.
 
 After a change the new graph version has none yet. If an earlier version's result
 exists, it is served meanwhile (with the version it belongs to: :func:`result`'s
@@ -27,6 +27,7 @@ import networkx as nx
 import numpy as np
 import scipy.sparse
 
+from .adjacency import node_attrs, predecessors, successors
 from .model import ARTICLE, RELATED, LinkGraph
 
 SEED = 42
@@ -41,17 +42,16 @@ _running: set[int] = set()  # id() of graphs being computed in the background
 
 def related_view(lg: LinkGraph) -> nx.DiGraph:
     """A read-only view of the articles and the RELATED links among them (no copy)."""
-    ck = ("analytics.related_view",)
-    view = lg._cache.get(ck)
+    view = lg.derived.related_view
     if view is None:
         g = lg.g
-        nodes, succ = g._node, g._succ
+        nodes, succ = node_attrs(g), successors(g)
         view = nx.subgraph_view(
             g,
             filter_node=lambda n: nodes[n]["kind"] == ARTICLE,
             filter_edge=lambda u, v: succ[u][v]["kind"] == RELATED,
         )
-        lg._cache[ck] = view
+        lg.derived.related_view = view
     return view
 
 
@@ -66,8 +66,8 @@ def degree(lg: LinkGraph, key: str) -> int:
     (1, 1)
     """
     g = lg.g
-    return sum(1 for a in g._succ[key].values() if a["kind"] == RELATED) + sum(
-        1 for a in g._pred[key].values() if a["kind"] == RELATED
+    return sum(1 for a in successors(g)[key].values() if a["kind"] == RELATED) + sum(
+        1 for a in predecessors(g)[key].values() if a["kind"] == RELATED
     )
 
 
@@ -102,7 +102,7 @@ def _article_graph(lg: LinkGraph) -> tuple[list[str], list[tuple[int, int]]]:
     One pass over the adjacency builds a list of integer pairs, which igraph reads in C;
     a numpy array is read pair by pair through Python and was 6x slower here."""
     g = lg.g
-    nodes, succ = g._node, g._succ
+    nodes, succ = node_attrs(g), successors(g)
     keys = sorted(k for k, d in nodes.items() if d["kind"] == ARTICLE)
     index = dict(zip(keys, range(len(keys)), strict=True))
     edges = [
@@ -226,7 +226,7 @@ def compute(lg: LinkGraph) -> Result:
 
 def _store(lg: LinkGraph, res: Result) -> None:
     global _latest
-    lg._cache[("analytics", "result")] = res
+    lg.derived.analytics = res
     if _latest is None or res.version >= _latest.version:
         _latest = res
 
@@ -234,7 +234,7 @@ def _store(lg: LinkGraph, res: Result) -> None:
 def _background(lg: LinkGraph) -> None:
     try:
         with _LOCK:
-            if ("analytics", "result") not in lg._cache:
+            if lg.derived.analytics is None:
                 res = compute(lg)
                 _store(lg, res)
                 log.info("analytics for version %s in %.1fs", lg.version, res.seconds)
@@ -248,21 +248,21 @@ def result(lg: LinkGraph, wait: bool = False) -> Result:
     """The analytics to serve for ``lg``: its own when computed; else, when an earlier
     version's exist, those (a background thread computes ``lg``'s); else computed now.
     ``wait`` computes ``lg``'s own now in any case."""
-    res = lg._cache.get(("analytics", "result"))
+    res = lg.derived.analytics
     if res is not None:
         return res
     last = _latest
     if last is not None and last.version < lg.version and not wait:
         with _LOCK:
-            pass_ = ("analytics", "result") in lg._cache or id(lg) in _running
+            pass_ = lg.derived.analytics is not None or id(lg) in _running
             if not pass_:
                 _running.add(id(lg))
                 threading.Thread(
                     target=_background, args=(lg,), name="graphsvc-analytics", daemon=True
                 ).start()
-        return lg._cache.get(("analytics", "result")) or last
+        return lg.derived.analytics or last
     with _LOCK:
-        res = lg._cache.get(("analytics", "result"))
+        res = lg.derived.analytics
         if res is None:
             res = compute(lg)
             _store(lg, res)
@@ -274,7 +274,7 @@ def ready(lg: LinkGraph, name: str = "result") -> bool:
 
     Only a strictly older version's result stands in: a process serves one corpus, whose
     versions only grow."""
-    if ("analytics", "result") in lg._cache:
+    if lg.derived.analytics is not None:
         return True
     last = _latest
     return last is not None and last.version < lg.version
@@ -319,7 +319,7 @@ def served_version(lg: LinkGraph) -> int:
     """The graph version whose analytics a query on ``lg`` would be served now, without
     computing anything: ``lg``'s own once computed (or when nothing older stands in, as
     they are then computed on demand), else the earlier version's."""
-    if ("analytics", "result") in lg._cache:
+    if lg.derived.analytics is not None:
         return lg.version
     last = _latest
     if last is not None and last.version < lg.version:

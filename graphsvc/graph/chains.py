@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import check_bound
+from .adjacency import predecessors, successors
 from .model import RELATED, LinkGraph
 
 MAX_CHAIN = 10
@@ -31,7 +32,7 @@ def shortest_chain(
     check_bound("maxLength", max_length, 1, MAX_CHAIN)
     if source == target:
         return [source]
-    succ, pred = lg.g._succ, lg.g._pred
+    succ, pred = successors(lg.g), predecessors(lg.g)
     # Inline loops over networkx's adjacency dicts, the visited test before the edge-kind
     # test (most neighbours of a frontier are already known): this is the hot loop.
     fwd_adjs = (succ,) if directed else (succ, pred)

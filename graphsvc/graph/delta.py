@@ -28,7 +28,7 @@ LinkGraph keeps seeing exactly the old version, and applying never waits for rea
 nor they for it. (The GraphState itself is the writer's alone: apply is called by one
 thread at a time, under the corpus lock.)
 
-Caches derived from a graph live in its ``_cache`` and a new version starts with an
+Caches derived from a graph live in its ``derived`` and a new version starts with an
 empty one, so each is per version: ``stats`` is *updated* (counted by the delta and
 stored in the new version's cache); the query columns, the whole-version orders of
 ``articles`` and the cost limiter's fan-outs are *derived* on first use from the
@@ -57,6 +57,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from ..records.article import ArticleRecord, LoadIssue
+from .derived import Stats
 from .graph_writer import GraphWriter
 from .model import (
     ARTICLE,
@@ -67,7 +68,6 @@ from .model import (
     TOPIC,
     LinkGraph,
     Provider,
-    Stats,
     provider_key,
     topic_key,
 )
@@ -401,8 +401,8 @@ class GraphState:
             # Caches that follow deltas (the query columns and orders, the cost
             # limiter's fan-outs) are derived from ``old``'s by what changed.
             changed = frozenset(w.articles | w.own_s | w.own_p)
-            lg.follow(old, changed, limit=max(256, n[ARTICLE] // 8))
-        lg._cache["stats"] = Stats(
+            lg.derived.follow(old, changed, limit=max(256, n[ARTICLE] // 8))
+        lg.derived.stats = Stats(
             version=lg.version,
             articles=n[ARTICLE],
             documents=n[ARTICLE] - n["stubs"],

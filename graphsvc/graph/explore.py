@@ -8,12 +8,13 @@ no whole-graph copies, no unbounded searches.
 from __future__ import annotations
 
 import threading
-from collections import Counter, OrderedDict, deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 
 import networkx as nx
 
 from ..errors import BoundError, check_bound
+from .adjacency import node_attrs, predecessors, successors
 from .chains import MAX_CHAIN, shortest_chain
 from .layout import positions
 from .model import ARTICLE, RELATED, LinkGraph
@@ -68,7 +69,7 @@ class MapSubgraph(Subgraph):
 
 
 def _newest_first(lg: LinkGraph):
-    nodes = lg.g._node
+    nodes = node_attrs(lg.g)
 
     def key(k: str):
         p = getattr(nodes[k].get("data"), "published_at", None)
@@ -82,22 +83,21 @@ def hub_members(lg: LinkGraph, hub: str) -> list[str]:
 
     The first call for a hub sorts its members once per graph; later calls are free.
     """
-    ck = ("explore.hub_members", hub)
-    out = lg._cache.get(ck)
+    out = lg.derived.hub_members.get(hub)
     if out is None:
-        out = sorted(lg.g._pred[hub], key=_newest_first(lg))
-        lg._cache[ck] = out
+        out = sorted(predecessors(lg.g)[hub], key=_newest_first(lg))
+        lg.derived.hub_members[hub] = out
     return out
 
 
 def _kind_counts(lg: LinkGraph, node: str, side: str) -> Counter:
     """Edge kinds of ``node``'s out- (``succ``) or in- (``pred``) edges; cached for hubs."""
-    ck = ("explore.kind_counts", node, side)
-    out = lg._cache.get(ck)
+    ck = (node, side)
+    out = lg.derived.kind_counts.get(ck)
     if out is None:
-        adj = lg.g._succ if side == "succ" else lg.g._pred
+        adj = successors(lg.g) if side == "succ" else predecessors(lg.g)
         out = Counter(a["kind"] for a in adj[node].values())
-        lg._cache[ck] = out
+        lg.derived.kind_counts[ck] = out
     return out
 
 
@@ -146,9 +146,9 @@ def map_subgraph(
 
 
 def _hub_cuts(lg, dist, depth, adjs, kinds, edges) -> list[HubCut]:
-    node_attrs = lg.g._node
-    succ, pred = lg.g._succ, lg.g._pred
-    hubs = [u for u, du in dist.items() if du < depth and node_attrs[u]["kind"] in HUB_KINDS]
+    nodes = node_attrs(lg.g)
+    succ, pred = successors(lg.g), predecessors(lg.g)
+    hubs = [u for u, du in dist.items() if du < depth and nodes[u]["kind"] in HUB_KINDS]
     if not hubs:
         return []
     sides = [("succ" if adj is succ else "pred") for adj in adjs]
@@ -193,7 +193,7 @@ def layout_positions(lg: LinkGraph, sub: Subgraph, method: str) -> dict[str, tup
     """
     ck = (method, tuple(sub.nodes), tuple(sub.edges))
     with _LAYOUT_LOCK:
-        cache = lg._cache.setdefault(("explore.layouts",), OrderedDict())
+        cache = lg.derived.layouts
         pos = cache.get(ck)
         if pos is not None:
             cache.move_to_end(ck)
@@ -260,7 +260,7 @@ def chain_area(
     >>> sorted(chain_area(LinkGraph(g, {}, []), "a", "c", 3))
     ['a', 'b', 'c', 'x', 'y']
     """
-    succ, pred = lg.g._succ, lg.g._pred
+    succ, pred = successors(lg.g), predecessors(lg.g)
     fwd = _related_adj(lg, (succ,) if directed else (succ, pred))
     bwd = _related_adj(lg, (pred,) if directed else (succ, pred))
     half = max_length // 2
@@ -312,7 +312,7 @@ def k_shortest_chains(
         return []  # cheap bidirectional check first
     area = chain_area(lg, src, dst, max_length, directed)
     g = lg.g
-    succ = g._succ
+    succ = successors(g)
     view = nx.subgraph_view(
         g,
         filter_node=area.__contains__,
@@ -378,8 +378,8 @@ def reading_list(lg: LinkGraph, key: str, length: int = 10, by: str = QUALITY) -
     """
     check_bound("length", length, 1, MAX_READING)
     best = _reading_key(lg, by)
-    succ, pred = lg.g._succ, lg.g._pred
-    node_attrs = lg.g._node
+    succ, pred = successors(lg.g), predecessors(lg.g)
+    nodes = node_attrs(lg.g)
     seen = {key}
     out: list[str] = []
     current = key
@@ -387,7 +387,7 @@ def reading_list(lg: LinkGraph, key: str, length: int = 10, by: str = QUALITY) -
         nxt = [v for v, a in succ[current].items() if a["kind"] == RELATED and v not in seen]
         if not nxt:
             nxt = _nearest_unseen(succ, pred, current, seen)
-        nxt = [v for v in nxt if node_attrs[v]["kind"] == ARTICLE]
+        nxt = [v for v in nxt if nodes[v]["kind"] == ARTICLE]
         if not nxt:
             break
         current = min(nxt, key=best)

@@ -37,6 +37,7 @@ import networkx as nx
 from networkx.readwrite.gexf import GEXFWriter
 
 from ..errors import BoundError
+from .adjacency import successors
 from .model import ARTICLE, PROVIDER, Article, LinkGraph
 from .traverse import Subgraph
 
@@ -161,10 +162,10 @@ def to_networkx(
     """
     out = nx.DiGraph(name="graphsvc", version=lg.version)
     if sub is None:
-        keys = sorted(lg.g._node)
+        keys = sorted(lg.g)
         for key in keys:
             out.add_node(key, **node_attrs(lg, key))
-        succ = lg.g._succ
+        succ = successors(lg.g)
         edges = ((u, v, a["kind"], a.get("rank")) for u in keys for v, a in succ[u].items())
     else:
         out.graph["truncated"] = bool(sub.truncated)
@@ -317,9 +318,9 @@ def _parts(lg: LinkGraph, sub: Subgraph | None, positions: dict | None):
     res = ga.result(lg)
     graph_attrs: dict = {"name": "graphsvc", "version": lg.version}
     if sub is None:
-        keys = sorted(lg.g._node)
+        keys = sorted(lg.g)
         dists = None
-        succ = lg.g._succ
+        succ = successors(lg.g)
         edges = ((u, v, a["kind"], a.get("rank")) for u in keys for v, a in succ[u].items())
     else:
         graph_attrs["truncated"] = bool(sub.truncated)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import UnknownURL, check_bound
+from .adjacency import node_attrs, predecessors, successors
 from .chains import MAX_CHAIN
 from .layout import SPRING, positions
 from .model import ARTICLE, RELATED, LinkGraph
@@ -56,7 +57,7 @@ def featured_article(lg: LinkGraph) -> str | None:
 def degrees(lg: LinkGraph, keys: list[str], edge_kinds: tuple[str, ...]) -> dict[str, int]:
     """Edges of ``edge_kinds`` at each of ``keys`` (in or out), counted in the whole graph."""
     kinds = frozenset(edge_kinds)
-    succ, pred = lg.g._succ, lg.g._pred
+    succ, pred = successors(lg.g), predecessors(lg.g)
     return {
         k: sum(1 for a in succ[k].values() if a["kind"] in kinds)
         + sum(1 for a in pred[k].values() if a["kind"] in kinds)
@@ -135,7 +136,7 @@ def hub_chain(
     check_bound("maxLength", max_length, 1, MAX_CHAIN)
     if source == target:
         return [source]
-    succ, pred, nodes = lg.g._succ, lg.g._pred, lg.g._node
+    succ, pred, nodes = successors(lg.g), predecessors(lg.g), node_attrs(lg.g)
     parent: dict[str, str | None] = {source: None}
     frontier = [source]
     for _ in range(max_length):

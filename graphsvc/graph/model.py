@@ -23,6 +23,8 @@ import networkx as nx
 
 from ..errors import UnknownURL
 from ..records.article import Image, LoadIssue, ProviderRef
+from .adjacency import predecessors, successors
+from .derived import Derived, Stats
 from .urls import canonical_url
 
 ARTICLE, PROVIDER, TOPIC = "ARTICLE", "PROVIDER", "TOPIC"
@@ -80,33 +82,6 @@ class Topic:
     name: str
 
 
-@dataclass(slots=True, eq=False)
-class Lineage:
-    """Where a version came from, for caches that follow deltas instead of being
-    rebuilt: ``base`` is an older version (one that had such caches when this one was
-    made) and ``changed`` every node key whose node, successors or predecessors differ
-    between ``base`` and this version (added and removed ones included). A cache of
-    this version may be derived from ``base``'s in time proportional to ``changed``
-    (see ``query.columns``); only one hop is ever kept (see :meth:`LinkGraph.follow`)."""
-
-    base: LinkGraph
-    changed: frozenset[str]
-
-
-@dataclass(slots=True)
-class Stats:
-    version: int
-    articles: int
-    documents: int
-    stubs: int
-    providers: int
-    topics: int
-    related_edges: int
-    load_errors: int
-    load_warnings: int
-    files: int
-
-
 class LinkGraph:
     """A built graph and its indexes. Treat it as read-only once built."""
 
@@ -126,56 +101,22 @@ class LinkGraph:
         self.files = files
         self.root = root
         self.version = version
-        self._cache: dict[Any, Any] = {}
-        #: family of derivable caches (:data:`DERIVABLE`) -> where to derive them from
-        self.lineages: dict[str, Lineage] = {}
+        #: What has been derived from this version (see :mod:`.derived`).
+        self.derived = Derived()
 
     def __getstate__(self) -> dict:
         # A snapshot holds the graph, not what was derived from it nor an older version
-        # (``stats`` is kept: the delta counted it, and a cold count costs a pass).
+        # (see :meth:`Derived.for_snapshot`).
         d = dict(self.__dict__)
-        d["_cache"] = {k: v for k, v in self._cache.items() if k == "stats"}
-        d["lineages"] = {}
+        d["derived"] = self.derived.for_snapshot()
         return d
 
     def __setstate__(self, d: dict) -> None:
-        d.pop("lineage", None)
-        d.setdefault("lineages", {})
+        if "derived" not in d:  # a snapshot written before Derived: a dict of caches
+            d["derived"] = Derived(stats=(d.get("_cache") or {}).get("stats"))
+        for gone in ("_cache", "lineage", "lineages"):
+            d.pop(gone, None)
         self.__dict__.update(d)
-
-    #: Families of caches a version may derive from an older version's instead of
-    #: building them: family -> the ``_cache`` key whose presence makes a version a base
-    #: for it. The query columns and the whole-version orders (which need the columns)
-    #: are one family, the cost limiter's fan-outs another: each follows its own base,
-    #: so a version that built only one family (a mutation prices its request, so every
-    #: written version builds the fan-outs) does not cut the other's lineage.
-    DERIVABLE = {"query": ("query.columns",), "cost-size": ("cost-size",)}
-
-    def follow(self, old: LinkGraph, changed: frozenset[str], limit: int) -> None:
-        """Record that this version is ``old`` with ``changed`` nodes changed, so that
-        each family of derivable caches can be brought forward from the nearest older
-        version that built it (``old`` itself, or the base ``old`` had for it) instead of
-        rebuilt. Past ``limit`` changed nodes since that base a cold rebuild is as cheap,
-        and the family's lineage ends. ``old`` loses its lineages: every version keeps at
-        most one older version alive per family, and an old version's caches are rebuilt
-        cold if a late reader asks for them."""
-        lins: dict[str, Lineage] = {}
-        for family, key in self.DERIVABLE.items():
-            if key in old._cache:
-                lin = Lineage(old, changed)
-            elif family in old.lineages:
-                prior = old.lineages[family]
-                lin = Lineage(prior.base, prior.changed | changed)
-            else:
-                continue
-            if len(lin.changed) <= limit:
-                lins[family] = lin
-        old.lineages = {}
-        self.lineages = lins
-
-    def lineage(self, family: str) -> Lineage | None:
-        """Where this version may derive ``family``'s caches from (see :meth:`follow`)."""
-        return self.lineages.get(family)
 
     # -- lookup ---------------------------------------------------------------
     def resolve(self, url: str) -> str | None:
@@ -209,37 +150,37 @@ class LinkGraph:
     # -- per-article relations --------------------------------------------------
     def related(self, key: str) -> list[Article]:
         """Articles ``key``'s related list names, in file order."""
-        out = [(d["rank"], v) for v, d in self.g._succ[key].items() if d["kind"] == RELATED]
+        out = [(d["rank"], v) for v, d in successors(self.g)[key].items() if d["kind"] == RELATED]
         out.sort()
         return [self.data(v) for _, v in out]
 
     def related_by(self, key: str) -> list[Article]:
         """Articles whose related lists name ``key``, in load order."""
-        return [self.data(u) for u, d in self.g._pred[key].items() if d["kind"] == RELATED]
+        return [self.data(u) for u, d in predecessors(self.g)[key].items() if d["kind"] == RELATED]
 
     def provider_of(self, key: str) -> Provider | None:
-        for v, d in self.g._succ[key].items():
+        for v, d in successors(self.g)[key].items():
             if d["kind"] == PUBLISHED_BY:
                 return self.data(v)
         return None
 
     def topics_of(self, key: str) -> list[Topic]:
-        return [self.data(v) for v, d in self.g._succ[key].items() if d["kind"] == TAGGED]
+        return [self.data(v) for v, d in successors(self.g)[key].items() if d["kind"] == TAGGED]
 
     def article_count(self, key: str) -> int:
         """Articles linked to a provider or topic node."""
-        return len(self.g._pred[key])
+        return len(predecessors(self.g)[key])
 
     def members(self, key: str) -> list[str]:
         """Article keys linked to a provider or topic node."""
-        return list(self.g._pred[key])
+        return list(predecessors(self.g)[key])
 
     # -- listings ---------------------------------------------------------------
     def nodes_of_kind(self, kind: str) -> list[str]:
-        ck = ("kind", kind)
-        if ck not in self._cache:
-            self._cache[ck] = [n for n, k in self.g.nodes(data="kind") if k == kind]
-        return self._cache[ck]
+        kinds = self.derived.kinds
+        if kind not in kinds:
+            kinds[kind] = [n for n, k in self.g.nodes(data="kind") if k == kind]
+        return kinds[kind]
 
     def article_keys(self) -> list[str]:
         return self.nodes_of_kind(ARTICLE)
@@ -259,12 +200,12 @@ class LinkGraph:
             yield self.data(k)
 
     def stats(self) -> Stats:
-        if "stats" not in self._cache:
+        if self.derived.stats is None:
             arts = self.article_keys()
             stubs = sum(1 for k in arts if self.data(k).is_stub)
             rel = sum(1 for _, _, k in self.g.edges(data="kind") if k == RELATED)
             errors = sum(1 for i in self.issues if i.severity == "error")
-            self._cache["stats"] = Stats(
+            self.derived.stats = Stats(
                 version=self.version,
                 articles=len(arts),
                 documents=len(arts) - stubs,
@@ -276,7 +217,7 @@ class LinkGraph:
                 load_warnings=len(self.issues) - errors,
                 files=self.files,
             )
-        s = self._cache["stats"]
+        s = self.derived.stats
         if s.version != self.version:  # counted before the version was renumbered
-            s = self._cache["stats"] = replace(s, version=self.version)
+            s = self.derived.stats = replace(s, version=self.version)
         return s

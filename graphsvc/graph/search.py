@@ -1,28 +1,11 @@
 """Ranked full-text search over articles: a tantivy index beside the graph.
 
-One in-memory tantivy index holds, per article, five text fields: ``title``,
-``excerpt``, ``body`` (HTML tags dropped, entities unescaped), ``provider`` (name and
-domain) and ``topics``, and ``rid``, a u64 fast field naming the written document
-(:meth:`SearchIndex._lut` maps it to the graph's column rows). Text is put in NFKC form
-first (no-break spaces become spaces, ligatures and full-width letters plain letters),
-entities unescaped and curly quotes made straight (:func:`fold`, in Python); one
-analyzer, registered as :data:`ANALYZER` and used for the index and for query words
-alike, splits on what is not a letter or digit and folds case and accents
-(``Filter.lowercase`` and ``Filter.ascii_fold``: ``Pokémon`` = ``pokemon``). Ranking is
-tantivy's BM25 per field, summed over the fields a word is in, each field boosted by its
-weight (:data:`WEIGHTS`).
-
-Query syntax (:func:`parse`): words in any order (all must match), ``"a phrase"`` in
-quotes (the words next to each other in one field), ``prefix*``, and ``-word`` to
-exclude. Anything else is taken as text: the query is built from tantivy ``Query``
-objects, never parsed by tantivy, so it never fails to parse. A prefix becomes the
-words of the index that start with it (``Searcher.terms_with_prefix``, up to
-:data:`PREFIX_TERMS` per field, each ranked by BM25); past that, a regex query
-(``prefix.*``), which scores every match of a field alike. A query with more than
-:data:`MAX_PREFIXES` prefixes, or a prefix that starts more than
-:data:`MAX_PREFIX_WORDS` words of a field, is refused (:class:`TooBroad`) before any
-matching: each prefix is looked up and expanded in every field. :func:`fts_query` writes
-the same query as an FTS5 expression, for the benchmarks' SQLite baselines.
+One in-memory tantivy index holds each article's text (the fields, the fold and the
+analyzer are :mod:`~graphsvc.graph.search_text`'s), and ``rid``, a u64 fast field
+naming the written document (:meth:`SearchIndex._lut` maps it to the graph's column
+rows). Ranking is tantivy's BM25 per field, summed over the fields a word is in, each
+field boosted by its weight (:data:`~graphsvc.graph.search_text.WEIGHTS`). A query is
+built by :mod:`~graphsvc.graph.search_query`.
 
 Top-k (:meth:`SearchIndex.top`) lets tantivy skip what cannot reach the best k
 (block-max WAND on a one-word query) and never counts unless asked; every hit
@@ -52,43 +35,29 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 import threading
 import time
-import unicodedata
 import weakref
 from dataclasses import dataclass
 
 import tantivy
-from tantivy import Occur, Query
+from tantivy import Query
 
-from ..errors import GraphError
-from .model import Article, LinkGraph
+from .model import LinkGraph
+from .search_query import build_query, parse
+from .search_text import (
+    ANALYZER,
+    RID,
+    SCHEMA,
+    SNIPPET_CHARS,
+    SNIPPET_FIELDS,
+    analyzer,
+    article_row,
+    document,
+)
 
 log = logging.getLogger("graphsvc")
 
-COLUMNS = ("title", "excerpt", "body", "provider", "topics")
-#: BM25 weight (tantivy boost) of each field, in COLUMNS order: a word in the title
-#: counts most.
-WEIGHTS = (10.0, 4.0, 1.0, 3.0, 5.0)
-#: Where a snippet may come from, in order of preference when two match as well.
-SNIPPET_FIELDS = ("excerpt", "body", "title")
-#: A snippet's length in bytes of text (about FTS5's 24 tokens).
-SNIPPET_CHARS = 160
-MAX_QUERY = 1000
-#: The analyzer of every text field and of query words: words are runs of letters and
-#: digits, case and accents folded.
-ANALYZER = "graphsvc_fold"
-#: The u64 fast field naming each written document (never reused).
-RID = "rid"
-#: A prefix matches up to this many words of a field one by one (each ranked by BM25);
-#: past that, a regex query (every match scores the field's weight).
-PREFIX_TERMS = 64
-#: Most prefix terms (``word*``, excluded ones too) in one query: each is looked up in
-#: every field and expanded to the words it starts (400 ``a*`` took ~2 s of CPU).
-MAX_PREFIXES = 16
-#: Most words of the index one prefix may expand to in one field.
-MAX_PREFIX_WORDS = 1000
 #: Build the index anew (a compaction) when the deletes since the last build pass this
 #: share of it, and at least COMPACT_MIN.
 COMPACT_RATIO = 0.25
@@ -98,51 +67,6 @@ COMPACT_MIN = 100
 NOTE_WAIT = 2.0
 #: The writer's memory budget (tantivy flushes a segment when it is full).
 WRITER_HEAP = 128_000_000
-
-_TAG = re.compile(r"<[^>]*>")
-_QUOTES = str.maketrans(
-    {
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201a": "'",
-        "\u201b": "'",
-        "\u2032": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u201e": '"',
-        "\u201f": '"',
-        "\u2033": '"',
-        "\u00ab": '"',
-        "\u00bb": '"',
-    }
-)
-
-
-def fold(text: str | None) -> str:
-    """Text as indexed and queried: entities unescaped, NFKC, straight quotes."""
-    if not text:
-        return ""
-    return unicodedata.normalize("NFKC", html.unescape(text)).translate(_QUOTES)
-
-
-def body_text(body: str | None) -> str:
-    """A body's words: tags dropped (as spaces), entities unescaped."""
-    if not body:
-        return ""
-    return fold(_TAG.sub(" ", body))
-
-
-def article_row(a: Article) -> tuple[str, str, str, str, str]:
-    prov = ""
-    if a.provider is not None:
-        prov = " ".join(x for x in (a.provider.name, a.provider.domain) if x)
-    return (
-        fold(a.title),
-        fold(a.excerpt),
-        body_text(a.body),
-        fold(prov),
-        fold(" ; ".join(a.topics)),
-    )
 
 
 class IndexBuilding(RuntimeError):
@@ -154,75 +78,6 @@ class IndexBuilding(RuntimeError):
             "per million articles, once per start); try again shortly"
         )
         self.seconds = seconds
-
-
-class QueryError(ValueError):
-    pass
-
-
-class TooBroad(GraphError):
-    """A search refused by a limit on its prefixes (before any matching): the message
-    and ``extensions`` name the limit, as every refused limit does."""
-
-    def __init__(self, limit: str, maximum: int, detail: str):
-        super().__init__(f"search refused by the limit {limit}={maximum}: {detail}")
-        self.extensions = {"code": "LIMIT_EXCEEDED", "limit": limit, "max": maximum}
-
-
-_TERM = re.compile(r'(-?)"([^"]*)"?|(\S+)')
-
-
-@dataclass(frozen=True, slots=True)
-class Term:
-    """One word or phrase of a query (folded text), a prefix when ``prefix``."""
-
-    text: str
-    prefix: bool = False
-
-
-def parse(text: str) -> tuple[list[Term], list[Term]]:
-    """The user's query as the terms that must match and those that must not.
-
-    A word or a quoted phrase is a term (its punctuation is the analyzer's business,
-    never syntax); a trailing ``*`` makes a prefix; a leading ``-`` excludes. Terms
-    without a letter or digit are dropped.
-    """
-    if len(text) > MAX_QUERY:
-        raise QueryError(f"a search query is at most {MAX_QUERY} characters (got {len(text)})")
-    include: list[Term] = []
-    exclude: list[Term] = []
-    for m in _TERM.finditer(fold(text)):
-        neg, phrase, word = m.group(1), m.group(2), m.group(3)
-        prefix = False
-        if word is not None:
-            if word.startswith("-") and len(word) > 1:
-                neg, word = "-", word[1:]
-            prefix = word.endswith("*")
-            phrase = word.rstrip("*")
-        if not _has_word(phrase):
-            continue
-        (exclude if neg else include).append(Term(phrase, prefix))
-    return include, exclude
-
-
-def fts_query(text: str) -> str | None:
-    """The user's query as an FTS5 expression (the benchmarks' SQLite baselines); None
-    when it has no words. Every term becomes an FTS5 string, so it is never syntax."""
-    include, exclude = parse(text)
-    if not include:
-        return None
-
-    def fts(t: Term) -> str:
-        return '"' + t.text.replace('"', '""') + '"' + (" *" if t.prefix else "")
-
-    expr = " AND ".join(fts(t) for t in include)
-    for t in exclude:
-        expr = f"({expr}) NOT {fts(t)}"
-    return expr
-
-
-def _has_word(s: str) -> bool:
-    return any(unicodedata.category(c)[0] in "LN" for c in s)
 
 
 @dataclass(slots=True)
@@ -265,129 +120,6 @@ class ScoreMap:
             return default
         v = float(self.by_row[r])
         return default if v != v else v
-
-
-# -- the tantivy side ----------------------------------------------------------------------
-def analyzer() -> tantivy.TextAnalyzer:
-    """Words (runs of letters and digits), lower case, accents folded to ASCII."""
-    return (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        .filter(tantivy.Filter.lowercase())
-        .filter(tantivy.Filter.ascii_fold())
-        .build()
-    )
-
-
-def _schema() -> tantivy.Schema:
-    b = tantivy.SchemaBuilder()
-    for name in COLUMNS:  # stored: the fields snippets come from
-        b.add_text_field(name, stored=name in SNIPPET_FIELDS, tokenizer_name=ANALYZER)
-    b.add_unsigned_field(RID, indexed=True, fast=True)
-    return b.build()
-
-
-SCHEMA = _schema()
-_BOOST = dict(zip(COLUMNS, WEIGHTS, strict=True))
-_local = threading.local()  # an analyzer per thread for query words
-
-
-def words(text: str) -> list[str]:
-    """``text`` as the index's tokens (the analyzer the index uses)."""
-    a = getattr(_local, "analyzer", None)
-    if a is None:
-        a = _local.analyzer = analyzer()
-    return a.analyze(text)
-
-
-def _document(rid: int, row: tuple[str, ...]) -> tantivy.Document:
-    d = tantivy.Document()
-    for name, text in zip(COLUMNS, row, strict=True):
-        if text:
-            d.add_text(name, text)
-    d.add_unsigned(RID, rid)
-    return d
-
-
-def _any(queries: list) -> object:
-    if len(queries) == 1:
-        return queries[0]
-    return Query.boolean_query([(Occur.Should, q) for q in queries])
-
-
-def _field_query(searcher, field: str, tokens: list[str], prefix: bool):
-    """One term in one field: a word, a phrase, or their prefix form; None: no match."""
-    if not prefix:
-        if len(tokens) == 1:
-            return Query.term_query(SCHEMA, field, tokens[0])
-        return Query.phrase_query(SCHEMA, field, tokens)
-    *head, last = tokens
-    found = searcher.terms_with_prefix(field, last, limit=MAX_PREFIX_WORDS + 1)
-    if not found:
-        return None
-    if len(found) > MAX_PREFIX_WORDS:
-        raise TooBroad(
-            "search-prefix-words",
-            MAX_PREFIX_WORDS,
-            f"{last}* starts more than {MAX_PREFIX_WORDS} words of the {field} field; "
-            "write more of the word",
-        )
-    if len(found) > PREFIX_TERMS:
-        # Every word with the prefix (tokens are letters and digits: no regex syntax);
-        # not phrase_prefix_query, which stops at 50 of them.
-        if head:
-            return Query.regex_phrase_query(SCHEMA, field, [*head, last + ".*"])
-        return Query.regex_query(SCHEMA, field, last + ".*")
-    words_ = sorted(w for w, _ in found)  # the same clauses in the same order every time
-    if head:
-        return _any([Query.phrase_query(SCHEMA, field, [*head, w]) for w in words_])
-    return _any([Query.term_query(SCHEMA, field, w) for w in words_])
-
-
-def _term_query(searcher, term: Term, fields=COLUMNS, boost: bool = True):
-    """A term in any of ``fields`` (scores summed over them), or None: it matches
-    nothing."""
-    tokens = words(term.text)
-    if not tokens:
-        return None
-    clauses = []
-    for f in fields:
-        q = _field_query(searcher, f, tokens, term.prefix)
-        if q is not None:
-            clauses.append(Query.boost_query(q, _BOOST[f]) if boost else q)
-    return _any(clauses) if clauses else None
-
-
-def build_query(searcher, text: str, fields=COLUMNS, negate: bool = True):
-    """The tantivy query of a user's query; None when it has no words (no hits)."""
-    include, exclude = parse(text)
-    if not include:
-        return None
-    prefixes = sum(t.prefix for t in (*include, *exclude))
-    if prefixes > MAX_PREFIXES:
-        raise TooBroad(
-            "search-prefixes",
-            MAX_PREFIXES,
-            f"the query has {prefixes} prefix terms (word*); at most {MAX_PREFIXES}",
-        )
-    must = []
-    for t in include:
-        q = _term_query(searcher, t, fields)
-        if q is None:
-            if fields is COLUMNS:
-                return Query.empty_query()  # a word no document has: nothing matches
-            continue
-        must.append(q)
-    if not must:
-        return Query.empty_query()
-    clauses = [(Occur.Must, q) for q in must]
-    if negate:
-        for t in exclude:
-            q = _term_query(searcher, t, boost=False)
-            if q is not None:
-                clauses.append((Occur.MustNot, q))
-    if len(clauses) == 1:
-        return must[0]
-    return Query.boolean_query(clauses)
 
 
 class _Tantivy:
@@ -440,7 +172,7 @@ class _Tantivy:
             self.next += 1
             self.rowid[key] = rid
             self.key_of[rid] = key
-            writer.add_document(_document(rid, row))
+            writer.add_document(document(rid, row))
         writer.commit()
         self.index.reload()
         self.searcher = self.index.searcher()
@@ -722,8 +454,8 @@ class SearchIndex:
         """rowid -> row of ``lg``'s columns (-1: not an article of ``lg``), per state."""
         import numpy as np
 
-        ck = ("search.lut", id(self), self._state)
-        got = lg._cache.get(ck)
+        ck = (id(self), self._state)
+        got = lg.derived.search_rows.get(ck)
         # Per columns object too: two threads' first columns(lg) may build two (one
         # derived from the lineage's base, one from scratch) that number rows apart.
         if got is not None and got[0]() is cols:
@@ -734,7 +466,7 @@ class SearchIndex:
             r = row.get(key)
             if r is not None:
                 lut[rid] = r
-        lg._cache[ck] = (weakref.ref(cols), lut)  # not keeping a dropped Columns alive
+        lg.derived.search_rows[ck] = (weakref.ref(cols), lut)  # not keeping a dropped Columns alive
         return lut
 
     def snippets(self, text: str, keys: list[str]) -> dict[str, tuple[str, str]]:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ..errors import BoundError, check_bound
+from .adjacency import node_attrs, predecessors, successors
 from .model import EDGE_KINDS, PROVIDER, RELATED, TOPIC, LinkGraph
 
 HUB_KINDS = frozenset((PROVIDER, TOPIC))
@@ -24,7 +25,7 @@ class Subgraph:
 
 
 def _steps(lg: LinkGraph, direction: str):
-    succ, pred = lg.g._succ, lg.g._pred
+    succ, pred = successors(lg.g), predecessors(lg.g)
     if direction == OUT:
         return (succ,)
     if direction == IN:
@@ -76,7 +77,7 @@ def neighborhood(
             dist[c] = 0
     truncated = len(dist) < len(set(centres))
     frontier = list(dist)
-    nodes, pred = lg.g._node, lg.g._pred
+    nodes, pred = node_attrs(lg.g), predecessors(lg.g)
     d = 0
     while frontier and d < depth and not truncated:
         d += 1
@@ -103,7 +104,7 @@ def neighborhood(
             if truncated:
                 break
         frontier = nxt
-    succ = lg.g._succ
+    succ = successors(lg.g)
     edges = [
         (u, v, a["kind"], a.get("rank"))
         for u in dist

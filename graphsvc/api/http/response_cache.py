@@ -18,6 +18,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .. import fastpath, memo, transport
 from .request_state import RequestState
 
+#: The key of a graph version's answers in ``lg.derived`` (see :meth:`ResponseCache._cache`).
+RESPONSES = "responses"
+
 
 class ResponseCache:
     """ASGI wrapper of the GraphQL endpoint that replays identical large answers to
@@ -36,10 +39,7 @@ class ResponseCache:
         self.min_bytes = min_bytes
 
     def _cache(self, lg) -> memo.ByteLRU:
-        c = lg._cache.get("responses")
-        if c is None:
-            c = lg._cache["responses"] = memo.ByteLRU(self.max_bytes)
-        return c
+        return lg.derived.extra(RESPONSES, lambda: memo.ByteLRU(self.max_bytes))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         lg = self.store.current
