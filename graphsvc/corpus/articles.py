@@ -56,6 +56,20 @@ def input_name(i: int, many: bool, the: bool = False) -> str:
     return f"input {i + 1}" if many else ("the input" if the else "input")
 
 
+def existing_article(lg, rec: ArticleRecord, where: str) -> str | None:
+    """The key of the article (not a stub) that ``rec``'s URLs name in ``lg``, or None
+    when they name none; an upsert describes one article, so URLs that name two are
+    refused."""
+    keys = {k for u in rec.urls.values() if (k := lg.resolve(u)) is not None}
+    docs = sorted(k for k in keys if not lg.data(k).is_stub)
+    if len(docs) > 1:
+        raise WriteRefused(
+            f"the URLs of {where} name {len(docs)} different articles "
+            f"({', '.join(docs)}); an upsert describes one article"
+        )
+    return docs[0] if docs else None
+
+
 def _clean(message: str) -> str:
     for tail in ("; kept in extra", "; skipped"):
         message = message.removesuffix(tail)

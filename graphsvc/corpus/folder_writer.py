@@ -26,7 +26,7 @@ from ..files.write import atomic_delete, atomic_write
 from ..graph.urls import canonical_url
 from ..records import parse_bytes
 from ..records.article import ArticleRecord, LoadIssue
-from .articles import Articles, as_file, check_batch, input_name, new_file_name
+from .articles import Articles, as_file, check_batch, existing_article, input_name, new_file_name
 from .articles import prepare_with_issues as prepare
 from .changes import Change, WriteResult, Written
 from .corpus import Corpus
@@ -99,21 +99,15 @@ class FolderWriter:
         claimed: dict[str, int] = {}  # existing article key -> input index
         for i, (data, rec, issues) in enumerate(prepared):
             where = input_name(i, many, the=True)
-            keys = {k for u in rec.urls.values() if (k := lg.resolve(u)) is not None}
-            docs = sorted(k for k in keys if not lg.data(k).is_stub)
-            if len(docs) > 1:
-                raise WriteRefused(
-                    f"the URLs of {where} name {len(docs)} different articles "
-                    f"({', '.join(docs)}); an upsert describes one article"
-                )
-            if docs:
-                j = claimed.setdefault(docs[0], i)
+            doc = existing_article(lg, rec, where)
+            if doc is not None:
+                j = claimed.setdefault(doc, i)
                 if j != i:
                     raise WriteRefused(
-                        f"inputs {j + 1} and {i + 1} describe the same article ({docs[0]}); "
+                        f"inputs {j + 1} and {i + 1} describe the same article ({doc}); "
                         "send it once"
                     )
-                rels, created = list(lg.data(docs[0]).sources), False
+                rels, created = list(lg.data(doc).sources), False
             else:
                 rels, created = [self._free_name(rec, writes)], True
             for rel in rels:

@@ -24,7 +24,14 @@ from ..errors import Rewound, StoreUnavailable, UnknownURL, VersionConflict, Wri
 from ..graph.model import LinkGraph
 from ..graph.urls import canonical_url
 from ..store.pg import WRITE_TIMEOUT, PgStore, Timeouts, abort_after, article_urls, outcome
-from .articles import Articles, check_batch, input_name, new_file_name, prepare_article
+from .articles import (
+    Articles,
+    check_batch,
+    existing_article,
+    input_name,
+    new_file_name,
+    prepare_article,
+)
 from .changes import Change, WriteResult, Written
 from .corpus import Corpus
 
@@ -222,17 +229,11 @@ class PostgresWriter:
 def _plan(txn, lg, i: int, data: bytes, rec, many: bool, expected, claimed: dict):
     """Write input ``i`` in ``txn``: (record, paths, created)."""
     where = input_name(i, many, the=True)
-    keys = {k for u in rec.urls.values() if (k := lg.resolve(u)) is not None}
-    docs = sorted(k for k in keys if not lg.data(k).is_stub)
-    if len(docs) > 1:
-        raise WriteRefused(
-            f"the URLs of {where} name {len(docs)} different articles "
-            f"({', '.join(docs)}); an upsert describes one article"
-        )
+    doc = existing_article(lg, rec, where)
     urls = set(article_urls(rec))
     local: list[str] = []
-    if docs:
-        art = lg.data(docs[0])
+    if doc is not None:
+        art = lg.data(doc)
         urls.update(canonical_url(a) for a in art.aliases)
         local = list(art.sources)
     found = txn.files_for(urls)
