@@ -43,6 +43,20 @@ def progress_bar(what: str, total: int | None) -> Iterator[Callable[[int], None]
         yield lambda n: bar.advance(task, n)
 
 
+def load_with_progress(corpus):
+    """``corpus.load()``, with a progress bar on a terminal once the source says how many
+    files there are (200 or more); returns what the load returns."""
+    tty = sys.stderr.isatty()
+    with contextlib.ExitStack() as stack:
+        advance = [lambda n: None]
+
+        def on_files(n: int) -> None:
+            if tty and n >= 200:
+                advance[0] = stack.enter_context(progress_bar("loading", n))
+
+        return corpus.load(on_files=on_files, progress=lambda n: advance[0](n))
+
+
 def load_corpus_object(
     folder: Path,
     config: Config,
@@ -60,14 +74,7 @@ def load_corpus_object(
             folder, load=False, cache=config.cache, cache_dir=config.snapshots(), keep_state=live
         )
     tty = sys.stderr.isatty()
-    with contextlib.ExitStack() as stack:
-        advance = [lambda n: None]
-
-        def on_files(n: int) -> None:
-            if tty and n >= 200:
-                advance[0] = stack.enter_context(progress_bar("loading", n))
-
-        loaded = corpus.load(on_files=on_files, progress=lambda n: advance[0](n))
+    loaded = load_with_progress(corpus)
     lg = loaded.graph
     s = lg.stats()
     if not quiet or tty:
@@ -147,12 +154,4 @@ def preload_shared(folder: Path, config: Config) -> None:
 
 def load_store(live) -> None:
     """Bulk-read the store into ``live``, with a progress bar on a terminal."""
-    tty = sys.stderr.isatty()
-    with contextlib.ExitStack() as stack:
-        advance = [lambda n: None]
-
-        def on_files(n: int) -> None:
-            if tty and n >= 200:
-                advance[0] = stack.enter_context(progress_bar("loading", n))
-
-        live.load(progress=lambda n: advance[0](n), on_files=on_files)
+    load_with_progress(live)
