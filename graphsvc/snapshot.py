@@ -53,16 +53,11 @@ FORMAT = 2
 _HEADER_MAX = 64 * 1024
 
 
-def cache_dir() -> Path:
-    """The snapshots' folder when the caller names none (see the module docstring)."""
-    return default_cache_dir()
-
-
 def snapshot_path(root: str | os.PathLike, folder: Path | None = None) -> Path:
     """Where the snapshot of corpus folder ``root`` lives."""
     absolute = os.path.realpath(root)
     name = hashlib.sha256(absolute.encode("utf-8", "surrogateescape")).hexdigest()[:24]
-    return (folder or cache_dir()) / f"{name}.snapshot"
+    return (folder or default_cache_dir()) / f"{name}.snapshot"
 
 
 _CODE: str | None = None

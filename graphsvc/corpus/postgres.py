@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__, snapshot
+from ..config import default_cache_dir
 from ..errors import LogPruned, Rewound
 from ..graph.store import GraphStore
 from ..store.feed import StoreDelta, StoreFeed
@@ -79,7 +80,7 @@ def store_snapshot_path(store_id: str, folder: Path | None = None) -> Path:
     """Where the snapshot of the store ``store_id`` lives. Replicas of one store on one
     machine share it: each write is atomic and each snapshot a whole version."""
     name = hashlib.sha256(f"store:{store_id}".encode()).hexdigest()[:24]
-    return (folder or snapshot.cache_dir()) / f"store-{name}.snapshot"
+    return (folder or default_cache_dir()) / f"store-{name}.snapshot"
 
 
 def store_corpus(
