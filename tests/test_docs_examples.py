@@ -10,6 +10,7 @@ A fenced block is an example when its language is one of :data:`EXAMPLE_LANGS`:
   ``<!-- example: verbatim -->`` runs the text as it stands with bash in an empty folder
   (the README's write example: issue 23 found it failing verbatim),
   ``<!-- example: server -->`` runs it with ``localhost:8000`` pointed at a seeds server,
+  ``<!-- example: article file -->`` must pass ``graphsvc validate`` without a problem,
   ``<!-- example: not run (why) -->`` is counted, and a ``graphsvc`` command in it must
   name only options its ``--help`` lists.
 
@@ -39,7 +40,7 @@ import pytest
 from .conftest import REPO, clean_env, serve
 
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
-EXAMPLE_LANGS = {"graphql", "python", "sh", "bash", "shell", "console", "js", "javascript"}
+EXAMPLE_LANGS = {"graphql", "python", "sh", "bash", "shell", "console", "js", "javascript", "yaml"}
 #: The blocks marked ``not run``: change it when you add or remove one, on purpose.
 NOT_RUN = 7
 BASE_LINE = 'BASE = "http://127.0.0.1:8000"'
@@ -114,7 +115,7 @@ def examples(kind: str) -> list[Block]:
 def test_every_example_runs_or_says_why_not():
     unmarked = [str(b) for b in examples("unmarked")]
     assert not unmarked, f"say how these run (<!-- example: ... -->): {unmarked}"
-    kinds = {"graphql", "python", "verbatim", "server", "not run"}
+    kinds = {"graphql", "python", "verbatim", "server", "article file", "not run"}
     known = sum(len(examples(k)) for k in kinds)
     total = sum(1 for b in blocks() if b.lang in EXAMPLE_LANGS and not two_commands(b))
     assert known == total, "a marker this test does not know"
@@ -125,6 +126,7 @@ def test_every_example_runs_or_says_why_not():
     assert len(not_run) == NOT_RUN, [str(b) for b in not_run]
     assert len(examples("graphql")) >= 15
     assert examples("verbatim") and examples("server") and examples("python")
+    assert examples("article file")
 
 
 @pytest.mark.parametrize("page", [p.relative_to(REPO).as_posix() for p in PAGES])
@@ -145,6 +147,21 @@ def test_python_examples_run(tmp_path):
         with serve(None, tmp=tmp_path) as server:
             code = b.body.replace(BASE_LINE, f"BASE = {server.base!r}")
             exec(compile(code, str(b), "exec"), {"__name__": "docs_example"})
+
+
+def test_article_file_examples_load_cleanly(tmp_path):
+    for i, b in enumerate(examples("article file")):
+        folder = tmp_path / f"corpus-{i}"
+        folder.mkdir()
+        (folder / "article.md").write_text(b.body)
+        run = subprocess.run(
+            [sys.executable, "-m", "graphsvc", "validate", str(folder), "--no-cache"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert run.returncode == 0, (str(b), run.stdout, run.stderr)
+        assert "1 articles with files" in run.stdout and " 0 warnings" in run.stdout, run.stdout
 
 
 def bash_env(tmp: Path) -> dict[str, str]:
