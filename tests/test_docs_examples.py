@@ -21,6 +21,7 @@ The README's first two blocks are its two commands (``tests/test_readme.py``).
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -31,11 +32,14 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import pytest
+
+from graphsvc import cli
 
 from .conftest import REPO, clean_env, serve
 
@@ -298,3 +302,40 @@ def test_unrun_commands_name_real_options():
                 )
                 checked += 1
     assert checked >= 10
+
+
+#: Options of other tools the pages mention (ruff, pg_restore, npm, mkdocs).
+OTHER_TOOLS_OPTIONS = {"--check", "--clean", "--single-transaction", "--prefix", "--strict"}
+#: Variables the test suite reads (not graphsvc: they are not settings).
+TEST_VARIABLES = {
+    "GRAPHSVC_FUZZ_EXAMPLES",
+    "GRAPHSVC_FUZZ_SEED",
+    "GRAPHSVC_GRAPHQL_HTTP_AUDIT",
+    "GRAPHSVC_REQUIRE_BROWSER",
+    "GRAPHSVC_UPDATE_DOCS",
+}
+
+
+def all_options(parser: argparse.ArgumentParser) -> Iterator[str]:
+    """Every option string of a parser and of its sub-commands' parsers."""
+    for action in parser._actions:
+        yield from action.option_strings
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from all_options(sub)
+
+
+def test_named_options_and_variables_exist():
+    """Every ``--option`` the pages name in code is one graphsvc's commands take, and
+    every ``GRAPHSVC_*`` variable is in the generated configuration table."""
+    known = set(all_options(cli.parser()))
+    table = (REPO / "docs" / "configuration.md").read_text()
+    text = "\n".join(p.read_text() for p in PAGES if p.name != "configuration.md")
+    code = " ".join(re.findall(r"`([^`\n]+)`", text))
+    options = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*[a-z]", code)) - OTHER_TOOLS_OPTIONS
+    assert len(options) > 30
+    unknown = sorted(options - known)
+    assert not unknown, f"options no graphsvc command takes: {unknown}"
+    variables = set(re.findall(r"GRAPHSVC_[A-Z][A-Z_]*[A-Z]", text)) - TEST_VARIABLES
+    missing = sorted(v for v in variables if f"`{v}`" not in table)
+    assert not missing, f"variables not in docs/configuration.md: {missing}"
