@@ -32,7 +32,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import REPO, clean_env, free_port
+from ..conftest import REPO, clean_env, free_port
 
 CHROMIUM = os.environ.get("GRAPHSVC_CHROMIUM", "/usr/bin/chromium")
 ARGS = [  # tests/test_browser.py's, with WebGL on SwiftShader for the map (its gl_browser)
