@@ -217,7 +217,7 @@ def test_pages_say_what_is_missing_without_the_build(tmp_path):
         folder = write_news(tmp_path / "corpus")
         with serve(folder, tmp=tmp_path, env={"GRAPHSVC_GRAPHIQL_ASSETS": ""}) as s:
             r = s.client.get("/map", params={"url": CENTRE})
-            assert r.status_code == 503
+            assert r.status_code == 200  # an install told to skip the build: not a 5xx
             assert "npm not found on PATH" in r.text and graphiql.FIX in html.unescape(r.text)
             assert "/map/static?url=" in r.text
             g = s.client.get("/graphql", headers={"accept": "text/html"})
