@@ -306,13 +306,14 @@ def test_unrun_commands_name_real_options():
 
 #: Options of other tools the pages mention (ruff, pg_restore, npm, mkdocs).
 OTHER_TOOLS_OPTIONS = {"--check", "--clean", "--single-transaction", "--prefix", "--strict"}
-#: Variables the test suite reads (not graphsvc: they are not settings).
+#: Variables the test suite or the build reads (not graphsvc: they are not settings).
 TEST_VARIABLES = {
     "GRAPHSVC_FUZZ_EXAMPLES",
     "GRAPHSVC_FUZZ_SEED",
     "GRAPHSVC_GRAPHQL_HTTP_AUDIT",
     "GRAPHSVC_REQUIRE_BROWSER",
     "GRAPHSVC_UPDATE_DOCS",
+    "GRAPHSVC_SKIP_JS_BUILD",  # read by hatch_build.py at install time, not a setting
 }
 
 
