@@ -13,7 +13,7 @@ from graphsvc.api.memo import ENTRY_BYTES, ByteLRU
 from graphsvc.files import FolderRecords
 from graphsvc.generate import generate_records
 from graphsvc.graph import build_graph
-from graphsvc.graph.store import GraphStore
+from graphsvc.graph.current import GraphStore
 
 from .conftest import serve
 

@@ -2,7 +2,7 @@
 
 :class:`Corpus` is the one object a server holds for its articles, whatever holds them
 (a :class:`~graphsvc.corpus.source.Source`: a folder or a PostgreSQL store). It owns
-the served graph (in a :class:`~graphsvc.graph.store.GraphStore`), the delta state it
+the served graph (in a :class:`~graphsvc.graph.current.GraphStore`), the delta state it
 is made with, its snapshot and the listeners of its versions. Every change, whatever
 its source, goes through :meth:`Corpus.apply`: the next version is made copy-on-write
 from the current one and swapped in whole, so a reader holding a version never sees
@@ -25,8 +25,8 @@ from typing import Any
 from ..files import FolderRecords
 from ..files.loader import paused_gc
 from ..graph import LinkGraph, build_graph
+from ..graph.current import GraphStore
 from ..graph.delta import GraphState
-from ..graph.store import GraphStore
 from ..records.article import ArticleRecord, LoadIssue
 from .articles import Articles
 from .changes import Change, Loaded, WriteResult, diff

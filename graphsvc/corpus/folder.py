@@ -30,7 +30,7 @@ from ..files import fs, journal, load_corpus, read_file
 from ..files.loader import READ_FAILED, list_folder, paused_gc
 from ..files.watch import poll_interval_ms
 from ..files.write import TMP_SUFFIX
-from ..graph.store import GraphStore
+from ..graph.current import GraphStore
 from ..records.article import ArticleRecord, LoadIssue
 from .articles import Articles
 from .changes import Change, Loaded, WriteResult

@@ -44,7 +44,7 @@ from typing import Any
 from .. import __version__, snapshot
 from ..config import default_cache_dir
 from ..errors import LogPruned, Rewound
-from ..graph.store import GraphStore
+from ..graph.current import GraphStore
 from ..store.feed import StoreDelta, StoreFeed
 from ..store.pg import SCHEMA_VERSION, WRITE_TIMEOUT, PgStore
 from .articles import Articles

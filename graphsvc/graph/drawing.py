@@ -166,17 +166,3 @@ def hub_chain(
         if not frontier:
             break
     return None
-
-
-def chain_edges(lg: LinkGraph, path: list[str]) -> list[tuple[str, str, str, int | None]]:
-    """The edges along a chain of :func:`hub_chain`, each as stored (source, target,
-    kind, rank): related links, and the article → hub edge at a hub end."""
-    g = lg.g
-    out = []
-    for u, v in zip(path, path[1:], strict=False):
-        s, t = (u, v) if g.has_edge(u, v) else (v, u)
-        if g.has_edge(u, v) and g.has_edge(v, u) and g.edges[u, v]["kind"] != RELATED:
-            s, t = v, u
-        e = g.edges[s, t]
-        out.append((s, t, e["kind"], e.get("rank")))
-    return out
