@@ -14,7 +14,7 @@ the file's ``related:`` list), PUBLISHED_BY (article -> provider) and TAGGED
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -88,7 +88,7 @@ class LinkGraph:
     def __init__(
         self,
         g: nx.DiGraph,
-        aliases: dict[str, str],
+        aliases: Mapping[str, str],
         issues: list[LoadIssue],
         *,
         files: int = 0,
