@@ -114,7 +114,7 @@ def build_graph(corpus: FolderRecords, version: int = 1) -> LinkGraph:
     files, dups = _files_by_article(docs, uf, canon)
     stubs = _stub_items(files, uf, canon)
 
-    g = nx.DiGraph()
+    g: nx.DiGraph[str] = nx.DiGraph()
     key_of_root: dict[str, str] = {}
     for stub, groups in ((False, files), (True, stubs)):
         for root, group in groups.items():

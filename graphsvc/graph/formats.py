@@ -160,7 +160,7 @@ def to_networkx(
     graph comes in node-key order, each node's out-edges in stored order (a live graph's
     node table is a hash-ordered map, whose order differs between processes).
     """
-    out = nx.DiGraph(name="graphsvc", version=lg.version)
+    out: nx.DiGraph[str] = nx.DiGraph(name="graphsvc", version=lg.version)
     edges: Iterable[tuple[str, str, str, int | None]]
     if sub is None:
         keys = sorted(lg.g)
@@ -232,7 +232,7 @@ def xml_safe(g: nx.DiGraph) -> nx.DiGraph:
         bad(v) for *_, a in g.edges(data=True) for v in a.values()
     ):
         return g
-    out = nx.DiGraph(**clean(g.graph))
+    out: nx.DiGraph[str] = nx.DiGraph(**clean(g.graph))
     ids = {n: _xml_escape(n) if isinstance(n, str) else n for n in g}
     out.add_nodes_from((ids[n], clean(a)) for n, a in g.nodes(data=True))
     out.add_edges_from((ids[u], ids[v], clean(a)) for u, v, a in g.edges(data=True))
@@ -252,7 +252,7 @@ class _Gexf13Writer(GEXFWriter):
     and the graph's attributes go into ``<meta><description>`` instead.
     """
 
-    def add_graph(self, G: nx.DiGraph) -> None:
+    def add_graph(self, G: nx.Graph) -> None:
         super().add_graph(G)
         for attr in ("xmlns:xsi", "xsi:schemaLocation"):
             self.xml.attrib.pop(attr, None)

@@ -203,7 +203,8 @@ class LinkGraph:
         if self.derived.stats is None:
             arts = self.article_keys()
             stubs = sum(1 for k in arts if self.data(k).is_stub)
-            rel = sum(1 for _, _, k in self.g.edges(data="kind") if k == RELATED)
+            # default "" (not None) only so that networkx's stubs type the kinds as str
+            rel = sum(1 for _, _, k in self.g.edges(data="kind", default="") if k == RELATED)
             errors = sum(1 for i in self.issues if i.severity == "error")
             self.derived.stats = Stats(
                 version=self.version,
