@@ -32,7 +32,7 @@ from starlette.routing import Route
 from strawberry.http.ides import get_graphql_ide_html
 
 from ..graph import LinkGraph
-from ..graph import maps as gm
+from ..graph import drawing as gm
 
 CDN = "https://unpkg.com/"
 PREFIX = "/graphiql-assets/"

@@ -33,9 +33,9 @@ from starlette.staticfiles import StaticFiles
 
 from ..errors import GraphError, check_bound
 from ..graph import ARTICLE, EDGE_KINDS, PROVIDER, RELATED, LinkGraph
-from ..graph import maps as gm
+from ..graph import drawing as gm
+from ..graph.current import GraphStore
 from ..graph.layout import LAYOUTS, SPRING
-from ..graph.store import GraphStore
 from . import graphiql
 from .maps import node_label
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from graphsvc.graph.export import PALETTE
+from graphsvc.graph.formats import PALETTE
 
 from ..conftest import serve
 from ..explore_corpus import url, write_corpus
@@ -245,7 +245,7 @@ def test_gexf_schema_check_can_fail(gexf_schemas):
     """The check refuses what the GEXF 1.3 schemas refuse: networkx's own 1.3 output
     (a misspelt xsi namespace, a graph name attribute), a colour channel over 255, a
     negative size, a node without an id; and accepts ours."""
-    from graphsvc.graph import export as gx
+    from graphsvc.graph import formats as gx
 
     g = nx.DiGraph(name="graphsvc", version=1)
     g.add_node("a", kind="ARTICLE", label="A", cluster=0, pagerank=0.6, x=0.5, y=-0.5)

@@ -14,7 +14,7 @@ from graphsvc.api.app import GraphQLApp, create_app
 from graphsvc.files import FolderRecords
 from graphsvc.generate import generate_records, write_corpus
 from graphsvc.graph import build_graph
-from graphsvc.graph.store import GraphStore
+from graphsvc.graph.current import GraphStore
 
 from ..conftest import serve
 

@@ -25,7 +25,7 @@ import pytest
 from graphsvc.files import load_corpus
 from graphsvc.files.loader import list_files
 from graphsvc.graph.build import build_graph
-from graphsvc.graph.export import export_lines, to_networkx
+from graphsvc.graph.formats import export_lines, to_networkx
 from graphsvc.records import ArticleRecord, parse_bytes
 
 from ..conftest import SEEDS, SHARED_CORPUS

@@ -15,7 +15,7 @@ import xml.dom.minidom
 import networkx as nx
 import pytest
 
-from graphsvc.graph.export import export_lines, xml_safe
+from graphsvc.graph.formats import export_lines, xml_safe
 
 from ..conftest import serve
 from ..corpus import article, write

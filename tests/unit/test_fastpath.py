@@ -14,7 +14,7 @@ from graphsvc.api.memo import ENTRY_BYTES, ByteLRU
 from graphsvc.files import FolderRecords
 from graphsvc.generate import generate_records
 from graphsvc.graph import build_graph
-from graphsvc.graph.store import GraphStore
+from graphsvc.graph.current import GraphStore
 
 NEIGHBORS = """query($u: String!, $d: Int!) { neighbors(url: $u, depth: $d, limit: 2000) {
   truncated nodes { key kind label distance } edges { source target kind rank } } }"""

@@ -131,7 +131,7 @@ def test_old_versions_are_freed_by_reference_counting_alone(tmp_path):
     import gc
     import weakref
 
-    from graphsvc.graph.store import GraphStore
+    from graphsvc.graph.current import GraphStore
 
     recs = {r.path: r for r in generate_records(60, seed=6)}
     st = GraphState(str(tmp_path))

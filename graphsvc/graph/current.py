@@ -42,7 +42,7 @@ class GraphStore:
     def ready(self) -> bool:
         return self.current is not None
 
-    def swap(self, graph: LinkGraph) -> None:
+    def swap(self, graph: LinkGraph | None) -> None:
         old, self.current = self.current, graph
         if old is not None and old is not graph:
             release(old)

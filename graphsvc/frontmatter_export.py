@@ -37,17 +37,19 @@ def export_frontmatter(corpus: FolderRecords, dest: str | os.PathLike) -> Export
             raise FileExistsError(f"{dest} is not empty; export writes to an empty folder")
     report = ExportReport(skipped=corpus.files - len(corpus.records))
     for rec in corpus.records:
+        rel = rec.path
+        assert rel is not None, "a file's record has its path"
         data = render(record_mapping(rec), rec.body).encode("utf-8")
-        again, _ = parse_bytes(data, rec.path)
+        again, _ = parse_bytes(data, rel)
         if again != rec:
-            report.mismatches.append(rec.path)
+            report.mismatches.append(rel)
         # Only below dest's real path: a symlink planted in it meanwhile is refused,
         # never followed (graphsvc.files.fs); the other files are still written.
-        path = os.path.join(dest, rec.path)
+        path = os.path.join(dest, rel)
         try:
             atomic_write(path, data, sync=False, root=dest, create_dirs=True)
         except Unsafe as e:
-            report.refused.append(f"{rec.path}: {e.strerror} ({e.filename})")
+            report.refused.append(f"{rel}: {e.strerror} ({e.filename})")
             continue
         report.files += 1
     os.sync()  # one flush for the whole export instead of two fsyncs per file

@@ -29,7 +29,7 @@ by networkx's writer with two corrections that make it valid by the GEXF 1.3 sch
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date
 from xml.sax.saxutils import escape, quoteattr
 
@@ -100,7 +100,7 @@ PALETTE = (
     "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948",
     "#b07aa1", "#ff9da7", "#9c755f", "#86bcb6", "#d37295", "#8cd17d",
 )  # fmt: skip
-HUB_COLOURS = {"PROVIDER": "#3b3b3b", "TOPIC": "#c99a00"}
+HUB_COLOURS: dict[str | None, str] = {"PROVIDER": "#3b3b3b", "TOPIC": "#c99a00"}
 #: viz:position is the layout's [-1, 1] square scaled to this many units (Gephi's scale).
 GEXF_SCALE = 500.0
 
@@ -160,7 +160,8 @@ def to_networkx(
     graph comes in node-key order, each node's out-edges in stored order (a live graph's
     node table is a hash-ordered map, whose order differs between processes).
     """
-    out = nx.DiGraph(name="graphsvc", version=lg.version)
+    out: nx.DiGraph[str] = nx.DiGraph(name="graphsvc", version=lg.version)
+    edges: Iterable[tuple[str, str, str, int | None]]
     if sub is None:
         keys = sorted(lg.g)
         for key in keys:
@@ -231,7 +232,7 @@ def xml_safe(g: nx.DiGraph) -> nx.DiGraph:
         bad(v) for *_, a in g.edges(data=True) for v in a.values()
     ):
         return g
-    out = nx.DiGraph(**clean(g.graph))
+    out: nx.DiGraph[str] = nx.DiGraph(**clean(g.graph))
     ids = {n: _xml_escape(n) if isinstance(n, str) else n for n in g}
     out.add_nodes_from((ids[n], clean(a)) for n, a in g.nodes(data=True))
     out.add_edges_from((ids[u], ids[v], clean(a)) for u, v, a in g.edges(data=True))
@@ -251,7 +252,7 @@ class _Gexf13Writer(GEXFWriter):
     and the graph's attributes go into ``<meta><description>`` instead.
     """
 
-    def add_graph(self, G: nx.DiGraph) -> None:
+    def add_graph(self, G: nx.Graph) -> None:
         super().add_graph(G)
         for attr in ("xmlns:xsi", "xsi:schemaLocation"):
             self.xml.attrib.pop(attr, None)
@@ -317,6 +318,7 @@ def _parts(lg: LinkGraph, sub: Subgraph | None, positions: dict | None):
 
     res = ga.result(lg)
     graph_attrs: dict = {"name": "graphsvc", "version": lg.version}
+    edges: Iterator[tuple[str, str, str, int | None]]
     if sub is None:
         keys = sorted(lg.g)
         dists = None
@@ -374,7 +376,7 @@ def _chunks(items: Iterator, render) -> Iterator[str]:
 def stream_graphml(graph_attrs: dict, nodes: Iterator, edges: Iterator) -> Iterator[str]:
     """GraphML as networkx writes it (its reader reads it back the same), a piece at a
     time: every key is declared first, then :data:`CHUNK` nodes or edges per piece."""
-    ids = {}
+    ids: dict[tuple[str, str], str] = {}
     lines = [
         "<?xml version='1.0' encoding='utf-8'?>\n",
         '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" '
@@ -417,12 +419,12 @@ def _gexf_value(v) -> str:
     return _value(v)
 
 
-def stream_gexf(graph_attrs: dict, nodes: Iterator, edges: Iterator) -> Iterator[str]:
+def stream_gexf(graph_attrs: dict, nodes: Iterable, edges: Iterator) -> Iterator[str]:
     """GEXF 1.3 as :func:`generate_gexf` writes it for :func:`add_gexf_viz`'s graph (valid
     by the GEXF 1.3 schemas), a piece at a time. Sizes follow PageRank relative to the
     top article's, so the nodes are read twice: first for that top, then to write."""
-    nodes = list(nodes)  # (key, attrs) pairs: small next to the text they become
-    top = max((a.get("pagerank", 0.0) for _, a in nodes), default=0.0) or 1.0
+    pairs = list(nodes)  # (key, attrs): small next to the text they become
+    top = max((a.get("pagerank", 0.0) for _, a in pairs), default=0.0) or 1.0
     keys = [*NODE_KEYS, ("modularity_class", int)]
     ids = {("node", name): str(i) for i, (name, _) in enumerate(keys)}
     ids.update({("edge", name): str(len(keys) + i) for i, (name, _) in enumerate(EDGE_KEYS)})
@@ -477,8 +479,8 @@ def stream_gexf(graph_attrs: dict, nodes: Iterator, edges: Iterator) -> Iterator
             out += f'        <viz:position x="{x}" y="{y}" z="0.0" />\n'
         return out + attvalues("node", viz, "        ") + "      </node>\n"
 
-    yield from _chunks(iter(nodes), node)
-    del nodes
+    yield from _chunks(iter(pairs), node)
+    del pairs
     yield "    </nodes>\n    <edges>\n"
     counter = iter(range(1 << 62))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..errors import UnknownURL, check_bound
@@ -142,6 +143,7 @@ def hub_chain(
     for _ in range(max_length):
         nxt = []
         for u in frontier:
+            steps: Iterable[str]
             if nodes[u]["kind"] != ARTICLE:  # a hub: its articles
                 steps = (a for a, e in pred[u].items() if e["kind"] in HUB_KINDS)
             else:
@@ -157,8 +159,10 @@ def hub_chain(
                 parent[v] = u
                 if v == target:
                     path = [v]
-                    while parent[path[-1]] is not None:
-                        path.append(parent[path[-1]])
+                    p = parent[v]
+                    while p is not None:
+                        path.append(p)
+                        p = parent[p]
                     return path[::-1]
                 if nodes[v]["kind"] == ARTICLE:
                     nxt.append(v)
@@ -166,17 +170,3 @@ def hub_chain(
         if not frontier:
             break
     return None
-
-
-def chain_edges(lg: LinkGraph, path: list[str]) -> list[tuple[str, str, str, int | None]]:
-    """The edges along a chain of :func:`hub_chain`, each as stored (source, target,
-    kind, rank): related links, and the article → hub edge at a hub end."""
-    g = lg.g
-    out = []
-    for u, v in zip(path, path[1:], strict=False):
-        s, t = (u, v) if g.has_edge(u, v) else (v, u)
-        if g.has_edge(u, v) and g.has_edge(v, u) and g.edges[u, v]["kind"] != RELATED:
-            s, t = v, u
-        e = g.edges[s, t]
-        out.append((s, t, e["kind"], e.get("rank")))
-    return out
