@@ -60,8 +60,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
-        following = live is not None and watch
-        if following:
+        if live is not None and watch:
             await anyio.to_thread.run_sync(live.start_watching)
         try:
             yield

@@ -47,4 +47,4 @@ class FastQuery:
         lg = graph(info)
         kinds = tuple(k.value for k in (edge_kinds or ()))
         sub = gt.neighborhood(lg, [lg.require(url)], depth, direction.value, kinds, limit)
-        return packed(lg, sub)
+        return packed(lg, sub)  # type: ignore[return-value]  # JSON is a scalar alias
