@@ -9,13 +9,16 @@ uvicorn protocol class the server runs before the app (``GuardedH11Protocol``)."
 from __future__ import annotations
 
 import asyncio
+import gc
 import re
 import sys
 import threading
+import weakref
 from pathlib import Path
 
 import httpx
 
+from graphsvc.api import memo
 from graphsvc.api.app import create_app
 from graphsvc.api.http_edge import GuardedH11Protocol
 from graphsvc.files import FolderRecords
@@ -28,10 +31,14 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "architecture.md"
 QUERY = '{ article(url: "%s") { title related { title } } }'
 
 
+def small_graph(version: int = 1):
+    recs = list(generate_records(60, seed=3))
+    return build_graph(FolderRecords(root="mem", records=recs, files=len(recs)), version=version)
+
+
 def read_walk() -> list[str]:
     """The ``graphsvc`` modules whose functions one prepared read calls, sorted."""
-    recs = list(generate_records(60, seed=3))
-    lg = build_graph(FolderRecords(root="mem", records=recs, files=len(recs)), version=1)
+    lg = small_graph()
     url = max(lg.article_keys(), key=lambda k: len(lg.related(k)))
     assert lg.related(url), "the read should follow related links"
     app = create_app(GraphStore(lg))
@@ -81,3 +88,21 @@ def test_a_read_walks_at_most_ten_modules_named_in_the_architecture_doc():
         f"docs/architecture.md's walk of one read should name exactly these modules: {walk}"
     )
     assert f"That is **{len(walk)} modules**" in DOC.read_text(encoding="utf-8")
+
+
+def test_a_per_version_cache_is_the_versions_own_and_goes_with_it():
+    """The edge finds a version's caches once (``memo.PerVersion``), not per request:
+    still in the version's own caches, and not kept alive past the version."""
+    per = memo.PerVersion("walk-test", lambda: memo.ByteLRU(10_000))
+    lg = small_graph()
+    assert per.peek(lg) is None and lg.derived.peek("walk-test") is None
+    cache = per.get(lg)
+    assert lg.derived.peek("walk-test") is cache
+    assert per.get(lg) is cache and per.peek(lg) is cache
+    newer = small_graph(version=2)
+    assert per.peek(newer) is None and per.get(newer) is not cache
+    assert per.get(lg) is cache  # the older version still has its own
+    gone = weakref.ref(cache)
+    del cache, lg
+    gc.collect()
+    assert gone() is None, "an old version's cache outlives its version"

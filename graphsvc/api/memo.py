@@ -248,24 +248,25 @@ def is_query(query: str, operation_name: str | None) -> bool:
 class PerVersion:
     """A cache of the API's kept on each graph version, in the version's own caches
     (``lg.derived.extra(owner, factory)``: a new version starts empty), and remembered
-    for the last version it was found on (by weak reference: it does not keep an old
-    version alive), so that the requests of one version do not look it up again.
+    for the last version it was found on (both by weak reference: an old version and
+    its cache go when the version goes), so that the requests of one version do not
+    look it up again. The cache must allow weak references (a :class:`ByteLRU` does).
 
     ``get(lg)`` makes it on first use; ``peek(lg)`` is None until it was made."""
 
     def __init__(self, owner: Hashable, factory: Callable[[], Any]) -> None:
         self.owner, self.factory = owner, factory
-        self._last: tuple[weakref.ref, Any] | None = None
+        self._last: tuple[weakref.ref, weakref.ref] | None = None
 
     def _remembered(self, lg) -> Any:
         last = self._last
-        return last[1] if last is not None and last[0]() is lg else None
+        return last[1]() if last is not None and last[0]() is lg else None
 
     def get(self, lg) -> Any:
         found = self._remembered(lg)
         if found is None:
             found = lg.derived.extra(self.owner, self.factory)
-            self._last = (weakref.ref(lg), found)
+            self._last = (weakref.ref(lg), weakref.ref(found))
         return found
 
     def peek(self, lg) -> Any:
@@ -273,5 +274,5 @@ class PerVersion:
         if found is None:
             found = lg.derived.peek(self.owner)
             if found is not None:
-                self._last = (weakref.ref(lg), found)
+                self._last = (weakref.ref(lg), weakref.ref(found))
         return found
