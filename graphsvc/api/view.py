@@ -8,8 +8,6 @@
 
 Prepared queries
 ----------------
-Prepared queries: POSTed queries answered without Strawberry's per-request machinery.
-
 A document is *prepared* once it has run here without an error as a query, on the
 server's loop (not ``heavy``, no ``--threads``), and its estimated cost does not depend
 on its variables (``cost.estimate_cost_and_dependence``): every check before execution
