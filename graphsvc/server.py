@@ -249,7 +249,7 @@ def _build_store(config: Config, store, assets) -> Server:
 # -- running it ------------------------------------------------------------------------
 def uvicorn_options(config: Config) -> dict:
     """uvicorn's options for ``config`` (the same in every worker process)."""
-    from .api.protocol import GuardedH11Protocol, GuardedWebSocketProtocol
+    from .api.http_edge import GuardedH11Protocol, GuardedWebSocketProtocol
 
     s = config.settings
     return dict(
