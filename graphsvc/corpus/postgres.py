@@ -1,5 +1,4 @@
-"""A PostgreSQL store as a :class:`~graphsvc.corpus.source.Source` (see README,
-"Running a fleet").
+"""A PostgreSQL store as a :class:`~graphsvc.corpus.source.Source` (see docs/fleet.md).
 
 Here, not under :mod:`graphsvc.store`, because it is the store seen from a corpus (the
 folder source's sibling); :mod:`graphsvc.store` holds the database side (tables, the

@@ -1,4 +1,4 @@
-"""PostgreSQL as the shared store of a fleet of replicas (see README, "Running a fleet").
+"""PostgreSQL as the shared store of a fleet of replicas (see docs/fleet.md).
 
 * :mod:`.pg` - tables, migrations, the change log, write transactions (:class:`PgStore`).
 * :mod:`.feed` - bulk read and follow the log (:class:`StoreFeed`), what

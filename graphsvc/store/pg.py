@@ -125,7 +125,7 @@ MIGRATIONS: dict[int, list[str]] = {
     ],
 }
 
-#: Bounds on every replica write (README, "Running a fleet": timeouts). The server ends
+#: Bounds on every replica write (docs/fleet.md: timeouts). The server ends
 #: a statement or a wait for a lock past ``statement``/``lock`` seconds and a session
 #: left idle inside a transaction past ``idle_in_transaction`` (a writer that hung holding
 #: the head row's lock, which every writer needs); :func:`abort_after` bounds the whole
@@ -367,7 +367,7 @@ class PgStore:
         except psycopg.Error as e:
             raise StoreError(
                 f"cannot set up graphsvc's tables in {self.where}: {_reason(e)} (the first "
-                "start needs a role that may create tables; see README, Running a fleet)"
+                "start needs a role that may create tables; see docs/fleet.md)"
             ) from None
 
     def _migrate(self) -> int:
