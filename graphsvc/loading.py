@@ -91,9 +91,40 @@ def load_corpus_object(
                 f"graphsvc: {loaded.reread} files changed since the snapshot, applied",
                 file=sys.stderr,
             )
-        if loaded.note and "no snapshot yet" not in loaded.note:
-            print(f"graphsvc: snapshot not used: {loaded.note}", file=sys.stderr)
+        for line in snapshot_messages(loaded.note):
+            print(f"graphsvc: {line}", file=sys.stderr)
     return corpus
+
+
+#: What the corpus's notes about a snapshot without delta state mean to the user: such
+#: a snapshot is written by `graphsvc validate` and by read-only servers.
+_STATIC_SNAPSHOT = {
+    "snapshot has no delta state (written by a read-only server)": (
+        "read the files instead: the snapshot was written by `graphsvc validate` or a read-only "
+        "server, without the change state a server following the folder needs"
+    ),
+    "files changed since a snapshot written without delta state": (
+        "read the files instead: they changed since the snapshot, which (written by `graphsvc "
+        "validate` or a read-only server) cannot take changes"
+    ),
+}
+
+
+def snapshot_messages(note: str | None) -> list[str]:
+    """The lines to print about the snapshot for a load's ``note`` (none when there was
+    nothing to use yet)."""
+    lines = []
+    for part in (note or "").split("; "):
+        part = part.strip()
+        if not part or part == "None" or "no snapshot yet" in part:
+            continue
+        if part in _STATIC_SNAPSHOT:
+            lines.append(_STATIC_SNAPSHOT[part])
+        elif part.startswith(("no snapshot written", "loading in a child process")):
+            lines.append(part)
+        else:
+            lines.append(f"snapshot not used: {part}")
+    return lines
 
 
 def load_static_graph(folder: Path, config: Config, quiet: bool = False):
@@ -101,10 +132,15 @@ def load_static_graph(folder: Path, config: Config, quiet: bool = False):
     return load_corpus_object(folder, config, quiet=quiet, live=False).graph
 
 
+def load_report(lg) -> list:
+    """``lg``'s load problems, errors first, then by path and line: the order of the
+    API's ``loadReport`` (:func:`graphsvc.api.stats.load_report`, which imports the
+    GraphQL libraries `graphsvc validate` does without)."""
+    return sorted(lg.issues, key=lambda i: (i.severity != "error", i.path, i.line or 0))
+
+
 def print_report(lg) -> int:
     """What `graphsvc validate` prints; 1 when there are errors."""
-    from .api.stats import load_report
-
     for issue in load_report(lg):
         print(issue)
     s = lg.stats()
