@@ -75,8 +75,10 @@ def _folder_parsers(sub) -> None:
     gen = _command(
         sub, "generate", "write a synthetic corpus (benchmarks, tests)", "write a synthetic corpus"
     )
-    gen.add_argument("--articles", type=int, required=True, metavar="N", help="article files")
-    gen.add_argument("--out", required=True, metavar="DIR", help="a new or empty folder")
+    gen.add_argument(
+        "--articles", type=int, required=True, metavar="N", help="how many article files (required)"
+    )
+    gen.add_argument("--out", required=True, metavar="DIR", help="a new or empty folder (required)")
     gen.add_argument(
         "--seed", type=int, default=0, metavar="N", help="same seed, same files (default: 0)"
     )
@@ -147,7 +149,7 @@ def _store_parsers(sub) -> None:
         "snapshot is older then load the store whole)",
     )
     pr.add_argument(
-        "--keep", type=int, required=True, metavar="N", help="keep the newest N versions"
+        "--keep", type=int, required=True, metavar="N", help="keep the newest N versions (required)"
     )
     pr.add_argument(
         "--min-age",
