@@ -43,18 +43,44 @@ def progress_bar(what: str, total: int | None) -> Iterator[Callable[[int], None]
         yield lambda n: bar.advance(task, n)
 
 
-def load_with_progress(corpus):
-    """``corpus.load()``, with a progress bar on a terminal once the source says how many
-    files there are (200 or more); returns what the load returns."""
-    tty = sys.stderr.isatty()
-    with contextlib.ExitStack() as stack:
-        advance = [lambda n: None]
+def load_with_progress(corpus, display=None):
+    """``corpus.load()`` showing its phases (:mod:`graphsvc.phases`) once the source says
+    there are 200 files or more: parsing (with its count), graph, then snapshot from
+    when the graph is served; returns what the load returns. ``display``: one that
+    goes on after the load (a server's indexes and search), else the load's own."""
+    from .phases import MIN_FILES, LoadDisplay
 
-        def on_files(n: int) -> None:
-            if tty and n >= 200:
-                advance[0] = stack.enter_context(progress_bar("loading", n))
+    own = display is None
+    display = display if display is not None else LoadDisplay()
+    before = corpus.store.current
+    parsed = [0, -1]  # files parsed, files to parse
 
-        return corpus.load(on_files=on_files, progress=lambda n: advance[0](n))
+    def on_files(n: int) -> None:
+        parsed[1] = n
+        if n >= MIN_FILES:
+            display.arm()
+        display.start("parsing", n)
+        if n == 0:
+            graph_phase()
+
+    def graph_phase() -> None:
+        display.start("graph")
+        display.then_when(lambda: corpus.store.current is not before, "snapshot")
+
+    def progress(n: int) -> None:
+        display.advance(n)
+        parsed[0] += n
+        if parsed[0] == parsed[1]:
+            graph_phase()
+
+    try:
+        return corpus.load(on_files=on_files, progress=progress)
+    except BaseException:
+        display.finish()
+        raise
+    finally:
+        if own:
+            display.finish()
 
 
 def load_corpus_object(
@@ -63,8 +89,10 @@ def load_corpus_object(
     quiet: bool = False,
     corpus=None,
     live: bool = True,
+    display=None,
 ):
-    """Load a corpus object (``corpus``, or a new one) with the progress bar and summary.
+    """Load a corpus object (``corpus``, or a new one) showing its phases, then the
+    summary (``display``: see :func:`load_with_progress`).
 
     The summary goes to stderr always unless ``quiet``, which keeps it for terminals."""
     from .corpus import folder_corpus
@@ -74,7 +102,7 @@ def load_corpus_object(
             folder, load=False, cache=config.cache, cache_dir=config.snapshots(), keep_state=live
         )
     tty = sys.stderr.isatty()
-    loaded = load_with_progress(corpus)
+    loaded = load_with_progress(corpus, display)
     lg = loaded.graph
     s = lg.stats()
     if not quiet or tty:
@@ -163,10 +191,10 @@ def describe(lg, seconds: float) -> None:
     )
 
 
-def preload(folder: Path, config: Config, corpus=None, live: bool = False):
-    """A server's load: the corpus with progress and summary, then a pointer to
+def preload(folder: Path, config: Config, corpus=None, live: bool = False, display=None):
+    """A server's load: the corpus with its phases and summary, then a pointer to
     ``graphsvc validate`` when there are load errors."""
-    corpus = load_corpus_object(folder, config, corpus=corpus, live=live)
+    corpus = load_corpus_object(folder, config, corpus=corpus, live=live, display=display)
     lg = corpus.graph
     if lg.stats().load_errors:
         print(

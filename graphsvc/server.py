@@ -138,18 +138,75 @@ def build_server(
     else:
         app = _app(store, config, assets=assets)
 
+    display = None if worker else _show_phases(app, store)
+
     def load() -> None:
-        if worker:
+        if display is None:
             corpus.load()
         else:
             from .loading import preload
 
-            preload(folder, config, corpus=corpus, live=live)
+            preload(folder, config, corpus=corpus, live=live, display=display)
+            _indexes_next(display, corpus.graph)
         if live and config.watch:
             corpus.start_watching()
         # None: the corpus has put the graph in the store (and may have a newer one)
 
     return Server(config, mode, app, corpus, load, _banner(config, mode, folder))
+
+
+def _show_phases(app, store):
+    """The display of a server's load phases (:mod:`graphsvc.phases`): the load shows
+    parsing, graph and snapshot; then, as the loading thread goes on, indexes (until
+    the search index starts: ``after_load``) and search, which ends the display once
+    the index (built in a thread of its own) is there."""
+    import threading
+
+    from .phases import LoadDisplay
+
+    display = LoadDisplay()
+    state = app.state.load_state
+    prepare = state.after_load
+
+    def after_load() -> None:
+        display.start("search")
+        try:
+            if prepare is not None:
+                prepare()
+        except BaseException:
+            display.finish()
+            raise
+        threading.Thread(target=_finish_when_searchable, args=(display, store), daemon=True).start()
+
+    state.after_load = after_load
+    return display
+
+
+def _finish_when_searchable(display, store) -> None:
+    """End ``display`` once the first search index of ``store`` is built, or its build
+    failed (logged by the index), or after an hour."""
+    from .graph.search import IndexBuilding, index_for
+
+    try:
+        index, lg = index_for(store), store.current
+        for _ in range(720 if lg is not None else 0):
+            try:
+                index.wait_built(lg, 5)  # returns when built, or when the build ended
+                return
+            except IndexBuilding:
+                continue
+    finally:
+        display.finish()
+
+
+def _indexes_next(display, lg) -> None:
+    """After the load: the indexes' phase (shown for a large graph, even one from its
+    snapshot)."""
+    from .phases import MIN_FILES
+
+    if lg is not None and lg.stats().files >= MIN_FILES:
+        display.arm()
+    display.start("indexes")
 
 
 def _host(config: Config) -> str:

@@ -20,7 +20,7 @@ import pytest
 
 from graphsvc.cli import parser
 
-from .conftest import SEEDS, clean_env, serve
+from .conftest import SEEDS, clean_env, free_port, serve
 from .livetools import wait_for
 
 
@@ -241,3 +241,96 @@ def test_an_existing_folder_still_loads(tmp_path):
     )
     assert r.returncode == 0, r.stderr
     assert "0 errors" in r.stdout
+
+
+# -- the phases of a load ------------------------------------------------------------------
+PHASES = ("parsing 1000 files", "graph", "snapshot", "query indexes", "search index")
+
+
+@pytest.fixture(scope="module")
+def corpus_1000(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("c1000") / "corpus"
+    r = run("generate", "--articles", "1000", "--out", str(out), "--seed", "5")
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def test_a_large_load_names_each_phase_in_plain_lines_off_a_terminal(tmp_path, corpus_1000):
+    """In CI (stderr not a terminal) each phase after parsing is a line of its own, and
+    a last line gives every phase's time."""
+    with serve(corpus_1000, tmp=tmp_path) as s:
+        wait_for(lambda: "load phases:" in s.logs(), what="phases summary", timeout=60)
+        log = s.logs()
+    at = [log.index(f"graphsvc: loading: {p}\n") for p in PHASES]
+    assert at == sorted(at), log
+    (summary,) = [x for x in log.splitlines() if "load phases:" in x]
+    for phase in ("parsing", "graph", "snapshot", "indexes", "search"):
+        assert re.search(rf"\b{phase} \d+\.\ds", summary), summary
+
+
+def test_a_small_load_shows_no_phases(tmp_path):
+    with serve(SEEDS, tmp=tmp_path) as s:
+        assert "loading:" not in s.logs() and "load phases" not in s.logs()
+
+
+def _ansi_free(raw: bytes) -> list[str]:
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw.decode("utf-8", "replace"))
+    return [seg for seg in re.split(r"[\r\n]", text) if seg.strip()]
+
+
+def test_on_a_terminal_phases_have_rows_and_access_logs_never_print_into_them(
+    tmp_path, corpus_1000
+):
+    import pty
+    import threading
+    import time
+
+    port = free_port()
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "graphsvc", "serve", str(corpus_1000), "--port", str(port)],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=clean_env(GRAPHSVC_CACHE_DIR=str(tmp_path / "cache"), COLUMNS="120", TERM="xterm"),
+        close_fds=True,
+    )
+    os.close(slave)
+    chunks: list[bytes] = []
+
+    def read() -> None:
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:  # /readyz as a load balancer asks it
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.02)
+        wait_for(lambda: b"search" in b"".join(chunks), what="search phase", timeout=60)
+        time.sleep(1)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        reader.join(5)
+        os.close(master)
+    segments = _ansi_free(b"".join(chunks))
+    rows = [s for s in segments if "━" in s]
+    for phase in ("parsing", "graph", "snapshot", "indexes", "search"):
+        assert any(s.startswith(f"graphsvc: {phase}") for s in rows), (phase, segments[-40:])
+    access = [s for s in segments if "graphsvc.access" in s]
+    assert access, segments[-40:]
+    for s in access:
+        assert "━" not in s and re.match(r"\d{4}-\d\d-\d\d ", s), s
