@@ -46,7 +46,7 @@ def build(n: int, seed: int = 1) -> LinkGraph:
 
 def previous_compute(lg: LinkGraph) -> ga.Result:
     """``analytics.compute`` as it was before (Python dicts and sorts throughout): the
-    baseline at BIG, and the reference ``tests/test_analytics.py`` checks against."""
+    baseline at BIG, and the reference ``tests/unit/test_analytics.py`` checks against."""
     g = lg.g
     keys = sorted(k for k, d in g._node.items() if d["kind"] == ARTICLE)
     index = {k: i for i, k in enumerate(keys)}

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-TEST = "tests/test_browser.py::test_big_map_renders_and_pans"
+TEST = "tests/e2e/test_browser.py::test_big_map_renders_and_pans"
 GOAL = 30.0
 
 

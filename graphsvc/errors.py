@@ -70,7 +70,7 @@ class StoreUnavailable(GraphError):
     """The store could not be reached, or the connection broke; nothing was changed
     (unless the message says the outcome of a commit is unknown)."""
 
-    extensions = {"code": "STORE_UNAVAILABLE"}
+    extensions: dict[str, object] = {"code": "STORE_UNAVAILABLE"}  # more when maybe_committed
     #: True when the connection broke during COMMIT: the outcome is unknown.
     maybe_committed = False
     #: Then: the version the write would have made (it was applied iff the store's

@@ -111,7 +111,7 @@ def build_server(
 
     ``worker``: one of ``--workers`` processes (its load prints nothing; a live one
     shares versions with the others through the journal)."""
-    from .graph.store import GraphStore
+    from .graph.current import GraphStore
 
     mode = mode or serve_mode(config)
     store = GraphStore()

@@ -1,7 +1,7 @@
 """Queries built from the live schema: one per field that can be asked without arguments
 (every argument optional), reached from ``Query`` along the shortest path whose required
 arguments are known values of the corpus served (an article's URL, a provider's domain,
-a topic's name). Used by ``tests/test_argument_free.py``."""
+a topic's name). Used by ``tests/e2e/test_argument_free.py``."""
 
 from __future__ import annotations
 

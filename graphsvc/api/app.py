@@ -30,7 +30,7 @@ from strawberry.types import ExecutionResult
 from ..config import Settings, mib
 from ..corpus import Corpus
 from ..graph import search as gs
-from ..graph.store import GraphStore
+from ..graph.current import GraphStore
 from . import (
     cost,
     fastpath,

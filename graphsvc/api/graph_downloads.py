@@ -19,7 +19,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from ..errors import BoundError, UnknownURL
 from ..graph import explore as ge
-from ..graph import export as gx
+from ..graph import formats as gx
 from ..graph.model import RELATED, LinkGraph
 from .downloads import SlotResponse, give_slot, released, take_slot
 

@@ -8,8 +8,10 @@ and the page loads them from ``/static/vendor/graphiql/``. ``graphsvc serve
 instead, at ``/graphiql-assets/<package>@<version>/<file>``; DIR is an npm prefix (or its
 ``node_modules``) holding exactly the packages and versions the page names, as
 ``npm_packages()`` lists them. Either way the files are checked against the page's
-integrity hashes when the app starts. When neither has them, the page says what is
-missing and the command that fixes it instead of a blank "Loading...".
+integrity hashes when the app starts. When neither has them (an install that skipped the
+build on purpose: a failed build fails ``pip install``), the page says what is missing
+and the command that fixes it instead of a blank "Loading...", with status 200: the URL
+is right and the GraphQL endpoint behind it works; only the browser pages are absent.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from starlette.routing import Route
 from strawberry.http.ides import get_graphql_ide_html
 
 from ..graph import LinkGraph
-from ..graph import maps as gm
+from ..graph import drawing as gm
 
 CDN = "https://unpkg.com/"
 PREFIX = "/graphiql-assets/"
@@ -148,12 +150,16 @@ def build_problem() -> str | None:
     return None
 
 
-FIX = "apt-get install -y nodejs npm && pip install ."
+FIX = "pip install ."
 
 
 def fix_hint() -> str:
     """The one command that builds the browser code, for the pages and the log."""
-    return f"install Node.js and npm, then reinstall graphsvc from its source folder: {FIX}"
+    return (
+        "reinstall graphsvc from its source folder on a machine that can reach the npm "
+        "registry (the build brings its own Node.js; only Python is needed), without the "
+        f"setting that skips the build: {FIX}"
+    )
 
 
 @functools.cache
@@ -182,7 +188,7 @@ def missing_page(problems: tuple[str, ...]) -> str:
 <link rel="stylesheet" href="/static/map.css"></head>
 <body><main class="message"><h1>GraphiQL's files are missing</h1>
 <ul class="problems">{items}</ul>
-<p>To fix it, {escape(fix_hint().split(": ", 1)[0])}:</p>
+<p>To fix it, {escape(fix_hint().rsplit(": ", 1)[0])}:</p>
 <pre><code>{escape(FIX)}</code></pre>
 <p>Or point the server at a folder of GraphiQL's npm packages:
 <code>graphsvc serve --graphiql-assets DIR</code> (<code>graphsvc graphiql-assets DIR</code>

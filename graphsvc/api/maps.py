@@ -15,10 +15,10 @@ from .. import graph as gl
 from ..errors import BoundError, check_bound
 from ..graph import analytics as ga
 from ..graph import chains as gc
+from ..graph import drawing as gm
 from ..graph import explore as ge
-from ..graph import export as gx
+from ..graph import formats as gx
 from ..graph import layout as glayout
-from ..graph import maps as gm
 from ..graph import traverse as gt
 from ..graph.layout import SPRING, positions_around
 from .context import analytic, graph
@@ -213,7 +213,7 @@ def hub_chain_answer(lg, path: list[str]) -> Chain:
     ``length`` counts every hop, ``edges`` include the article → hub edge."""
     edges = [
         SubgraphEdge(source=s, target=t, kind=EdgeKind(k), rank=r)
-        for s, t, k, r in gm.chain_edges(lg, path)
+        for s, t, k, r in gc.chain_edges(lg, path)
     ]
     articles = [lg.data(k) for k in path if lg.kind(k) == "ARTICLE"]
     return Chain(length=len(path) - 1, articles=articles, edges=edges)

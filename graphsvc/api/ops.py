@@ -35,8 +35,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..graph.current import GraphStore
 from ..graph.model import EDGE_KINDS, LinkGraph
-from ..graph.store import GraphStore
 
 log = logging.getLogger("graphsvc")
 access_log = logging.getLogger("graphsvc.access")
@@ -312,7 +312,7 @@ def load_in_background(
             store.swap(lg)
         # The graph lives on: keep the cyclic collector from walking its millions of
         # objects again and again. Later versions share it; what they replace is freed
-        # by reference counting (graph.store.release), never by a full collection.
+        # by reference counting (graph.current.release), never by a full collection.
         gc.freeze()
         record_reload(ok=True, seconds=time.perf_counter() - t0)
         log.info(

@@ -33,9 +33,9 @@ from starlette.staticfiles import StaticFiles
 
 from ..errors import GraphError, check_bound
 from ..graph import ARTICLE, EDGE_KINDS, PROVIDER, RELATED, LinkGraph
-from ..graph import maps as gm
+from ..graph import drawing as gm
+from ..graph.current import GraphStore
 from ..graph.layout import LAYOUTS, SPRING
-from ..graph.store import GraphStore
 from . import graphiql
 from .maps import node_label
 
@@ -394,12 +394,15 @@ def not_built_page(reason: str, request: Request) -> HTMLResponse:
     body = (
         '<section class="message"><h1>The interactive map is not installed</h1>'
         f"<p>Its JavaScript was not built when graphsvc was installed: {e(reason)}.</p>"
-        f"<p>To fix it, install Node.js and npm, then reinstall graphsvc from its source "
-        f"folder:</p><pre><code>{e(graphiql.FIX)}</code></pre>"
+        f"<p>To fix it, {e(graphiql.fix_hint().rsplit(': ', 1)[0])}:</p>"
+        f"<pre><code>{e(graphiql.FIX)}</code></pre>"
         f'<p>Meanwhile <a href="{e(static)}">the static map</a> draws the same neighbourhood '
         "without JavaScript.</p></section>"
     )
-    return _page("Map not installed", body, None, 503)
+    # 200, not 503: nothing failed while serving (a failed build fails `pip install`;
+    # only an install told to skip it gets here), the page is this install's answer for
+    # /map and links the static map; a 5xx would have monitors page someone.
+    return _page("Map not installed", body, None, 200)
 
 
 def log_build_state() -> None:
@@ -408,9 +411,9 @@ def log_build_state() -> None:
     if reason:
         log.warning(
             "graphsvc: the map page's and GraphiQL's JavaScript are missing (%s); /map and "
-            "/graphql say so. Fix: %s",
+            "/graphql say so. To fix it, %s",
             reason,
-            graphiql.FIX,
+            graphiql.fix_hint(),
         )
 
 

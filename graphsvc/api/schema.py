@@ -32,8 +32,8 @@ from strawberry.types import Info
 from ..errors import GraphError
 from ..graph import ARTICLE
 from ..graph import chains as gc
+from ..graph import drawing as gm
 from ..graph import explore as ge
-from ..graph import maps as gm
 from ..graph import traverse as gt
 from . import memo
 from .articles import ArticleConnection, ListRequest, article_list_field, list_articles

@@ -67,8 +67,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         from .store import export_store
 
         return export_store(args)
-    from ..export import export_frontmatter
     from ..files import load_corpus
+    from ..frontmatter_export import export_frontmatter
     from ..startup import default_corpus
 
     source = Path(args.source) if args.source else default_corpus()

@@ -94,8 +94,8 @@ def diff(
         added = {k for k in keys if k in new_keys and k not in old_keys}
         removed = {k for k in keys if k in old_keys and k not in new_keys}
     else:
-        old_keys, new_keys = set(old.article_keys()), set(new.article_keys())
-        added, removed = new_keys - old_keys, old_keys - new_keys
+        old_set, new_set = set(old.article_keys()), set(new.article_keys())
+        added, removed = new_set - old_set, old_set - new_set
     candidates: set[str] = set()
     for rec in touched:
         for r in (rec, *rec.related):

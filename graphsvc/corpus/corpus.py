@@ -2,7 +2,7 @@
 
 :class:`Corpus` is the one object a server holds for its articles, whatever holds them
 (a :class:`~graphsvc.corpus.source.Source`: a folder or a PostgreSQL store). It owns
-the served graph (in a :class:`~graphsvc.graph.store.GraphStore`), the delta state it
+the served graph (in a :class:`~graphsvc.graph.current.GraphStore`), the delta state it
 is made with, its snapshot and the listeners of its versions. Every change, whatever
 its source, goes through :meth:`Corpus.apply`: the next version is made copy-on-write
 from the current one and swapped in whole, so a reader holding a version never sees
@@ -20,13 +20,13 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ..files import FolderRecords
 from ..files.loader import paused_gc
 from ..graph import LinkGraph, build_graph
+from ..graph.current import GraphStore
 from ..graph.delta import GraphState
-from ..graph.store import GraphStore
 from ..records.article import ArticleRecord, LoadIssue
 from .articles import Articles
 from .changes import Change, Loaded, WriteResult, diff
@@ -97,8 +97,9 @@ class Corpus:
 
     @property
     def graph(self) -> LinkGraph:
-        """The version served now."""
-        return self.store.current
+        """The version served now. None until the first load: typed as loaded, since
+        only a wait for the load (which checks) reads it before then."""
+        return cast(LinkGraph, self.store.current)
 
     @property
     def checks_versions(self) -> bool:
@@ -155,6 +156,13 @@ class Corpus:
             folder = str(path.parent)
         return GraphState(folder)
 
+    @property
+    def delta_state(self) -> GraphState:
+        """:attr:`state` of a corpus that takes changes (it has one once loaded)."""
+        state = self.state
+        assert state is not None, "a corpus served read-only has no delta state"
+        return state
+
     def set_state(self, state: GraphState | None) -> None:
         """Use ``state`` (closing the one it replaces)."""
         if self.state is not None and self.state is not state:
@@ -172,9 +180,10 @@ class Corpus:
         version = old.version + 1 if old else 1
         with paused_gc():
             if self.keep_state:
-                self.set_state(self.new_state())
+                state = self.new_state()
+                self.set_state(state)
                 try:
-                    lg = self.state.apply(
+                    lg = state.apply(
                         None, records, issues, files=len(sigs), root=self.root, version=version
                     )
                 except BaseException:  # e.g. a full disk: its file goes now, not at exit
@@ -311,18 +320,20 @@ class Corpus:
         if not records and not issues and not force:
             return None
         with self.lock:
-            if self.state is None:
+            state = self.state
+            if state is None:
                 if not self.keep_state or self.store.current is not None:
                     raise RuntimeError("this corpus is served read-only: it takes no changes")
-                self.set_state(self.new_state())  # never loaded: this builds it
+                state = self.new_state()
+                self.set_state(state)  # never loaded: this builds it
             old = self.store.current
-            touched = [r for p in records if (r := self.state.records.get(p)) is not None]
+            touched = [r for p in records if (r := state.records.get(p)) is not None]
             touched += [r for r in records.values() if r is not None]
-            new = self.state.apply(
+            new = state.apply(
                 old, records, issues, files=len(self.sigs), root=self.root, version=version
             )
             added, changed, removed = (
-                diff(old, new, touched, self.state.last_touched) if old else ([], [], [])
+                diff(old, new, touched, state.last_touched) if old else ([], [], [])
             )
             paths = sorted(files) if files is not None else sorted({*records, *(issues or ())})
             change = Change(new.version, added, changed, removed, paths)

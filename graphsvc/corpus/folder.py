@@ -30,7 +30,7 @@ from ..files import fs, journal, load_corpus, read_file
 from ..files.loader import READ_FAILED, list_folder, paused_gc
 from ..files.watch import poll_interval_ms
 from ..files.write import TMP_SUFFIX
-from ..graph.store import GraphStore
+from ..graph.current import GraphStore
 from ..records.article import ArticleRecord, LoadIssue
 from .articles import Articles
 from .changes import Change, Loaded, WriteResult
@@ -194,7 +194,7 @@ class FolderSource:
         note = None
         if snap is not None:
             try:
-                note = corpus.install(snapshot.load(snap.path, snap.key()))
+                note = corpus.install(snapshot.load(snap.known_path(), snap.key()))
             except snapshot.Rejected as e:
                 note = str(e)
             if note is None:
@@ -204,7 +204,11 @@ class FolderSource:
                 note = "files changed since a snapshot written without delta state"
         if on_files:
             on_files(len(paths))
-        if snap is not None and len(paths) >= ISOLATE_MIN_FILES and writable(snap.path.parent):
+        if (
+            snap is not None
+            and len(paths) >= ISOLATE_MIN_FILES
+            and writable(snap.known_path().parent)
+        ):
             why = self._cold_in_child(paths, sigs, workers, progress)
             if why is None:
                 if not corpus.keep_state:
@@ -245,6 +249,7 @@ class FolderSource:
         """Cold-load in a forked child that writes the snapshot, then read it here.
         None when that worked, else why not."""
         corpus, snap = self.corpus, self.corpus.snapshots
+        assert snap is not None  # a child writes the snapshot: only with one
 
         def build(send: Callable[[int], None]) -> None:
             self._cold(paths, sigs, workers, send)
@@ -258,7 +263,7 @@ class FolderSource:
         if why is not None:
             return why
         try:
-            why = corpus.install(snapshot.load(snap.path, snap.key()))
+            why = corpus.install(snapshot.load(snap.known_path(), snap.key()))
         except snapshot.Rejected as e:
             why = str(e)
         return None if why is None else f"the fresh snapshot was not usable ({why})"
@@ -362,7 +367,7 @@ class FolderSource:
     def _file_update(self, rel: str, new_sig, rec: ArticleRecord | None, issues: list[LoadIssue]):
         """(record, issues) the graph should use for a file read as ``rec``, ``issues``:
         a file that stops parsing keeps serving its last good record, with a warning."""
-        last = self.corpus.state.records.get(rel)
+        last = self.corpus.delta_state.records.get(rel)
         self.corpus.sigs[rel] = new_sig
         if rec is None and last is not None:
             note = LoadIssue(
@@ -373,7 +378,7 @@ class FolderSource:
 
     def stage(self, rel, rec, issues, records: dict, found: dict) -> None:
         """Add a file's new (record, issues) to a delta if they differ from the graph's."""
-        state = self.corpus.state
+        state = self.corpus.delta_state
         if rec != state.records.get(rel):
             records[rel] = rec
         if issues != state.file_issues.get(rel, []):
@@ -432,7 +437,7 @@ class FolderSource:
         if not files and not found and not force:
             return None
         if not records and not found and files:  # a file came or went that gives nothing
-            found = {rel: corpus.state.file_issues.get(rel, []) for rel in files}
+            found = {rel: corpus.delta_state.file_issues.get(rel, []) for rel in files}
         if version is not None and version <= corpus.graph.version and not force:
             version = None if not corpus.journal else corpus.graph.version
         return corpus.apply(records, found, files=files, version=version, force=force)

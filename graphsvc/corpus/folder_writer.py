@@ -83,7 +83,7 @@ class FolderWriter:
             parsed: dict[str, tuple[ArticleRecord, list[LoadIssue]]] = {}
             plans = self._plan(prepared, many, writes, parsed)
             change = self._commit(writes, (), parsed)
-            graph = corpus.store.current
+            graph = corpus.graph
             items = [
                 Written(graph.resolve(rec.primary_url) or canonical_url(rec.primary_url), rels, c)
                 for rec, rels, c in plans
@@ -94,7 +94,7 @@ class FolderWriter:
         self, prepared: Prepared, many: bool, writes: dict, parsed: dict
     ) -> list[tuple[ArticleRecord, list[str], bool]]:
         """Which files each input writes (into ``writes`` and ``parsed``)."""
-        lg = self.corpus.store.current
+        lg = self.corpus.graph
         plans: list[tuple[ArticleRecord, list[str], bool]] = []
         claimed: dict[str, int] = {}  # existing article key -> input index
         for i, (data, rec, issues) in enumerate(prepared):
@@ -122,7 +122,7 @@ class FolderWriter:
         """Remove the files of the article ``url`` names (only those) and apply it."""
         corpus = self.corpus
         with corpus.lock, self.shared():
-            lg = corpus.store.current
+            lg = corpus.graph
             key = lg.resolve(url)
             if key is None:
                 raise UnknownURL(url)
@@ -134,7 +134,7 @@ class FolderWriter:
                 )
             rels = list(art.sources)
             change = self._commit({}, rels)
-            return WriteResult(corpus.store.current, change, [Written(key, rels, False)])
+            return WriteResult(corpus.graph, change, [Written(key, rels, False)])
 
     def _free_name(self, rec: ArticleRecord, taken: Iterable[str]) -> str:
         base = new_file_name(rec.primary_url, rec.title, rec.published_at)

@@ -44,7 +44,7 @@ from typing import Any
 from .. import __version__, snapshot
 from ..config import default_cache_dir
 from ..errors import LogPruned, Rewound
-from ..graph.store import GraphStore
+from ..graph.current import GraphStore
 from ..store.feed import StoreDelta, StoreFeed
 from ..store.pg import SCHEMA_VERSION, WRITE_TIMEOUT, PgStore
 from .articles import Articles
@@ -197,7 +197,8 @@ class PostgresSource:
         head = self.pg.head_row()
         self.feed.store_id = head.store_id
         self._locate_snapshot()
-        payload = snapshot.load(corpus.snapshot_path, self.snapshot_key())
+        assert corpus.snapshots is not None  # _caching(): there is a snapshot writer
+        payload = snapshot.load(corpus.snapshots.known_path(), self.snapshot_key())
         if not isinstance(payload, dict) or "token" not in payload:
             raise snapshot.Rejected("snapshot holds no version token")
         why = corpus.install(payload)
@@ -220,10 +221,11 @@ class PostgresSource:
         records = {path: rec for path, (rec, _) in parsed.items() if rec is not None}
         issues = {path: found for path, (_, found) in parsed.items() if found}
         with corpus.lock:
-            corpus.set_state(corpus.new_state())
+            state = corpus.new_state()
+            corpus.set_state(state)
             corpus.sigs = dict.fromkeys(parsed)
             corpus.store.swap(
-                corpus.state.apply(
+                state.apply(
                     None, records, issues, files=len(parsed), root=corpus.root, version=version
                 )
             )
@@ -241,7 +243,7 @@ class PostgresSource:
         log.info(
             "started from %s at version %d in %.2f s%s%s",
             source,
-            served.current.version,
+            corpus.graph.version,
             done.seconds,
             f" ({replayed} versions replayed from the log)" if source == "snapshot+log" else "",
             f" (no snapshot used: {note})" if note else "",

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import Rewound, StoreUnavailable, UnknownURL, VersionConflict, WriteRefused
 from ..graph.model import LinkGraph
@@ -34,6 +34,9 @@ from .articles import (
 )
 from .changes import Change, WriteResult, Written
 from .corpus import Corpus
+
+if TYPE_CHECKING:
+    import psycopg
 
 log = logging.getLogger("graphsvc.store")
 
@@ -74,7 +77,7 @@ class PostgresWriter:
         self.changes = changes
         self.write_timeout = write_timeout
         self._write_lock = threading.Lock()
-        self._conn = None  # the write connection, reused while it works
+        self._conn: psycopg.Connection | None = None  # the write connection, reused while it works
 
     def close(self) -> None:
         """Close the write connection (a next write opens one)."""

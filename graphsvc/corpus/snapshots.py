@@ -46,6 +46,13 @@ class SnapshotWriter:
         self._saved_at = time.monotonic()
         self._child: int | None = None
 
+    def known_path(self) -> Path:
+        """:attr:`path`, which a folder's writer always has and a store's has once the
+        store's identity is known (before any read or write of its snapshot)."""
+        path = self.path
+        assert path is not None, "the snapshot's path is not known yet"
+        return path
+
     def due(self) -> bool:
         """Versions were applied and the last write is ``interval`` old."""
         return self.unsaved and time.monotonic() - self._saved_at >= self.interval
@@ -81,7 +88,7 @@ class SnapshotWriter:
     ) -> None:
         # The delta state's database goes beside the snapshot, copied now (under the
         # corpus lock: writes wait for the copy, readers do not), so it matches the graph.
-        path = self.path
+        path = self.known_path()
         side = None
         if state is not None:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -36,8 +36,9 @@ class Source(Protocol):
     ) -> Loaded:
         """Read everything (from the corpus's snapshot when it can) and serve it."""
 
-    def follow(self, **options: Any) -> None:
-        """Apply changes made elsewhere as they come, until :meth:`stop`."""
+    def follow(self, *args: Any, **options: Any) -> None:
+        """Apply changes made elsewhere as they come, until :meth:`stop` (each source
+        with options of its own: a folder's debounce and step, say)."""
 
     def stop(self, timeout: float = 10) -> None:
         """Stop following."""

@@ -325,7 +325,9 @@ def create(root: str | os.PathLike, rel: str, data: bytes, create_dirs: bool = T
 def _create_tmp(dfd: int, name: str) -> str:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     for _ in range(100):
-        tmp = f".{name[:100]}.{next(tempfile._get_candidate_names())}{TMP_SUFFIX}"
+        # tempfile's own random names (private, so not in typeshed's stubs)
+        names = tempfile._get_candidate_names()  # type: ignore[attr-defined]
+        tmp = f".{name[:100]}.{next(names)}{TMP_SUFFIX}"
         try:
             os.close(os.open(tmp, flags, 0o600, dir_fd=dfd))
         except FileExistsError:

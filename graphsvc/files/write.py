@@ -100,6 +100,7 @@ def record_mapping(rec: ArticleRecord) -> dict[str, Any]:
     """The front matter that parses back into ``rec`` (the body is written apart)."""
     fm: dict[str, Any] = {}
     for key in FILE_KEYS:
+        v: Any
         if key in URL_FIELDS:
             v = rec.urls.get(key)
         elif key == "publishedDateTime":

@@ -160,7 +160,7 @@ def _leiden(n: int, edges: list[tuple[int, int]]) -> list[int]:
 
 
 def _order(
-    keys: list[str], pr: list[float], membership: list[int]
+    keys: list[str], pr: np.ndarray, membership: list[int]
 ) -> tuple[list[Cluster], dict[str, int]]:
     """Clusters from Leiden's membership: ids 0 = largest, ties by smallest URL; members
     by PageRank, highest first, ties by URL. Sorted with numpy (keys are sorted by URL,

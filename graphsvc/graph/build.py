@@ -114,7 +114,7 @@ def build_graph(corpus: FolderRecords, version: int = 1) -> LinkGraph:
     files, dups = _files_by_article(docs, uf, canon)
     stubs = _stub_items(files, uf, canon)
 
-    g = nx.DiGraph()
+    g: nx.DiGraph[str] = nx.DiGraph()
     key_of_root: dict[str, str] = {}
     for stub, groups in ((False, files), (True, stubs)):
         for root, group in groups.items():
@@ -146,6 +146,7 @@ def build_graph(corpus: FolderRecords, version: int = 1) -> LinkGraph:
                 g.add_node(tk, kind=TOPIC, data=topic_node(tk, name))
             link(g, akey, tk, tagged)
         if rec.related:
+            assert rec.path is not None, "a file's record has its path"
             targets = [key_of_root[find(canon[item.primary_url])] for item in rec.related]
             for target, rank in related_links(akey, rec.path, targets, issues).items():
                 link(g, akey, target, edge_attrs(RELATED, rank))

@@ -79,10 +79,24 @@ def _join(parents: dict, children: dict, meet: str) -> list[str]:
 
 
 def chain_edges(lg: LinkGraph, path: list[str]) -> list[tuple[str, str, str, int | None]]:
-    """The RELATED edges along ``path``, each as stored (source, target, kind, rank)."""
+    """The edges along a chain, each as stored (source, target, kind, rank): the related
+    links between its articles, and the article → hub edge at a provider or topic end
+    (a chain of :func:`graphsvc.graph.drawing.hub_chain`).
+
+    >>> import networkx as nx
+    >>> g = nx.DiGraph()
+    >>> g.add_edge("a", "b", kind="RELATED", rank=0)
+    >>> g.add_edge("c", "b", kind="RELATED", rank=1)
+    >>> g.add_edge("c", "topic:x", kind="TAGGED")
+    >>> chain_edges(LinkGraph(g, {}, []), ["a", "b", "c", "topic:x"])
+    [('a', 'b', 'RELATED', 0), ('c', 'b', 'RELATED', 1), ('c', 'topic:x', 'TAGGED', None)]
+    """
     g = lg.g
     out = []
     for u, v in zip(path, path[1:], strict=False):
-        s, t = (u, v) if g.has_edge(u, v) and g.edges[u, v]["kind"] == RELATED else (v, u)
-        out.append((s, t, RELATED, g.edges[s, t].get("rank")))
+        s, t = (u, v) if g.has_edge(u, v) else (v, u)
+        if g.has_edge(u, v) and g.has_edge(v, u) and g.edges[u, v]["kind"] != RELATED:
+            s, t = v, u
+        e = g.edges[s, t]
+        out.append((s, t, e["kind"], e.get("rank")))
     return out

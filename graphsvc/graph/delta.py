@@ -105,6 +105,12 @@ class Comp:
         self.winner: str | None = None
         self.key: str | None = None  # the node's key; None: no node (named by losers only)
 
+    def article_key(self) -> str:
+        """:attr:`key` of a group that has an article (a winner's or a stub's)."""
+        key = self.key
+        assert key is not None, "a group named by losers only has no article"
+        return key
+
 
 class _Comps:
     """canonical URL -> its :class:`Comp`, for one delta: read from the state database
@@ -255,7 +261,8 @@ class GraphState:
             self.folder = None  # written elsewhere: the temporary folder will do
         if isinstance(image, _Sidecar):
             self.sidecar = image.name
-            self.db = None
+            # no ``db`` until attach(): reading it before then fails as it always did
+            # (AttributeError), and the attribute keeps one type, StateDB
         else:
             self.sidecar = None
             self._open(StateDB(self.folder, fill=lambda fh: fh.write(image)))
@@ -457,7 +464,10 @@ class _Delta:
         self.items_by_comp: dict[str, dict[int, list[tuple[int, ArticleRecord]]] | None] = {}
 
     def _old_record(self, p: str) -> ArticleRecord:
-        return self.before[p] if p in self.paths else self.records[p]
+        """The record an old winner ``p`` had (so it had one)."""
+        rec = self.before[p] if p in self.paths else self.records[p]
+        assert rec is not None, "an old winner had a record"
+        return rec
 
     def _is_winner(self, path: str) -> bool:
         rec = self.records.get(path)
@@ -490,8 +500,9 @@ class _Delta:
     def update_records(self) -> None:
         """2. Records and their counts."""
         for p in self.paths:
-            if self.before[p] is not None:
-                self.touched_pk |= self.state._ref(p, self.before[p], self.canon, -1)
+            old = self.before[p]
+            if old is not None:
+                self.touched_pk |= self.state._ref(p, old, self.canon, -1)
                 self.db.del_record(p)
             rec = self.changes[p]
             if rec is not None:
@@ -617,9 +628,9 @@ class _Delta:
         for p in self.undo:
             oc = self.old_winners.get(p)
             if oc is not None:
-                key = oc.key
+                key = oc.article_key()
             else:
-                key = self.comp[self.canon[self.records[p].primary_url]].key
+                key = self.comp[self.canon[self.records[p].primary_url]].article_key()
             warns.pop((p, LINK_WARNINGS), None)
             for v, kind in w.remove_out_edges(key):
                 if kind == TAGGED:
@@ -656,6 +667,7 @@ class _Delta:
                 group = sorted((self.records[p] for p in c.docs), key=file_order)
                 art = make_article(c.key, group[0], group, stub=False, shared=shared)
                 if len(group) > 1:
+                    assert c.winner is not None, "a group with files has a winner"
                     self.state.warns[(c.winner, DUPLICATE_FILES)] = [duplicate_files_warning(group)]
             else:
                 items = self.stub_items[i]
@@ -668,7 +680,7 @@ class _Delta:
         w, shared, canon = self.w, self.state.shared, self.canon
         for p in sorted(self.redo):
             rec = self.records[p]
-            akey = self.comp[canon[rec.primary_url]].key
+            akey = self.comp[canon[rec.primary_url]].article_key()
             warns: list[LoadIssue] = []
             self._link_provider(akey, p, warns)
             for name in rec.topics:
@@ -678,16 +690,17 @@ class _Delta:
                 self.touched_tk.add(tk)
                 self.db.add_spelling(tk, p, name)
                 w.add_edge(akey, tk, shared.edge_attrs(TAGGED))
-            targets = [self.comp[canon[item.primary_url]].key for item in rec.related]
+            targets = [self.comp[canon[item.primary_url]].article_key() for item in rec.related]
             for target, rank in related_links(akey, p, targets, warns).items():
                 w.add_edge(akey, target, shared.edge_attrs(RELATED, rank))
             if warns:
                 self.state.warns[(p, LINK_WARNINGS)] = warns
         for c in self.stubs_now:
             warns = []
-            self._link_provider(c.key, None, warns)
+            stub = c.article_key()
+            self._link_provider(stub, None, warns)
             if warns:
-                self.state.warns[(c.key, LINK_WARNINGS)] = warns
+                self.state.warns[(stub, LINK_WARNINGS)] = warns
 
     def _link_provider(self, akey: str, path: str | None, warns: list[LoadIssue]) -> None:
         pk = provider_link(self.w.data(akey), path, warns)
@@ -716,7 +729,9 @@ class _Delta:
                 w.remove_node(tk)
                 self.db.del_spelling(tk)
             else:
-                w.set_node(tk, TOPIC, topic_node(tk, self.db.spelling(tk)))
+                spelling = self.db.spelling(tk)
+                assert spelling is not None, "a topic linked to is spelt by a file"
+                w.set_node(tk, TOPIC, topic_node(tk, spelling))
         self.comp.flush({c.cid for c in self.old_comps.values() if c.cid is not None})
 
     def update_aliases(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
+from typing import Any
 
 import immutables
 import networkx as nx
@@ -43,6 +44,7 @@ class GraphWriter:
 
     def __init__(self, old: LinkGraph | None, counts: Counter):
         tables: tuple[Mapping, ...]
+        self.graph_attrs: dict[str, Any] | None
         if old is not None:
             self.graph_attrs = old.g.graph
             tables = (*graph_tables(old.g), old.alias_index)

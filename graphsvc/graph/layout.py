@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import networkx as nx
 import numpy as np
 
@@ -34,9 +37,10 @@ def positions(
             f"layout {method} handles at most {MAX_NODES[method]} nodes "
             f"(this subgraph has {len(sub.nodes)}); lower limit or depth, or use CIRCULAR"
         )
-    g = nx.Graph()
+    g: nx.Graph[str] = nx.Graph()
     g.add_nodes_from(k for k, _ in sub.nodes)
     g.add_edges_from((u, v) for u, v, _, _ in sub.edges)
+    pos: Mapping[str, Any]  # node -> (x, y): a numpy pair from networkx
     if method == SPRING:
         pos = nx.spring_layout(g, seed=seed)
     elif method == KAMADA_KAWAI:
@@ -84,7 +88,7 @@ def positions_around(
     new = [k for k in keys if k not in placed]
     if not new:
         return placed
-    g = nx.Graph()
+    g: nx.Graph[str] = nx.Graph()
     g.add_nodes_from(keys)
     g.add_edges_from((u, v) for u, v, _, _ in sub.edges)
     rng = np.random.default_rng(seed)

@@ -14,7 +14,7 @@ the file's ``related:`` list), PUBLISHED_BY (article -> provider) and TAGGED
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -88,7 +88,7 @@ class LinkGraph:
     def __init__(
         self,
         g: nx.DiGraph,
-        aliases: dict[str, str],
+        aliases: Mapping[str, str],
         issues: list[LoadIssue],
         *,
         files: int = 0,
@@ -203,7 +203,8 @@ class LinkGraph:
         if self.derived.stats is None:
             arts = self.article_keys()
             stubs = sum(1 for k in arts if self.data(k).is_stub)
-            rel = sum(1 for _, _, k in self.g.edges(data="kind") if k == RELATED)
+            # default "" (not None) only so that networkx's stubs type the kinds as str
+            rel = sum(1 for _, _, k in self.g.edges(data="kind", default="") if k == RELATED)
             errors = sum(1 for i in self.issues if i.severity == "error")
             self.derived.stats = Stats(
                 version=self.version,

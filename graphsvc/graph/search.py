@@ -39,11 +39,18 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import tantivy
 from tantivy import Query
 
 from .model import LinkGraph
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+    from .query.columnar import Columns
 from .search_query import build_query, parse
 from .search_text import (
     ANALYZER,
@@ -86,9 +93,9 @@ class Hits:
     (BM25: higher is better); ``total``, from :meth:`SearchIndex.top` asked to count,
     how many match in all."""
 
-    cols: object  # query.Columns of the graph searched
-    rows: object  # numpy int64
-    scores: object  # numpy float64
+    cols: Columns  # of the graph searched
+    rows: NDArray[np.int64]
+    scores: NDArray[np.float64]
     total: int | None = None
 
     def __len__(self) -> int:
@@ -368,7 +375,7 @@ class SearchIndex:
             self.sync(lg)
             return self.searcher, self._lut(lg, cols), self.version
 
-    def _hits(self, searcher, lut, found) -> tuple[object, object]:
+    def _hits(self, searcher, lut, found) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
         """(rows, scores) of tantivy's ``(score, address)`` hits."""
         import numpy as np
 
@@ -450,7 +457,7 @@ class SearchIndex:
             searcher = self.searcher
         return searcher.search(build_query(searcher, text), 1, count=True).count
 
-    def _lut(self, lg: LinkGraph, cols) -> object:
+    def _lut(self, lg: LinkGraph, cols: Columns) -> NDArray[np.int64]:
         """rowid -> row of ``lg``'s columns (-1: not an article of ``lg``), per state."""
         import numpy as np
 

@@ -119,7 +119,8 @@ def _field_query(searcher, field: str, tokens: list[str], prefix: bool):
     if not prefix:
         if len(tokens) == 1:
             return Query.term_query(SCHEMA, field, tokens[0])
-        return Query.phrase_query(SCHEMA, field, tokens)
+        words: list[str | tuple[int, str]] = list(tokens)  # tantivy: a word or (position, word)
+        return Query.phrase_query(SCHEMA, field, words)
     *head, last = tokens
     found = searcher.terms_with_prefix(field, last, limit=MAX_PREFIX_WORDS + 1)
     if not found:

@@ -28,7 +28,7 @@ import sqlite3
 import tempfile
 import weakref
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from typing import BinaryIO, overload
 
 _SCHEMA = """
 CREATE TABLE rec (path BLOB PRIMARY KEY, data BLOB NOT NULL);
@@ -57,7 +57,7 @@ def _remove(path: str, fd: int) -> None:
         os.close(fd)
 
 
-def sweep(folder: str | os.PathLike) -> int:
+def sweep(folder: str | os.PathLike[str]) -> int:
     """Remove the state files in ``folder`` that no process holds, whatever their age
     (a killed process, or one whose exit skipped its clean-up, left them); how many.
 
@@ -115,6 +115,12 @@ def _e(s: str | None) -> bytes | None:
     return None if s is None else s.encode("utf-8", "surrogatepass")
 
 
+@overload
+def _d(b: bytes) -> str: ...
+@overload
+def _d(b: None) -> None: ...
+@overload
+def _d(b: bytes | None) -> str | None: ...
 def _d(b: bytes | None) -> str | None:
     return None if b is None else b.decode("utf-8", "surrogatepass")
 

@@ -83,15 +83,15 @@ def neighborhood(
         d += 1
         nxt = []
         for u in frontier:
-            capped = hub_cap is not None and nodes[u].get("kind") in HUB_KINDS
+            cap = hub_cap if nodes[u].get("kind") in HUB_KINDS else None  # None: not capped
             taken = 0
             for adj in adjs:
                 row = adj[u]
-                members = hub_order(lg, u) if capped and hub_order and adj is pred else row
+                members = hub_order(lg, u) if cap is not None and hub_order and adj is pred else row
                 for v in members:
                     if v in dist or row[v]["kind"] not in kinds:
                         continue
-                    if capped and taken >= hub_cap:
+                    if cap is not None and taken >= cap:
                         break
                     if len(dist) >= limit:
                         truncated = True

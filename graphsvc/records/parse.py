@@ -275,7 +275,7 @@ def _check_size(root: Node, budget: int = MAX_YAML_NODES, max_depth: int = MAX_Y
 
 
 def _too_many(root: Node, top: Node, key: Node | None, budget: int) -> str:
-    name = f"key {key.value[:60]!r}" if type(key) is ScalarNode else "a value"
+    name = f"key {key.value[:60]!r}" if key is not None and type(key) is ScalarNode else "a value"
     if _distinct_nodes(root) <= budget:
         return (
             f"front matter expands to more than {budget:,} values through YAML aliases "
@@ -524,6 +524,7 @@ class _Fields:
             self.bad(key, v, "an ISO 8601 date")
             extra[key] = str(v)
             return None
+        dt: datetime | None
         if isinstance(v, datetime):
             dt = v
         elif isinstance(v, date):
@@ -652,8 +653,8 @@ def _jsonable(v: Any) -> Any:
     return _Fields("", "", "", []).keep("", v)
 
 
-def build_record(data: dict, f: _Fields, *, is_file: bool) -> ArticleRecord | None:
-    """Turn one YAML mapping into a record, or None when it names no URL."""
+def build_record(data: dict, f: _Fields, *, is_file: bool) -> ArticleRecord:
+    """Turn one YAML mapping into a record (``urls`` empty when it names no URL)."""
     rec = ArticleRecord(urls={})
     extra = rec.extra
     for key, v in data.items():

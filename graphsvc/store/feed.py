@@ -377,7 +377,8 @@ class StoreFeed:
                 batches = self._read_log(conn)
             except (LogPruned, Rewound) as e:
                 behind = isinstance(e, LogPruned) or e.head > e.after
-                if not behind:  # the store went back: no newer version to load as
+                # not behind: the store went back, there is no newer version to load as
+                if isinstance(e, Rewound) and not behind:
                     log.error("%s", e)
                     if self._rewound is None:
                         raise

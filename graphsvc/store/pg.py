@@ -408,9 +408,9 @@ class PgStore:
             with self.connect(autocommit=True) as own:
                 self.check_schema(own)
                 return self.head_row(own)
-        v, sid, pruned, token = conn.execute(
-            "SELECT version, store_id::text, pruned, token::text FROM graphsvc_head"
-        ).fetchone()
+        v, sid, pruned, token = _one(
+            conn.execute("SELECT version, store_id::text, pruned, token::text FROM graphsvc_head")
+        )
         return Head(v, sid, pruned, token)
 
     @contextlib.contextmanager
@@ -422,7 +422,7 @@ class PgStore:
             with conn.transaction():
                 self.check_schema(conn)
                 head = self.head_row(conn)
-                (count,) = conn.execute("SELECT count(*) FROM graphsvc_files").fetchone()
+                (count,) = _one(conn.execute("SELECT count(*) FROM graphsvc_files"))
                 yield Snapshot(conn, head.version, count, head.store_id, head.token)
 
     def read_log(
@@ -482,11 +482,13 @@ class PgStore:
                 head = self.head_row(conn)
                 horizon = head.version - keep
                 if min_age > 0:
-                    (young,) = conn.execute(
-                        "SELECT min(version) FROM graphsvc_log"
-                        " WHERE committed_at > now() - make_interval(secs => %s)",
-                        (min_age,),
-                    ).fetchone()
+                    (young,) = _one(
+                        conn.execute(
+                            "SELECT min(version) FROM graphsvc_log"
+                            " WHERE committed_at > now() - make_interval(secs => %s)",
+                            (min_age,),
+                        )
+                    )
                     if young is not None:
                         horizon = min(horizon, young - 1)
                 if horizon <= head.pruned:
@@ -497,9 +499,11 @@ class PgStore:
                     "  WHERE f.version = l.version AND f.seq = l.seq)",
                     (horizon,),
                 ).rowcount
-                (kept,) = conn.execute(
-                    "SELECT count(*) FROM graphsvc_log WHERE version <= %s", (horizon,)
-                ).fetchone()
+                (kept,) = _one(
+                    conn.execute(
+                        "SELECT count(*) FROM graphsvc_log WHERE version <= %s", (horizon,)
+                    )
+                )
                 conn.execute("UPDATE graphsvc_head SET pruned = greatest(pruned, %s)", (horizon,))
                 log.info("store %s: log pruned up to version %d", self.where, horizon)
                 return Pruned(horizon, deleted, kept, head.version)
@@ -519,7 +523,7 @@ class PgStore:
         version, or None.
         """
         own = conn is None
-        if own:
+        if conn is None:
             conn = self.connect()
         txn: Transaction | None = None
         try:
@@ -535,18 +539,19 @@ class PgStore:
             except _Nothing:
                 return
             except psycopg.OperationalError as e:
-                committing = txn is not None and txn.committing
+                version = txn.version if txn is not None and txn.committing else None
                 err = StoreUnavailable(
                     f"the store {self.where} is unavailable: {_reason(e)}; "
-                    + (outcome(txn.version) if committing else "nothing was changed")
+                    + (outcome(version) if version is not None else "nothing was changed")
                 )
-                err.maybe_committed = committing
-                err.version = txn.version if committing else None
+                err.maybe_committed = version is not None
+                err.version = version
                 raise err from None
             except psycopg.Error as e:  # refused by the server: privileges, constraints
                 raise StoreRefused(
                     f"the store {self.where} refused the write: {_reason(e)}; nothing was changed"
                 ) from None
+            assert txn is not None  # made at the start of the transaction that committed
             txn.committed = txn.version
         finally:
             if own:
@@ -634,10 +639,12 @@ class Transaction:
         self.committing = False
         # The next version, its token, and the lock that serialises writers (held until
         # commit; a rollback gives back the number and the old token).
-        self.version, self.token = conn.execute(
-            "UPDATE graphsvc_head SET version = version + 1, token = gen_random_uuid()"
-            " RETURNING version, token"
-        ).fetchone()
+        self.version, self.token = _one(
+            conn.execute(
+                "UPDATE graphsvc_head SET version = version + 1, token = gen_random_uuid()"
+                " RETURNING version, token"
+            )
+        )
 
     def files_for(self, urls: Iterable[str]) -> dict[str, int]:
         """Paths of the files describing an article with any of these canonical URLs,
@@ -680,15 +687,17 @@ class Transaction:
     def changed_after(self, urls: Iterable[str], version: int) -> int | None:
         """The newest version after ``version`` that wrote or deleted a file of an
         article with any of these URLs; None when there is none."""
-        (v,) = self.conn.execute(
-            "SELECT max(version) FROM graphsvc_log WHERE version > %s AND urls && %s::text[]",
-            (version, list(urls)),
-        ).fetchone()
+        (v,) = _one(
+            self.conn.execute(
+                "SELECT max(version) FROM graphsvc_log WHERE version > %s AND urls && %s::text[]",
+                (version, list(urls)),
+            )
+        )
         return v
 
     def pruned(self) -> int:
         """The log's pruned horizon: versions at or below it are no longer all logged."""
-        (p,) = self.conn.execute("SELECT pruned FROM graphsvc_head").fetchone()
+        (p,) = _one(self.conn.execute("SELECT pruned FROM graphsvc_head"))
         return p
 
     def put(self, path: str, content: bytes, urls: list[str] | None = None) -> None:
@@ -702,7 +711,7 @@ class Transaction:
     def _flush(self) -> None:
         """Write the log rows and the files, and announce the version (at commit)."""
         conn, v = self.conn, self.version
-        old_urls = dict(
+        old_urls: dict[str, list[str]] = dict(
             conn.execute(
                 "SELECT path, urls FROM graphsvc_files WHERE path = ANY(%s)", (list(self.ops),)
             ).fetchall()
@@ -735,15 +744,24 @@ class Transaction:
 
 
 def _schema_version(conn: psycopg.Connection) -> int:
-    (exists,) = conn.execute("SELECT to_regclass('graphsvc_schema') IS NOT NULL").fetchone()
+    (exists,) = _one(conn.execute("SELECT to_regclass('graphsvc_schema') IS NOT NULL"))
     if not exists:
         return 0
-    row = conn.execute("SELECT max(version) FROM graphsvc_schema").fetchone()
+    row = _one(conn.execute("SELECT max(version) FROM graphsvc_schema"))
     return row[0] or 0
 
 
+def _one(cur: psycopg.Cursor) -> tuple[Any, ...]:
+    """The row of a statement that always returns one (an aggregate, the one-row head
+    table, an UPDATE ... RETURNING of it)."""
+    row = cur.fetchone()
+    if row is None:  # unpacking the missing row raised this TypeError before
+        raise TypeError("cannot unpack non-iterable NoneType object")
+    return row
+
+
 def _head(conn: psycopg.Connection) -> int:
-    (v,) = conn.execute("SELECT version FROM graphsvc_head").fetchone()
+    (v,) = _one(conn.execute("SELECT version FROM graphsvc_head"))
     return v
 
 

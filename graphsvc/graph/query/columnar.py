@@ -4,13 +4,19 @@ and aggregate reads instead of the articles themselves."""
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable, Sequence
 from datetime import UTC
+from typing import TYPE_CHECKING
 
 import immutables
 
 from ..adjacency import node_attrs, predecessors, successors
 from ..derived import QUERY
 from ..model import ARTICLE, PUBLISHED_BY, RELATED, TAGGED, LinkGraph
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 _NAN = float("nan")
 
@@ -35,8 +41,22 @@ class Columns:
     quarter of dead rows the next version is built cold (compact) again.
     """
 
-    _ARRAYS = ("quality", "heat", "ts", "stub", "rel_out", "rel_in", "prov", "cat", "typ")
-    _ARRAYS += ("month",)
+    _ARRAYS: tuple[str, ...] = ("quality", "heat", "ts", "stub", "rel_out", "rel_in")
+    _ARRAYS += ("prov", "cat", "typ", "month")
+
+    # the columns (set by name in _empty and derive)
+    quality: NDArray[np.float64]  # NaN: none
+    heat: NDArray[np.float64]  # NaN: none
+    ts: NDArray[np.float64]  # publishedAt as a POSIX timestamp, NaN: none
+    stub: NDArray[np.bool_]
+    rel_out: NDArray[np.int64]  # related links out
+    rel_in: NDArray[np.int64]  # related links in
+    prov: NDArray[np.int64]  # provider code, -1: none
+    cat: NDArray[np.int64]  # category code, -1: none
+    typ: NDArray[np.int64]  # type code, -1: none
+    month: NDArray[np.int64]  # UTC year * 12 + month - 1, -1: no date
+    # the version whose columns these were derived from, while it lives
+    derived_from: Callable[[], Columns | None]
 
     def __init__(self, lg: LinkGraph):
         np = load_numpy()
@@ -185,7 +205,7 @@ class Columns:
             out = lists[field] = self.numeric(field).tolist()
         return out
 
-    def live_keys(self) -> list[str | None]:
+    def live_keys(self) -> Sequence[str | None]:
         """``keys`` with None for dead rows (for per-row tests in Python)."""
         if not self.dead:
             return self.keys
@@ -227,9 +247,8 @@ def columns(lg: LinkGraph) -> Columns:
     cols = lg.derived.columns
     if cols is None:
         lin = lg.derived.lineage(QUERY)
-        base = lin.base.derived.columns if lin is not None else None
-        if base is not None:
-            cols = Columns.derive(lg, base, lin.changed)
+        if lin is not None and lin.base.derived.columns is not None:
+            cols = Columns.derive(lg, lin.base.derived.columns, lin.changed)
         if cols is None:
             cols = Columns(lg)
         cols = lg.derived.keep_columns(cols)

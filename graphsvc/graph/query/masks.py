@@ -4,6 +4,8 @@ the numpy masks they are made of."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ...errors import BoundError
 from ..adjacency import predecessors, successors
 from ..model import RELATED, TAGGED, LinkGraph
@@ -86,7 +88,7 @@ def all_of(parts: list):
     return all_
 
 
-def _keys_of(cols: Columns, rows, whole: bool) -> list[str | None]:
+def _keys_of(cols: Columns, rows, whole: bool) -> Sequence[str | None]:
     if whole:
         return cols.live_keys()
     keys = cols.keys

@@ -4,6 +4,8 @@ the cursor), and the whole version sorted once per order (derived along a delta)
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Mapping
+from typing import Protocol
 
 from ...errors import BoundError
 from ..derived import QUERY
@@ -45,7 +47,7 @@ def _desc_str(s: str) -> tuple:
     return (*(-ord(c) for c in s), 1)
 
 
-def _column_getter(values: list, row: dict):
+def _column_getter(values: list, row: Mapping[str, int]):
     def get(k):
         v = values[row[k]]
         return None if v != v else v  # NaN: missing
@@ -53,7 +55,13 @@ def _column_getter(values: list, row: dict):
     return get
 
 
-def sort_key_fn(lg: LinkGraph, order: list[tuple[str, str]], scores: dict | None = None):
+class Scores(Protocol):
+    """``key -> score`` of search hits (``graph.search.ScoreMap``; a dict will do)."""
+
+    def get(self, key: str, default: None = None, /) -> float | None: ...
+
+
+def sort_key_fn(lg: LinkGraph, order: list[tuple[str, str]], scores: Scores | None = None):
     """``key -> tuple`` that sorts by ``order`` (field, ASC|DESC), missing values last,
     then by URL. The tuple holds only numbers, strings and tuples: it is the cursor."""
     cols = columns(lg)
@@ -87,7 +95,7 @@ def sort_key_fn(lg: LinkGraph, order: list[tuple[str, str]], scores: dict | None
             )
 
     def key(k: str) -> tuple:
-        out = []
+        out: list[object] = []
         for get, desc, is_str in getters:
             v = get(k)
             if v is None:
@@ -115,8 +123,10 @@ def whole_order(lg: LinkGraph, cols: Columns, order: list[tuple[str, str]], sk):
     if cached is None:
         cached = _derive_order(lg, cols, order, sk, ck)
         if cached is None:
-            keys = cols.live_keys()
-            ordered = sorted((k for k in keys if k is not None) if cols.dead else keys, key=sk)
+            if cols.dead:
+                ordered = sorted((k for k in cols.live_keys() if k is not None), key=sk)
+            else:
+                ordered = sorted(cols.keys, key=sk)
             row = cols.row
             perm = np.fromiter((row[k] for k in ordered), dtype=np.int64, count=len(ordered))
             cached = (ordered, perm)
@@ -133,7 +143,7 @@ def _derive_order(lg: LinkGraph, cols: Columns, order, sk, ck):
     lin = lg.derived.lineage(QUERY)
     if lin is None or any(ORDER_FIELDS[f] not in _OWN_FIELDS for f, _ in order):
         return None
-    base_cols = lin.base.derived.columns
+    base_cols: Columns | None = lin.base.derived.columns
     cached = lin.base.derived.orders.get(ck)
     if cached is None or base_cols is None or cols.derived_from() is not base_cols:
         return None  # rows are comparable only between columns derived from each other

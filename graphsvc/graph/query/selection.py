@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from ..model import LinkGraph
-from .columnar import columns, load_numpy
+from .columnar import Columns, columns, load_numpy
 from .legacy import PUBLISHED_AT_DESC, ArticleQuery, find_articles
-from .order import sort_key_fn, whole_order
+from .order import Scores, sort_key_fn, whole_order
 from .where import where_mask
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+
+class Hits(Protocol):
+    """Search hits as rows of a version's columns, best first (``graph.search.Hits``)."""
+
+    @property
+    def cols(self) -> Columns: ...
+
+    @property
+    def rows(self) -> NDArray[np.int64]: ...
+
+    def score_of(self) -> Scores: ...
 
 
 @dataclass(slots=True)
@@ -18,7 +35,7 @@ class Selection:
     keys: list[str]
     sort_key: object  # key -> tuple
     rows: object  # numpy bool mask over columns(lg) rows, for facets and aggregates
-    scores: dict | None = None  # search scores by key
+    scores: Scores | None = None  # search scores by key
 
 
 def select(
@@ -26,7 +43,7 @@ def select(
     where: dict | None = None,
     legacy: ArticleQuery | None = None,
     order: list[tuple[str, str]] | None = None,
-    hits: list | None = None,
+    hits: Hits | None = None,
 ) -> Selection:
     """Articles matching ``where`` and ``legacy`` (the old filter) and, with ``hits``
     (search hits, best first), among those hits; sorted by ``order`` (default: by score

@@ -24,6 +24,7 @@ built once per graph version): numbers, dates and codes compare in bulk; text an
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 
@@ -83,9 +84,9 @@ def _hashable_set(values) -> frozenset | None:
         return None
 
 
-def _value_check(ops: dict):
+def _value_check(ops: dict) -> Callable[[object], bool]:
     """``value -> bool`` for a field's operators (all must hold); ``in`` is a set lookup."""
-    checks = []
+    checks: list[Callable[[object], bool]] = []
     for op, arg in ops.items():
         values = _hashable_set(arg) if op == "in" and isinstance(arg, list | tuple) else None
         if values is not None:
@@ -100,7 +101,7 @@ def _value_check(ops: dict):
 
             checks.append(check)
         else:
-            checks.append(lambda v, op=op, arg=arg: check_op(v, op, arg))
+            checks.append(partial(check_op, op=op, arg=arg))
     if len(checks) == 1:
         return checks[0]
     return lambda v: all(c(v) for c in checks)
@@ -325,7 +326,7 @@ def compile_where(where: dict | None, check_values: bool = True) -> Where:
 def where_from_input(value: dict) -> dict:
     """A where as GraphQL hands it over (every input field present, null when not given;
     a time maybe without a zone) as a where dict: no nulls, times in UTC."""
-    out = {}
+    out: dict[str, object] = {}
     for name, cond in value.items():
         if cond is None:
             continue
