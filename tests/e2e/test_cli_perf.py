@@ -62,7 +62,7 @@ def test_version_and_validate_import_no_server_library(tmp_path):
     times them against `python -c pass`."""
     from bench.cli_imports import HEAVY
 
-    from .conftest import SEEDS
+    from ..conftest import SEEDS
 
     version = _imported("--version")
     assert not version & set(HEAVY), version & set(HEAVY)

@@ -20,8 +20,8 @@ import pytest
 
 from graphsvc.cli import parser
 
-from .conftest import SEEDS, clean_env, free_port, serve
-from .livetools import wait_for
+from ..conftest import SEEDS, clean_env, free_port, serve
+from ..livetools import wait_for
 
 
 def run(*args: str, env: dict | None = None, prefix: tuple[str, ...] = (), timeout: float = 60):
