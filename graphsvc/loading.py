@@ -65,12 +65,13 @@ def load_with_progress(corpus, display=None):
 
     def graph_phase() -> None:
         display.start("graph")
-        display.then_when(lambda: corpus.store.current is not before, "snapshot")
+        if getattr(corpus, "snapshot_path", None) is not None:  # else nothing is written
+            display.then_when(lambda: corpus.store.current is not before, "snapshot")
 
     def progress(n: int) -> None:
         display.advance(n)
         parsed[0] += n
-        if parsed[0] == parsed[1]:
+        if parsed[0] >= parsed[1] >= 0 and display.phase == "parsing":
             graph_phase()
 
     try:

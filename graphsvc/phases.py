@@ -48,6 +48,7 @@ class LoadDisplay:
         self._lock = threading.RLock()
         self._bar = None  # rich Progress on a terminal
         self._task = None
+        self._counts = False
         self._streams: list[tuple[logging.StreamHandler, object]] = []
         self._watch: threading.Event | None = None
 
@@ -69,7 +70,8 @@ class LoadDisplay:
             if not self.armed:
                 return
             if self._bar is not None:
-                self._task = self._bar.add_task(phase, total=total, count=total is not None)
+                self._counts = total is not None
+                self._task = self._bar.add_task(phase, total=total, count=self._counts)
             else:
                 print(
                     f"graphsvc: loading: {DOING[phase].format(n=total)}",
@@ -128,11 +130,9 @@ class LoadDisplay:
             return
         self.times[self.phase] = self.times.get(self.phase, 0.0) + time.perf_counter() - self._t0
         if self._bar is not None and self._task is not None:
-            task = self._task
-            total = self._bar.tasks[task].total if task < len(self._bar.tasks) else None
-            if total is None:
-                self._bar.update(task, total=1, completed=1)
-            self._bar.stop_task(task)
+            if not self._counts:  # a full bar for a phase without a count
+                self._bar.update(self._task, total=1, completed=1)
+            self._bar.stop_task(self._task)
         self._task = None
 
     def _open_bar(self) -> None:
