@@ -42,6 +42,7 @@ class LoadDisplay:
             terminal = sys.stderr.isatty() and not dumb_terminal()
         self.terminal = terminal
         self.armed = False
+        self.closed = False  # by close(): shows nothing more
         self.phase: str | None = None
         self.times: dict[str, float] = {}
         self._t0 = 0.0
@@ -56,7 +57,7 @@ class LoadDisplay:
     def arm(self) -> None:
         """Show the phases from now on (a large load)."""
         with self._lock:
-            if self.armed:
+            if self.armed or self.closed:
                 return
             self.armed = True
             if self.terminal:
@@ -118,6 +119,12 @@ class LoadDisplay:
                 took = ", ".join(f"{k} {v:.1f}s" for k, v in self.times.items())
                 print(f"graphsvc: load phases: {took}", file=sys.stderr, flush=True)
             self.armed = False
+
+    def close(self) -> None:
+        """:meth:`finish`, and show nothing more (the server stops)."""
+        with self._lock:
+            self.closed = True
+            self.finish()
 
     # -- inside ----------------------------------------------------------------------------
     def _stop_watch(self) -> None:

@@ -45,6 +45,8 @@ class Server:
     corpus: Any
     load: Callable[[], None]
     banner: str
+    #: The load's phases on stderr (None: a worker's load shows none).
+    display: Any = None
 
     def start_loading(self):
         """Load in a thread while the app answers (``/readyz`` 503 until loaded)."""
@@ -152,7 +154,7 @@ def build_server(
             corpus.start_watching()
         # None: the corpus has put the graph in the store (and may have a newer one)
 
-    return Server(config, mode, app, corpus, load, _banner(config, mode, folder))
+    return Server(config, mode, app, corpus, load, _banner(config, mode, folder), display)
 
 
 def _show_phases(app, store):
@@ -404,6 +406,8 @@ def serve(config: Config, assets=None) -> int:
     try:
         running = _run(config, server.app, sock)
     finally:
+        if server.display is not None:  # stopped while loading: the terminal as it was
+            server.display.close()
         if mode == "live":
             server.corpus.close()  # stop following; write the snapshot if anything changed
     return 0 if running.started else 3
