@@ -1,4 +1,5 @@
-"""Loading a corpus on the command line: a progress bar on a terminal, a summary line.
+"""Loading a corpus on the command line: its phases (:mod:`graphsvc.phases`: rows on a
+terminal, plain lines elsewhere), a summary line, true words about the snapshot.
 
 Used by the commands (``validate``, ``import``) and by :mod:`graphsvc.server` (a
 server's load, the ``--workers`` supervisor's child).

@@ -197,6 +197,8 @@ def _finish_when_searchable(display, store) -> None:
                 return
             except IndexBuilding:
                 continue
+    except Exception:  # noqa: BLE001 - the index logs its own failures; a search says why
+        return
     finally:
         display.finish()
 
