@@ -10,7 +10,8 @@ carry a password (URLs in them are redacted).
 * :class:`StoreError` (a ``RuntimeError``): the store cannot be used as it is;
   :class:`LogPruned` and :class:`Rewound` make a replica load the store whole.
 
-The GraphQL ``extensions.code`` of each is its ``extensions`` attribute.
+They know nothing of GraphQL: the API gives each the code a client sees
+(``api/error_codes.py``, one table).
 """
 
 from __future__ import annotations
@@ -35,31 +36,21 @@ class BoundError(GraphError):
 class AuthError(GraphError):
     """A request the bearer tokens do not allow."""
 
-    extensions = {"code": "FORBIDDEN"}
-
 
 class ReadOnly(AuthError):
     """A write to a server that takes none."""
-
-    extensions = {"code": "READ_ONLY"}
 
 
 class Unauthenticated(AuthError):
     """No token, or the wrong one, where one is needed."""
 
-    extensions = {"code": "UNAUTHENTICATED"}
-
 
 class WriteRefused(GraphError):
     """The write was not attempted: invalid input, or an article that cannot be written."""
 
-    extensions = {"code": "BAD_USER_INPUT"}
-
 
 class WriteFailed(GraphError):
     """The file system refused a write; every file and the graph are as they were."""
-
-    extensions = {"code": "WRITE_FAILED"}
 
 
 class StoreError(RuntimeError):
@@ -70,7 +61,6 @@ class StoreUnavailable(GraphError):
     """The store could not be reached, or the connection broke; nothing was changed
     (unless the message says the outcome of a commit is unknown)."""
 
-    extensions: dict[str, object] = {"code": "STORE_UNAVAILABLE"}  # more when maybe_committed
     #: True when the connection broke during COMMIT: the outcome is unknown.
     maybe_committed = False
     #: Then: the version the write would have made (it was applied iff the store's
@@ -81,13 +71,9 @@ class StoreUnavailable(GraphError):
 class VersionConflict(GraphError):
     """An ``expectedVersion`` check failed: the article changed after that version."""
 
-    extensions = {"code": "CONFLICT"}
-
 
 class StoreRefused(GraphError):
     """The store refused the write (e.g. the role may not write); nothing was changed."""
-
-    extensions = {"code": "STORE_REFUSED"}
 
 
 class LogPruned(StoreError):

@@ -355,7 +355,7 @@ def _run(config: Config, app, sock) -> Any:
 
 def uvicorn_options(config: Config) -> dict:
     """uvicorn's options for ``config`` (the same in every worker process)."""
-    from .api.protocol import GuardedH11Protocol, GuardedWebSocketProtocol
+    from .api.http_edge import GuardedH11Protocol, GuardedWebSocketProtocol
 
     s = config.settings
     return dict(

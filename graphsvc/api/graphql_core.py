@@ -1,6 +1,6 @@
 """The Strawberry and graphql-core internals the GraphQL view needs, named here only:
 Strawberry's executor base class, its HTTP error, its resolver ``info`` class and
-awaitable check (for the compiled plans, ``plan``), and running a parsed document as
+awaitable check (for the compiled plans, ``view``), and running a parsed document as
 Strawberry would (its executor keyword differs between graphql-core versions).
 ``tests/test_graphql_core.py`` pins what they do across the declared version range
 (``.ci/run`` runs it with the lower bounds too)."""

@@ -34,7 +34,7 @@ from ..config import Settings
 from . import memo
 from .cost import CostEstimate, describe_costs, estimate
 from .graphql_core import BaseExecutionContext
-from .http.request_state import RequestState
+from .http_edge import RequestState
 from .limit_errors import LimitExceeded, TimeLimitPassed, time_limit_error
 
 
@@ -172,7 +172,7 @@ class CostLimiter(SchemaExtension):
             cost, counts, depends = estimate.cost, estimate.counts, estimate.depends
             ctx["cost"] = cost
             # The same document costs the same on this graph whatever its variables:
-            # the GraphQL view may skip these checks for it (api.prepared).
+            # the GraphQL view may skip these checks for it (api.view.PreparedQueries).
             ctx["cost_fixed"] = not depends
             ctx["operation"] = ec.operation_name
             if cost > self.max_cost:

@@ -12,17 +12,23 @@ keyed by, what it holds and :data:`ENTRY_BYTES` of bookkeeping.
 * A document longer than :data:`MAX_CACHED_DOCUMENT` characters is never cached (it is
   parsed each time it comes): a legitimate client's documents are far smaller, and a
   large one in a cache costs more memory than parsing it again costs time.
+* :func:`operation_kinds` (and :func:`is_query`, :func:`operation_kind`): what a
+  document's operations are, kept in :data:`documents` (the response cache keeps only
+  queries; a subscription is refused over POST, a mutation over GET).
+* :class:`PerVersion`: a cache of the API's kept on each graph version (the response
+  cache, the prepared queries), found once per version.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, TypeVar
 
-from graphql import parse
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from graphql.language import DocumentNode, Node
 
 T = TypeVar("T")
@@ -163,3 +169,110 @@ def cached(query: str, key: Hashable, compute: Callable[[], T], size: Callable[[
     value = compute()
     documents.put(key, value, text_bytes(query) + size(value))
     return value
+
+
+# -- operation kinds ----------------------------------------------------------------------
+
+#: Documents longer than this are not cached (nor parsed here).
+MAX_CACHED_QUERY = MAX_CACHED_DOCUMENT
+#: Parsing stops past this many tokens: such a document is not cached.
+_MAX_TOKENS = 20_000
+
+
+def operation_kinds(query: str) -> dict[str | None, OperationType] | None:
+    """Operation name -> kind of each operation of ``query`` (None: does not parse).
+    An anonymous operation is under ``None``. Kept in the process's document cache
+    (bounded in bytes; a document over ``MAX_CACHED_QUERY`` is never kept)."""
+
+    def kinds():
+        try:
+            doc = parse(query, no_location=True, max_tokens=_MAX_TOKENS)
+        except (GraphQLError, RecursionError):
+            return None
+        return {
+            (d.name.value if d.name else None): d.operation
+            for d in doc.definitions
+            if isinstance(d, OperationDefinitionNode)
+        }
+
+    return cached(query, ("kinds", query), kinds, _kinds_bytes)
+
+
+def _kinds_bytes(kinds: dict | None) -> int:
+    return text_bytes(*(k for k in kinds or () if k)) + 100 * len(kinds or ())
+
+
+def operation_kind(query: str, operation_name: str | None) -> OperationType | None:
+    """The kind of the operation ``operation_name`` selects in ``query`` (by name, or the
+    only one); None when the document does not parse, is too long, or names none.
+
+    >>> operation_kind('query Q { a } mutation M { b }', 'M')
+    <OperationType.MUTATION: 'mutation'>
+    """
+    if len(query) > MAX_CACHED_QUERY:
+        return None
+    kinds = operation_kinds(query) or {}
+    if operation_name is None:
+        return next(iter(kinds.values())) if len(kinds) == 1 else None
+    return kinds.get(operation_name)
+
+
+def is_query(query: str, operation_name: str | None) -> bool:
+    """True when the operation that ``operation_name`` selects in ``query`` is a query,
+    as GraphQL selects it: by name, or the only operation when no name is given.
+
+    >>> is_query('{ a }', None), is_query('mutation { a }', None)
+    (True, False)
+    >>> two = 'query Q { a } mutation M { b }'
+    >>> is_query(two, 'M'), is_query(two, 'Q'), is_query(two, None)
+    (False, True, False)
+    """
+    if len(query) > MAX_CACHED_QUERY:
+        return False
+    kinds = operation_kinds(query)
+    if not kinds:
+        return False
+    kind: OperationType | None
+    if operation_name is None:
+        if len(kinds) != 1:
+            return False
+        (kind,) = kinds.values()
+    else:
+        kind = kinds.get(operation_name)
+    return kind is OperationType.QUERY
+
+
+# -- per graph version --------------------------------------------------------------------
+
+
+class PerVersion:
+    """A cache of the API's kept on each graph version, in the version's own caches
+    (``lg.derived.extra(owner, factory)``: a new version starts empty), and remembered
+    for the last version it was found on (both by weak reference: an old version and
+    its cache go when the version goes), so that the requests of one version do not
+    look it up again. The cache must allow weak references (a :class:`ByteLRU` does).
+
+    ``get(lg)`` makes it on first use; ``peek(lg)`` is None until it was made."""
+
+    def __init__(self, owner: Hashable, factory: Callable[[], Any]) -> None:
+        self.owner, self.factory = owner, factory
+        self._last: tuple[weakref.ref, weakref.ref] | None = None
+
+    def _remembered(self, lg) -> Any:
+        last = self._last
+        return last[1]() if last is not None and last[0]() is lg else None
+
+    def get(self, lg) -> Any:
+        found = self._remembered(lg)
+        if found is None:
+            found = lg.derived.extra(self.owner, self.factory)
+            self._last = (weakref.ref(lg), weakref.ref(found))
+        return found
+
+    def peek(self, lg) -> Any:
+        found = self._remembered(lg)
+        if found is None:
+            found = lg.derived.peek(self.owner)
+            if found is not None:
+                self._last = (weakref.ref(lg), weakref.ref(found))
+        return found

@@ -38,6 +38,7 @@ from ..graph import traverse as gt
 from . import memo
 from .articles import ArticleConnection, ListRequest, article_list_field, list_articles
 from .context import PinGraph, graph
+from .error_codes import add_code
 from .fastpath import FastQuery
 from .filters import ArticleFilter, ArticleSort, ArticleWhere
 from .maps import (
@@ -212,10 +213,21 @@ class DocumentCache(SchemaExtension):
         yield
 
 
+class Schema(strawberry.Schema):
+    """Strawberry's schema whose errors carry graphsvc's GraphQL codes: Strawberry calls
+    ``process_errors`` (its hook for errors) with every result's errors, over HTTP and
+    over a websocket; the codes are ``error_codes.CODES``."""
+
+    def process_errors(self, errors, execution_context=None) -> None:
+        for error in errors:
+            add_code(error)
+        super().process_errors(errors, execution_context)
+
+
 def make_schema(extensions: Sequence = (), **kwargs) -> strawberry.Schema:
     """The schema; ``extensions`` (the limits, see ``limits.schema_extensions``) run first;
     ``kwargs`` go to ``strawberry.Schema``."""
-    return strawberry.Schema(
+    return Schema(
         query=merge_types("Query", QUERIES),
         mutation=Mutation,
         subscription=Subscription,

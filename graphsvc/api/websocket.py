@@ -10,7 +10,7 @@ import anyio
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
-from .fastpath import decode_json, encode_json_bytes
+from .graphql_edge import decode_json, encode_json_bytes
 
 LEGACY_WS_REFUSAL = (
     "graphsvc speaks the graphql-transport-ws websocket subprotocol only: the legacy "
@@ -106,7 +106,7 @@ def checked(receive, send, send_timeout: float):
             closed = True
             reason = "the client does not read its messages"
             # The close frame waits behind the unsent data too: the serve command's
-            # websocket protocol (api.protocol.GuardedWebSocketProtocol) aborts the
+            # websocket protocol (api.http_edge.GuardedWebSocketProtocol) aborts the
             # connection when it cannot be sent within send_timeout, so wait past that.
             with anyio.move_on_after(2 * send_timeout + 1), contextlib.suppress(OSError):
                 await send({"type": "websocket.close", "code": 1008, "reason": reason})

@@ -125,7 +125,7 @@ class PostgresWriter:
                     if cut is not None and cut.fired:
                         raise self._timed_out(e.version if e.maybe_committed else None) from None
                     if attempt == 2 or e.maybe_committed:
-                        raise _with_version(e) from None
+                        raise
             return None, deadline  # pragma: no cover
         finally:
             self._write_lock.release()
@@ -138,7 +138,7 @@ class PostgresWriter:
         )
         if version is not None:
             e.maybe_committed, e.version = True, version
-        return _with_version(e)
+        return e
 
     def _result(self, committed: int | None, items: Callable, deadline: float) -> WriteResult:
         """The write's result once this replica shows ``committed``, waiting at most
@@ -256,13 +256,6 @@ def _plan(txn, lg, i: int, data: bytes, rec, many: bool, expected, claimed: dict
         if txn.content(p) != data:
             txn.put(p, data, article_urls(rec))
     return rec, paths, created
-
-
-def _with_version(e: StoreUnavailable) -> StoreUnavailable:
-    """Name the version to check in the error's extensions when the outcome is unknown."""
-    if e.maybe_committed and e.version is not None:
-        e.extensions = {"code": "STORE_UNAVAILABLE", "maybeApplied": True, "version": e.version}
-    return e
 
 
 def _check(txn, urls, expected: int | None, where: str) -> None:

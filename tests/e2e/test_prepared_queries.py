@@ -1,4 +1,4 @@
-"""Prepared queries (``api.prepared.PreparedQueries``) answer exactly what Strawberry's
+"""Prepared queries (``api.view.PreparedQueries``) answer exactly what Strawberry's
 whole path answers: the same status, headers that matter and bytes, for documents that
 are prepared, that cannot be (cost from variables, errors, refusals) and for requests
 whose variables are wrong."""
@@ -192,7 +192,7 @@ def test_generated_queries_answer_the_same_prepared(corpus, tmp_path):
         assert len(compared) >= 40 and sum(compared) >= 1
 
 
-# -- compiled plans (graphsvc.api.plan) against graphql-core ------------------------------
+# -- compiled plans (graphsvc.api.view) against graphql-core ------------------------------
 
 LEAVES = ["url", "title", "excerpt", "publishedAt", "webUrl", "isStub", "id", "__typename"]
 NESTED = {
@@ -262,7 +262,8 @@ def test_plans_answer_what_graphql_core_does():
     order), or the plan falls back where graphql-core reports an error."""
     from graphql import execute, parse, validate
 
-    from graphsvc.api import limits, plan
+    from graphsvc.api import limits
+    from graphsvc.api import view as plan
     from graphsvc.api.schema import make_schema
 
     recs = list(generate_records(200, seed=5))

@@ -8,8 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from graphsvc.api.app import create_app
-from graphsvc.api.fastpath import encode_json
-from graphsvc.api.http.response_cache import ResponseCache
+from graphsvc.api.graphql_edge import ResponseCache, encode_json
 from graphsvc.api.memo import ENTRY_BYTES, ByteLRU
 from graphsvc.files import FolderRecords
 from graphsvc.generate import generate_records

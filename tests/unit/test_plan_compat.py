@@ -9,8 +9,8 @@ import graphql
 from graphql import parse
 from graphql.execution.values import get_argument_values
 
-from graphsvc.api.plan import coerce_variables
 from graphsvc.api.schema import schema
+from graphsvc.api.view import coerce_variables
 
 S = schema._schema
 DOC = parse(
