@@ -21,12 +21,70 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "GRAPHSVC_"
+
+
+class SettingError(argparse.ArgumentTypeError, ValueError):
+    """A value a setting cannot take; its message is one line for the user."""
+
+
+def port_number(raw: str) -> int:
+    """A TCP port, 0 to 65535 (0: any free port)."""
+    try:
+        n = int(str(raw).strip())
+    except ValueError:
+        raise SettingError(f"{raw!r} is not a port number (0-65535)") from None
+    if not 0 <= n <= 65535:
+        raise SettingError(f"port {n} is out of range (0-65535)")
+    return n
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+def log_level_name(raw: str) -> str:
+    """One of :data:`LOG_LEVELS` (any case)."""
+    level = str(raw).strip().lower()
+    if level not in LOG_LEVELS:
+        raise SettingError(f"{raw!r} is not a log level ({', '.join(LOG_LEVELS)})")
+    return level
+
+
+def positive_int(raw: str) -> int:
+    """A whole number, 1 or more."""
+    try:
+        n = int(str(raw).strip())
+    except ValueError:
+        raise SettingError(f"{raw!r} is not a whole number") from None
+    if n < 1:
+        raise SettingError(f"{n} is less than 1")
+    return n
+
+
+def corpus_folder_arg(raw: str) -> str:
+    """A folder of articles that exists and can be read (the commands' ``DIR``)."""
+    path = Path(raw)
+    if not path.exists():
+        raise SettingError(f"{raw}: no such folder")
+    if not path.is_dir():
+        raise SettingError(
+            f"{raw} is a file, not a folder; give the folder that holds the articles"
+        )
+    try:
+        with os.scandir(path):
+            pass
+    except OSError as e:
+        raise SettingError(f"{raw}: cannot read the folder ({e.strerror or e})") from None
+    return raw
+
+
+def _kind(t: Any) -> str:
+    return {int: "a whole number", float: "a number"}.get(t, "a valid value")
 
 
 @dataclass(frozen=True)
@@ -50,6 +108,18 @@ class Setting:
     metavar: str | None = None
     commands: tuple[str, ...] = ("serve",)
     target: str = "serve"
+    #: Turns the flag's or the variable's string into the value (default: ``type``);
+    #: raises :class:`SettingError` with a one-line message.
+    parser: Callable[[str], Any] | None = None
+
+    def convert(self, raw: str) -> Any:
+        """The value of the string ``raw`` (a flag's): :class:`SettingError` when bad."""
+        if self.parser is not None:
+            return self.parser(raw)
+        try:
+            return self.type(raw)
+        except (TypeError, ValueError):
+            raise SettingError(f"{raw!r} is not {_kind(self.type)}") from None
 
     def parse(self, raw: str) -> Any:
         """The value of the environment string ``raw``."""
@@ -57,7 +127,10 @@ class Setting:
             return raw.strip().lower() in ("1", "true", "yes", "on")
         if self.type is tuple:
             return tuple(x.strip() for x in raw.split(",") if x.strip())
-        return self.type(raw)
+        try:
+            return self.convert(raw)
+        except SettingError as e:
+            raise SettingError(f"${self.env}: {e}") from None
 
 
 def _api(name: str, default: Any, help: str, **kw: Any) -> Setting:
@@ -78,13 +151,15 @@ STORE_COMMANDS = ("serve", "export", "import", "store prune")
 SETTINGS: tuple[Setting, ...] = (
     # -- serving -------------------------------------------------------------------------
     Setting("host", "127.0.0.1", "address to listen on", flag="--host"),
-    Setting("port", 8000, "port to listen on", type=int, flag="--port"),
+    Setting("port", 8000, "port to listen on", type=int, flag="--port", parser=port_number),
     Setting(
         "log_level",
         "info",
         "log level (debug, info, warning, error)",
         flag="--log-level",
         env="GRAPHSVC_LOG_LEVEL",
+        metavar="LEVEL",
+        parser=log_level_name,
     ),
     Setting(
         "watch",
@@ -100,6 +175,7 @@ SETTINGS: tuple[Setting, ...] = (
         "server processes; each holds its own copy of the graph",
         type=int,
         flag="--workers",
+        parser=positive_int,
     ),
     Setting(
         "cache",
@@ -177,6 +253,7 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "proxy addresses to trust (default: uvicorn's, 127.0.0.1 or $FORWARDED_ALLOW_IPS)",
         flag="--forwarded-allow-ips",
+        metavar="ADDRESSES",
     ),
     Setting(
         "graphiql_assets",
@@ -449,23 +526,34 @@ def dumb_terminal(env: Mapping[str, str] | None = None) -> bool:
 
 
 # -- the table as argparse options and as documentation ----------------------------------
-def _default_text(s: Setting) -> str:
-    if s.action == "store_true":
-        return ""
+def _default_value(s: Setting) -> str:
+    """The default as the docs show it ("" for none)."""
     if s.default is None or s.default == ():
         return ""
     d = s.default
     if isinstance(d, bool):
-        d = "on" if d else "off"
-    elif isinstance(d, float):
-        d = f"{d:g}"
-    return f"default {d}"
+        return "on" if d else "off"
+    if isinstance(d, float):
+        return f"{d:g}"
+    return str(d)
+
+
+def _default_text(s: Setting) -> str:
+    """The default as ``--help`` shows it: ``default: X``; "" for a switch, or when the
+    help already says what happens without the option."""
+    if s.action == "store_true" or "(default" in s.help:
+        return ""
+    return f"default: {_default_value(s) or 'none'}"
 
 
 def help_text(s: Setting) -> str:
     """The option's help: what it does, its default and its variable."""
     extra = [x for x in (_default_text(s), f"${s.env}" if s.env else "") if x]
     return s.help + (f" ({'; '.join(extra)})" if extra else "")
+
+
+#: The metavar of a flag taking a value of this type, when its row names none.
+_METAVARS = {int: "N", float: "SECONDS"}
 
 
 def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
@@ -484,7 +572,10 @@ def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
         )
         g = p if title is None else groups.setdefault(title, p.add_argument_group(title))
         kw: dict[str, Any] = {"dest": s.name, "default": None, "help": help_text(s)}
-        if s.metavar:
+        metavar = s.metavar or _METAVARS.get(s.type)
+        if metavar and s.action is None:
+            kw["metavar"] = metavar
+        elif s.metavar:
             kw["metavar"] = s.metavar
         if s.action == "store_true":  # --no-x of a default-True setting, or --x of False
             g.add_argument(s.flag, action="store_const", const=not s.default, **kw)
@@ -493,7 +584,7 @@ def add_arguments(p: argparse.ArgumentParser, command: str) -> None:
         elif s.action == "append":
             g.add_argument(s.flag, action="append", **kw)
         else:
-            g.add_argument(s.flag, type=s.type, **kw)
+            g.add_argument(s.flag, type=s.convert, **kw)
 
 
 def markdown() -> str:
@@ -511,9 +602,7 @@ def markdown() -> str:
         "|---|---|---|---|---|---|",
     ]
     for s in SETTINGS:
-        default = "" if s.default is None else _default_text(s).removeprefix("default ")
-        if s.action == "store_true":
-            default = "on" if s.default else "off"
+        default = _default_value(s)
         lines.append(
             f"| `{s.name}` | {f'`{s.flag}`' if s.flag else ''} "
             f"| {f'`{s.env}`' if s.env else ''} | {default} "

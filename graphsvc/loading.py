@@ -1,4 +1,5 @@
-"""Loading a corpus on the command line: a progress bar on a terminal, a summary line.
+"""Loading a corpus on the command line: its phases (:mod:`graphsvc.phases`: rows on a
+terminal, plain lines elsewhere), a summary line, true words about the snapshot.
 
 Used by the commands (``validate``, ``import``) and by :mod:`graphsvc.server` (a
 server's load, the ``--workers`` supervisor's child).
@@ -43,18 +44,45 @@ def progress_bar(what: str, total: int | None) -> Iterator[Callable[[int], None]
         yield lambda n: bar.advance(task, n)
 
 
-def load_with_progress(corpus):
-    """``corpus.load()``, with a progress bar on a terminal once the source says how many
-    files there are (200 or more); returns what the load returns."""
-    tty = sys.stderr.isatty()
-    with contextlib.ExitStack() as stack:
-        advance = [lambda n: None]
+def load_with_progress(corpus, display=None):
+    """``corpus.load()`` showing its phases (:mod:`graphsvc.phases`) once the source says
+    there are 200 files or more: parsing (with its count), graph, then snapshot from
+    when the graph is served; returns what the load returns. ``display``: one that
+    goes on after the load (a server's indexes and search), else the load's own."""
+    from .phases import MIN_FILES, LoadDisplay
 
-        def on_files(n: int) -> None:
-            if tty and n >= 200:
-                advance[0] = stack.enter_context(progress_bar("loading", n))
+    own = display is None
+    display = display if display is not None else LoadDisplay()
+    before = corpus.store.current
+    parsed = [0, -1]  # files parsed, files to parse
 
-        return corpus.load(on_files=on_files, progress=lambda n: advance[0](n))
+    def on_files(n: int) -> None:
+        parsed[1] = n
+        if n >= MIN_FILES:
+            display.arm()
+        display.start("parsing", n)
+        if n == 0:
+            graph_phase()
+
+    def graph_phase() -> None:
+        display.start("graph")
+        if getattr(corpus, "snapshot_path", None) is not None:  # else nothing is written
+            display.then_when(lambda: corpus.store.current is not before, "snapshot")
+
+    def progress(n: int) -> None:
+        display.advance(n)
+        parsed[0] += n
+        if parsed[0] >= parsed[1] >= 0 and display.phase == "parsing":
+            graph_phase()
+
+    try:
+        return corpus.load(on_files=on_files, progress=progress)
+    except BaseException:
+        display.finish()
+        raise
+    finally:
+        if own:
+            display.finish()
 
 
 def load_corpus_object(
@@ -63,8 +91,10 @@ def load_corpus_object(
     quiet: bool = False,
     corpus=None,
     live: bool = True,
+    display=None,
 ):
-    """Load a corpus object (``corpus``, or a new one) with the progress bar and summary.
+    """Load a corpus object (``corpus``, or a new one) showing its phases, then the
+    summary (``display``: see :func:`load_with_progress`).
 
     The summary goes to stderr always unless ``quiet``, which keeps it for terminals."""
     from .corpus import folder_corpus
@@ -74,7 +104,7 @@ def load_corpus_object(
             folder, load=False, cache=config.cache, cache_dir=config.snapshots(), keep_state=live
         )
     tty = sys.stderr.isatty()
-    loaded = load_with_progress(corpus)
+    loaded = load_with_progress(corpus, display)
     lg = loaded.graph
     s = lg.stats()
     if not quiet or tty:
@@ -91,9 +121,40 @@ def load_corpus_object(
                 f"graphsvc: {loaded.reread} files changed since the snapshot, applied",
                 file=sys.stderr,
             )
-        if loaded.note and "no snapshot yet" not in loaded.note:
-            print(f"graphsvc: snapshot not used: {loaded.note}", file=sys.stderr)
+        for line in snapshot_messages(loaded.note):
+            print(f"graphsvc: {line}", file=sys.stderr)
     return corpus
+
+
+#: What the corpus's notes about a snapshot without delta state mean to the user: such
+#: a snapshot is written by `graphsvc validate` and by read-only servers.
+_STATIC_SNAPSHOT = {
+    "snapshot has no delta state (written by a read-only server)": (
+        "read the files instead: the snapshot was written by `graphsvc validate` or a read-only "
+        "server, without the change state a server following the folder needs"
+    ),
+    "files changed since a snapshot written without delta state": (
+        "read the files instead: they changed since the snapshot, which (written by `graphsvc "
+        "validate` or a read-only server) cannot take changes"
+    ),
+}
+
+
+def snapshot_messages(note: str | None) -> list[str]:
+    """The lines to print about the snapshot for a load's ``note`` (none when there was
+    nothing to use yet)."""
+    lines = []
+    for part in (note or "").split("; "):
+        part = part.strip()
+        if not part or part == "None" or "no snapshot yet" in part:
+            continue
+        if part in _STATIC_SNAPSHOT:
+            lines.append(_STATIC_SNAPSHOT[part])
+        elif part.startswith(("no snapshot written", "loading in a child process")):
+            lines.append(part)
+        else:
+            lines.append(f"snapshot not used: {part}")
+    return lines
 
 
 def load_static_graph(folder: Path, config: Config, quiet: bool = False):
@@ -101,10 +162,15 @@ def load_static_graph(folder: Path, config: Config, quiet: bool = False):
     return load_corpus_object(folder, config, quiet=quiet, live=False).graph
 
 
+def load_report(lg) -> list:
+    """``lg``'s load problems, errors first, then by path and line: the order of the
+    API's ``loadReport`` (:func:`graphsvc.api.stats.load_report`, which imports the
+    GraphQL libraries `graphsvc validate` does without)."""
+    return sorted(lg.issues, key=lambda i: (i.severity != "error", i.path, i.line or 0))
+
+
 def print_report(lg) -> int:
     """What `graphsvc validate` prints; 1 when there are errors."""
-    from .api.stats import load_report
-
     for issue in load_report(lg):
         print(issue)
     s = lg.stats()
@@ -127,10 +193,10 @@ def describe(lg, seconds: float) -> None:
     )
 
 
-def preload(folder: Path, config: Config, corpus=None, live: bool = False):
-    """A server's load: the corpus with progress and summary, then a pointer to
+def preload(folder: Path, config: Config, corpus=None, live: bool = False, display=None):
+    """A server's load: the corpus with its phases and summary, then a pointer to
     ``graphsvc validate`` when there are load errors."""
-    corpus = load_corpus_object(folder, config, corpus=corpus, live=live)
+    corpus = load_corpus_object(folder, config, corpus=corpus, live=live, display=display)
     lg = corpus.graph
     if lg.stats().load_errors:
         print(

@@ -15,6 +15,7 @@ workers start from) and each worker is :func:`worker_app`, which calls
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import inspect
@@ -44,6 +45,8 @@ class Server:
     corpus: Any
     load: Callable[[], None]
     banner: str
+    #: The load's phases on stderr (None: a worker's load shows none).
+    display: Any = None
 
     def start_loading(self):
         """Load in a thread while the app answers (``/readyz`` 503 until loaded)."""
@@ -137,18 +140,77 @@ def build_server(
     else:
         app = _app(store, config, assets=assets)
 
+    display = None if worker else _show_phases(app, store)
+
     def load() -> None:
-        if worker:
+        if display is None:
             corpus.load()
         else:
             from .loading import preload
 
-            preload(folder, config, corpus=corpus, live=live)
+            preload(folder, config, corpus=corpus, live=live, display=display)
+            _indexes_next(display, corpus.graph)
         if live and config.watch:
             corpus.start_watching()
         # None: the corpus has put the graph in the store (and may have a newer one)
 
-    return Server(config, mode, app, corpus, load, _banner(config, mode, folder))
+    return Server(config, mode, app, corpus, load, _banner(config, mode, folder), display)
+
+
+def _show_phases(app, store):
+    """The display of a server's load phases (:mod:`graphsvc.phases`): the load shows
+    parsing, graph and snapshot; then, as the loading thread goes on, indexes (until
+    the search index starts: ``after_load``) and search, which ends the display once
+    the index (built in a thread of its own) is there."""
+    import threading
+
+    from .phases import LoadDisplay
+
+    display = LoadDisplay()
+    state = app.state.load_state
+    prepare = state.after_load
+
+    def after_load() -> None:
+        display.start("search")
+        try:
+            if prepare is not None:
+                prepare()
+        except BaseException:
+            display.finish()
+            raise
+        threading.Thread(target=_finish_when_searchable, args=(display, store), daemon=True).start()
+
+    state.after_load = after_load
+    return display
+
+
+def _finish_when_searchable(display, store) -> None:
+    """End ``display`` once the first search index of ``store`` is built, or its build
+    failed (logged by the index), or after an hour."""
+    from .graph.search import IndexBuilding, index_for
+
+    try:
+        index, lg = index_for(store), store.current
+        for _ in range(720 if lg is not None else 0):
+            try:
+                index.wait_built(lg, 5)  # returns when built, or when the build ended
+                return
+            except IndexBuilding:
+                continue
+    except Exception:  # noqa: BLE001 - the index logs its own failures; a search says why
+        return
+    finally:
+        display.finish()
+
+
+def _indexes_next(display, lg) -> None:
+    """After the load: the indexes' phase (shown for a large graph, even one from its
+    snapshot)."""
+    from .phases import MIN_FILES
+
+    if lg is not None and lg.stats().files >= MIN_FILES:
+        display.arm()
+    display.start("indexes")
 
 
 def _host(config: Config) -> str:
@@ -247,6 +309,50 @@ def _build_store(config: Config, store, assets) -> Server:
 
 
 # -- running it ------------------------------------------------------------------------
+def listen_socket(config: Config, inheritable: bool = False):
+    """The socket ``serve`` listens on, bound now: a port in use (or a host that is not
+    this machine's) is a :class:`ServeError` before anything says it is serving."""
+    import errno
+    import socket
+
+    host, port = config.host, config.port
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        if isinstance(e, socket.gaierror):
+            raise ServeError(f"cannot listen on {host!r}: {e.strerror}") from None
+        if e.errno == errno.EADDRINUSE:
+            raise ServeError(
+                f"port {port} on {host} is in use (another server?); choose another with --port"
+            ) from None
+        if e.errno == errno.EACCES:
+            raise ServeError(
+                f"not allowed to listen on port {port} (ports below 1024 need privileges)"
+            ) from None
+        raise ServeError(f"cannot listen on {host} port {port}: {e.strerror or e}") from None
+    sock.set_inheritable(inheritable)
+    return sock
+
+
+def _bound_port(config: Config, sock) -> Config:
+    """``config`` with the port ``sock`` got (``--port 0``: one the system chose)."""
+    return dataclasses.replace(config, port=sock.getsockname()[1])
+
+
+def _run(config: Config, app, sock) -> Any:
+    """Run uvicorn with ``app`` on the bound ``sock``; the uvicorn server."""
+    import uvicorn
+
+    running = uvicorn.Server(uvicorn.Config(app, **uvicorn_options(config)))
+    with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: Ctrl-C is a normal stop
+        running.run(sockets=[sock])
+    return running
+
+
 def uvicorn_options(config: Config) -> dict:
     """uvicorn's options for ``config`` (the same in every worker process)."""
     from .api.http_edge import GuardedH11Protocol, GuardedWebSocketProtocol
@@ -274,8 +380,6 @@ def uvicorn_options(config: Config) -> dict:
 
 def serve(config: Config, assets=None) -> int:
     """Run ``graphsvc serve`` with ``config`` until stopped; the exit status."""
-    import uvicorn
-
     from .api import ops
     from .corpus import log_to_stderr
 
@@ -289,26 +393,29 @@ def serve(config: Config, assets=None) -> int:
     else:
         corpus_folder(config)
         auth_for(config, config.dir is not None)  # a missing token file fails here
+    # Bound before the load and the banner: a port in use is the first thing said.
+    sock = listen_socket(config, inheritable=config.workers > 1)
+    config = _bound_port(config, sock)
     ops.configure_logging(config.settings.log_json, config.log_level)
     log_to_stderr(config.log_level)
     if config.workers > 1:
-        return _serve_workers(config, mode)
+        return _serve_workers(config, mode, sock)
     server = build_server(config, assets=assets)
     server.start_loading()
     print(server.banner, file=sys.stderr, flush=True)
-    if mode == "static":
-        uvicorn.run(server.app, **uvicorn_options(config))
-        return 0
-    if mode == "live":
-        try:
-            uvicorn.run(server.app, **uvicorn_options(config))
-        finally:
+    if mode == "store":
+        return _run_store(server, sock)
+    try:
+        running = _run(config, server.app, sock)
+    finally:
+        if server.display is not None:  # stopped while loading: the terminal as it was
+            server.display.close()
+        if mode == "live":
             server.corpus.close()  # stop following; write the snapshot if anything changed
-        return 0
-    return _run_store(server)
+    return 0 if running.started else 3
 
 
-def _run_store(server: Server) -> int:
+def _run_store(server: Server, sock) -> int:
     """Serve the store; start again in place (same process id and port) when the store
     went back under this replica, which loads it afresh."""
     import uvicorn
@@ -326,8 +433,9 @@ def _run_store(server: Server) -> int:
 
     live.source.on_rewound = rewound
     try:
-        running.run()
+        running.run(sockets=[sock])
     finally:
+        sock.close()  # not inherited by the process started in place
         live.close()  # stop following; write the snapshot if versions came since
         live.source.feed.close()
     if restart:
@@ -362,7 +470,7 @@ def app_from_env():
     return worker_app(config, "live" if config.dir and config.live else "static")
 
 
-def _serve_workers(config: Config, mode: str) -> int:
+def _serve_workers(config: Config, mode: str, sock) -> int:
     """Load in a short-lived child, so that the supervising process does not keep a copy
     of the graph's memory while the workers run; then run the workers, each reading the
     snapshot the child wrote."""
@@ -389,7 +497,6 @@ def _serve_workers(config: Config, mode: str) -> int:
         workers=config.workers,
         **uvicorn_options(config),
     )
-    sock = uv.bind_socket()
     try:
         if "target" in inspect.signature(Multiprocess).parameters:  # uvicorn < 0.49
             Multiprocess(uv, target=uvicorn.Server(uv).run, sockets=[sock]).run()

@@ -2,67 +2,135 @@
 
 The options of every command come from the settings table (:mod:`graphsvc.config`);
 the commands themselves are in :mod:`.commands` (folders) and :mod:`.store` (the
-PostgreSQL store).
+PostgreSQL store). Both import what a command needs inside the command, so that
+``--version``, ``--help`` and ``validate`` start without the server's libraries.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 
 from .. import __version__
-from ..config import add_arguments
+from ..config import SettingError, add_arguments, corpus_folder_arg
 from . import commands, store
+
+DESCRIPTION = "graphsvc: a GraphQL link-graph service for news articles."
+EPILOG = "`graphsvc COMMAND --help` shows a command's options."
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, with a mistake reported as one line (no usage block)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+class _CommandsFormatter(argparse.HelpFormatter):
+    """The commands' list with every command on one line: argparse measures the column
+    of the help without the commands' own indent, so a long name was wrapped."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=30)
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        if isinstance(action, argparse._SubParsersAction):
+            longest = max(len(name) for name in action.choices)
+            self._action_max_length = max(
+                self._action_max_length, longest + self._current_indent + 2 * self._indent_increment
+            )
+
+
+def _command(sub, name: str, help: str, description: str | None = None) -> Parser:
+    """A subcommand: ``help`` is its line in ``graphsvc --help`` (kept short: one line);
+    ``description`` its own ``--help``'s first paragraph."""
+    return sub.add_parser(name, help=help, description=description or help)
 
 
 def _serve_parser(sub) -> None:
-    s = sub.add_parser("serve", help="serve a corpus folder over GraphQL")
-    s.add_argument("dir", nargs="?", help="corpus folder (default: the seed articles)")
+    s = _command(sub, "serve", "serve a corpus folder over GraphQL")
+    s.add_argument(
+        "dir",
+        nargs="?",
+        type=corpus_folder_arg,
+        help="corpus folder (default: the seed articles)",
+    )
     add_arguments(s, "serve")
     s.set_defaults(func=commands.cmd_serve)
 
 
 def _folder_parsers(sub) -> None:
-    v = sub.add_parser("validate", help="report every problem in a corpus folder; exit 1 on errors")
-    v.add_argument("dir")
+    v = _command(
+        sub,
+        "validate",
+        "check a corpus folder; exit 1 on errors",
+        "report every problem in a corpus folder's files; exit status 1 when there are errors",
+    )
+    v.add_argument("dir", type=corpus_folder_arg, help="corpus folder")
     add_arguments(v, "validate")
     v.set_defaults(func=commands.cmd_validate)
 
-    gen = sub.add_parser("generate", help="write a synthetic corpus (for benchmarks and tests)")
-    gen.add_argument("--articles", type=int, required=True, help="how many article files")
-    gen.add_argument("--out", required=True, help="a new or empty folder")
-    gen.add_argument("--seed", type=int, default=0, help="same seed, same files (default 0)")
+    gen = _command(
+        sub, "generate", "write a synthetic corpus (benchmarks, tests)", "write a synthetic corpus"
+    )
+    gen.add_argument(
+        "--articles", type=int, required=True, metavar="N", help="how many article files (required)"
+    )
+    gen.add_argument("--out", required=True, metavar="DIR", help="a new or empty folder (required)")
+    gen.add_argument(
+        "--seed", type=int, default=0, metavar="N", help="same seed, same files (default: 0)"
+    )
     gen.set_defaults(func=commands.cmd_generate)
 
-    sc = sub.add_parser("schema", help="print the GraphQL schema (SDL)")
+    sc = _command(sub, "schema", "print the GraphQL schema (SDL)")
     sc.set_defaults(func=commands.cmd_schema)
 
-    cd = sub.add_parser("config-docs", help="print docs/configuration.md (every setting)")
+    cd = _command(sub, "config-docs", "print docs/configuration.md (every setting)")
     cd.set_defaults(func=commands.cmd_config_docs)
 
-    ga = sub.add_parser(
+    ga = _command(
+        sub,
         "graphiql-assets",
-        help="print the npm packages GraphiQL loads (with DIR: the npm command that installs them)",
+        "print the npm packages GraphiQL loads",
+        "print the npm packages GraphiQL loads (with DIR: the npm command that installs them)",
     )
-    ga.add_argument("dir", nargs="?", help="folder for `serve --graphiql-assets`")
+    ga.add_argument("dir", nargs="?", help="folder for `serve --graphiql-assets` (default: none)")
     ga.set_defaults(func=commands.cmd_graphiql_assets)
 
-    e = sub.add_parser("export", help="write the graph as files that load back into the same graph")
+    e = _command(
+        sub,
+        "export",
+        "write the graph out as article files",
+        "write the graph as files that load back into the same graph",
+    )
     e.add_argument("dir", help="folder to write (created; must be empty)")
-    e.add_argument("--format", choices=["frontmatter"], default="frontmatter")
     e.add_argument(
-        "--from", dest="source", metavar="CORPUS", help="corpus folder (default: the seed articles)"
+        "--format",
+        choices=["frontmatter"],
+        default="frontmatter",
+        help="file format: Markdown with YAML front matter (default: frontmatter)",
+    )
+    e.add_argument(
+        "--from",
+        dest="source",
+        metavar="CORPUS",
+        type=corpus_folder_arg,
+        help="corpus folder (default: the seed articles)",
     )
     add_arguments(e, "export")
     e.set_defaults(func=commands.cmd_export)
 
 
 def _store_parsers(sub) -> None:
-    im = sub.add_parser(
+    im = _command(
+        sub,
         "import",
-        help="make a PostgreSQL store hold a folder's files (validated as `validate` does)",
+        "load a folder's files into a PostgreSQL store",
+        "make a PostgreSQL store hold a folder's files (validated as `validate` does)",
     )
-    im.add_argument("dir", help="corpus folder")
+    im.add_argument("dir", type=corpus_folder_arg, help="corpus folder")
     im.add_argument(
         "--watch",
         action="store_true",
@@ -71,22 +139,24 @@ def _store_parsers(sub) -> None:
     add_arguments(im, "import")
     im.set_defaults(func=store.cmd_import)
 
-    st = sub.add_parser("store", help="look after a PostgreSQL store")
-    st_sub = st.add_subparsers(dest="store_command", required=True)
-    pr = st_sub.add_parser(
+    st = _command(sub, "store", "look after a PostgreSQL store (store prune)")
+    st_sub = st.add_subparsers(dest="store_command", required=True, metavar="COMMAND")
+    pr = _command(
+        st_sub,
         "prune",
-        help="delete the change log's history, keeping the newest versions (replicas whose "
+        "delete the change log's old history",
+        "delete the change log's history, keeping the newest versions (replicas whose "
         "snapshot is older then load the store whole)",
     )
     pr.add_argument(
-        "--keep", type=int, required=True, metavar="N", help="keep the newest N versions"
+        "--keep", type=int, required=True, metavar="N", help="keep the newest N versions (required)"
     )
     pr.add_argument(
         "--min-age",
         type=float,
         default=3600,
         metavar="SECONDS",
-        help="and every version committed less than this long ago (default 3600: replicas "
+        help="and every version committed less than this long ago (default: 3600; replicas "
         "restarting or briefly cut off replay the log, they do not reload)",
     )
     add_arguments(pr, "store prune")
@@ -95,9 +165,14 @@ def _store_parsers(sub) -> None:
 
 def parser() -> argparse.ArgumentParser:
     """The command line's parser."""
-    p = argparse.ArgumentParser(prog="graphsvc", description=__doc__.split("\n")[0])
+    p = Parser(
+        prog="graphsvc",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=_CommandsFormatter,
+    )
     p.add_argument("--version", action="version", version=f"graphsvc {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, title="commands", metavar="COMMAND")
     _serve_parser(sub)
     _folder_parsers(sub)
     _store_parsers(sub)
@@ -109,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except NotADirectoryError as e:
+    except (NotADirectoryError, SettingError) as e:  # e.g. a bad variable
         print(f"graphsvc: {e}", file=sys.stderr)
         return 2
 

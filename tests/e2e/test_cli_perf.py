@@ -37,3 +37,45 @@ def test_generate_then_validate_twice(tmp_path):
     bypass = run("validate", "--no-cache", str(out), env=env2)
     assert bypass.stdout == first.stdout
     assert not (tmp_path / "cache2").exists()
+
+
+def _imported(*args: str) -> set[str]:
+    """The top-level packages `python -X importtime -m graphsvc ARGS` imports."""
+    r = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "graphsvc", *args],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    return {
+        line.rsplit("|", 1)[1].strip().split(".")[0]
+        for line in r.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+
+
+def test_version_and_validate_import_no_server_library(tmp_path):
+    """`--version` and `validate` answer without the server's libraries (issue 23: they
+    took 2 s and 4-8 s when everything was imported up front); bench/cli_imports.py
+    times them against `python -c pass`."""
+    from bench.cli_imports import HEAVY
+
+    from ..conftest import SEEDS
+
+    version = _imported("--version")
+    assert not version & set(HEAVY), version & set(HEAVY)
+    assert "networkx" not in version and "yaml" not in version
+    validate = _imported("validate", "--no-cache", str(SEEDS))
+    assert not validate & set(HEAVY), validate & set(HEAVY)
+
+
+def test_the_cli_start_benchmark_runs(tmp_path, monkeypatch):
+    """bench/cli_imports.py (C1) runs and reports its figures (not how fast)."""
+    from bench import cli_imports
+
+    monkeypatch.setenv("GRAPHSVC_BENCH_DIR", str(tmp_path / "corpora"))
+    row = cli_imports.run(repeat=1, files=5)
+    assert row.id == "C1" and row.ratio is not None and row.ratio > 0
+    assert row.figures["heavy imports of validate"] == "none", row.figures
