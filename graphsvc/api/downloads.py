@@ -1,6 +1,7 @@
 """What every download (``GET /export/...``) shares: one of the ``--max-exports`` slots,
 held while it renders and streams, and the response that gives the slot back however it
-ends. ``graph_downloads.py`` (graphs) and ``table_downloads.py`` (article tables) use it."""
+ends, and the JSON error every refusal of a download is. ``graph_downloads.py`` (graphs)
+and ``table_downloads.py`` (article tables) use it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,26 @@ import threading
 from collections.abc import Iterable, Iterator
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
+
+from .transport import error_for
+
+
+def error(request: Request, status: int, message: str, code: str, **kw) -> Response:
+    """A download's refusal as every other error of the service: a GraphQL JSON error
+    (``{"errors": [{"message", "extensions": {"code", "requestId"}}]}``), not text."""
+    return error_for(request.scope, status, message, code, **kw)
+
+
+def not_loaded(request: Request) -> Response:
+    """503 ``NOT_READY`` while the graph loads, as ``/graphql`` answers then."""
+    return error(
+        request,
+        503,
+        "the graph is still loading; retry shortly",
+        "NOT_READY",
+        headers={"Retry-After": "1"},
+    )
 
 
 def take_slot(request: Request) -> Response | None:
@@ -18,11 +38,14 @@ def take_slot(request: Request) -> Response | None:
     slots = getattr(request.app.state, "export_slots", None)
     if slots is not None and not slots.acquire(blocking=False):
         limit = request.app.state.settings.max_exports
-        return PlainTextResponse(
+        return error(
+            request,
+            503,
             f"refused by the limit max-exports={limit}: {limit} downloads are being "
             "rendered; retry shortly",
-            status_code=503,
+            "LIMIT_EXCEEDED",
             headers={"Retry-After": "2"},
+            extensions={"limit": "max-exports", "max": limit},
         )
     return None
 

@@ -1,9 +1,12 @@
 """``GET /export/{format}``: a subgraph (or the whole graph) as a download.
 
-Query parameters: ``url`` (repeatable: several centres; none = the whole graph),
+Query parameters: ``url`` (repeatable: several centres, each an article URL,
+``provider:<domain>`` or ``topic:<name>``, as ``subgraph`` takes them; none = the whole graph),
 ``depth`` (1), ``direction`` (BOTH), ``edgeKinds`` (comma-separated, RELATED),
 ``limit`` (500), ``hubCap`` (50), ``layout`` (none; adds x/y). Formats:
-``node-link``, ``cytoscape``, ``graphml``, ``gexf``.
+``node-link``, ``cytoscape``, ``graphml``, ``gexf``. Every refusal is a GraphQL JSON
+error: 404 ``NOT_FOUND`` (an unknown format or centre), 400 ``BAD_REQUEST`` (a bad
+parameter), 503 (not loaded yet, or every download slot taken).
 """
 
 from __future__ import annotations
@@ -15,13 +18,14 @@ from urllib.parse import urlsplit
 import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 
-from ..errors import BoundError, UnknownURL
+from ..errors import BoundError, GraphError, UnknownURL
+from ..graph import drawing as gm
 from ..graph import explore as ge
 from ..graph import formats as gx
 from ..graph.model import RELATED, LinkGraph
-from .downloads import SlotResponse, give_slot, released, take_slot
+from .downloads import SlotResponse, error, give_slot, not_loaded, released, take_slot
 
 #: format -> (content type, file name suffix)
 MEDIA = {
@@ -64,7 +68,8 @@ def _render(lg: LinkGraph, request: Request, fmt: str) -> tuple[bytes | Iterator
     depth = _int(request, "depth", 1)
     sub, pos, centres = None, None, []
     if urls:
-        centres = [lg.require(u) for u in urls]
+        # As ``subgraph`` and ``neighbors`` resolve them: provider and topic keys too.
+        centres = [gm.require_node(lg, u) for u in urls]
         kinds = tuple(
             k.strip().upper() for k in q.get("edgeKinds", RELATED).split(",") if k.strip()
         )
@@ -95,13 +100,15 @@ async def export_route(request: Request) -> Response:
     worker thread while it holds a download slot."""
     fmt = request.path_params["format"]
     if fmt not in MEDIA:
-        return PlainTextResponse(
+        return error(
+            request,
+            404,
             f"unknown export format {fmt!r}; use one of: {', '.join(gx.FORMATS)}",
-            status_code=404,
+            "NOT_FOUND",
         )
     lg = request.app.state.store.current
     if lg is None:
-        return PlainTextResponse("the graph is not loaded yet", status_code=503)
+        return not_loaded(request)
     refused = take_slot(request)
     if refused is not None:
         return refused
@@ -109,10 +116,10 @@ async def export_route(request: Request) -> Response:
         body, name = await run_in_threadpool(_render, lg, request, fmt)
     except UnknownURL as e:
         give_slot(request)
-        return PlainTextResponse(str(e), status_code=404)
-    except BoundError as e:
+        return error(request, 404, str(e), "NOT_FOUND")
+    except GraphError as e:  # BoundError and every other bad parameter
         give_slot(request)
-        return PlainTextResponse(str(e), status_code=400)
+        return error(request, 400, str(e), "BAD_REQUEST")
     except BaseException:
         give_slot(request)
         raise

@@ -5,8 +5,9 @@ Query parameters (the same as ``articles``' arguments): ``where`` (an ArticleWhe
 JSON), ``search``, ``sort`` (``QUALITY:DESC,PUBLISHED_AT:DESC``, or a JSON list of
 ArticleSort), ``orderBy`` (the old enum), ``columns`` (comma-separated; see
 ``graph.query.TABLE_COLUMNS``, or ``extra.<path>``), ``limit`` (all rows by default).
-A bad parameter is a 400 that says what is wrong. The read token applies (``ReadAuth``
-covers ``/export/``).
+A bad parameter is a 400 that says what is wrong, as a GraphQL JSON error (code
+``BAD_REQUEST``; an unknown table format is a 404 ``NOT_FOUND``). The read token applies
+(``ReadAuth`` covers ``/export/``).
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ import orjson
 from graphql import GraphQLError, GraphQLList, GraphQLNonNull, coerce_input_value
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 
-from ..errors import BoundError
+from ..errors import BoundError, GraphError
 from ..graph import query as gq
 from .articles import ListRequest, select_articles
-from .downloads import SlotResponse, give_slot, released, take_slot
+from .downloads import SlotResponse, error, give_slot, not_loaded, released, take_slot
 from .filters import ArticleOrder, ArticleSort
 from .table_text import table_chunks
 
@@ -121,13 +122,16 @@ async def articles_table_route(request: Request) -> Response:
     streamed while it holds a download slot."""
     fmt = request.path_params["ext"]
     if fmt not in MEDIA:
-        return PlainTextResponse(
-            f"unknown table format {fmt!r}; use articles.csv or articles.jsonl", status_code=404
+        return error(
+            request,
+            404,
+            f"unknown table format {fmt!r}; use articles.csv or articles.jsonl",
+            "NOT_FOUND",
         )
     store = request.app.state.store
     lg = store.current
     if lg is None:
-        return PlainTextResponse("the graph is not loaded yet", status_code=503)
+        return not_loaded(request)
     # A download like the graph exports: it holds one of the --max-exports slots.
     refused = take_slot(request)
     if refused is not None:
@@ -137,9 +141,9 @@ async def articles_table_route(request: Request) -> Response:
         sel, _ = await run_in_threadpool(
             select_articles, lg, store, getattr(request.app.state, "live", None), wanted
         )
-    except BoundError as e:
+    except GraphError as e:  # BoundError and every other bad parameter
         give_slot(request)
-        return PlainTextResponse(str(e), status_code=400)
+        return error(request, 400, str(e), "BAD_REQUEST")
     except BaseException:
         give_slot(request)
         raise

@@ -93,6 +93,8 @@ def test_table_downloads_count_against_max_exports(tmp_path, corpus, table):
                 r = c.get(path, params={"limit": "5"} if "articles" in path else None)
                 assert r.status_code == 503, (path, r.status_code)
                 assert "max-exports" in r.text and r.headers["retry-after"] == "2"
+                ext = r.json()["errors"][0]["extensions"]  # a GraphQL JSON error
+                assert ext["code"] == "LIMIT_EXCEEDED" and ext["limit"] == "max-exports"
         finally:
             held.close()
         # The slot comes back once that download is gone (here: its client went away).
