@@ -1,5 +1,5 @@
 """The Starlette app: /graphql (GraphiQL for browsers; subscriptions over
-graphql-transport-ws), /schema.graphql, /export, and the operations endpoints
+graphql-transport-ws or graphql-ws), /schema.graphql, /export, and the operations endpoints
 /healthz, /readyz and /metrics (see ``ops``).
 
 /graphql follows the GraphQL over HTTP spec (media types, status codes, JSON errors),

@@ -1,4 +1,5 @@
-"""Live updates (graphql-transport-ws on /graphql): ``graphChanged``, every applied change,
+"""Live updates (on /graphql over websockets, graphql-transport-ws or the legacy graphql-ws
+subprotocol, under the same checks and limits): ``graphChanged``, every applied change,
 and ``articleChanged``, events for just the articles a subscriber cares about.
 
 For articleChanged, each applied change (the live corpus's ``Change``) is compared with
@@ -20,10 +21,13 @@ from typing import Any
 import anyio
 import anyio.to_thread
 import strawberry
+from graphql import GraphQLError, GraphQLFormattedError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
-from strawberry.types import Info
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.types import ExecutionResult, Info
+from strawberry.types.execution import PreExecutionError
 
 from ..corpus import Change
 from ..errors import BoundError, GraphError
@@ -48,6 +52,15 @@ class SubscriberTooSlow(GraphError):
     extensions = {"code": "TOO_SLOW"}
 
 
+def _limit_refusal() -> GraphQLFormattedError:
+    """The error that refuses an operation past ``MAX_SUBSCRIPTIONS``, naming the limit."""
+    return LimitExceeded(
+        "max-subscriptions",
+        MAX_SUBSCRIPTIONS,
+        "this websocket runs that many operations already; complete one first",
+    ).formatted
+
+
 class TransportWSHandler(BaseGraphQLTransportWSHandler):
     """Strawberry's graphql-transport-ws handler, whose refusal of an operation past
     ``max_subscriptions_per_connection`` names the limit as every refusal does."""
@@ -55,13 +68,64 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler):
     async def send_message(self, message) -> None:
         payload = message.get("payload") if message.get("type") == "error" else None
         if payload and payload[0] == {"message": _STRAWBERRY_REFUSAL}:
-            refusal = LimitExceeded(
-                "max-subscriptions",
-                MAX_SUBSCRIPTIONS,
-                "this websocket runs that many operations already; complete one first",
-            )
-            message = {**message, "payload": [refusal.formatted]}
+            message = {**message, "payload": [_limit_refusal()]}
         await super().send_message(message)
+
+
+class GraphQLWSHandler(BaseGraphQLWSHandler):
+    """Strawberry's handler of the legacy graphql-ws subprotocol (Apollo's
+    subscriptions-transport-ws), held to what graphql-transport-ws does: the read token at
+    ``connection_init`` (the view's ``on_ws_connect``), the same cap on operations per
+    socket refused by name, and every operation (queries and mutations too, as the
+    protocol's ``start`` allows) run by ``schema.stream`` under the same limits (cost,
+    depth, time) as over graphql-transport-ws. Its ``error`` payload is one error
+    object, as that protocol has it (graphql-transport-ws sends a list)."""
+
+    async def send_message(self, message) -> None:
+        payload = message.get("payload") if message.get("type") == "error" else None
+        if payload == {"message": _STRAWBERRY_REFUSAL}:
+            message = {**message, "payload": _limit_refusal()}
+        await super().send_message(message)
+
+    async def handle_async_results(
+        self,
+        operation_id: str,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, object] | None,
+    ) -> None:
+        # As Strawberry's, but by ``schema.stream`` (any operation), not ``subscribe``.
+        try:
+            source = await self.schema.stream(
+                query=query,
+                variable_values=variables,
+                operation_name=operation_name,
+                context_value=self.context,
+                root_value=self.root_value,
+            )
+            self.subscriptions[operation_id] = source  # type: ignore[assignment]
+            first = True
+            async for result in source:
+                if first and isinstance(result, PreExecutionError):
+                    error = result.errors[0] if result.errors else GraphQLError("refused")
+                    await self.send_message(
+                        {"type": "error", "id": operation_id, "payload": error.formatted}
+                    )
+                    return
+                if not isinstance(result, ExecutionResult):  # @defer / @stream frames
+                    error = GraphQLError("Incremental delivery is not supported over graphql-ws")
+                    await self.send_message(
+                        {"type": "error", "id": operation_id, "payload": error.formatted}
+                    )
+                    return
+                await self.send_data_message(result, operation_id)
+                first = False
+            await self.send_message({"type": "complete", "id": operation_id})
+        except asyncio.CancelledError:
+            await self.send_message({"type": "complete", "id": operation_id})
+        finally:
+            self.subscriptions.pop(operation_id, None)
+            self.tasks.pop(operation_id, None)
 
 
 async def changes(live, snapshot: Callable[[Change], Any]) -> AsyncGenerator[Any, None]:

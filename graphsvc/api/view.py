@@ -69,20 +69,19 @@ from starlette.responses import HTMLResponse, Response
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from ..config import Settings, mib
 from ..corpus import Corpus
 from ..graph.current import GraphStore
-from . import cost, graphiql, graphql_core, graphql_edge, limit_errors, limits, memo, ops
+from . import cost, graphiql, graphql_core, graphql_edge, limit_errors, limits, memo, ops, websocket
 from .auth import READ_DENIED_MESSAGE, Auth
 from .graphql_core import HTTPException, ResolveInfo, optimized_is_awaitable
 from .http_edge import RequestState
 from .limit_errors import TimeLimitPassed, time_limit_error
 from .persisted import PersistedQueries
 from .schema import schema as default_schema
-from .subscriptions import MAX_SUBSCRIPTIONS, TransportWSHandler
+from .subscriptions import MAX_SUBSCRIPTIONS, GraphQLWSHandler, TransportWSHandler
 
 
 class GraphQLApp(GraphQL):
@@ -96,6 +95,7 @@ class GraphQLApp(GraphQL):
 
     #: Strawberry's websocket handler, naming its cap on operations per socket.
     graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = GraphQLWSHandler
     max_subscriptions_per_connection = MAX_SUBSCRIPTIONS
 
     def __init__(
@@ -111,8 +111,7 @@ class GraphQLApp(GraphQL):
         self.settings = settings or Settings()
         self.assets = assets
         kw.setdefault("graphql_ide", "graphiql" if self.settings.graphiql else None)
-        # The legacy graphql-ws subprotocol is refused at the handshake (``websocket``).
-        kw.setdefault("subscription_protocols", (GRAPHQL_TRANSPORT_WS_PROTOCOL,))
+        kw.setdefault("subscription_protocols", websocket.PROTOCOLS)  # both, same limits
         super().__init__(schema or default_schema, **kw)
         self.store = store
         self.live = live
