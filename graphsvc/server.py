@@ -137,8 +137,8 @@ def build_server(
         app = _app(
             store, config, live=corpus, auth=auth_for(config, config.dir is not None), assets=assets
         )
-    else:
-        app = _app(store, config, assets=assets)
+    else:  # read-only, but --read-token holds (it was ignored here)
+        app = _app(store, config, auth=auth_for(config, config.dir is not None), assets=assets)
 
     display = None if worker else _show_phases(app, store)
 
