@@ -27,6 +27,7 @@ from . import graphiql, limits, ops, pages
 from .auth import Auth
 from .graph_downloads import export_route
 from .graphql_edge import graphql_http
+from .home import home
 from .http_edge import stack
 from .schema import make_schema
 from .schema import schema as default_schema
@@ -90,6 +91,7 @@ def create_app(
         return PlainTextResponse(sdl, media_type="application/graphql")
 
     routes = [
+        Route("/", home),  # GET and HEAD: what is served, links, example queries
         Route("/graphql", endpoint, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", ws_endpoint),
         Route("/schema.graphql", schema_sdl),

@@ -475,6 +475,8 @@ GRAPHQL_PATH = "/graphql"
 GRAPHQL_METHODS = frozenset({"GET", "HEAD", "POST"})
 #: The pages and downloads that show articles.
 READ_PREFIXES = ("/map", "/export/", "/schema.graphql")
+#: The home page (``home``): it shows what is served.
+HOME_PATH = "/"
 
 
 class ReadAuth:
@@ -490,7 +492,7 @@ class ReadAuth:
         path = scope["path"]
         if path == GRAPHQL_PATH:
             return scope.get("method") in GRAPHQL_METHODS
-        return path.startswith(self.prefixes)
+        return path == HOME_PATH or path.startswith(self.prefixes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
