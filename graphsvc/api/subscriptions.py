@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Callable
-from contextlib import aclosing
+from contextlib import aclosing, suppress
 from enum import Enum
 from typing import Any
 
@@ -78,8 +78,31 @@ class GraphQLWSHandler(BaseGraphQLWSHandler):
     ``connection_init`` (the view's ``on_ws_connect``), the same cap on operations per
     socket refused by name, and every operation (queries and mutations too, as the
     protocol's ``start`` allows) run by ``schema.stream`` under the same limits (cost,
-    depth, time) as over graphql-transport-ws. Its ``error`` payload is one error
+    depth, time) as over graphql-transport-ws, and the same wait for ``connection_init``
+    (then 4408). Its ``error`` payload is one error
     object, as that protocol has it (graphql-transport-ws sends a list)."""
+
+    _init_received = False
+
+    async def handle(self) -> None:
+        # As graphql-transport-ws does: a socket that sends no connection_init within
+        # the view's connection_init_wait_timeout is closed with 4408.
+        timer = asyncio.create_task(self._close_unless_initialised())
+        try:
+            await super().handle()
+        finally:
+            timer.cancel()
+            with suppress(asyncio.CancelledError):
+                await timer
+
+    async def _close_unless_initialised(self) -> None:
+        await asyncio.sleep(self.view.connection_init_wait_timeout.total_seconds())
+        if not self._init_received:
+            await self.websocket.close(code=4408, reason="Connection initialisation timeout")
+
+    async def handle_connection_init(self, message) -> None:
+        self._init_received = True
+        await super().handle_connection_init(message)
 
     async def send_message(self, message) -> None:
         payload = message.get("payload") if message.get("type") == "error" else None
