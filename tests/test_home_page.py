@@ -216,3 +216,25 @@ def test_seeds_title_shown(seeds_server):
         "{ articles(orderBy: RELATED_COUNT_DESC, first: 1) { nodes { title } } }"
     )["articles"]["nodes"][0]["title"]
     assert f"<cite>{html.escape(featured)}</cite>" in page
+
+
+def test_a_store_is_named_without_its_password(pg_url, tmp_path):
+    """Served from PostgreSQL: the page names the store by its redacted address."""
+    from .conftest import SEEDS
+    from .test_fleet import graphsvc
+
+    r = graphsvc("import", str(SEEDS), "--store", pg_url)
+    assert r.returncode == 0, r.stderr
+    # The test cluster's password is in its PGPASSFILE: put it in the URL served.
+    import os
+
+    password = Path(os.environ["PGPASSFILE"]).read_text().split()[0].rsplit(":", 1)[1]
+    parts = urlsplit(pg_url)
+    url = parts._replace(netloc=f"{parts.username}:{password}@{parts.hostname}:{parts.port}")
+    with serve(None, "--store", url.geturl(), tmp=tmp_path) as s:
+        page = s.client.get("/").text
+        assert "<dt>PostgreSQL store</dt>" in page and "postgresql://" in page
+        assert f"{parts.username}@{parts.hostname}" in page
+        assert password not in page
+        assert "changes are applied as they come" in page
+        assert shown(page)["articles"] == counts(s)["articles"]
