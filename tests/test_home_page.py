@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -238,3 +239,26 @@ def test_a_store_is_named_without_its_password(pg_url, tmp_path):
         assert password not in page
         assert "changes are applied as they come" in page
         assert shown(page)["articles"] == counts(s)["articles"]
+
+
+def test_while_loading_the_page_and_the_downloads_say_so(tmp_path):
+    """The first load held (a test hook): / is a 503 page pointing at /readyz, and a
+    download a 503 NOT_READY JSON error, both with Retry-After; then both answer."""
+    folder = write_news(tmp_path / "corpus")
+    gate = tmp_path / "gate"
+    hook = f"hold_loads_until({str(gate)!r})"
+    with serve(folder, "--no-watch", tmp=tmp_path, ready="/healthz", hooks=hook) as s:
+        r = s.client.get("/")
+        assert r.status_code == 503 and r.headers["retry-after"] == "1"
+        assert "The graph is loading." in r.text and 'href="/readyz"' in r.text
+        for path in ("/export/node-link", "/export/articles.csv"):
+            r = s.client.get(path)
+            assert r.status_code == 503 and r.headers["retry-after"] == "1", path
+            assert r.json()["errors"][0]["extensions"]["code"] == "NOT_READY", path
+        gate.touch()
+        for _ in range(400):  # bounded: 20 s
+            if s.client.get("/readyz").status_code == 200:
+                break
+            time.sleep(0.05)
+        assert s.client.get("/").status_code == 200
+        assert s.client.get("/export/node-link").status_code == 200
