@@ -22,7 +22,7 @@ from starlette.responses import HTMLResponse
 
 from .. import __version__
 from ..graph import LinkGraph
-from ..graph import maps as gm
+from ..graph import drawing as gm
 from .pages import HEADERS, e
 from .stats import graph_stats, load_report
 

@@ -15,9 +15,9 @@ import pytest
 
 from graphsvc.api import graphiql
 
-from .conftest import Server, serve
-from .corpus import write
-from .news import CENTRE, write_news
+from ..conftest import Server, serve
+from ..corpus import write
+from ..news import CENTRE, write_news
 from .test_browser import CHROMIUM, XSS_IMG, XSS_SCRIPT, Watch, need
 
 try:
@@ -221,7 +221,7 @@ def test_seeds_title_shown(seeds_server):
 
 def test_a_store_is_named_without_its_password(pg_url, tmp_path):
     """Served from PostgreSQL: the page names the store by its redacted address."""
-    from .conftest import SEEDS
+    from ..conftest import SEEDS
     from .test_fleet import graphsvc
 
     r = graphsvc("import", str(SEEDS), "--store", pg_url)

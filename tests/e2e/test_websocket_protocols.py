@@ -21,9 +21,9 @@ from websockets.sync.client import connect
 
 from graphsvc.api.auth import READ_DENIED_MESSAGE
 
-from .conftest import Server, serve
-from .corpus import article, write
-from .livetools import AUTH, TOKEN, input_for, upsert
+from ..conftest import Server, serve
+from ..corpus import article, write
+from ..livetools import AUTH, TOKEN, input_for, upsert
 
 LEGACY, TRANSPORT = "graphql-ws", "graphql-transport-ws"
 PROTOCOLS = (LEGACY, TRANSPORT)
@@ -225,8 +225,8 @@ def test_a_legacy_subscriber_that_never_reads_is_dropped(tmp_path):
     import socket
     import time
 
-    from .livetools import UPSERT_MANY
-    from .test_hostile_clients import _frame, _is_closed, _port
+    from ..hostile.test_hostile_clients import _frame, _is_closed, _port
+    from ..livetools import UPSERT_MANY
 
     folder = tmp_path / "corpus"
     write(folder, "seed.md", article("https://slow.example/seed", "Seed"))

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import serve
-from .news import write_news
+from ..conftest import serve
+from ..news import write_news
 
 READER = "ro-reader-token"
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .conftest import SHARED_CORPUS, Server, serve
+from ..conftest import SHARED_CORPUS, Server, serve
 
 KINDS = "RELATED,PUBLISHED_BY,TAGGED"
 SUBGRAPH = """query($u: [String!]!, $d: Int!) {
