@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from .transport import error_for
+from .graphql_edge import error_for
 
 
 def error(request: Request, status: int, message: str, code: str, **kw) -> Response:
