@@ -223,14 +223,23 @@ def test_readme_install_without_node_serves_graphiql_and_the_map(tmp_path):
         assert len(drawn) > 1, drawn
         page.screenshot(path=tmp_path / "map.png")
 
-        # The home page. TODO(issue 23, home page at /): once it is merged, drop the 404
-        # branch and assert it renders and links /graphql and /map.
-        home = httpx.get(f"{base}/", timeout=30)
-        assert home.status_code < 500, home.status_code
-        if home.status_code != 404:
-            assert home.status_code == 200, home.status_code
-            page.goto(f"{base}/")
-            assert page.title()
+        # The home page: it answers, and its first example opens the built GraphiQL with
+        # the query filled in, which runs; its map link opens the built map.
+        page.goto(f"{base}/")
+        expect(page.locator('tr[data-count="articles"] td.n')).to_have_text("4")
+        page.locator("ol.examples li.example a.open").first.click()
+        page.wait_for_url(re.compile(r"/graphql\?q="))
+        expect(page.locator(".graphiql-query-editor")).to_contain_text(
+            "articles { totalCount }", timeout=30_000
+        )
+        page.locator(".graphiql-execute-button").click()
+        expect(page.locator(".graphiql-response")).to_contain_text(
+            '"totalCount": 4', timeout=30_000
+        )
+        page.goto(f"{base}/")
+        page.locator("main a.map").click()
+        page.wait_for_url(re.compile(r"/map\?url="))
+        page.wait_for_function("window.graphsvcMap !== undefined", timeout=30_000)
         browser.close()
     assert outside == [], "a page asked for something outside our server"
     assert errors == [], errors
