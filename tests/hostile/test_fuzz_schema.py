@@ -54,7 +54,7 @@ from hypothesis import strategies as st
 
 from graphsvc.api.schema import schema as app_schema
 
-from ..conftest import SHARED_CORPUS, serve
+from ..conftest import SHARED_CORPUS
 from .test_fuzz import SCALARS, STACK_TEXT
 
 SCHEMA = app_schema._schema
@@ -265,20 +265,13 @@ def check(status: int, text: str, query: str, variables: dict) -> str:
 
 
 @pytest.fixture(scope="module", params=CORPORA)
-def corpus_server(request, tmp_path_factory):
+def corpus_server(request, read_only_server):
     folder = SHARED_CORPUS / request.param
     if not folder.is_dir():
         pytest.skip(f"{folder} is absent")
-    with serve(folder, "--no-watch", tmp=tmp_path_factory.mktemp(request.param)) as s:
-        # The search index is built in the background: wait for it, so that searches
-        # answer rather than say NOT_READY.
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            body = s.gql('{ search(query: "ai", first: 1) { totalCount } }')
-            if not body.get("errors"):
-                break
-            time.sleep(0.2)
-        yield request.param, s
+    # Returned once its search index answers, so that searches answer rather than say
+    # NOT_READY.
+    return request.param, read_only_server(folder)
 
 
 def test_generated_valid_queries_answer_or_are_refused_by_name(corpus_server):
