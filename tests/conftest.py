@@ -7,8 +7,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -134,6 +134,32 @@ def seeds_server(tmp_path_factory) -> Iterator[Server]:
     """The default corpus, served the way a newcomer runs it: no folder argument."""
     with serve(None, tmp=tmp_path_factory.mktemp("seeds")) as s:
         yield s
+
+
+@pytest.fixture(scope="session")
+def read_only_server(tmp_path_factory) -> Iterator[Callable[[Path], Server]]:
+    """``read_only_server(folder)``: `graphsvc serve FOLDER --no-watch` without a token
+    (so nothing can change what it serves), one per folder for the whole session, for the
+    tests that only read and would otherwise each start the same server. Returned once
+    its search index answers (built in the background after the start)."""
+    servers: dict[Path, Server] = {}
+    with ExitStack() as stack:
+
+        def get(folder: Path) -> Server:
+            key = Path(folder).resolve()
+            if key not in servers:
+                tmp = tmp_path_factory.mktemp(f"ro-{key.name}")
+                s = stack.enter_context(serve(key, "--no-watch", tmp=tmp))
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline:
+                    body = s.gql('{ search(query: "ai", first: 1) { totalCount } }')
+                    if not body.get("errors"):
+                        break
+                    time.sleep(0.2)
+                servers[key] = s
+            return servers[key]
+
+        yield get
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from ..conftest import REPO, SHARED_CORPUS, serve
+from ..conftest import REPO, SHARED_CORPUS
 
 CORPORA = ["everyday-ai", "powerapps-news"]
 
@@ -23,13 +23,12 @@ def readme_table_example() -> str:
 
 
 @pytest.fixture(scope="module", params=CORPORA)
-def corpus_server(request, tmp_path_factory):
+def corpus_server(request, read_only_server):
     folder = SHARED_CORPUS / request.param
     if not folder.is_dir():
         pytest.skip(f"{folder} is absent")
     # Default limits: no --max-cost.
-    with serve(folder, "--no-watch", tmp=tmp_path_factory.mktemp(request.param)) as s:
-        yield s
+    return read_only_server(folder)
 
 
 def test_readme_table_example_answers_under_default_limits(corpus_server):

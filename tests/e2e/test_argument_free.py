@@ -10,7 +10,7 @@ import pytest
 
 from graphsvc.api.schema import schema as app_schema
 
-from ..conftest import SEEDS, SHARED_CORPUS, serve
+from ..conftest import SEEDS, SHARED_CORPUS
 from ..schema_walk import argument_free_asks
 
 CORPORA = {
@@ -31,12 +31,11 @@ ISSUE_QUERIES = [
 
 
 @pytest.fixture(scope="module", params=list(CORPORA))
-def corpus(request, tmp_path_factory):
+def corpus(request, read_only_server):
     folder = CORPORA[request.param]
     if not folder.is_dir():
         pytest.skip(f"{folder} is absent")
-    with serve(folder, "--no-watch", tmp=tmp_path_factory.mktemp(request.param)) as s:
-        yield request.param, s
+    return request.param, read_only_server(folder)
 
 
 def _values(s) -> dict[str, str]:

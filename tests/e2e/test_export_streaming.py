@@ -8,6 +8,7 @@ import io
 import os
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -33,6 +34,14 @@ def corpus(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def base(tmp_path_factory, corpus) -> Iterator[str]:
+    """One server on the corpus for every test here (each leaves no export running):
+    ``--max-exports 1`` for the table tests; the graph exports go one at a time anyway."""
+    with server(tmp_path_factory.mktemp("export-server"), "--max-exports", "1", folder=corpus) as b:
+        yield b
+
+
 def peak_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -42,30 +51,29 @@ def peak_mb(pid: int) -> float:
 
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs /proc")
 @pytest.mark.parametrize("fmt", ["graphml", "gexf"])
-def test_whole_graph_export_is_streamed_not_held(tmp_path, corpus, fmt):
-    with server(tmp_path, folder=corpus) as base:
-        pid = server_pid(base, tmp_path)
-        stats = httpx.post(base + "/graphql", json={"query": "{ stats { articles } }"}).json()
-        # The first export computes the clusters and PageRank (kept): not the export's own.
-        assert httpx.get(base + f"/export/{fmt}", timeout=120).status_code == 200
-        before = rss_mb(pid)
-        Path(f"/proc/{pid}/clear_refs").write_text("5")  # VmHWM := VmRSS
-        with Probe(base) as probe, httpx.stream("GET", base + f"/export/{fmt}", timeout=120) as r:
-            assert r.status_code == 200
-            chunked = r.headers.get("transfer-encoding") == "chunked"
-            raw = b"".join(r.iter_bytes())
-        peak = peak_mb(pid) - before
-        print(
-            f"{fmt}: {len(raw) / 1e6:.0f} MB sent; peak RSS +{peak:.0f} MB; "
-            f"p99 {probe.p99() * 1000:.0f} ms"
-        )
-        g = nx.read_graphml(io.BytesIO(raw)) if fmt == "graphml" else nx.read_gexf(io.BytesIO(raw))
-        articles = sum(1 for _, a in g.nodes(data=True) if a.get("kind") == "ARTICLE")
-        assert articles >= stats["data"]["stats"]["articles"] and g.number_of_edges() > 0
-        assert peak <= PEAK_MB, f"the export added {peak:.0f} MB at its peak"
-        assert chunked
-        assert not probe.failures, probe.failures[:3]
-        assert probe.p99() <= P99, f"small query p99 {probe.p99() * 1000:.0f} ms"
+def test_whole_graph_export_is_streamed_not_held(tmp_path, base, fmt):
+    pid = server_pid(base, tmp_path)
+    stats = httpx.post(base + "/graphql", json={"query": "{ stats { articles } }"}).json()
+    # The first export computes the clusters and PageRank (kept): not the export's own.
+    assert httpx.get(base + f"/export/{fmt}", timeout=120).status_code == 200
+    before = rss_mb(pid)
+    Path(f"/proc/{pid}/clear_refs").write_text("5")  # VmHWM := VmRSS
+    with Probe(base) as probe, httpx.stream("GET", base + f"/export/{fmt}", timeout=120) as r:
+        assert r.status_code == 200
+        chunked = r.headers.get("transfer-encoding") == "chunked"
+        raw = b"".join(r.iter_bytes())
+    peak = peak_mb(pid) - before
+    print(
+        f"{fmt}: {len(raw) / 1e6:.0f} MB sent; peak RSS +{peak:.0f} MB; "
+        f"p99 {probe.p99() * 1000:.0f} ms"
+    )
+    g = nx.read_graphml(io.BytesIO(raw)) if fmt == "graphml" else nx.read_gexf(io.BytesIO(raw))
+    articles = sum(1 for _, a in g.nodes(data=True) if a.get("kind") == "ARTICLE")
+    assert articles >= stats["data"]["stats"]["articles"] and g.number_of_edges() > 0
+    assert peak <= PEAK_MB, f"the export added {peak:.0f} MB at its peak"
+    assert chunked
+    assert not probe.failures, probe.failures[:3]
+    assert probe.p99() <= P99, f"small query p99 {probe.p99() * 1000:.0f} ms"
 
 
 def held_download(base: str, path: str) -> socket.socket:
@@ -82,11 +90,8 @@ def held_download(base: str, path: str) -> socket.socket:
 
 
 @pytest.mark.parametrize("table", ["articles.csv", "articles.jsonl"])
-def test_table_downloads_count_against_max_exports(tmp_path, corpus, table):
-    with (
-        server(tmp_path, "--max-exports", "1", folder=corpus) as base,
-        httpx.Client(base_url=base, timeout=60) as c,
-    ):
+def test_table_downloads_count_against_max_exports(base, table):
+    with httpx.Client(base_url=base, timeout=60) as c:
         held = held_download(base, f"/export/{table}?columns=url,title,excerpt,body")
         try:
             for path in (f"/export/{table}", "/export/graphml", "/export/articles.csv"):

@@ -31,6 +31,7 @@ from tests.livetools import (
     version,
     wait_for,
 )
+from tests.pgtools import APP_ROLE
 
 ENV = {"GRAPHSVC_TOKEN": TOKEN}
 
@@ -93,10 +94,26 @@ def corpus(tmp_path) -> Path:
     return make_corpus(tmp_path / "corpus")
 
 
-@pytest.fixture
-def imported(pg_url, corpus) -> str:
-    r = graphsvc("import", str(corpus), "--store", pg_url)
+@pytest.fixture(scope="module")
+def imported_template(pg_cluster, tmp_path_factory) -> str:
+    """The corpus of :func:`make_corpus` imported once per module with `graphsvc import`;
+    :func:`imported` copies it for each test (a copy takes a fraction of an import)."""
+    url = pg_cluster.new_database()
+    r = graphsvc(
+        "import", str(make_corpus(tmp_path_factory.mktemp("fleet") / "corpus")), "--store", url
+    )
     assert r.returncode == 1, r.stderr  # broken.md is an error, as `validate` says
+    return url.rsplit("/", 1)[1]
+
+
+@pytest.fixture
+def imported(pg_url, pg_cluster, corpus, imported_template) -> str:
+    """A fresh database holding ``corpus`` as `graphsvc import` left it: a copy of
+    :func:`imported_template` (the same files), made under ``pg_url``'s name."""
+    name = pg_url.rsplit("/", 1)[1]
+    pg_cluster.admin(f"DROP DATABASE {name}")
+    pg_cluster.admin(f"CREATE DATABASE {name} TEMPLATE {imported_template} OWNER {APP_ROLE}")
+    pg_cluster.admin(f"REVOKE ALL ON DATABASE {name} FROM PUBLIC")
     return pg_url
 
 

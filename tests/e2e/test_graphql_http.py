@@ -114,6 +114,13 @@ def test_graphql_response_json_is_negotiated(seeds_server):
         assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
 
 
+@pytest.fixture(scope="module")
+def cheap_server(tmp_path_factory):
+    """The seeds with ``--max-cost 10``, shared by the request-error cases (each only reads)."""
+    with serve(None, "--max-cost", "10", tmp=tmp_path_factory.mktemp("cheap")) as s:
+        yield s
+
+
 @pytest.mark.parametrize(
     "body, code",
     [
@@ -127,17 +134,17 @@ def test_graphql_response_json_is_negotiated(seeds_server):
         ),
     ],
 )
-def test_request_errors_are_400_without_data_for_graphql_response_json(tmp_path, body, code):
-    with serve(None, "--max-cost", "10", tmp=tmp_path) as s:
-        r = post(s, body, accept=GR)
-        assert r.status_code == 400, r.text
-        assert r.headers["content-type"].startswith(GR)
-        assert "data" not in r.json() and r.json()["errors"], r.text
-        if code == "LIMIT_EXCEEDED":
-            assert codes(r) == ["LIMIT_EXCEEDED"]
-        # The same request with application/json: 200 and "data": null, for compatibility.
-        r = post(s, body, accept="application/json")
-        assert r.status_code == 200 and r.json()["data"] is None and r.json()["errors"]
+def test_request_errors_are_400_without_data_for_graphql_response_json(cheap_server, body, code):
+    s = cheap_server
+    r = post(s, body, accept=GR)
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"].startswith(GR)
+    assert "data" not in r.json() and r.json()["errors"], r.text
+    if code == "LIMIT_EXCEEDED":
+        assert codes(r) == ["LIMIT_EXCEEDED"]
+    # The same request with application/json: 200 and "data": null, for compatibility.
+    r = post(s, body, accept="application/json")
+    assert r.status_code == 200 and r.json()["data"] is None and r.json()["errors"]
 
 
 def test_an_operation_that_ran_is_200_with_its_field_errors(seeds_server):

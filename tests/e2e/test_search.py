@@ -116,9 +116,8 @@ def files():
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with serve(SHARED_CORPUS, "--no-watch", tmp=tmp_path_factory.mktemp("search")) as s:
-        yield s
+def server(read_only_server):
+    return read_only_server(SHARED_CORPUS)
 
 
 def check_ranked(edges, terms):

@@ -103,16 +103,16 @@ def big_server(tmp_path_factory):
 
 
 def test_a_big_limit_on_a_small_graph_is_admitted_and_refused_on_a_big_one(
-    shared_corpus, big_server, tmp_path
+    shared_corpus, big_server, read_only_server
 ):
     q = (
         "query($u: String!) { neighbors(url: $u, depth: 3, limit: 5000) "
         "{ truncated nodes { key } edges { source target } } }"
     )
-    with serve(shared_corpus / "everyday-ai", "--no-watch", tmp=tmp_path) as small:
-        url = small.data("{ articles(first: 1) { nodes { url } } }")["articles"]["nodes"][0]["url"]
-        sub = small.data(q, {"u": url})["neighbors"]
-        assert sub["nodes"] and sub["truncated"] is False
+    small = read_only_server(shared_corpus / "everyday-ai")
+    url = small.data("{ articles(first: 1) { nodes { url } } }")["articles"]["nodes"][0]["url"]
+    sub = small.data(q, {"u": url})["neighbors"]
+    assert sub["nodes"] and sub["truncated"] is False
     r = _post(big_server, {"query": q, "variables": {"u": big_server.url}})
     assert _refused_by_cost(r), r.text[:300]
 
