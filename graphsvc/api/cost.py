@@ -394,10 +394,23 @@ class CostEstimate:
         and graph."""
         return (
             self.document is document
-            and self.operation_name == operation_name
+            and (
+                self.operation_name == operation_name
+                # Strawberry names the only operation when the request named none.
+                or _operation(document, self.operation_name) is _operation(document, operation_name)
+            )
             and self.variables is _variables_key(variables)
             and self.graph is graph
         )
+
+
+def _operation(document, operation_name: str | None) -> OperationDefinitionNode | None:
+    """The operation ``operation_name`` selects in ``document`` (by name, or the only
+    one); None when it selects none."""
+    ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name:
+        ops = [o for o in ops if o.name and o.name.value == operation_name]
+    return ops[0] if len(ops) == 1 else None
 
 
 def _variables_key(variables) -> dict | None:
@@ -430,12 +443,9 @@ def estimate_cost_and_dependence(
     and fragment cycles; each fragment is priced once per multiplier (memoised), so
     fragment "bombs" cost nothing to price.
     """
-    ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name:
-        ops = [o for o in ops if o.name and o.name.value == operation_name]
-    if len(ops) != 1:
+    op = _operation(document, operation_name)
+    if op is None:
         return 0, {}, True
-    op = ops[0]
     root = schema.get_root_type(op.operation)
     if root is None:
         return 0, {}, True

@@ -23,11 +23,11 @@ import anyio.to_thread
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
-from strawberry.types.arguments import InputContext
 
 from ..corpus import Corpus, WriteResult
 from ..errors import WriteRefused
 from ..files.write import FILE_KEYS
+from . import graphql_core
 from .auth import Auth
 from .context import graph
 from .nodes import Article
@@ -165,12 +165,12 @@ class ArticleInput(RelatedItemInput):
     )
 
 
-def _sent(cls: type, value: Mapping[str, Any], context: InputContext) -> SentArticle:
+def _sent(cls: type, value: Mapping[str, Any], context: graphql_core.InputContext) -> SentArticle:
     return SentArticle(value)
 
 
-# Strawberry's documented hook for types that build their own value from the input.
-ArticleInput.__strawberry_definition__.from_input = _sent  # type: ignore[attr-defined]
+# Strawberry's hook for types that build their own value from the input.
+graphql_core.set_from_input(ArticleInput, _sent)
 
 
 @strawberry.type(description="An article written by an upsert.")

@@ -25,7 +25,6 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
-from strawberry.schema.schema import validate_document
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
@@ -35,12 +34,13 @@ from ..graph import chains as gc
 from ..graph import drawing as gm
 from ..graph import explore as ge
 from ..graph import traverse as gt
-from . import memo
+from . import graphql_core, memo
 from .articles import ArticleConnection, ListRequest, article_list_field, list_articles
 from .context import PinGraph, graph
 from .error_codes import add_code
 from .fastpath import FastQuery
 from .filters import ArticleFilter, ArticleSort, ArticleWhere
+from .http_edge import RequestState
 from .maps import (
     Chain,
     Direction,
@@ -185,16 +185,24 @@ QUERIES: tuple[type, ...] = (CoreQuery, MapsQuery, FastQuery)
 
 
 class DocumentCache(SchemaExtension):
-    """Strawberry's parser and validation caches in one, bounded in bytes (see ``memo``):
-    a document is parsed and validated once while it is in the process's document cache.
-    Validation results are keyed by the document's text (not by its parsed tree, which
-    the cache would keep alive) and by the rules; a refusal an earlier extension made
-    before validation (the cost and field limits) is kept, never overwritten."""
+    """Strawberry's parser and validation caches in one, bounded in bytes (see ``memo``).
+
+    The document Strawberry runs is the request's one parse (``RequestState.parse``: the
+    edge's checks and the cost estimate read the same ``DocumentNode``), handed over by
+    Strawberry's documented hook for it, an ``on_parse`` extension that sets
+    ``execution_context.graphql_document``; over a websocket, the process's document
+    cache's (``memo.parse_document``). A document that does not parse raises its parse
+    error here, as Strawberry's own parse would. Validation results are keyed by the
+    document's text (not by its parsed tree, which the cache would keep alive) and by
+    the rules; a refusal an earlier extension made before validation (the cost and field
+    limits) is kept, never overwritten."""
 
     def on_parse(self) -> Iterator[None]:
         ec = self.execution_context
-        if ec.graphql_document is None and ec.query:
-            ec.graphql_document = memo.parsed_document(ec.query, ec.parse_options)
+        if ec.graphql_document is None and ec.query and set(ec.parse_options) <= {"max_tokens"}:
+            parsed = _parse(ec.query, ec.parse_options.get("max_tokens"), ec.context)
+            parsed.raise_error()
+            ec.graphql_document = parsed.document
         yield
 
     def on_validate(self) -> Iterator[None]:
@@ -203,14 +211,24 @@ class DocumentCache(SchemaExtension):
             yield
             return
         doc, rules = ec.graphql_document, tuple(ec.validation_rules)
+        core = graphql_core.core_schema(ec.schema)
         ec.pre_execution_errors = memo.cached(
             ec.query,
-            ("valid", ec.schema._schema, ec.query, rules),
-            lambda: validate_document(ec.schema._schema, doc, rules),
+            ("valid", core, ec.query, rules),
+            lambda: graphql_core.validate_document(core, doc, rules),
             # An error points into the document (its nodes and tokens): counted as it.
             lambda errors: memo.document_bytes(doc) if errors else 0,
         )
         yield
+
+
+def _parse(query: str, max_tokens: int | None, context) -> memo.Parsed:
+    """The one parse of ``query``: its HTTP request's, else the process's."""
+    request = context.get("request") if isinstance(context, dict) else None
+    scope = getattr(request, "scope", None)
+    if isinstance(scope, dict) and scope.get("type") == "http":
+        return RequestState.of(scope).parse(query, max_tokens)
+    return memo.parse_document(query, max_tokens)
 
 
 class Schema(strawberry.Schema):
