@@ -38,12 +38,12 @@ try:  # Strawberry's own executor subclass, when this Strawberry has one
         StrawberryGraphQLCoreExecutionContext as BaseExecutionContext,
     )
 except ImportError:  # pragma: no cover
-    from graphql import ExecutionContext as BaseExecutionContext  # type: ignore[assignment]
+    from graphql import ExecutionContext as BaseExecutionContext  # type: ignore[attr-defined,no-redef]
 
 try:  # where Strawberry's views raise their HTTP errors from
     from cross_web import HTTPException
 except ImportError:  # pragma: no cover - an older Strawberry
-    from strawberry.http.exceptions import HTTPException  # type: ignore[no-redef]
+    from strawberry.http.exceptions import HTTPException  # type: ignore[attr-defined,no-redef]
 
 __all__ = [
     "BaseExecutionContext",
@@ -78,7 +78,8 @@ async def execute(
         context_value=context,
         variable_values=variables,
         operation_name=operation_name,
-        is_awaitable=optimized_is_awaitable,
+        # Strawberry's check says bool where graphql-core's keyword wants a TypeGuard.
+        is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
         # graphql-core's keyword for it differs between versions: Strawberry's own.
         **execution_context_class_kwargs(schema.execution_context_class),
     )

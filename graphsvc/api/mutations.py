@@ -24,6 +24,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from .. import graph as gl
 from ..corpus import Corpus, WriteResult
 from ..errors import WriteRefused
 from ..files.write import FILE_KEYS
@@ -180,8 +181,10 @@ class ArticleWritten:
     created: bool = strawberry.field(description="True when a new file was made.")
     version: Version = strawberry.field(description="The graph version that shows the write.")
 
-    @strawberry.field(description="The article as the graph now shows it.")
-    def article(self, info: Info) -> Article | None:
+    @strawberry.field(
+        description="The article as the graph now shows it.", graphql_type=Article | None
+    )
+    def article(self, info: Info) -> gl.Article | None:
         return graph(info).article(self.url)
 
 
@@ -191,8 +194,11 @@ class ArticleDeleted:
     paths: list[str] = strawberry.field(description="Files removed, relative to the corpus folder.")
     version: Version
 
-    @strawberry.field(description="The stub left when other articles' related lists still name it.")
-    def article(self, info: Info) -> Article | None:
+    @strawberry.field(
+        description="The stub left when other articles' related lists still name it.",
+        graphql_type=Article | None,
+    )
+    def article(self, info: Info) -> gl.Article | None:
         return graph(info).article(self.url)
 
 
@@ -229,7 +235,7 @@ def _articles(inputs: list[SentArticle]) -> list[tuple[dict[str, Any], str | Non
 def _written(info: Info, res: WriteResult) -> list[ArticleWritten]:
     info.context["graph"] = res.graph  # the rest of this operation reads the new version
     return [
-        ArticleWritten(url=w.url, paths=w.paths, created=w.created, version=res.version)
+        ArticleWritten(url=w.url, paths=w.paths, created=w.created, version=Version(res.version))
         for w in res.items
     ]
 
@@ -280,4 +286,4 @@ class Mutation:
         res = await anyio.to_thread.run_sync(lambda: live.delete(url, **kw))
         info.context["graph"] = res.graph
         w = res.items[0]
-        return ArticleDeleted(url=w.url, paths=w.paths, version=res.version)
+        return ArticleDeleted(url=w.url, paths=w.paths, version=Version(res.version))

@@ -28,12 +28,14 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
+from .. import graph as gl
 from ..errors import GraphError
 from ..graph import ARTICLE
 from ..graph import chains as gc
 from ..graph import drawing as gm
 from ..graph import explore as ge
 from ..graph import traverse as gt
+from ..records import article as records
 from . import graphql_core, memo
 from .articles import ArticleConnection, ListRequest, article_list_field, list_articles
 from .context import PinGraph, graph
@@ -62,8 +64,12 @@ from .version import SCALARS
 
 @strawberry.type
 class CoreQuery:
-    @strawberry.field(description="The article any of its URLs names; null when unknown.")
-    def article(self, info: Info, url: str) -> Article | None:
+    # Resolvers return the graph's own objects; ``graphql_type`` names their GraphQL type.
+    @strawberry.field(
+        description="The article any of its URLs names; null when unknown.",
+        graphql_type=Article | None,
+    )
+    def article(self, info: Info, url: str) -> gl.Article | None:
         return graph(info).article(url)
 
     articles = article_list_field(
@@ -101,8 +107,8 @@ class CoreQuery:
         )
         return list_articles(info, request)
 
-    @strawberry.field
-    def provider(self, info: Info, domain: str) -> Provider | None:
+    @strawberry.field(graphql_type=Provider | None)
+    def provider(self, info: Info, domain: str) -> gl.Provider | None:
         return graph(info).provider(domain)
 
     @strawberry.field(description="Providers, most articles first.")
@@ -111,8 +117,8 @@ class CoreQuery:
     ) -> Connection[Provider]:
         return paginate(graph(info).providers(), first, after)
 
-    @strawberry.field
-    def topic(self, info: Info, name: str) -> Topic | None:
+    @strawberry.field(graphql_type=Topic | None)
+    def topic(self, info: Info, name: str) -> gl.Topic | None:
         return graph(info).topic(name)
 
     @strawberry.field(description="Topics, most articles first.")
@@ -121,8 +127,8 @@ class CoreQuery:
     ) -> Connection[Topic]:
         return paginate(graph(info).topics(), first, after)
 
-    @strawberry.field(description="Relay global object identification.")
-    def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    @strawberry.field(description="Relay global object identification.", graphql_type=Node | None)
+    def node(self, info: Info, id: strawberry.ID) -> gl.Article | gl.Provider | gl.Topic | None:
         return node_by_id(graph(info), id)
 
     @strawberry.field(description="The nodes and edges around one article.")
@@ -168,8 +174,11 @@ class CoreQuery:
     def stats(self, info: Info) -> GraphStats:
         return graph_stats(graph(info))
 
-    @strawberry.field(description="Every problem seen while loading: errors, then warnings.")
-    def load_report(self, info: Info) -> list[LoadIssue]:
+    @strawberry.field(
+        description="Every problem seen while loading: errors, then warnings.",
+        graphql_type=list[LoadIssue],
+    )
+    def load_report(self, info: Info) -> list[records.LoadIssue]:
         return load_report(graph(info))
 
 
@@ -207,10 +216,10 @@ class DocumentCache(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         ec = self.execution_context
-        if ec.pre_execution_errors is not None or not ec.query:
+        doc, rules = ec.graphql_document, tuple(ec.validation_rules)
+        if ec.pre_execution_errors is not None or not ec.query or doc is None:
             yield
             return
-        doc, rules = ec.graphql_document, tuple(ec.validation_rules)
         core = graphql_core.core_schema(ec.schema)
         ec.pre_execution_errors = memo.cached(
             ec.query,
