@@ -97,10 +97,14 @@ def test_a_document_seen_before_is_not_parsed_again(graph, counts):
     body = {"query": query}
     ok(run(app, ("POST", {"json": body}))[0])
     counts.reset()
-    # Other variables' request on the same document: the parse is kept; the price of
-    # a prepared document is known (it does not depend on the variables), so neither runs.
+    # POSTed again: prepared (its price does not depend on its variables), so neither
+    # parsed nor priced again.
     ok(run(app, ("POST", {"json": body}))[0])
-    assert counts.parses == 0 and counts.prices <= 1
+    assert (counts.parses, counts.prices) == (0, 0)
+    # By GET (never prepared): the parse is the document cache's; priced once.
+    get = urllib.parse.urlencode(body)
+    ok(run(app, ("GET", {"url": f"/graphql?{get}"}))[0])
+    assert (counts.parses, counts.prices) == (0, 1)
 
 
 def test_a_get_query_is_parsed_once_and_priced_once(graph, counts):
