@@ -18,8 +18,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .config import dumb_terminal
+
+if TYPE_CHECKING:  # rich is imported when a bar opens (a fast `graphsvc --version`)
+    from rich.progress import Progress, TaskID
 
 #: From this many files on, a load shows its phases.
 MIN_FILES = 200
@@ -47,8 +51,8 @@ class LoadDisplay:
         self.times: dict[str, float] = {}
         self._t0 = 0.0
         self._lock = threading.RLock()
-        self._bar = None  # rich Progress on a terminal
-        self._task = None
+        self._bar: Progress | None = None  # on a terminal
+        self._task: TaskID | None = None
         self._counts = False
         self._streams: list[tuple[logging.StreamHandler, object]] = []
         self._watch: threading.Event | None = None

@@ -250,7 +250,7 @@ def open_store(config: Config):
 
 def _build_store(config: Config, store, assets) -> Server:
     from .api import ops
-    from .corpus.postgres import store_corpus
+    from .corpus.postgres import PostgresSource, store_corpus
     from .errors import StoreError, StoreUnavailable
     from .store.metrics import register
 
@@ -274,7 +274,8 @@ def _build_store(config: Config, store, assets) -> Server:
         **_interval(config),
     )
     app = _app(store, config, live=live, auth=auth_for(config), assets=assets)
-    source = live.source  # a PostgresSource
+    source = live.source
+    assert isinstance(source, PostgresSource)  # store_corpus's
     register(source.feed, ops.REGISTRY)
     state = app.state.load_state
     state.details = lambda: {"store": source.feed.status().report(), **source.start_report()}
@@ -297,6 +298,7 @@ def _build_store(config: Config, store, assets) -> Server:
         lg = store.current
         describe(lg, time.perf_counter() - t0)
         done = live.loaded
+        assert done is not None  # load_store loaded it
         how = (
             f"its snapshot and {done.reread} versions of the log"
             if done.source == "snapshot+log"
@@ -369,7 +371,7 @@ def uvicorn_options(config: Config) -> dict:
         # Bounds on connections (README "Running in production").
         http=functools.partial(GuardedH11Protocol, request_timeout=s.timeout_request),
         # Drops a websocket client that stops reading (uvicorn's waits for ever).
-        ws=GuardedWebSocketProtocol or "auto",
+        ws="auto" if GuardedWebSocketProtocol is None else GuardedWebSocketProtocol,
         timeout_keep_alive=s.timeout_keep_alive,
         limit_concurrency=s.limit_concurrency if s.limit_concurrency > 0 else None,
         ws_max_size=s.max_body_bytes,
@@ -498,10 +500,10 @@ def _serve_workers(config: Config, mode: str, sock) -> int:
         **uvicorn_options(config),
     )
     try:
+        older: dict[str, Any] = {}
         if "target" in inspect.signature(Multiprocess).parameters:  # uvicorn < 0.49
-            Multiprocess(uv, target=uvicorn.Server(uv).run, sockets=[sock]).run()
-        else:
-            Multiprocess(uv, sockets=[sock]).run()
+            older["target"] = uvicorn.Server(uv).run
+        Multiprocess(uv, sockets=[sock], **older).run()
     except KeyboardInterrupt:
         pass
     return 0

@@ -188,7 +188,7 @@ def load(path: Path, key: Key):
         state = graph.get("state") if isinstance(graph, dict) else None
         wants = getattr(state, "sidecar", None)
         if wants is not None or side_fh is not None:
-            if wants is None or side_fh is None or wants != name:
+            if state is None or wants is None or side_fh is None or wants != name:
                 raise Rejected("the snapshot and its state file do not match")
 
             def fill(dst) -> None:  # checked as it is copied to the working file: one pass

@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 import strawberry
 from strawberry.types import Info
@@ -28,7 +28,9 @@ from .summaries import ArticleAggregate, ArticleFacets
 from .table_text import MAX_TABLE_ROWS, TableFormat, table_chunks
 
 #: The Article type (``nodes.py``, which imports this module for ``Provider.articles``).
-LazyArticle = Annotated["Article", strawberry.lazy(".nodes")]  # noqa: F821
+#: Strawberry resolves the lazy name; for mypy it is undefined (importing it, even under
+#: TYPE_CHECKING, would be an import cycle to tests/unit/test_architecture.py).
+LazyArticle = Annotated["Article", strawberry.lazy(".nodes")]  # type: ignore[name-defined]  # noqa: F821
 
 #: Fields of an article list that a page of the best hits answers without ranking all.
 _PAGE_FIELDS = {"totalCount", "pageInfo", "edges", "nodes", "__typename"}
@@ -130,7 +132,7 @@ class ArticleConnection:
 
 
 def article_list_field(
-    scope: Callable[[object], gq.ArticleQuery] | None = None,
+    scope: Callable[[Any], gq.ArticleQuery] | None = None,
     first: int | None = None,
     description: str | None = None,
 ):
@@ -191,7 +193,8 @@ def _best_page(
     fields asked for) from the index's best hits alone; None when it needs the full
     ranking."""
     if (
-        request.where is not None
+        request.search is None
+        or request.where is not None
         or request.query() != gq.ArticleQuery()
         or request.sort
         or request.after is not None
@@ -254,7 +257,8 @@ def keyset_page(
     """The page of ``sel`` that ``request`` (first, after, last, before) asks for: the
     cursors are sort keys, so a page after a cursor starts at the first article that
     sorts after it in this version, whatever came or went."""
-    keys, sk = sel.keys, sel.sort_key
+    keys = sel.keys
+    sk = cast(Callable[[str], Any], sel.sort_key)  # gq.Selection's key -> tuple
     first, last = request.first, request.last
     for name, n in (("first", first), ("last", last)):
         if n is not None:
@@ -295,7 +299,8 @@ def _edges(
 ) -> list[ArticleEdge]:
     """The edges of a page of ``sel``'s keys: cursor, article, and for a search its
     score, snippet and title highlight."""
-    sk, scores = sel.sort_key, sel.scores
+    scores = sel.scores
+    sk = cast(Callable[[str], Any], sel.sort_key)  # gq.Selection's key -> tuple
     snippets = snippets_for(page) if snippets_for is not None else None
     edges = []
     for k in page:

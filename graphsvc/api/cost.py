@@ -27,7 +27,7 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from graphql import (
     FieldNode,
@@ -38,6 +38,7 @@ from graphql import (
     OperationDefinitionNode,
     VariableNode,
     get_named_type,
+    is_input_type,
     is_list_type,
 )
 from graphql.pyutils import Undefined
@@ -48,6 +49,9 @@ from ..graph import query as gq
 from ..graph.derived import derivable
 from ..graph.model import ARTICLE, LinkGraph
 from .limit_errors import LimitExceeded
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 #: Expected items of a list field without a ``first`` argument and without a bound
 #: from the graph, for nested costs.
@@ -82,13 +86,16 @@ class GraphSize:
         self.providers = max(1, s.providers)
         self.topics = max(1, s.topics)
         self.related_edges = s.related_edges
+        self.hist: tuple[Counter[int], Counter[int], Counter[int]]
         if base is None:
             self.hist = (Counter(), Counter(), Counter())
             succ, pred = adjacency.successors(g), adjacency.predecessors(g)
             for key, kind in g.nodes(data="kind"):
-                self._count(succ, pred, key, kind, +1)
+                self._count(succ, pred, key, cast(str, kind), +1)
         else:
-            self.hist = tuple(Counter(h) for h in base.hist)
+            out_h, in_h, hub_h = base.hist
+            self.hist = (Counter(out_h), Counter(in_h), Counter(hub_h))
+            graph: nx.DiGraph
             for graph, n in ((base.graph, -1), (g, +1)):
                 nodes = adjacency.node_attrs(graph)
                 succ, pred = adjacency.successors(graph), adjacency.predecessors(graph)
@@ -96,7 +103,10 @@ class GraphSize:
                     node = nodes.get(key)
                     if node is not None:
                         self._count(succ, pred, key, node["kind"], n)
-        self.graph = g  # what ``hist`` counts (a later version derives from it)
+        self.graph: nx.DiGraph = g  # what ``hist`` counts (a later version derives from it)
+        self.max_out: int
+        self.max_in: int
+        self.max_hub: int
         self.max_out, self.max_in, self.max_hub = (
             max(1, max((d for d, c in h.items() if c > 0), default=1)) for h in self.hist
         )
@@ -117,7 +127,7 @@ class GraphSize:
         if size is None:
             lin = lg.derived.lineage(COST_SIZE)
             base = lin.base.derived.peek(COST_SIZE) if lin is not None else None
-            if base is not None and base.graph is lin.base.g:
+            if lin is not None and base is not None and base.graph is lin.base.g:
                 size = GraphSize(lg, base, lin.changed)
             else:
                 size = GraphSize(lg)
@@ -132,7 +142,7 @@ def _bounded(n: int, bound: int | None) -> int:
 def walk_nodes(args: dict[str, Any], lg: LinkGraph | None) -> int:
     """Nodes a bounded walk may return: ``limit``, at most the whole graph."""
     size = GraphSize.of(lg)
-    return _bounded(arg_int(args, "limit", 500), size and size.nodes)
+    return _bounded(arg_int(args, "limit", 500), size.nodes if size else None)
 
 
 def _neighbors_cost(args: dict[str, Any], lg: LinkGraph | None) -> int:
@@ -232,7 +242,7 @@ COSTS: dict[str, CostRule] = {
     # A table renders up to `limit` rows of its list, at most the graph's articles; once
     # per list, whatever its page size (see PER_LIST).
     "table": lambda args, lg: _bounded(
-        arg_int(args, "limit", 1000), (z := GraphSize.of(lg)) and z.articles
+        arg_int(args, "limit", 1000), z.articles if (z := GraphSize.of(lg)) else None
     ),
     "search": lambda args, lg: _scan(lg),
 }
@@ -250,20 +260,20 @@ def _page(args: dict[str, Any], default: int = 20) -> int:
 
 
 FANOUTS: dict[Any, FanoutRule] = {
-    ("Query", "articles"): lambda a, z: _bounded(_page(a), z and z.articles),
-    ("Query", "providers"): lambda a, z: _bounded(_page(a), z and z.providers),
-    ("Query", "topics"): lambda a, z: _bounded(_page(a), z and z.topics),
-    ("Provider", "articles"): lambda a, z: _bounded(_page(a), z and z.max_hub),
-    ("Topic", "articles"): lambda a, z: _bounded(_page(a), z and z.max_hub),
+    ("Query", "articles"): lambda a, z: _bounded(_page(a), z.articles if z else None),
+    ("Query", "providers"): lambda a, z: _bounded(_page(a), z.providers if z else None),
+    ("Query", "topics"): lambda a, z: _bounded(_page(a), z.topics if z else None),
+    ("Provider", "articles"): lambda a, z: _bounded(_page(a), z.max_hub if z else None),
+    ("Topic", "articles"): lambda a, z: _bounded(_page(a), z.max_hub if z else None),
     ("Article", "related"): lambda a, z: z.max_out if z else LIST_FANOUT * 5,
     ("Article", "relatedBy"): lambda a, z: z.max_in if z else LIST_FANOUT * 5,
-    "neighbors": lambda a, z: _bounded(arg_int(a, "limit", 500), z and z.nodes),
-    "subgraph": lambda a, z: _bounded(arg_int(a, "limit", 500), z and z.nodes),
+    "neighbors": lambda a, z: _bounded(arg_int(a, "limit", 500), z.nodes if z else None),
+    "subgraph": lambda a, z: _bounded(arg_int(a, "limit", 500), z.nodes if z else None),
     "chain": lambda a, z: 1,
     "chains": lambda a, z: max(1, arg_int(a, "k", 3)),
     ("Chain", "articles"): lambda a, z: LIST_FANOUT,
     ("Chain", "edges"): lambda a, z: LIST_FANOUT,
-    "readingList": lambda a, z: _bounded(arg_int(a, "length", 10), z and z.articles),
+    "readingList": lambda a, z: _bounded(arg_int(a, "length", 10), z.articles if z else None),
 }
 
 #: (type, field) of a page (a connection) done once for the whole list, not once per
@@ -363,7 +373,7 @@ def _with_defaults(schema, op: OperationDefinitionNode, variables: dict[str, Any
             continue
         try:
             t = type_from_ast(schema, vd.type)
-            v = value_from_ast(vd.default_value, t, {}) if t is not None else Undefined
+            v = value_from_ast(vd.default_value, t, {}) if is_input_type(t) else Undefined
         except Exception:  # noqa: BLE001 - validation reports bad defaults
             v = Undefined
         if v is not Undefined:
@@ -394,10 +404,23 @@ class CostEstimate:
         and graph."""
         return (
             self.document is document
-            and self.operation_name == operation_name
+            and (
+                self.operation_name == operation_name
+                # Strawberry names the only operation when the request named none.
+                or _operation(document, self.operation_name) is _operation(document, operation_name)
+            )
             and self.variables is _variables_key(variables)
             and self.graph is graph
         )
+
+
+def _operation(document, operation_name: str | None) -> OperationDefinitionNode | None:
+    """The operation ``operation_name`` selects in ``document`` (by name, or the only
+    one); None when it selects none."""
+    ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name:
+        ops = [o for o in ops if o.name and o.name.value == operation_name]
+    return ops[0] if len(ops) == 1 else None
 
 
 def _variables_key(variables) -> dict | None:
@@ -430,12 +453,9 @@ def estimate_cost_and_dependence(
     and fragment cycles; each fragment is priced once per multiplier (memoised), so
     fragment "bombs" cost nothing to price.
     """
-    ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name:
-        ops = [o for o in ops if o.name and o.name.value == operation_name]
-    if len(ops) != 1:
+    op = _operation(document, operation_name)
+    if op is None:
         return 0, {}, True
-    op = ops[0]
     root = schema.get_root_type(op.operation)
     if root is None:
         return 0, {}, True
@@ -601,8 +621,8 @@ class _Pricing:
             if rule is not None:
                 return max(1, int(rule(args, size)))
             if "first" in fdef.args and not _is_list(fdef.type):
-                return _bounded(_page(args), size and size.nodes)
-            return _bounded(arg_int(args, "first", LIST_FANOUT), size and size.nodes)
+                return _bounded(_page(args), size.nodes if size else None)
+            return _bounded(arg_int(args, "first", LIST_FANOUT), size.nodes if size else None)
         except Exception:  # noqa: BLE001 - a rule must not break a request
             return LIST_FANOUT
 

@@ -12,6 +12,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from ..graph import query as gq
+from . import graphql_core
 
 
 @strawberry.enum
@@ -217,7 +218,7 @@ def _where_from_input(cls, value, context) -> ArticleWhere:
 
 
 # Strawberry's hook for input types that build their own value (strawberry.pydantic's).
-ArticleWhere.__strawberry_definition__.from_input = _where_from_input
+graphql_core.set_from_input(ArticleWhere, _where_from_input)
 
 
 def _camel(name: str) -> str:

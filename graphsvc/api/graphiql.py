@@ -29,10 +29,10 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from strawberry.http.ides import get_graphql_ide_html
 
 from ..graph import LinkGraph
 from ..graph import drawing as gm
+from . import graphql_core
 
 CDN = "https://unpkg.com/"
 PREFIX = "/graphiql-assets/"
@@ -59,7 +59,7 @@ class Asset:
 @functools.cache
 def template() -> str:
     """Strawberry's GraphiQL page as it ships."""
-    return get_graphql_ide_html(graphql_ide="graphiql")
+    return graphql_core.graphiql_html()
 
 
 @functools.cache

@@ -56,6 +56,7 @@ import secrets
 from typing import Any
 
 import orjson
+from graphql import OperationType
 from starlette.datastructures import QueryParams
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -235,23 +236,24 @@ def decode_json(data: str | bytes) -> object:
         raise json.JSONDecodeError(f"request is not JSON we accept: {first.msg}", "", 0) from None
 
 
-def request_problem(body: bytes) -> str | None:
+def request_problem(body: bytes, state: RequestState | None = None) -> str | None:
     """Why a POSTed JSON GraphQL request cannot run (None when it can): not JSON, not
     an object, fields of the wrong type, or a subscription (websocket only)."""
-    return checked_request(body)[1]
+    return checked_request(body, state or RequestState())[1]
 
 
-def checked_request(body: bytes) -> tuple[Any, str | None]:
+def checked_request(body: bytes, state: RequestState) -> tuple[Any, str | None]:
     """(the decoded body, :func:`request_problem`'s answer): read once, used by every
-    later step of the request (``http_edge.RequestState.payload``)."""
+    later step of the request (``http_edge.RequestState.payload``; the document parsed
+    once, ``RequestState.parse``)."""
     try:
         payload = decode_json(body)
     except json.JSONDecodeError as e:
         return None, f"the body is not valid JSON: {e.msg}"
-    return payload, _payload_problem(payload)
+    return payload, _payload_problem(payload, state)
 
 
-def _payload_problem(payload) -> str | None:
+def _payload_problem(payload, state: RequestState) -> str | None:
     if isinstance(payload, list):
         return "batched requests (a JSON list) are not supported: send one operation per request"
     if not isinstance(payload, dict):
@@ -269,10 +271,8 @@ def _payload_problem(payload) -> str | None:
     if ext is not None and not isinstance(ext, dict):
         return "`extensions` must be an object or null"
     if isinstance(query, str) and len(query) <= MAX_CACHED_QUERY:
-        kinds = memo.operation_kinds(query) or {}
-        op = payload.get("operationName")
-        kind = kinds.get(op) if op is not None or len(kinds) != 1 else next(iter(kinds.values()))
-        if kind is memo.OperationType.SUBSCRIPTION:
+        kind = state.parse(query).kind(payload.get("operationName"))
+        if kind is OperationType.SUBSCRIPTION:
             return (
                 "subscriptions are served over a websocket (graphql-transport-ws) at /graphql, "
                 "not over POST"
@@ -324,24 +324,27 @@ class GraphQLRequestReader:
     once, into the request's :class:`RequestState`; what follows reads them there (the
     view gets the body replayed from memory)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, max_tokens: int | None = None) -> None:
         self.app = app
+        self.max_tokens = max_tokens
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # The token limit the request's document is parsed under (``RequestState.parse``).
+        RequestState.of(scope).max_tokens = self.max_tokens
         method = scope.get("method")
         if method == "POST" and is_json(scope):
             body, message = await read_body(receive)
             if message is not None:  # the client went away
                 await self.app(scope, replay([], message, receive), send)
                 return
-            payload, problem = checked_request(body)
+            state = RequestState.of(scope)
+            payload, problem = checked_request(body, state)
             if problem is not None:
                 await error_for(scope, 400, problem)(scope, receive, send)
                 return
-            state = RequestState.of(scope)
             state.body, state.payload = body, payload
             receive = replay([body], None, receive)
         elif method == "GET":
@@ -368,8 +371,8 @@ class PersistedQueryFiller:
         state = RequestState.of(scope) if scope["type"] == "http" else None
         try:
             if state is not None and state.body is not None and b"persistedQuery" in state.body:
-                body = self._filled_body(state.body, dict(state.payload))
-                payload, problem = checked_request(body)  # the document filled in
+                body = self._filled_body(state, dict(state.payload))
+                payload, problem = checked_request(body, state)  # the document filled in
                 if problem is not None:
                     await error_for(scope, 400, problem)(scope, receive, send)
                     return
@@ -387,12 +390,13 @@ class PersistedQueryFiller:
             return
         await self.app(scope, receive, send)
 
-    def _filled_body(self, body: bytes, payload: dict) -> bytes:
+    def _filled_body(self, state: RequestState, payload: dict) -> bytes:
         """The POSTed body (``payload`` decoded) with the persisted document filled in
         (registering it when the client sent it with its hash). Raises APQError."""
+        body = state.body or b""
         ext = payload.get("extensions")
         query, register = self.persisted.resolve(payload.get("query"), ext)
-        if register is not None and query is not None and memo.operation_kinds(query):
+        if register is not None and query is not None and state.parse(query).kinds:
             self.persisted.put(register, query)  # it parses: keep it
         if payload.get("query") is None and query is not None:
             payload["query"] = query
@@ -407,7 +411,7 @@ class PersistedQueryFiller:
         except ValueError:
             return error_for(scope, 400, "`extensions` is not valid JSON")
         resolved, register = self.persisted.resolve(get.query, ext)
-        if register is not None and resolved is not None and memo.operation_kinds(resolved):
+        if register is not None and resolved is not None and state.parse(resolved).kinds:
             self.persisted.put(register, resolved)
         if get.query is None and resolved is not None:
             get.query = resolved
@@ -439,14 +443,14 @@ class ConditionalGet:
         if state is None or get is None or not isinstance(get.query, str):
             await self.app(scope, receive, send)  # GraphiQL's page, or the view's answer
             return
-        kind = memo.operation_kind(get.query, get.operation_name)
-        if kind is not None and kind is not memo.OperationType.QUERY:
+        kind = _kind(state, get.query, get.operation_name)
+        if kind is not None and kind is not OperationType.QUERY:
             hint = " (subscriptions over the graphql-transport-ws websocket)"
             refused = error_for(
                 scope,
                 405,
                 f"{kind.value}s are not allowed over GET: send them by POST"
-                + (hint if kind is memo.OperationType.SUBSCRIPTION else ""),
+                + (hint if kind is OperationType.SUBSCRIPTION else ""),
                 "METHOD_NOT_ALLOWED",
                 headers={"Allow": "POST"},
             )
@@ -469,7 +473,7 @@ class ConditionalGet:
         lg = self.store.current
         if get is None or lg is None or not isinstance(get.query, str):
             return None
-        if not memo.is_query(get.query, get.operation_name):
+        if _kind(state, get.query, get.operation_name) is not OperationType.QUERY:
             return None
         try:
             variables = decode_json(get.variables) if get.variables else None
@@ -587,7 +591,7 @@ def _get_key(scope: Scope, state: RequestState):
             payload["variables"] = orjson.loads(raw)
         except orjson.JSONDecodeError:
             return None
-    return _payload_key(scope, payload)
+    return _payload_key(scope, state, payload)
 
 
 def _post_key(scope: Scope, state: RequestState):
@@ -595,17 +599,27 @@ def _post_key(scope: Scope, state: RequestState):
     by ``GraphQLRequestReader``); None when not cacheable."""
     if state.body is None:
         return None  # not JSON (or the client went away)
-    return _payload_key(scope, state.payload)
+    return _payload_key(scope, state, state.payload)
 
 
-def _payload_key(scope: Scope, payload):
+def _kind(state: RequestState, query: str, operation_name: str | None) -> OperationType | None:
+    """The kind of the operation the request runs (its document parsed once, for the
+    request: ``RequestState.parse``); None for a document too long to be cached (the
+    view parses it, and it is neither replayed nor given an ETag) or one that names
+    none."""
+    if len(query) > MAX_CACHED_QUERY:
+        return None
+    return state.parse(query).kind(operation_name)
+
+
+def _payload_key(scope: Scope, state: RequestState, payload):
     headers = dict(scope.get("headers") or [])
     if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
         return None
     op = payload.get("operationName")
     if op is not None and not isinstance(op, str):
         return None
-    if not memo.is_query(payload["query"], op):
+    if _kind(state, payload["query"], op) is not OperationType.QUERY:
         return None
     variables = payload.get("variables") or {}
     try:
@@ -625,5 +639,5 @@ def graphql_http(view) -> ASGIApp:
     app: ASGIApp = ResponseCache(view.answer, view.store, mib(view.settings.response_cache_mb))
     app = ConditionalGet(app, view.store, view.auth)
     app = PersistedQueryFiller(app, view.persisted)
-    app = GraphQLRequestReader(app)
+    app = GraphQLRequestReader(app, view.settings.max_tokens)
     return NotReady(app, view.store, ide=view.graphql_ide is not None)

@@ -45,7 +45,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.utils import ClientDisconnected
 
 from ..config import Settings
-from . import ops
+from . import memo, ops
 from .auth import READ_DENIED_MESSAGE, Auth
 from .limit_errors import LIMIT_EXCEEDED
 
@@ -199,11 +199,25 @@ class RequestState:
     rewrite: list[tuple[str, str]] | None = None
     #: The ETag of a GET query's answer.
     etag: str | None = None
+    #: The document's one parse (``memo.Parsed``; see :meth:`parse`) and the token
+    #: limit it is parsed under (the view's ``max_tokens``, set by the /graphql route).
+    parsed: memo.Parsed | None = None
+    max_tokens: int | None = None
     #: The operation's estimated cost, computed once (see ``cost.CostEstimate``).
     cost_estimate: Any = None
     #: The operation's label for metrics (``ops.operation_label``) and its error count.
     operation: str | None = None
     errors: int = 0
+
+    def parse(self, query: str, max_tokens: int | None = None) -> memo.Parsed:
+        """``query`` parsed once for this request (under ``max_tokens``, else the
+        route's token limit): from the process's document cache, else parsed now; every
+        later step (the edge's checks, the cost, Strawberry's run) reads this one."""
+        tokens = self.max_tokens if max_tokens is None else max_tokens
+        parsed = self.parsed
+        if parsed is None or not parsed.is_for(query, tokens):
+            parsed = self.parsed = memo.parse_document(query, tokens)
+        return parsed
 
     @staticmethod
     def of(scope: Scope) -> RequestState:

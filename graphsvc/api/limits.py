@@ -17,7 +17,6 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
-    GraphQLError,
     InlineFragmentNode,
     OperationDefinitionNode,
 )
@@ -26,33 +25,13 @@ from strawberry.extensions import (
     DisableIntrospection,
     MaxTokensLimiter,
     SchemaExtension,
-    max_aliases,
-    query_depth_limiter,
 )
 
 from ..config import Settings
-from . import memo
 from .cost import CostEstimate, describe_costs, estimate
-from .graphql_core import BaseExecutionContext
+from .graphql_core import BaseExecutionContext, alias_rule, core_schema, depth_rule
 from .http_edge import RequestState
 from .limit_errors import LimitExceeded, TimeLimitPassed, time_limit_error
-
-
-def parsed(query: str, max_tokens: int):
-    """The parsed document of ``query`` as Strawberry parses it under the token limit
-    (the same entry of the process's document cache, ``memo.parsed_document``), or None
-    when it does not parse within the limits (remembered too)."""
-    if len(query) > 256 * 1024:
-        return None
-    failed = ("unparsable", query, max_tokens)
-    if memo.documents.get(failed) is not None:
-        return None
-    try:
-        return memo.parsed_document(query, {"max_tokens": max_tokens})
-    except (GraphQLError, RecursionError):
-        if len(query) <= memo.MAX_CACHED_DOCUMENT:
-            memo.documents.put(failed, True, memo.text_bytes(query))
-        return None
 
 
 def expanded_fields(document, cap: int = 10**9) -> int:
@@ -198,7 +177,7 @@ def _estimate(ec, ctx: dict) -> CostEstimate:
         made = RequestState.of(scope).cost_estimate
         if made is not None and made.is_for(*args):
             return made
-    return estimate(ec.schema._schema, *args)
+    return estimate(core_schema(ec.schema), *args)
 
 
 class DeadlineExecutionContext(BaseExecutionContext):
@@ -220,9 +199,7 @@ def _rule(kind: str, limit: int):
     """One validation rule class per limit, shared by every request: Strawberry's
     limiters make a new class per instance, and a new class each request makes the
     validation cache (keyed by the rules) miss every time."""
-    if kind == "depth":
-        return query_depth_limiter.create_validator(limit, None, None)
-    return max_aliases.create_validator(limit)
+    return depth_rule(limit) if kind == "depth" else alias_rule(limit)
 
 
 class DepthLimiter(AddValidationRules):

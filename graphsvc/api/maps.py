@@ -4,6 +4,7 @@ graph/traverse.py, graph/explore.py and graph/analytics.py."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from enum import Enum
 from typing import Annotated
 
@@ -111,9 +112,10 @@ class Subgraph:
 
     @strawberry.field(
         description="This subgraph in a graph tool's format, from networkx's writers: "
-        "an object for NODE_LINK and CYTOSCAPE, a string of XML for GRAPHML and GEXF."
+        "an object for NODE_LINK and CYTOSCAPE, a string of XML for GRAPHML and GEXF.",
+        graphql_type=JSON,
     )
-    def export(self, info: Info, format: ExportFormat) -> JSON:
+    def export(self, info: Info, format: ExportFormat) -> dict | str:
         return gx.export(graph(info), format.value, self.source, self.positions)
 
 
@@ -270,6 +272,7 @@ class MapsQuery:
         kinds = tuple(k.value for k in (edge_kinds or ()))
         cap = ge.DEFAULT_HUB_CAP if hub_cap is None else hub_cap
         sub = ge.map_subgraph(lg, centres, depth, direction.value, kinds, limit, cap)
+        pos: dict[str, tuple[float, float]] | None
         if fixed:
             check_bound("number of fixed positions", len(fixed), 0, MAX_FIXED)
             if layout is not None and layout.value != SPRING:
@@ -316,24 +319,27 @@ class MapsQuery:
 
     @strawberry.field(
         description="The graph version the served PageRank and clusters belong to: after "
-        "a change the last result is served while the new one is computed in the background."
+        "a change the last result is served while the new one is computed in the background.",
+        graphql_type=AnalyticsState,
     )
-    def analytics(self, info: Info) -> AnalyticsState:
+    def analytics(self, info: Info) -> AnalyticsState | Awaitable[AnalyticsState]:
         lg = graph(info)
 
         def read() -> AnalyticsState:
             res = ga.result(lg)
             return AnalyticsState(
-                version=res.version,
-                graph_version=lg.version,
+                version=Version(res.version),
+                graph_version=Version(lg.version),
                 current=res.version == lg.version,
                 seconds=round(res.seconds, 3),
             )
 
         return analytic(lg, "result", read)
 
-    @strawberry.field(description="Clusters of articles, largest first.")
-    def clusters(self, info: Info, first: int = 20) -> list[Cluster]:
+    @strawberry.field(
+        description="Clusters of articles, largest first.", graphql_type=list[Cluster]
+    )
+    def clusters(self, info: Info, first: int = 20) -> list[Cluster] | Awaitable[list[Cluster]]:
         check_bound("first", first, 0, ga.MAX_CLUSTERS_PAGE)
         lg = graph(info)
 

@@ -2,19 +2,21 @@
 
 A cache of 256 entries keyed by the query text holds 256 documents of any size: 300
 anonymous 1 MB documents pinned most of a gigabyte per process. Every cache of
-documents here (parsed and validated documents, operation kinds, cost analyses, the
-persisted queries, prepared queries, replayed answers) is a :class:`ByteLRU`: least
-recently used first out within a budget in bytes, where an entry counts the text it is
-keyed by, what it holds and :data:`ENTRY_BYTES` of bookkeeping.
+documents here (parsed and validated documents, the persisted queries, prepared
+queries, replayed answers) is a :class:`ByteLRU`: least recently used first out within
+a budget in bytes, where an entry counts the text it is keyed by, what it holds and
+:data:`ENTRY_BYTES` of bookkeeping.
 
 * :data:`documents` is the one cache of per-document work, shared by every schema and
   app of the process: the ``document_cache_mb`` setting (default 32 megabytes).
 * A document longer than :data:`MAX_CACHED_DOCUMENT` characters is never cached (it is
   parsed each time it comes): a legitimate client's documents are far smaller, and a
   large one in a cache costs more memory than parsing it again costs time.
-* :func:`operation_kinds` (and :func:`is_query`, :func:`operation_kind`): what a
-  document's operations are, kept in :data:`documents` (the response cache keeps only
-  queries; a subscription is refused over POST, a mutation over GET).
+* :func:`parse_document`: a document's one parse (:class:`Parsed`: the document with
+  locations or the parse's error, and its operations' kinds), kept in :data:`documents`;
+  the edge's checks (the response cache keeps only queries; a subscription is refused
+  over POST, a mutation over GET), the cost estimate, validation and execution all
+  read it.
 * :class:`PerVersion`: a cache of the API's kept on each graph version (the response
   cache, the prepared queries), found once per version.
 """
@@ -25,7 +27,7 @@ import sys
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
@@ -145,15 +147,6 @@ def document_bytes(doc: Node | None) -> int:
 documents = ByteLRU(32 * MiB)
 
 
-def parsed_document(query: str, options: Mapping[str, Any]) -> DocumentNode:
-    """``query`` parsed with graphql-core's ``options`` (with locations, as Strawberry
-    parses it), kept in :data:`documents`: the one parse of a document that Strawberry's
-    run (``schema.DocumentCache``) and the view's checks (``limits.parsed``) share.
-    Raises what ``parse`` raises (nothing is kept then)."""
-    key = ("document", query, tuple(sorted(options.items())))
-    return cached(query, key, lambda: parse(query, **options), document_bytes)
-
-
 def cached(query: str, key: Hashable, compute: Callable[[], T], size: Callable[[T], int]) -> T:
     """``compute()``, kept in :data:`documents` under ``key`` as ``size(value)`` bytes
     plus the text of ``query``; a document over :data:`MAX_CACHED_DOCUMENT` characters
@@ -171,75 +164,90 @@ def cached(query: str, key: Hashable, compute: Callable[[], T], size: Callable[[
     return value
 
 
-# -- operation kinds ----------------------------------------------------------------------
+# -- the one parse of a document ---------------------------------------------------------
 
-#: Documents longer than this are not cached (nor parsed here).
+#: Documents longer than this are not cached.
 MAX_CACHED_QUERY = MAX_CACHED_DOCUMENT
-#: Parsing stops past this many tokens: such a document is not cached.
-_MAX_TOKENS = 20_000
 
 
-def operation_kinds(query: str) -> dict[str | None, OperationType] | None:
-    """Operation name -> kind of each operation of ``query`` (None: does not parse).
-    An anonymous operation is under ``None``. Kept in the process's document cache
-    (bounded in bytes; a document over ``MAX_CACHED_QUERY`` is never kept)."""
+class Parsed:
+    """The one parse of a document under a token limit: its ``document`` (parsed with
+    locations, as errors need them) or the ``error`` the parse raised, and the kind of
+    each operation (``kinds``: name -> kind, an anonymous one under None; empty when it
+    does not parse). What every step of a request reads, the edge's checks and
+    Strawberry's run alike (see :func:`parse`)."""
 
-    def kinds():
+    __slots__ = ("query", "max_tokens", "document", "error", "kinds")
+
+    def __init__(self, query: str, max_tokens: int | None) -> None:
+        self.query, self.max_tokens = query, max_tokens
+        self.document: DocumentNode | None = None
+        self.error: Exception | None = None
+        self.kinds: dict[str | None, OperationType] = {}
         try:
-            doc = parse(query, no_location=True, max_tokens=_MAX_TOKENS)
-        except (GraphQLError, RecursionError):
-            return None
-        return {
+            self.document = parse(query, max_tokens=max_tokens)
+        except (GraphQLError, RecursionError) as e:
+            self.error = e.with_traceback(None)
+            return
+        self.kinds = {
             (d.name.value if d.name else None): d.operation
-            for d in doc.definitions
+            for d in self.document.definitions
             if isinstance(d, OperationDefinitionNode)
         }
 
-    return cached(query, ("kinds", query), kinds, _kinds_bytes)
+    def is_for(self, query: str, max_tokens: int | None) -> bool:
+        return self.max_tokens == max_tokens and (self.query is query or self.query == query)
+
+    def kind(self, operation_name: str | None) -> OperationType | None:
+        """The kind of the operation ``operation_name`` selects (by name, or the only
+        one); None when the document does not parse or names none.
+
+        >>> parse_document('query Q { a } mutation M { b }', None).kind('M')
+        <OperationType.MUTATION: 'mutation'>
+        """
+        kinds = self.kinds
+        if operation_name is None:
+            return next(iter(kinds.values())) if len(kinds) == 1 else None
+        return kinds.get(operation_name)
+
+    def is_query(self, operation_name: str | None) -> bool:
+        """True when the operation ``operation_name`` selects is a query, as GraphQL
+        selects it: by name, or the only operation when no name is given.
+
+        >>> parse_document('{ a }', None).is_query(None)
+        True
+        >>> two = parse_document('query Q { a } mutation M { b }', None)
+        >>> two.is_query('M'), two.is_query('Q'), two.is_query(None)
+        (False, True, False)
+        """
+        return self.kind(operation_name) is OperationType.QUERY
+
+    def raise_error(self) -> None:
+        """Raise (a copy of) the parse's error: the cached one is shared by requests,
+        and each request's error processing writes into its own (code, request id)."""
+        e = self.error
+        if isinstance(e, GraphQLError):
+            raise GraphQLError(
+                e.message,
+                source=e.source,
+                positions=e.positions,
+                extensions=dict(e.extensions or {}),
+            )
+        if e is not None:
+            raise RecursionError(str(e))
 
 
-def _kinds_bytes(kinds: dict | None) -> int:
-    return text_bytes(*(k for k in kinds or () if k)) + 100 * len(kinds or ())
+def parse_document(query: str, max_tokens: int | None) -> Parsed:
+    """``query`` parsed once under the token limit ``max_tokens`` (a :class:`Parsed`),
+    kept in :data:`documents` unless over :data:`MAX_CACHED_DOCUMENT` characters. A
+    request keeps its own (``http_edge.RequestState.parse``), so that a document too
+    long to be cached is still parsed once per request."""
+    return cached(query, ("parsed", query, max_tokens), lambda: Parsed(query, max_tokens), _size)
 
 
-def operation_kind(query: str, operation_name: str | None) -> OperationType | None:
-    """The kind of the operation ``operation_name`` selects in ``query`` (by name, or the
-    only one); None when the document does not parse, is too long, or names none.
-
-    >>> operation_kind('query Q { a } mutation M { b }', 'M')
-    <OperationType.MUTATION: 'mutation'>
-    """
-    if len(query) > MAX_CACHED_QUERY:
-        return None
-    kinds = operation_kinds(query) or {}
-    if operation_name is None:
-        return next(iter(kinds.values())) if len(kinds) == 1 else None
-    return kinds.get(operation_name)
-
-
-def is_query(query: str, operation_name: str | None) -> bool:
-    """True when the operation that ``operation_name`` selects in ``query`` is a query,
-    as GraphQL selects it: by name, or the only operation when no name is given.
-
-    >>> is_query('{ a }', None), is_query('mutation { a }', None)
-    (True, False)
-    >>> two = 'query Q { a } mutation M { b }'
-    >>> is_query(two, 'M'), is_query(two, 'Q'), is_query(two, None)
-    (False, True, False)
-    """
-    if len(query) > MAX_CACHED_QUERY:
-        return False
-    kinds = operation_kinds(query)
-    if not kinds:
-        return False
-    kind: OperationType | None
-    if operation_name is None:
-        if len(kinds) != 1:
-            return False
-        (kind,) = kinds.values()
-    else:
-        kind = kinds.get(operation_name)
-    return kind is OperationType.QUERY
+def _size(parsed: Parsed) -> int:
+    # An error points into the document's source: counted as the text (by ``cached``).
+    return document_bytes(parsed.document) + 100 * len(parsed.kinds)
 
 
 # -- per graph version --------------------------------------------------------------------

@@ -23,11 +23,12 @@ import anyio.to_thread
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
-from strawberry.types.arguments import InputContext
 
+from .. import graph as gl
 from ..corpus import Corpus, WriteResult
 from ..errors import WriteRefused
 from ..files.write import FILE_KEYS
+from . import graphql_core
 from .auth import Auth
 from .context import graph
 from .nodes import Article
@@ -165,12 +166,12 @@ class ArticleInput(RelatedItemInput):
     )
 
 
-def _sent(cls: type, value: Mapping[str, Any], context: InputContext) -> SentArticle:
+def _sent(cls: type, value: Mapping[str, Any], context: graphql_core.InputContext) -> SentArticle:
     return SentArticle(value)
 
 
-# Strawberry's documented hook for types that build their own value from the input.
-ArticleInput.__strawberry_definition__.from_input = _sent  # type: ignore[attr-defined]
+# Strawberry's hook for types that build their own value from the input.
+graphql_core.set_from_input(ArticleInput, _sent)
 
 
 @strawberry.type(description="An article written by an upsert.")
@@ -180,8 +181,10 @@ class ArticleWritten:
     created: bool = strawberry.field(description="True when a new file was made.")
     version: Version = strawberry.field(description="The graph version that shows the write.")
 
-    @strawberry.field(description="The article as the graph now shows it.")
-    def article(self, info: Info) -> Article | None:
+    @strawberry.field(
+        description="The article as the graph now shows it.", graphql_type=Article | None
+    )
+    def article(self, info: Info) -> gl.Article | None:
         return graph(info).article(self.url)
 
 
@@ -191,8 +194,11 @@ class ArticleDeleted:
     paths: list[str] = strawberry.field(description="Files removed, relative to the corpus folder.")
     version: Version
 
-    @strawberry.field(description="The stub left when other articles' related lists still name it.")
-    def article(self, info: Info) -> Article | None:
+    @strawberry.field(
+        description="The stub left when other articles' related lists still name it.",
+        graphql_type=Article | None,
+    )
+    def article(self, info: Info) -> gl.Article | None:
         return graph(info).article(self.url)
 
 
@@ -229,7 +235,7 @@ def _articles(inputs: list[SentArticle]) -> list[tuple[dict[str, Any], str | Non
 def _written(info: Info, res: WriteResult) -> list[ArticleWritten]:
     info.context["graph"] = res.graph  # the rest of this operation reads the new version
     return [
-        ArticleWritten(url=w.url, paths=w.paths, created=w.created, version=res.version)
+        ArticleWritten(url=w.url, paths=w.paths, created=w.created, version=Version(res.version))
         for w in res.items
     ]
 
@@ -280,4 +286,4 @@ class Mutation:
         res = await anyio.to_thread.run_sync(lambda: live.delete(url, **kw))
         info.context["graph"] = res.graph
         w = res.items[0]
-        return ArticleDeleted(url=w.url, paths=w.paths, version=res.version)
+        return ArticleDeleted(url=w.url, paths=w.paths, version=Version(res.version))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Awaitable
 from datetime import datetime
 
 import strawberry
@@ -74,13 +75,11 @@ class Provider(Node):
     def is_type_of(cls, obj, info) -> bool:
         return isinstance(obj, gl.Provider)
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return global_id("Provider", self.key)
+    id: strawberry.ID = strawberry.field(resolver=lambda root: global_id("Provider", root.key))
 
     @strawberry.field
-    def article_count(self, info: Info) -> int:
-        return graph_of(info, self).article_count(self.key)
+    def article_count(self, root: gl.Provider, info: Info) -> int:
+        return graph_of(info, root).article_count(root.key)
 
     articles = article_list_field(scope=lambda p: gq.ArticleQuery(provider=p.domain), first=20)
 
@@ -93,13 +92,11 @@ class Topic(Node):
     def is_type_of(cls, obj, info) -> bool:
         return isinstance(obj, gl.Topic)
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return global_id("Topic", self.key)
+    id: strawberry.ID = strawberry.field(resolver=lambda root: global_id("Topic", root.key))
 
     @strawberry.field
-    def article_count(self, info: Info) -> int:
-        return graph_of(info, self).article_count(self.key)
+    def article_count(self, root: gl.Topic, info: Info) -> int:
+        return graph_of(info, root).article_count(root.key)
 
     articles = article_list_field(scope=lambda t: gq.ArticleQuery(topic=t.name), first=20)
 
@@ -136,55 +133,64 @@ class Article(Node):
     def is_type_of(cls, obj, info) -> bool:
         return isinstance(obj, gl.Article)
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return global_id("Article", self.key)
+    id: strawberry.ID = strawberry.field(resolver=lambda root: global_id("Article", root.key))
 
     @strawberry.field
-    def web_url(self) -> str | None:
-        return self.urls.get("webUrl")
+    def web_url(self, root: gl.Article) -> str | None:
+        return root.urls.get("webUrl")
 
     @strawberry.field
-    def original_url(self) -> str | None:
-        return self.urls.get("originalUrl")
+    def original_url(self, root: gl.Article) -> str | None:
+        return root.urls.get("originalUrl")
 
     @strawberry.field
-    def amp_web_url(self) -> str | None:
-        return self.urls.get("ampWebUrl")
+    def amp_web_url(self, root: gl.Article) -> str | None:
+        return root.urls.get("ampWebUrl")
 
     @strawberry.field
-    def cdn_amp_web_url(self) -> str | None:
-        return self.urls.get("cdnAmpWebUrl")
+    def cdn_amp_web_url(self, root: gl.Article) -> str | None:
+        return root.urls.get("cdnAmpWebUrl")
 
-    @strawberry.field
-    def provider(self, info: Info) -> Provider | None:
-        return graph_of(info, self).provider_of(self.key)
+    # The resolvers return the graph's own objects (``root`` is one, see the module doc);
+    # ``graphql_type`` says which GraphQL type each is.
+    @strawberry.field(graphql_type=Provider | None)
+    def provider(self, root: gl.Article, info: Info) -> gl.Provider | None:
+        return graph_of(info, root).provider_of(root.key)
 
-    @strawberry.field
-    def topics(self, info: Info) -> list[Topic]:
-        return graph_of(info, self).topics_of(self.key)
+    @strawberry.field(graphql_type=list[Topic])
+    def topics(self, root: gl.Article, info: Info) -> list[gl.Topic]:
+        return graph_of(info, root).topics_of(root.key)
 
-    @strawberry.field(description="Articles this one's related list names, in file order.")
-    def related(self, info: Info) -> list[Article]:
-        return graph_of(info, self).related(self.key)
+    @strawberry.field(
+        description="Articles this one's related list names, in file order.",
+        graphql_type=list["Article"],
+    )
+    def related(self, root: gl.Article, info: Info) -> list[gl.Article]:
+        return graph_of(info, root).related(root.key)
 
-    @strawberry.field(description="Articles whose related lists name this one.")
-    def related_by(self, info: Info) -> list[Article]:
-        return graph_of(info, self).related_by(self.key)
+    @strawberry.field(
+        description="Articles whose related lists name this one.",
+        graphql_type=list["Article"],
+    )
+    def related_by(self, root: gl.Article, info: Info) -> list[gl.Article]:
+        return graph_of(info, root).related_by(root.key)
 
     @strawberry.field(description="Related links in and out (a link each way counts twice).")
-    def degree(self, info: Info) -> int:
-        return ga.degree(graph_of(info, self), self.key)
+    def degree(self, root: gl.Article, info: Info) -> int:
+        return ga.degree(graph_of(info, root), root.key)
 
-    @strawberry.field(description="PageRank over the related links (a link is a vote).")
-    def pagerank(self, info: Info) -> float:
-        lg, key = graph_of(info, self), self.key
+    @strawberry.field(
+        description="PageRank over the related links (a link is a vote).", graphql_type=float
+    )
+    def pagerank(self, root: gl.Article, info: Info) -> float | Awaitable[float]:
+        lg, key = graph_of(info, root), root.key
         return analytic(lg, "pagerank", lambda: ga.pagerank(lg).get(key, 0.0))
 
     @strawberry.field(
         description="Its cluster's id (Leiden, fixed seed); see `clusters`. -1 while the "
-        "clusters of a new graph version are computed and this article is new."
+        "clusters of a new graph version are computed and this article is new.",
+        graphql_type=int,
     )
-    def cluster(self, info: Info) -> int:
-        lg, key = graph_of(info, self), self.key
+    def cluster(self, root: gl.Article, info: Info) -> int | Awaitable[int]:
+        lg, key = graph_of(info, root), root.key
         return analytic(lg, "cluster_of", lambda: ga.cluster_of(lg).get(key, ga.NO_CLUSTER))

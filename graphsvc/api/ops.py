@@ -19,6 +19,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 
 import anyio
+from graphql import GraphQLError
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -162,6 +163,7 @@ def _edge_counts(lg: LinkGraph) -> dict[str, int]:
 
 def _count_edges(lg: LinkGraph) -> dict[str, int]:
     counts = dict.fromkeys(EDGE_KINDS, 0)
+    kind: str
     for _, _, kind in lg.g.edges(data="kind"):
         counts[kind] = counts.get(kind, 0) + 1
     return counts
@@ -308,6 +310,8 @@ def load_in_background(
                 state.loading = False
         if lg is None:
             lg = store.current
+            if lg is None:  # ``load`` must have put its graph in the store
+                raise RuntimeError("the load returned no graph and put none in the store")
         else:
             store.swap(lg)
         # The graph lives on: keep the cyclic collector from walking its millions of
@@ -348,14 +352,14 @@ class _Quiet(logging.Filter):
         from .limit_errors import is_expected  # noqa: PLC0415
 
         err = record.msg
-        return not (hasattr(err, "original_error") and is_expected(err))
+        return not (isinstance(err, GraphQLError) and is_expected(err))
 
 
 _FIELDS = ("operation", "status", "duration_ms", "method", "path", "errors", "client")
 
 
 class JSONFormatter(logging.Formatter):
-    converter = time.gmtime
+    converter = staticmethod(time.gmtime)  # UTC; a builtin, so never bound either way
 
     def format(self, record: logging.LogRecord) -> str:
         out = {
@@ -397,7 +401,7 @@ class TextFormatter(logging.Formatter):
         record.message = escape_controls(record.message)
         return super().formatMessage(record)
 
-    converter = time.gmtime
+    converter = staticmethod(time.gmtime)  # UTC; a builtin, so never bound either way
 
 
 def configure_logging(json_lines: bool = False, level: str = "info") -> None:

@@ -25,22 +25,24 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
-from strawberry.schema.schema import validate_document
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
+from .. import graph as gl
 from ..errors import GraphError
 from ..graph import ARTICLE
 from ..graph import chains as gc
 from ..graph import drawing as gm
 from ..graph import explore as ge
 from ..graph import traverse as gt
-from . import memo
+from ..records import article as records
+from . import graphql_core, memo
 from .articles import ArticleConnection, ListRequest, article_list_field, list_articles
 from .context import PinGraph, graph
 from .error_codes import add_code
 from .fastpath import FastQuery
 from .filters import ArticleFilter, ArticleSort, ArticleWhere
+from .http_edge import RequestState
 from .maps import (
     Chain,
     Direction,
@@ -62,8 +64,12 @@ from .version import SCALARS
 
 @strawberry.type
 class CoreQuery:
-    @strawberry.field(description="The article any of its URLs names; null when unknown.")
-    def article(self, info: Info, url: str) -> Article | None:
+    # Resolvers return the graph's own objects; ``graphql_type`` names their GraphQL type.
+    @strawberry.field(
+        description="The article any of its URLs names; null when unknown.",
+        graphql_type=Article | None,
+    )
+    def article(self, info: Info, url: str) -> gl.Article | None:
         return graph(info).article(url)
 
     articles = article_list_field(
@@ -101,8 +107,8 @@ class CoreQuery:
         )
         return list_articles(info, request)
 
-    @strawberry.field
-    def provider(self, info: Info, domain: str) -> Provider | None:
+    @strawberry.field(graphql_type=Provider | None)
+    def provider(self, info: Info, domain: str) -> gl.Provider | None:
         return graph(info).provider(domain)
 
     @strawberry.field(description="Providers, most articles first.")
@@ -111,8 +117,8 @@ class CoreQuery:
     ) -> Connection[Provider]:
         return paginate(graph(info).providers(), first, after)
 
-    @strawberry.field
-    def topic(self, info: Info, name: str) -> Topic | None:
+    @strawberry.field(graphql_type=Topic | None)
+    def topic(self, info: Info, name: str) -> gl.Topic | None:
         return graph(info).topic(name)
 
     @strawberry.field(description="Topics, most articles first.")
@@ -121,8 +127,8 @@ class CoreQuery:
     ) -> Connection[Topic]:
         return paginate(graph(info).topics(), first, after)
 
-    @strawberry.field(description="Relay global object identification.")
-    def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    @strawberry.field(description="Relay global object identification.", graphql_type=Node | None)
+    def node(self, info: Info, id: strawberry.ID) -> gl.Article | gl.Provider | gl.Topic | None:
         return node_by_id(graph(info), id)
 
     @strawberry.field(description="The nodes and edges around one article.")
@@ -168,8 +174,11 @@ class CoreQuery:
     def stats(self, info: Info) -> GraphStats:
         return graph_stats(graph(info))
 
-    @strawberry.field(description="Every problem seen while loading: errors, then warnings.")
-    def load_report(self, info: Info) -> list[LoadIssue]:
+    @strawberry.field(
+        description="Every problem seen while loading: errors, then warnings.",
+        graphql_type=list[LoadIssue],
+    )
+    def load_report(self, info: Info) -> list[records.LoadIssue]:
         return load_report(graph(info))
 
 
@@ -185,32 +194,50 @@ QUERIES: tuple[type, ...] = (CoreQuery, MapsQuery, FastQuery)
 
 
 class DocumentCache(SchemaExtension):
-    """Strawberry's parser and validation caches in one, bounded in bytes (see ``memo``):
-    a document is parsed and validated once while it is in the process's document cache.
-    Validation results are keyed by the document's text (not by its parsed tree, which
-    the cache would keep alive) and by the rules; a refusal an earlier extension made
-    before validation (the cost and field limits) is kept, never overwritten."""
+    """Strawberry's parser and validation caches in one, bounded in bytes (see ``memo``).
+
+    The document Strawberry runs is the request's one parse (``RequestState.parse``: the
+    edge's checks and the cost estimate read the same ``DocumentNode``), handed over by
+    Strawberry's documented hook for it, an ``on_parse`` extension that sets
+    ``execution_context.graphql_document``; over a websocket, the process's document
+    cache's (``memo.parse_document``). A document that does not parse raises its parse
+    error here, as Strawberry's own parse would. Validation results are keyed by the
+    document's text (not by its parsed tree, which the cache would keep alive) and by
+    the rules; a refusal an earlier extension made before validation (the cost and field
+    limits) is kept, never overwritten."""
 
     def on_parse(self) -> Iterator[None]:
         ec = self.execution_context
-        if ec.graphql_document is None and ec.query:
-            ec.graphql_document = memo.parsed_document(ec.query, ec.parse_options)
+        if ec.graphql_document is None and ec.query and set(ec.parse_options) <= {"max_tokens"}:
+            parsed = _parse(ec.query, ec.parse_options.get("max_tokens"), ec.context)
+            parsed.raise_error()
+            ec.graphql_document = parsed.document
         yield
 
     def on_validate(self) -> Iterator[None]:
         ec = self.execution_context
-        if ec.pre_execution_errors is not None or not ec.query:
+        doc, rules = ec.graphql_document, tuple(ec.validation_rules)
+        if ec.pre_execution_errors is not None or not ec.query or doc is None:
             yield
             return
-        doc, rules = ec.graphql_document, tuple(ec.validation_rules)
+        core = graphql_core.core_schema(ec.schema)
         ec.pre_execution_errors = memo.cached(
             ec.query,
-            ("valid", ec.schema._schema, ec.query, rules),
-            lambda: validate_document(ec.schema._schema, doc, rules),
+            ("valid", core, ec.query, rules),
+            lambda: graphql_core.validate_document(core, doc, rules),
             # An error points into the document (its nodes and tokens): counted as it.
             lambda errors: memo.document_bytes(doc) if errors else 0,
         )
         yield
+
+
+def _parse(query: str, max_tokens: int | None, context) -> memo.Parsed:
+    """The one parse of ``query``: its HTTP request's, else the process's."""
+    request = context.get("request") if isinstance(context, dict) else None
+    scope = getattr(request, "scope", None)
+    if isinstance(scope, dict) and scope.get("type") == "http":
+        return RequestState.of(scope).parse(query, max_tokens)
+    return memo.parse_document(query, max_tokens)
 
 
 class Schema(strawberry.Schema):

@@ -87,5 +87,6 @@ def best_hits(
         return None
     scores = hits.score_of()
     sel = gq.Selection(hits.keys, gq.sort_key_fn(lg, [("SCORE", "DESC")], scores), None, scores)
-    total = (lambda: hits.total) if hits.total is not None else lambda: index.count(lg, search)
+    counted = hits.total
+    total = (lambda: counted) if counted is not None else lambda: index.count(lg, search)
     return SearchSelection(sel, partial(index.snippets, search), total)

@@ -37,8 +37,11 @@ class GraphStats:
     load_errors: int
     load_warnings: int
 
-    @strawberry.field(description="Every problem seen while loading: errors, then warnings.")
-    def load_report(self, info: Info) -> list[LoadIssue]:
+    @strawberry.field(
+        description="Every problem seen while loading: errors, then warnings.",
+        graphql_type=list[LoadIssue],
+    )
+    def load_report(self, info: Info) -> list[records.LoadIssue]:
         return load_report(graph(info))
 
 
@@ -51,7 +54,7 @@ def graph_stats(lg: gl.LinkGraph) -> GraphStats:
     """The ``stats`` answer for ``lg``: its counts (computed once per version)."""
     s = lg.stats()
     return GraphStats(
-        version=s.version,
+        version=Version(s.version),
         files=s.files,
         articles=s.articles,
         documents=s.documents,

@@ -15,7 +15,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import orjson
-from graphql import GraphQLError, GraphQLList, GraphQLNonNull, coerce_input_value
+from graphql import (
+    GraphQLEnumType,
+    GraphQLError,
+    GraphQLInputObjectType,
+    GraphQLInputType,
+    GraphQLList,
+    GraphQLNonNull,
+    coerce_input_value,
+    validate_input_value,
+)
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,35 +34,30 @@ from ..graph import query as gq
 from .articles import ListRequest, select_articles
 from .downloads import SlotResponse, error, give_slot, not_loaded, released, take_slot
 from .filters import ArticleOrder, ArticleSort
+from .graphql_core import core_schema
 from .table_text import table_chunks
 
 MEDIA = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 
 
 def _coerce(type_name: str, value, as_list: bool = False):
+    """``value`` as the schema's input type ``type_name`` coerces it (a list of them with
+    ``as_list``), or a :class:`BoundError` naming every place it does not fit."""
     from .schema import schema
 
-    t = schema._schema.get_type(type_name)
-    if as_list:
-        t = GraphQLList(GraphQLNonNull(t))
+    t = core_schema(schema).get_type(type_name)
+    assert isinstance(t, GraphQLInputObjectType | GraphQLEnumType), type_name
+    kind: GraphQLInputType = GraphQLList(GraphQLNonNull(t)) if as_list else t
     errors: list[str] = []
 
-    def on_error(*args) -> None:  # (path, value, error) in 3.2, (error, path) in 3.3
-        error = next(a for a in args if isinstance(a, GraphQLError))
-        path = next((a for a in args if isinstance(a, list)), [])
+    def on_error(error: GraphQLError, path: list) -> None:
         where = "".join(f".{p}" if isinstance(p, str) else f"[{p}]" for p in path)
         errors.append(f"{type_name}{where}: {error.message}")
 
-    try:  # graphql-core 3.3 validates apart from coercing; 3.2 does both in one call
-        from graphql.utilities import validate_input_value
-    except ImportError:
-        out = coerce_input_value(value, t, on_error)
-    else:
-        validate_input_value(value, t, on_error)
-        out = None if errors else coerce_input_value(value, t)
+    validate_input_value(value, kind, on_error)
     if errors:
         raise BoundError("; ".join(errors))
-    return out
+    return coerce_input_value(value, kind)
 
 
 def _clean(value):

@@ -66,4 +66,4 @@ VERSION_SCALAR = strawberry.scalar(
 )
 
 #: For ``StrawberryConfig(scalar_map=...)``.
-SCALARS = {Version: VERSION_SCALAR}
+SCALARS: dict[object, Any] = {Version: VERSION_SCALAR}

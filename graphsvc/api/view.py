@@ -59,8 +59,9 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
+    get_argument_values,
+    get_variable_values,
 )
-from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.pyutils import Path, Undefined, is_iterable
 from graphql.type import is_abstract_type
 from graphql.utilities import type_from_ast
@@ -76,7 +77,13 @@ from ..corpus import Corpus
 from ..graph.current import GraphStore
 from . import cost, graphiql, graphql_core, graphql_edge, limit_errors, limits, memo, ops, websocket
 from .auth import READ_DENIED_MESSAGE, Auth
-from .graphql_core import HTTPException, ResolveInfo, optimized_is_awaitable
+from .graphql_core import (
+    HTTPException,
+    ResolveInfo,
+    coerced_variables,
+    core_schema,
+    optimized_is_awaitable,
+)
 from .http_edge import RequestState
 from .limit_errors import TimeLimitPassed, time_limit_error
 from .persisted import PersistedQueries
@@ -233,12 +240,13 @@ class GraphQLApp(GraphQL):
         if len(request_data.query) > memo.MAX_CACHED_DOCUMENT:
             # Never cached, so lexed each time it comes (~0.2 s a megabyte): off the loop.
             return getattr(request_data, "protocol", "") != "subscription"
-        doc = limits.parsed(request_data.query, s.max_tokens)
+        state = RequestState.of(request.scope)
+        doc = state.parse(request_data.query, s.max_tokens).document
         if doc is None or getattr(request_data, "protocol", "") == "subscription":
             return False
         try:
             estimate = cost.estimate(
-                self.schema._schema,  # type: ignore[attr-defined]
+                core_schema(self.schema),
                 doc,
                 request_data.operation_name,
                 request_data.variables,
@@ -246,7 +254,7 @@ class GraphQLApp(GraphQL):
             )
         except Exception:  # noqa: BLE001 - the limiter reports what is wrong
             return False
-        RequestState.of(request.scope).cost_estimate = estimate
+        state.cost_estimate = estimate
         return s.heavy_cost <= estimate.cost <= s.max_cost
 
     async def process_result(
@@ -386,13 +394,14 @@ class PreparedQueries:
             or getattr(request_data, "protocol", "http") != "http"
             or getattr(request_data, "extensions", None)
             or not isinstance(query, str)
-            or not memo.is_query(query, request_data.operation_name)
+            or len(query) > memo.MAX_CACHED_DOCUMENT
         ):
             return
-        document = limits.parsed(query, self.view.settings.max_tokens)
-        if document is not None and len(query) <= memo.MAX_CACHED_DOCUMENT:
+        parsed = RequestState.of(request.scope).parse(query, self.view.settings.max_tokens)
+        document = parsed.document
+        if document is not None and parsed.is_query(request_data.operation_name):
             compiled: Any = (
-                compile_plan(self.view.schema._schema, document, request_data.operation_name)
+                compile_plan(core_schema(self.view.schema), document, request_data.operation_name)
                 if self.compile_plans
                 else None
             )
@@ -412,16 +421,13 @@ _NON_NULL, _LIST, _LEAF, _OBJECT = range(4)
 def coerce_variables(schema, definitions, raw: dict) -> tuple[Any, dict[str, Any]] | None:
     """The request's variables coerced as graphql-core's executor does: (what
     ``get_argument_values`` takes, the plain dict resolvers see as
-    ``info.variable_values``); None when they do not coerce.
-
-    The one place that knows the shape of graphql-core's answer: since 3.3 a
-    ``VariableValues`` (the dict is its ``coerced``, with where each value came from;
-    3.2 returned the dict itself). ``tests/test_plan_compat.py`` runs it on whichever is
+    ``info.variable_values``, ``graphql_core.coerced_variables``); None when they do
+    not coerce. ``tests/unit/test_plan_compat.py`` runs it on whichever graphql-core is
     installed (CI: both ends of the declared range)."""
     values = get_variable_values(schema, definitions, raw)
     if isinstance(values, list):  # coercion errors
         return None
-    return values, values.coerced
+    return values, coerced_variables(values)
 
 
 class Fallback(Exception):
