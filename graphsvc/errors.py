@@ -3,7 +3,8 @@ carry a password (URLs in them are redacted).
 
 * :class:`GraphError` (a ``ValueError``): a request that cannot be answered, the
   message says why; GraphQL shows it. :class:`UnknownURL` and :class:`BoundError`
-  from the graph; :class:`AuthError` (:class:`ReadOnly`, :class:`Unauthenticated`)
+  from the graph, :class:`LimitRefused` by a named limit, :class:`TryLater` and
+  :class:`TooSlow`; :class:`AuthError` (:class:`ReadOnly`, :class:`Unauthenticated`)
   from the bearer tokens; :class:`WriteRefused` and :class:`WriteFailed` from a write;
   :class:`StoreUnavailable`, :class:`VersionConflict` and :class:`StoreRefused` from
   the PostgreSQL store.
@@ -31,6 +32,26 @@ class UnknownURL(GraphError):
 
 class BoundError(GraphError):
     """A parameter outside the bounds the service allows."""
+
+
+class LimitRefused(GraphError):
+    """A request refused (or stopped) by a named limit: ``limit`` is the setting that
+    sets it (its ``graphsvc serve`` flag), ``maximum`` its value; the message names both."""
+
+    def __init__(self, message: str, limit: str, maximum: object) -> None:
+        super().__init__(message)
+        self.limit, self.maximum = limit, maximum
+
+
+class TryLater(GraphError):
+    """Not ready yet (the search index is being built): ask again in ``retry_after``
+    seconds."""
+
+    retry_after = 2
+
+
+class TooSlow(GraphError):
+    """A subscriber fell too far behind the changes it follows; it may subscribe again."""
 
 
 class AuthError(GraphError):

@@ -6,9 +6,9 @@ here each exception class a client may see is given the code it carries on the w
 calls it for every result's errors (``schema.Schema.process_errors``: over HTTP and
 over a websocket), before ``view.GraphQLApp.process_result`` adds the request id.
 
-A code already in an error's extensions is kept: the errors that carry more than a
-code (a refused limit) set their own; a commit whose outcome is unknown adds
-``maybeApplied`` and the version to check.
+A code already in an error's extensions is kept (graphql-core's and Strawberry's own
+limit errors are named in ``limit_errors``); :func:`details` adds what some codes carry
+beside them (the limit and its value, when to ask again, a commit's unknown outcome).
 """
 
 from __future__ import annotations
@@ -18,9 +18,12 @@ from graphql import GraphQLError
 from ..errors import (
     AuthError,
     GraphError,
+    LimitRefused,
     ReadOnly,
     StoreRefused,
     StoreUnavailable,
+    TooSlow,
+    TryLater,
     Unauthenticated,
     VersionConflict,
     WriteFailed,
@@ -39,6 +42,9 @@ CODES: dict[type[BaseException], str | None] = {
     StoreUnavailable: "STORE_UNAVAILABLE",
     VersionConflict: "CONFLICT",
     StoreRefused: "STORE_REFUSED",
+    LimitRefused: "LIMIT_EXCEEDED",
+    TryLater: "NOT_READY",
+    TooSlow: "TOO_SLOW",
     GraphError: None,
 }
 
@@ -65,12 +71,18 @@ def add_code(error: GraphQLError) -> None:
     exc = error.original_error
     code = code_of(exc)
     if code is not None:
-        error.extensions = {"code": code, **ext, **_unknown_outcome(exc)}
+        error.extensions = {"code": code, **ext, **details(exc)}
 
 
-def _unknown_outcome(exc: BaseException | None) -> dict[str, object]:
-    """A write whose COMMIT went unanswered: ``maybeApplied`` and the version to check
-    (it was applied iff the store's version of that number holds it)."""
+def details(exc: BaseException | None) -> dict[str, object]:
+    """What a client reads in ``extensions`` beside the code: the limit that refused a
+    request and its value; when to ask again; for a write whose COMMIT went unanswered,
+    ``maybeApplied`` and the version to check (it was applied iff the store's version
+    of that number holds it)."""
+    if isinstance(exc, LimitRefused):
+        return {"limit": exc.limit, "max": exc.maximum}
+    if isinstance(exc, TryLater):
+        return {"retryAfterSeconds": exc.retry_after}
     if isinstance(exc, StoreUnavailable) and exc.maybe_committed and exc.version is not None:
         return {"maybeApplied": True, "version": exc.version}
     return {}

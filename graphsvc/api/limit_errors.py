@@ -16,7 +16,7 @@ from typing import Any
 
 from graphql import GraphQLError
 
-from ..errors import GraphError
+from ..errors import GraphError, LimitRefused
 
 LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
 
@@ -31,13 +31,16 @@ class LimitExceeded(GraphQLError):
         )
 
 
-class TimeLimitPassed(GraphError):
+class TimeLimitPassed(LimitRefused):
     """Raised by a resolver once the operation's time limit has passed (a GraphError, so
-    its message is shown; graphql-core copies its ``extensions`` into the field error)."""
+    its message is shown; ``error_codes`` gives the field error its code and limit)."""
 
     def __init__(self, seconds: float):
-        super().__init__(f"query stopped by the limit time-limit={seconds:g} s: it ran too long")
-        self.extensions = {"code": LIMIT_EXCEEDED, "limit": "time-limit", "max": f"{seconds:g} s"}
+        super().__init__(
+            f"query stopped by the limit time-limit={seconds:g} s: it ran too long",
+            "time-limit",
+            f"{seconds:g} s",
+        )
 
 
 def time_limit_error(seconds: float) -> LimitExceeded:

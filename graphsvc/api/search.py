@@ -11,18 +11,14 @@ from dataclasses import dataclass
 from functools import partial
 
 from .. import graph as gl
-from ..errors import BoundError, GraphError
+from ..errors import BoundError, TryLater
 from ..graph import query as gq
 from ..graph import search as gs
 from ..graph import search_query as sq
 
 
-class SearchNotReady(GraphError):
+class SearchNotReady(TryLater):
     """The search index is still being built; the request may be sent again."""
-
-    def __init__(self, e: gs.IndexBuilding):
-        super().__init__(str(e))
-        self.extensions = {"code": "NOT_READY", "retryAfterSeconds": 2}
 
 
 def search_index(lg: gl.LinkGraph, store, live) -> gs.SearchIndex:
@@ -47,7 +43,7 @@ def wait_for_index(lg: gl.LinkGraph, ctx: dict) -> None:
     try:
         index.wait_built(lg, timeout)
     except gs.IndexBuilding as e:
-        raise SearchNotReady(e) from None
+        raise SearchNotReady(str(e)) from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from strawberry.types import ExecutionResult, Info
 from strawberry.types.execution import PreExecutionError
 
 from ..corpus import Change
-from ..errors import BoundError, GraphError
+from ..errors import BoundError, GraphError, TooSlow
 from ..graph import query as gq
 from .filters import ArticleWhere
 from .limit_errors import LimitExceeded
@@ -48,8 +48,8 @@ MAX_SUBSCRIPTIONS = 100
 _STRAWBERRY_REFUSAL = "Subscription limit reached"
 
 
-class SubscriberTooSlow(GraphError):
-    extensions = {"code": "TOO_SLOW"}
+class SubscriberTooSlow(TooSlow):
+    """More than :data:`MAX_QUEUED` changes wait for this subscriber."""
 
 
 def _limit_refusal() -> GraphQLFormattedError:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from tantivy import Occur, Query
 
-from ..errors import GraphError
+from ..errors import LimitRefused
 from .search_text import COLUMNS, SCHEMA, WEIGHTS, fold, words
 
 MAX_QUERY = 1000
@@ -40,13 +40,12 @@ class QueryError(ValueError):
     """A search query refused before it is built (longer than :data:`MAX_QUERY`)."""
 
 
-class TooBroad(GraphError):
+class TooBroad(LimitRefused):
     """A search refused by a limit on its prefixes (before any matching): the message
-    and ``extensions`` name the limit, as every refused limit does."""
+    names the limit, as every refused limit does."""
 
     def __init__(self, limit: str, maximum: int, detail: str):
-        super().__init__(f"search refused by the limit {limit}={maximum}: {detail}")
-        self.extensions = {"code": "LIMIT_EXCEEDED", "limit": limit, "max": maximum}
+        super().__init__(f"search refused by the limit {limit}={maximum}: {detail}", limit, maximum)
 
 
 _TERM = re.compile(r'(-?)"([^"]*)"?|(\S+)')

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 
-from ...errors import BoundError
+from ...errors import BoundError, LimitRefused
 from ..model import LinkGraph, provider_key, topic_key
 from .columnar import columns, load_numpy
 from .fields import FIELDS, OPS, check_op, comparable
@@ -56,21 +56,18 @@ _NUMERIC = frozenset({"quality", "heat", "publishedAt", "relatedCount", "related
 _NESTED = frozenset({"NOT", "relatedToAny", "relatedByAny"})
 
 
-class WhereTooBig(BoundError):
-    """A where with more than :data:`MAX_WHERE_CONDITIONS` leaf conditions (shown as
-    LIMIT_EXCEEDED, limit ``max-where-conditions``)."""
+class WhereTooBig(LimitRefused, BoundError):
+    """A where with more than :data:`MAX_WHERE_CONDITIONS` leaf conditions (the limit
+    ``max-where-conditions``)."""
 
     def __init__(self, counted: int):
         super().__init__(
             f"query refused by the limit max-where-conditions={MAX_WHERE_CONDITIONS}: "
             f"the where holds more than {counted - 1} conditions (an OR of equalities on "
-            "one field counts once)"
+            "one field counts once)",
+            "max-where-conditions",
+            MAX_WHERE_CONDITIONS,
         )
-        self.extensions = {
-            "code": "LIMIT_EXCEEDED",
-            "limit": "max-where-conditions",
-            "max": MAX_WHERE_CONDITIONS,
-        }
 
 
 def _present(d: dict) -> dict:
