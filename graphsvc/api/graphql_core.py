@@ -11,7 +11,11 @@ whose shape changes between versions): the rest of graphsvc imports them from he
   Strawberry's validation with its own rules (:func:`validate_document`), its depth
   and alias validation rules for a limit (:func:`depth_rule`, :func:`alias_rule`), an
   input type's ``from_input`` hook (:func:`set_from_input`);
-* the HTTP view: Strawberry's HTTP error, GraphiQL's page (:func:`graphiql_html`).
+* the HTTP view: Strawberry's HTTP error, GraphiQL's page (:func:`graphiql_html`);
+* the websocket handlers of both subprotocols, which ``subscriptions`` subclasses to
+  name the limit in their refusal (the ``"Subscription limit reached"`` text they send)
+  and to hold graphql-ws to graphql-transport-ws's rules; a refused operation's
+  ``PreExecutionError``.
 
 ``tests/unit/test_graphql_core.py`` pins what each does across the declared version
 range (``.ci/run`` runs it with the lower bounds too)."""
@@ -31,7 +35,12 @@ from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema._graphql_core import execution_context_class_kwargs
 from strawberry.schema.schema import _OperationContextAwareGraphQLResolveInfo as ResolveInfo
 from strawberry.schema.schema import validate_document
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types.arguments import InputContext
+from strawberry.types.execution import PreExecutionError
 
 try:  # Strawberry's own executor subclass, when this Strawberry has one
     from strawberry.schema.schema import (
@@ -47,6 +56,9 @@ except ImportError:  # pragma: no cover - an older Strawberry
 
 __all__ = [
     "BaseExecutionContext",
+    "BaseGraphQLTransportWSHandler",
+    "BaseGraphQLWSHandler",
+    "PreExecutionError",
     "HTTPException",
     "InputContext",
     "ResolveInfo",

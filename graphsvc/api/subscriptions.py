@@ -22,17 +22,17 @@ import anyio
 import anyio.to_thread
 import strawberry
 from graphql import GraphQLError, GraphQLFormattedError
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-)
-from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types import ExecutionResult, Info
-from strawberry.types.execution import PreExecutionError
 
 from ..corpus import Change
 from ..errors import BoundError, GraphError, TooSlow
 from ..graph import query as gq
 from .filters import ArticleWhere
+from .graphql_core import (
+    BaseGraphQLTransportWSHandler,
+    BaseGraphQLWSHandler,
+    PreExecutionError,
+)
 from .limit_errors import LimitExceeded
 from .nodes import Article
 from .stats import LoadIssue, load_report

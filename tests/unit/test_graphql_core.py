@@ -188,3 +188,26 @@ def test_coerced_variables_is_the_plain_dict_of_graphql_cores_answer():
     values = get_variable_values(core, op.variable_definitions, {"u": "x"})
     assert not isinstance(values, list)
     assert graphql_core.coerced_variables(values) == {"u": "x", "n": 3}
+
+
+def test_the_websocket_handlers_graphsvc_subclasses_keep_their_hooks_and_refusal():
+    """subscriptions.TransportWSHandler and GraphQLWSHandler override these and match
+    the text Strawberry refuses an operation past the socket's cap with."""
+    import inspect
+
+    from graphsvc.api import subscriptions
+
+    def params(cls, name):
+        return list(inspect.signature(getattr(cls, name)).parameters)
+
+    ws, transport = graphql_core.BaseGraphQLWSHandler, graphql_core.BaseGraphQLTransportWSHandler
+    assert params(transport, "send_message") == ["self", "message"]
+    assert params(ws, "send_message") == ["self", "message"]
+    assert params(ws, "handle") == ["self"]
+    assert params(ws, "handle_connection_init") == ["self", "message"]
+    assert params(ws, "handle_async_results") == [
+        "self", "operation_id", "query", "operation_name", "variables",
+    ]  # fmt: skip
+    for cls in (ws, transport):
+        assert subscriptions._STRAWBERRY_REFUSAL in inspect.getsource(cls)
+    assert issubclass(graphql_core.PreExecutionError, strawberry.types.ExecutionResult)
