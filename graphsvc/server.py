@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import Config, mib
+from .config import Config, SettingError, mib
 
 
 class ServeError(Exception):
@@ -468,7 +468,11 @@ def app_from_env():
     """An app configured from the environment, for ``uvicorn --factory`` (e.g. with
     ``--workers``): the folder, the settings and whether the workers are live come from
     the variables of :mod:`graphsvc.config` (``docs/configuration.md``)."""
-    config = Config.from_env()
+    try:
+        config = Config.from_env()
+    except SettingError as e:  # one line and exit 2, as the command line says it
+        print(f"graphsvc: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
     return worker_app(config, "live" if config.dir and config.live else "static")
 
 

@@ -139,6 +139,18 @@ def test_a_bad_variable_is_one_line_and_exit_status_2():
     _one_line_error(r, "GRAPHSVC_MAX_DEPTH", "'deep'")
 
 
+def test_a_bad_variable_under_uvicorn_factory_is_one_line_and_exit_status_2():
+    """``uvicorn --factory graphsvc.server:app_from_env`` reads only the variables: a bad
+    one is the same one line, not a traceback."""
+    r = subprocess.run(
+        [sys.executable, "-m", "uvicorn", "--factory", "graphsvc.server:app_from_env",
+         "--port", str(free_port())],
+        capture_output=True, text=True, timeout=60,
+        env=clean_env(GRAPHSVC_MAX_DEPTH="deep"),
+    )  # fmt: skip
+    _one_line_error(r, "GRAPHSVC_MAX_DEPTH", "'deep'")
+
+
 def _without_root_powers() -> tuple[str, ...]:
     """A prefix that runs a command without root's power to read any folder; () for
     other users. Skips when root cannot give that power up here."""
