@@ -46,37 +46,21 @@ def progress_bar(what: str, total: int | None) -> Iterator[Callable[[int], None]
 
 def load_with_progress(corpus, display=None):
     """``corpus.load()`` showing its phases (:mod:`graphsvc.phases`) once the source says
-    there are 200 files or more: parsing (with its count), graph, then snapshot from
-    when the graph is served; returns what the load returns. ``display``: one that
-    goes on after the load (a server's indexes and search), else the load's own."""
+    there are 200 files or more: parsing (with its count), then each phase the corpus
+    says it starts (graph, snapshot); returns what the load returns. ``display``: one
+    that goes on after the load (a server's indexes and search), else the load's own."""
     from .phases import MIN_FILES, LoadDisplay
 
     own = display is None
     display = display if display is not None else LoadDisplay()
-    before = corpus.store.current
-    parsed = [0, -1]  # files parsed, files to parse
 
     def on_files(n: int) -> None:
-        parsed[1] = n
         if n >= MIN_FILES:
             display.arm()
         display.start("parsing", n)
-        if n == 0:
-            graph_phase()
-
-    def graph_phase() -> None:
-        display.start("graph")
-        if getattr(corpus, "snapshot_path", None) is not None:  # else nothing is written
-            display.then_when(lambda: corpus.store.current is not before, "snapshot")
-
-    def progress(n: int) -> None:
-        display.advance(n)
-        parsed[0] += n
-        if parsed[0] >= parsed[1] >= 0 and display.phase == "parsing":
-            graph_phase()
 
     try:
-        return corpus.load(on_files=on_files, progress=progress)
+        return corpus.load(on_files=on_files, progress=display.advance, on_phase=display.start)
     except BaseException:
         display.finish()
         raise

@@ -7,7 +7,7 @@ one plain line per phase, and a last line with every phase's time. A small load 
 nothing.
 
 :class:`LoadDisplay` is driven by its owner: :func:`graphsvc.loading.load_with_progress`
-(parsing, then graph, then snapshot once the graph is served) and
+(parsing, then each phase the corpus says it starts: graph, snapshot) and
 :mod:`graphsvc.server` (indexes and search, built after the load).
 """
 
@@ -17,7 +17,6 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .config import dumb_terminal
@@ -55,7 +54,6 @@ class LoadDisplay:
         self._task: TaskID | None = None
         self._counts = False
         self._streams: list[tuple[logging.StreamHandler, object]] = []
-        self._watch: threading.Event | None = None
 
     # -- driving it ---------------------------------------------------------------------
     def arm(self) -> None:
@@ -89,30 +87,10 @@ class LoadDisplay:
             if self._bar is not None and self._task is not None:
                 self._bar.advance(self._task, n)
 
-    def then_when(self, done: Callable[[], bool], phase: str) -> None:
-        """Start ``phase`` once ``done()`` is true (polled 50 times a second) unless
-        another phase starts first."""
-        stop = threading.Event()
-        current = self.phase
-
-        def watch() -> None:
-            while not stop.wait(0.02):
-                if done():
-                    with self._lock:
-                        if self.phase == current and not stop.is_set():
-                            self.start(phase)
-                    return
-
-        with self._lock:
-            self._stop_watch()
-            self._watch = stop
-        threading.Thread(target=watch, name="graphsvc-phases", daemon=True).start()
-
     def finish(self) -> None:
         """End the display (idempotent): the last phase ends, log lines go back to
         stderr, and elsewhere than a terminal a line sums the phases up."""
         with self._lock:
-            self._stop_watch()
             self._end_phase()
             self.phase = None
             if self._bar is not None:
@@ -131,11 +109,6 @@ class LoadDisplay:
             self.finish()
 
     # -- inside ----------------------------------------------------------------------------
-    def _stop_watch(self) -> None:
-        if self._watch is not None:
-            self._watch.set()
-            self._watch = None
-
     def _end_phase(self) -> None:
         if self.phase is None:
             return

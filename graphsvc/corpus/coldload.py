@@ -15,16 +15,23 @@ class ChildLoad:
 
     ``build`` reads every file and writes the snapshot; the parent then reads the
     snapshot: a graph unpickled in one go sits in about 40% less memory than one built
-    among all the records it was built from. The child reports progress (file counts)
-    and its outcome through a pipe.
+    among all the records it was built from. The child reports progress (file counts),
+    the phases it starts (their names) and its outcome through a pipe.
     """
 
-    def __init__(self, build: Callable[[Callable[[int], None]], None], cleanup: Callable[[], Any]):
+    def __init__(
+        self, build: Callable[[Callable[[int | str], None]], None], cleanup: Callable[[], Any]
+    ):
         self._build = build
         self._cleanup = cleanup
 
-    def run(self, progress: Callable[[int], None] | None = None) -> str | None:
-        """Run it; None when the child wrote the snapshot, else why not."""
+    def run(
+        self,
+        progress: Callable[[int], None] | None = None,
+        on_phase: Callable[[str], None] | None = None,
+    ) -> str | None:
+        """Run it; None when the child wrote the snapshot, else why not. The child's
+        file counts go to ``progress``, the names of its phases to ``on_phase``."""
         import multiprocessing as mp  # noqa: PLC0415 - only for big folders
 
         try:
@@ -45,6 +52,9 @@ class ChildLoad:
                 if isinstance(msg, int):
                     if progress:
                         progress(msg)
+                elif isinstance(msg, str):
+                    if on_phase:
+                        on_phase(msg)
                 else:
                     outcome = msg
                     break

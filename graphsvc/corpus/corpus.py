@@ -118,12 +118,15 @@ class Corpus:
         *,
         progress: Callable[[int], None] | None = None,
         on_files: Callable[[int], None] | None = None,
+        on_phase: Callable[[str], None] | None = None,
     ) -> Loaded:
         """Read everything (from the snapshot when valid) and serve the graph it makes.
 
         ``on_files(n)`` is told how many files there are before a full read parses them
-        (to size a progress bar); ``progress(k)`` as they are parsed."""
-        return self.source.load(workers, progress, on_files)
+        (to size a progress bar); ``progress(k)`` as they are parsed; ``on_phase(name)``
+        as each later phase starts: ``graph`` (built from the records), ``snapshot``
+        (written, or read back from the child that built it)."""
+        return self.source.load(workers, progress, on_files, on_phase)
 
     def start_watching(self, **options: Any) -> None:
         """Follow the source's changes from the background until :meth:`stop_watching`."""

@@ -34,7 +34,7 @@ from ..graph.current import GraphStore
 from ..records.article import ArticleRecord, LoadIssue
 from .articles import Articles
 from .changes import Change, Loaded, WriteResult
-from .coldload import ChildLoad
+from .coldload import ISOLATE_MIN_FILES, ChildLoad
 from .corpus import Corpus, writable
 from .folder_writer import FolderWriter
 from .sigs import sig, sig_of
@@ -46,9 +46,6 @@ log = logging.getLogger("graphsvc.live")
 
 #: Temporary files of an atomic write older than this were left by a crash: removed on load.
 STALE_TMP_SECONDS = 3600
-#: From this many files on, a cold load with snapshots runs in a child process that
-#: writes the snapshot, and this process reads it (a tighter heap).
-ISOLATE_MIN_FILES = 20_000
 #: A file that could not be read (EMFILE, EIO, ...) is read again after this long.
 RETRY_SECONDS = 1.0
 
@@ -102,6 +99,10 @@ def sweep(root: str) -> None:
                     if now - os.lstat(path).st_mtime > STALE_TMP_SECONDS:
                         fs.delete(root, os.path.relpath(path, root))
                         log.info("removed %s, left by an interrupted write", path)
+
+
+def _quiet(phase: str) -> None:
+    """No one is told of the load's phases."""
 
 
 def read_all(root: str, paths: list[str], workers, progress) -> tuple[dict, dict]:
@@ -169,6 +170,7 @@ class FolderSource:
         workers: int | None = None,
         progress: Callable[[int], None] | None = None,
         on_files: Callable[[int], None] | None = None,
+        on_phase: Callable[[str], None] | None = None,
     ) -> Loaded:
         """Read the folder (from its snapshot when valid) and serve the graph it makes."""
         t0 = time.perf_counter()
@@ -179,7 +181,7 @@ class FolderSource:
         sigs = {self.rel(p): sig(p) for p in paths}
         corpus = self.corpus
         with corpus.lock, self.shared(catch_up=False):
-            done = self._load(t0, paths, sigs, workers, progress, on_files)
+            done = self._load(t0, paths, sigs, workers, progress, on_files, on_phase or _quiet)
             versions = corpus.journal
             if versions is not None:  # the shared version: where the journal is
                 lines = versions.new_lines()
@@ -189,7 +191,7 @@ class FolderSource:
                     corpus.graph.version = last  # not served yet (/readyz waits for load)
             return done
 
-    def _load(self, t0, paths, sigs, workers, progress, on_files) -> Loaded:
+    def _load(self, t0, paths, sigs, workers, progress, on_files, on_phase) -> Loaded:
         corpus, snap = self.corpus, self.corpus.snapshots
         note = None
         if snap is not None:
@@ -204,19 +206,16 @@ class FolderSource:
                 note = "files changed since a snapshot written without delta state"
         if on_files:
             on_files(len(paths))
-        if (
-            snap is not None
-            and len(paths) >= ISOLATE_MIN_FILES
-            and writable(snap.known_path().parent)
-        ):
-            why = self._cold_in_child(paths, sigs, workers, progress)
+        if snap and len(paths) >= ISOLATE_MIN_FILES and writable(snap.known_path().parent):
+            why = self._cold_in_child(paths, sigs, workers, progress, on_phase)
             if why is None:
                 if not corpus.keep_state:
                     corpus.set_state(None)
                 return self._loaded(t0, "files", note)
             note = f"{note}; {why}"
-        self._cold(paths, sigs, workers, progress)
+        self._cold(paths, sigs, workers, progress, on_phase)
         if snap is not None:
+            on_phase("snapshot")
             try:
                 corpus.save_snapshot()
             except (OSError, pickle.PicklingError, TypeError, RecursionError) as e:
@@ -233,9 +232,10 @@ class FolderSource:
         corpus.loaded = done
         return done
 
-    def _cold(self, paths: list[str], sigs: dict, workers, progress) -> None:
+    def _cold(self, paths: list[str], sigs: dict, workers, progress, on_phase) -> None:
         """Read every file and serve the graph they make (the delta state with it)."""
         records, issues = read_all(self.root, paths, workers, progress)
+        on_phase("graph")
         if self._journal_issues:
             issues[journal.JOURNAL] = list(self._journal_issues)
         self._retry = set()
@@ -245,21 +245,22 @@ class FolderSource:
                 self._retry.add(rel)
         self.corpus.build(records, issues, sigs)
 
-    def _cold_in_child(self, paths, sigs, workers, progress) -> str | None:
+    def _cold_in_child(self, paths, sigs, workers, progress, on_phase) -> str | None:
         """Cold-load in a forked child that writes the snapshot, then read it here.
         None when that worked, else why not."""
         corpus, snap = self.corpus, self.corpus.snapshots
         assert snap is not None  # a child writes the snapshot: only with one
 
-        def build(send: Callable[[int], None]) -> None:
-            self._cold(paths, sigs, workers, send)
+        def build(send: Callable[[int | str], None]) -> None:
+            self._cold(paths, sigs, workers, send, send)
+            send("snapshot")
             snap.write(corpus.state, corpus.snapshot_payload, move=True)  # state not used again
 
         def cleanup() -> None:
             if corpus.state is not None:
                 corpus.state.close()
 
-        why = ChildLoad(build, cleanup).run(progress)
+        why = ChildLoad(build, cleanup).run(progress, on_phase)
         if why is not None:
             return why
         try:

@@ -161,6 +161,7 @@ class PostgresSource:
         workers: int | None = None,
         progress: Callable[[int], None] | None = None,
         on_files: Callable[[int], None] | None = None,
+        on_phase: Callable[[str], None] | None = None,
     ) -> Loaded:
         """Serve the store's graph: from the snapshot plus the log when it can, else a
         bulk read. Nothing is served until the graph is current (a startup that fails,
@@ -177,7 +178,7 @@ class PostgresSource:
                     return self._from_snapshot(t0, served)
                 except snapshot.Rejected as e:
                     note = str(e)
-            self._bulk(progress, on_files)
+            self._bulk(progress, on_files, on_phase)
             self._locate_snapshot()
             if self._caching():
                 try:
@@ -213,9 +214,11 @@ class PostgresSource:
         corpus.snapshots.unsaved = replayed > 0
         return self._started(t0, served, "snapshot+log", None, replayed)
 
-    def _bulk(self, progress, on_files) -> None:
+    def _bulk(self, progress, on_files, on_phase) -> None:
         corpus = self.corpus
         version, parsed = self.feed.load(progress=progress, on_total=on_files)
+        if on_phase:
+            on_phase("graph")
         self._token = self.feed.applied_token
         records = {path: rec for path, (rec, _) in parsed.items() if rec is not None}
         issues = {path: found for path, (_, found) in parsed.items() if found}

@@ -33,8 +33,10 @@ class Source(Protocol):
         workers: int | None,
         progress: Callable[[int], None] | None,
         on_files: Callable[[int], None] | None,
+        on_phase: Callable[[str], None] | None = None,
     ) -> Loaded:
-        """Read everything (from the corpus's snapshot when it can) and serve it."""
+        """Read everything (from the corpus's snapshot when it can) and serve it;
+        ``on_phase(name)`` as each phase after parsing starts (``graph``, ``snapshot``)."""
 
     def follow(self, *args: Any, **options: Any) -> None:
         """Apply changes made elsewhere as they come, until :meth:`stop` (each source

@@ -187,6 +187,27 @@ def test_a_large_cold_load_runs_in_a_child_and_serves_the_snapshot(corpus, cache
     assert load_graph(corpus, cache_dir=cache).source == "snapshot"
 
 
+@pytest.mark.parametrize("child", [False, True], ids=["here", "in a child"])
+def test_a_cold_load_names_its_phases_after_parsing(corpus, cache, monkeypatch, child):
+    """The corpus says when it builds the graph and when the snapshot is written (or,
+    from a child, read back): what `graphsvc serve` shows as the load's phases."""
+    import graphsvc.corpus.folder as folder
+
+    monkeypatch.setattr(folder, "ISOLATE_MIN_FILES", 1 if child else 10**9)
+    phases: list[str] = []
+    got = folder.folder_corpus(corpus, load=False, cache=True, cache_dir=cache).load(
+        on_phase=phases.append
+    )
+    assert got.source == "files" and phases == ["graph", "snapshot"], phases
+    assert (
+        folder.folder_corpus(corpus, load=False, cache=True, cache_dir=cache)
+        .load(on_phase=phases.append)
+        .source
+        == "snapshot"
+    )
+    assert phases == ["graph", "snapshot"]  # a start from the snapshot builds nothing
+
+
 def test_a_failing_child_falls_back_to_loading_here(corpus, cache, monkeypatch):
     import graphsvc.corpus.folder as startup
 
