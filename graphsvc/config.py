@@ -342,6 +342,11 @@ SETTINGS: tuple[Setting, ...] = (
     _api("limit_concurrency", 1000, "connections at once; requests past it get 503"),
     _api("ws_ping_interval", 20.0, "seconds between websocket pings"),
     _api("ws_ping_timeout", 20.0, "seconds to wait for a pong before closing"),
+    _api(
+        "ws_init_timeout",
+        60.0,
+        "seconds a websocket may stay open without connection_init (then closed with 4408)",
+    ),
     _api("max_exports", 2, "/export downloads rendered at once; more get 503"),
     _api("max_body_bytes", 1_048_576, "largest request body in bytes; larger ones get 413"),
     _api("max_get_query", 8192, "longest GET query string in bytes; longer ones get 414"),
@@ -409,6 +414,7 @@ class Settings:
     limit_concurrency: int = 1000
     ws_ping_interval: float = 20.0
     ws_ping_timeout: float = 20.0
+    ws_init_timeout: float = 60.0
     max_exports: int = 2
     max_body_bytes: int = 1_048_576
     max_get_query: int = 8192

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import subprocess
@@ -17,6 +18,109 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
 SHARED_CORPUS = REPO.parent / "shared" / "corpus"
+
+
+# -- Running in parallel (pytest-xdist, pyproject's addopts) -------------------------------
+# Plain `pytest` runs the files on two worker processes (`-n auto --maxprocesses 2 --dist
+# loadfile`): a file's tests, and so its module-scoped servers, stay on one worker. A test
+# that measures time (a p99, "within N seconds", frames per second) is marked
+# ``@pytest.mark.alone``: it runs with no other test running. Every other test holds a
+# shared lock on a file of this run for its setup, call and teardown; an `alone` test holds
+# that lock shared while its fixtures start, then exclusively for its call. A second lock
+# (the gate) makes a waiting `alone` test go before ordinary tests that ask after it: a
+# worker takes the gate only while it asks for the main lock, and never holds the main
+# lock while it waits for the gate, so the two cannot deadlock.
+
+#: Files whose tests take longest, slowest first: with ``--dist loadfile`` a worker takes
+#: the next file in collection order when it is free. These hold no `alone` test and have
+#: tests of 15-50 s each: run first, on both workers at once, they make no `alone` test
+#: wait for them, and the last minutes are short files on both workers, not one long file
+#: on one. (Seconds: a parallel run on the 2-core machine.) Order within a file is kept.
+SLOW_FIRST: tuple[str, ...] = (
+    "tests/hostile/test_fuzz_schema.py",  # 87 s
+    "tests/e2e/test_install_without_node.py",  # 75 s
+    "tests/e2e/test_bench_smoke.py",  # 40 s
+    "tests/e2e/test_websocket_protocols.py",  # 28 s
+    "tests/unit/test_delta_stateful.py",  # 21 s
+    "tests/hostile/test_fuzz_ingest.py",  # 18 s
+)
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto`` runs in-process when the command line names a single test file (or
+    tests of one file): a file runs on one worker anyway, and in-process it starts
+    sooner, prints as before and takes ``--pdb``. Otherwise xdist counts the CPUs."""
+    files = {str(a).split("::")[0] for a in config.args}
+    if len(files) == 1 and next(iter(files)).endswith(".py"):
+        return 0
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    last = len(SLOW_FIRST)
+    # sorted() is stable: files not listed, and tests within a file, keep their order
+    items[:] = sorted(items, key=lambda it: rank.get(it.nodeid.split("::")[0], last))
+
+
+class _RunLock:
+    """The readers-writer lock of one xdist run: two files in the run's base temp folder
+    (shared by its workers: each worker's own folder is inside it)."""
+
+    def __init__(self, folder: Path):
+        self.main = open(folder / "alone.lock", "a+")  # noqa: SIM115 (held for the session)
+        self.gate = open(folder / "alone-gate.lock", "a+")  # noqa: SIM115
+
+    def take(self, mode: int, item: pytest.Item) -> None:
+        t0 = time.monotonic()
+        fcntl.flock(self.main, fcntl.LOCK_UN)  # never hold the main lock waiting for the gate
+        fcntl.flock(self.gate, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(self.main, mode)
+        finally:
+            fcntl.flock(self.gate, fcntl.LOCK_UN)
+        waited = time.monotonic() - t0
+        if waited >= 0.5:  # in --junitxml's properties: what running in parallel cost here
+            item.user_properties.append(("waited_for_other_tests_s", round(waited, 1)))
+
+    def release(self) -> None:
+        fcntl.flock(self.main, fcntl.LOCK_UN)
+
+
+def _run_lock(config: pytest.Config) -> _RunLock | None:
+    """The run's lock on an xdist worker; None in a run without workers (nothing to share)."""
+    if not hasattr(config, "workerinput"):
+        return None
+    lock = getattr(config, "_graphsvc_run_lock", None)
+    if lock is None:
+        # xdist gives each worker --basetemp=<the run's base temp>/gwN
+        lock = _RunLock(Path(config.getoption("basetemp")).parent)
+        config._graphsvc_run_lock = lock  # type: ignore[attr-defined]
+    return lock
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    lock = _run_lock(item.config)
+    if lock is None:
+        return (yield)
+    lock.take(fcntl.LOCK_SH, item)
+    try:
+        return (yield)
+    finally:
+        lock.release()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_call(item: pytest.Item):
+    lock = _run_lock(item.config)
+    if lock is None or item.get_closest_marker("alone") is None:
+        return (yield)
+    lock.take(fcntl.LOCK_EX, item)
+    try:
+        return (yield)
+    finally:
+        lock.take(fcntl.LOCK_SH, item)  # for its teardown, as any test
 
 
 def clean_env(**extra: str) -> dict[str, str]:

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -119,6 +120,8 @@ class GraphQLApp(GraphQL):
         self.assets = assets
         kw.setdefault("graphql_ide", "graphiql" if self.settings.graphiql else None)
         kw.setdefault("subscription_protocols", websocket.PROTOCOLS)  # both, same limits
+        wait = timedelta(seconds=self.settings.ws_init_timeout)  # then 4408 on both protocols
+        kw.setdefault("connection_init_wait_timeout", wait)
         super().__init__(schema or default_schema, **kw)
         self.store = store
         self.live = live

@@ -657,6 +657,7 @@ def fps(r) -> float:
     return (r["frames"] - 1) / r["seconds"]
 
 
+@pytest.mark.alone
 def test_big_map_renders_and_pans(playwright, gl_browser, news_server, tmp_path):
     """5,000 nodes and 20,000 edges, laid out by ForceAtlas2 in a worker, panned twice for
     3 s by a mouse drag, as a user pans (the first right after the layout, both reported),

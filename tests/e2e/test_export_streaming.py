@@ -51,6 +51,7 @@ def peak_mb(pid: int) -> float:
 
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs /proc")
 @pytest.mark.parametrize("fmt", ["graphml", "gexf"])
+@pytest.mark.alone
 def test_whole_graph_export_is_streamed_not_held(tmp_path, base, fmt):
     pid = server_pid(base, tmp_path)
     stats = httpx.post(base + "/graphql", json={"query": "{ stats { articles } }"}).json()

@@ -162,6 +162,7 @@ def test_a_newer_schema_is_refused_clearly(pg_url, tmp_path):
     assert r.returncode == 2 and "newer than this graphsvc" in r.stderr
 
 
+@pytest.mark.alone
 def test_writes_on_each_replica_reach_every_replica(imported, tmp_path):
     with ExitStack() as stack:
         reps = [

@@ -187,6 +187,7 @@ def in_store(url: str, web_url: str) -> bool:
     return web_url in store_titles(url)
 
 
+@pytest.mark.alone
 def test_a_hung_store_fails_writes_within_their_limit_and_readyz_says_so(
     pg_cluster, imported, tmp_path
 ):
@@ -245,6 +246,7 @@ def test_a_hung_store_fails_writes_within_their_limit_and_readyz_says_so(
         print(f"write answered in {took:.2f} s; /readyz said so after {turned:.2f} s more")
 
 
+@pytest.mark.alone
 def test_a_commit_that_gets_no_answer_says_which_version_to_check(pg_url):
     """The COMMIT is sent and no answer comes within the limit (a deferred trigger keeps
     the server busy at commit): the write fails saying the outcome is unknown and naming

@@ -10,11 +10,15 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from graphsvc.generate import write_corpus
 
 from ..conftest import serve
 from ..livetools import wait_for
+
+#: A p99 while editing against a p99 at rest: measured with no other test running.
+pytestmark = pytest.mark.alone
 
 FILES = 20_000
 Q = """query($u: String!) { stats { version } article(url: $u) { title } }"""

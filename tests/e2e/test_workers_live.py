@@ -41,6 +41,7 @@ def folder(tmp_path):
     return f
 
 
+@pytest.mark.alone
 def test_two_live_workers_share_versions(folder, tmp_path):
     env = {"GRAPHSVC_TOKEN": TOKEN}
     with serve(folder, "--workers", "2", tmp=tmp_path, env=env, timeout=120) as s:

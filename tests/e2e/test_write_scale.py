@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from graphsvc.corpus import folder_corpus
 
@@ -60,6 +61,7 @@ def _folder(tmp: Path) -> Path:
     return f
 
 
+@pytest.mark.alone
 def test_upsert_time_is_linear_in_related_items_and_others_keep_answering(tmp_path):
     folder = _folder(tmp_path)
     url = "https://big.example/article"

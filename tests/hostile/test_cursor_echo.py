@@ -6,6 +6,8 @@ from __future__ import annotations
 import concurrent.futures
 import time
 
+import pytest
+
 from ..conftest import SEEDS, serve
 from .test_hostile_clients import P99, Probe
 
@@ -17,6 +19,7 @@ def test_short_invalid_cursor_is_shown_whole(seeds_server):
     assert body["errors"][0]["message"] == "invalid cursor: 'zzzz'"
 
 
+@pytest.mark.alone
 def test_900_kb_cursor_is_cut_in_the_error(tmp_path):
     queries = [
         "query($c: String) { articles(after: $c) { totalCount } }",

@@ -62,6 +62,7 @@ def server_pid(base: str, tmp: Path) -> int:
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
 @pytest.mark.parametrize("apq", [False, True], ids=["in-full", "persisted"])
+@pytest.mark.alone
 def test_distinct_large_documents_do_not_pin_memory(tmp_path, apq):
     with server(tmp_path) as base:
         pid = server_pid(base, tmp_path)

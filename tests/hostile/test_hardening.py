@@ -84,6 +84,7 @@ def nest(levels: int, url: str) -> str:
     return f'{{ article(url: "{url}") {{ {"related { " * levels}url{" }" * levels} }} }}'
 
 
+@pytest.mark.alone
 def test_twenty_levels_of_related_refused_by_depth(hub_server, hub_folder):
     r, took = timed_post(hub_server, {"query": nest(20, hub_folder[1][0])})
     assert_refused(r, "max-depth")
@@ -93,6 +94,7 @@ def test_twenty_levels_of_related_refused_by_depth(hub_server, hub_folder):
     assert hub_server.data(nest(2, hub_folder[1][0]))["article"]["related"]
 
 
+@pytest.mark.alone
 def test_thousand_aliases_of_deep_neighbors_refused(hub_server, hub_folder):
     hub = hub_folder[1][0]
     q = (
@@ -107,6 +109,7 @@ def test_thousand_aliases_of_deep_neighbors_refused(hub_server, hub_folder):
     still_answers(hub_server)
 
 
+@pytest.mark.alone
 def test_aliases_refused_by_alias_limit(hub_server):
     q = "{" + " ".join(f"s{i}: stats {{ articles }}" for i in range(60)) + "}"
     r, took = timed_post(hub_server, {"query": q})
@@ -114,6 +117,7 @@ def test_aliases_refused_by_alias_limit(hub_server):
     assert took < FAST, took
 
 
+@pytest.mark.alone
 def test_aliased_traversals_refused_by_cost_before_running(hub_server, hub_folder):
     hub = hub_folder[1][0]
     st = hub_server.data("{ stats { articles providers topics } }")["stats"]
@@ -162,6 +166,7 @@ def test_aliased_traversals_refused_by_cost_before_running(hub_server, hub_folde
     assert len(sub["neighbors"]["nodes"]) > RELATED
 
 
+@pytest.mark.alone
 def test_chain_between_hubs_refused_by_cost(hub_server, hub_folder):
     a, b = hub_folder[1][:2]
     q = f'{{ chain(from: "{a}", to: "{b}", maxLength: 10) {{ length }} }}'
@@ -175,6 +180,7 @@ def test_chain_between_hubs_refused_by_cost(hub_server, hub_folder):
     assert "chain" in hub_server.data(q)
 
 
+@pytest.mark.alone
 def test_huge_token_count_refused(hub_server):
     q = "{ stats { " + "articles " * 100_000 + "} }"  # ~900 kB: under the body limit
     r, took = timed_post(hub_server, {"query": q})
@@ -183,6 +189,7 @@ def test_huge_token_count_refused(hub_server):
     still_answers(hub_server)
 
 
+@pytest.mark.alone
 def test_fifty_megabyte_body_refused_before_it_is_read(hub_server):
     port = int(hub_server.base.rsplit(":", 1)[1])
     size = 50 * 1024 * 1024
@@ -221,6 +228,7 @@ def test_fifty_megabyte_body_refused_before_it_is_read(hub_server):
     still_answers(hub_server)
 
 
+@pytest.mark.alone
 def test_over_long_get_refused(hub_server):
     q = "{ stats { " + "articles " * 1300 + "} }"  # ~12 kB, past the 8 kB GET limit
     best = float("inf")
@@ -242,6 +250,7 @@ def test_batching_is_off(hub_server):
     assert r.status_code == 400 and "batched requests" in r.json()["errors"][0]["message"]
 
 
+@pytest.mark.alone
 @pytest.mark.parametrize("threads", ["0", "2"])
 def test_time_limit_stops_a_slow_query_and_the_server_goes_on(hub_folder, tmp_path, threads):
     args = ("--time-limit", "0.05", "--threads", threads, "--max-cost", "100000000")
@@ -381,6 +390,7 @@ def test_graphiql_headers_gzip_and_no_tracebacks(hub_server):
         assert "Traceback" not in r.text and 'File "/' not in r.text
 
 
+@pytest.mark.alone
 def test_fragment_bomb_refused_by_expanded_size(hub_server):
     """Each fragment spreads the previous one twice: 300 bytes that expand to millions of
     fields. Refused before validation (which would take exponential time), also when the

@@ -199,6 +199,7 @@ def _is_closed(s: socket.socket, within: float) -> bool:
     return False
 
 
+@pytest.mark.alone
 def test_hostile_clients_while_a_normal_query_answers(tmp_path):
     args = (
         "--timeout-request", "2", "--timeout-keep-alive", "2",

@@ -24,6 +24,7 @@ SEARCH = """query($q: String!) {
 ATTACK = "a* " * 333
 
 
+@pytest.mark.alone
 def test_a_search_of_hundreds_of_prefixes_is_refused_fast(shared_corpus, tmp_path):
     folder = shared_corpus / "powerapps-news"
     with serve(folder, "--no-watch", tmp=tmp_path) as s:

@@ -58,6 +58,7 @@ def _refusal(ws: WSClient, id: str) -> dict:
         return error
 
 
+@pytest.mark.alone
 def test_hundred_subscriptions_with_ors_of_300_terms_do_not_stall_writes(tmp_path):
     folder = tmp_path / "c"
     write(folder, "seed.md", article("https://att.example/seed", "Seed"))
@@ -153,6 +154,7 @@ PAGE = "query($w: ArticleWhere) { articles(where: $w, first: 1000) { totalCount 
 
 
 @needs_corpus
+@pytest.mark.alone
 def test_an_or_of_5000_equalities_answers_fast_and_right(read_only_server):
     s = read_only_server(SHARED_CORPUS)
     every = [n["url"] for n in s.data(PAGE, {"w": None})["articles"]["nodes"]]
@@ -181,6 +183,7 @@ def test_an_or_of_5000_equalities_answers_fast_and_right(read_only_server):
 
 
 @needs_corpus
+@pytest.mark.alone
 def test_a_where_over_its_price_or_its_conditions_is_refused_by_name(read_only_server):
     s = read_only_server(SHARED_CORPUS)
     with Probe(s.base) as probe:
