@@ -499,6 +499,7 @@ def test_a_foreign_or_damaged_snapshot_means_a_full_load(pg_cluster, corpus, imp
         assert snapshot(r) == want
 
 
+@pytest.mark.alone  # a reloaded replica follows a write within 2 s
 def test_prune_keeps_what_replicas_need_and_a_replica_behind_it_loads_whole(imported, tmp_path):
     """`graphsvc store prune --keep N`: a replica whose snapshot is older than the kept
     log loads the store whole; one stopped (SIGSTOP) while the log is pruned past it
