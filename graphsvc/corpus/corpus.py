@@ -28,6 +28,7 @@ from ..graph import LinkGraph, build_graph
 from ..graph.current import GraphStore
 from ..graph.delta import GraphState
 from ..records.article import ArticleRecord, LoadIssue
+from ..records.parse import load_repairs
 from .articles import Articles
 from .changes import Change, Loaded, WriteResult, diff
 from .sigs import Sig
@@ -126,7 +127,10 @@ class Corpus:
         (to size a progress bar); ``progress(k)`` as they are parsed; ``on_phase(name)``
         as each later phase starts: ``graph`` (built from the records), ``snapshot``
         (written, or read back from the child that built it)."""
-        return self.source.load(workers, progress, on_files, on_phase)
+        loaded = self.source.load(workers, progress, on_files, on_phase)
+        if self.keep_state:  # it will apply changes: none of them pays for an import
+            load_repairs()
+        return loaded
 
     def start_watching(self, **options: Any) -> None:
         """Follow the source's changes from the background until :meth:`stop_watching`."""

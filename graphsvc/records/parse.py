@@ -55,6 +55,11 @@ _CHAR_NAMES = {
 }
 
 
+def load_repairs() -> None:
+    """Import the text repairer now (a corpus that applies changes: no edit waits for it)."""
+    _ftfy()
+
+
 @functools.cache
 def _ftfy():
     """ftfy (imported when first needed: 0.1 s) with only the repairs that restore what
