@@ -139,6 +139,15 @@ def _private_snapshots(tmp_path_factory) -> Iterator[None]:
     patch.undo()
 
 
+def need_browser(ok: object, reason: str) -> None:
+    """Skip unless ``ok``; with ``GRAPHSVC_REQUIRE_BROWSER=1`` (CI), fail instead: a
+    browser test that cannot run there is a failure, not a skip."""
+    if not ok:
+        if os.environ.get("GRAPHSVC_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{reason} (GRAPHSVC_REQUIRE_BROWSER=1)", pytrace=False)
+        pytest.skip(reason)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -178,16 +187,18 @@ def serve(
     timeout: float = 60,
     preexec_fn=None,
     hooks: str | None = None,
+    program: tuple[str, ...] = (sys.executable, "-m", "graphsvc"),
 ) -> Iterator[Server]:
     """Start `python -m graphsvc serve [folder] args...` and wait until it answers.
 
     The server's environment is :func:`clean_env` with a private snapshot folder and
     ``env``. ``preexec_fn`` runs in the child before it starts (e.g. to lower a resource
     limit); ``hooks`` is a call of :mod:`tests.hooks` (``"crash_after_writes(2)"``) made
-    in the server process before its command line runs."""
+    in the server process before its command line runs; ``program``: the graphsvc that
+    serves (another venv's console script, say)."""
     port = free_port()
     log = tmp / f"server-{port}.log"
-    cmd = [sys.executable, "-m", "graphsvc", "serve"]
+    cmd = [*program, "serve"]
     if hooks is not None:
         cmd = [
             sys.executable,

@@ -19,7 +19,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from ..conftest import REPO, serve
+from ..conftest import REPO, need_browser, serve
 from ..news import (
     ARTICLES,
     BASE,
@@ -52,19 +52,13 @@ XSS_SCRIPT = "<script>window.__xss = 1; alert('script')</script>"
 XSS_IMG = "<img src=x onerror=\"window.__xss = 2; alert('img')\">"
 
 
-def need(ok: object, reason: str) -> None:
-    """Skip unless ``ok``; with GRAPHSVC_REQUIRE_BROWSER=1, fail instead."""
-    if not ok:
-        if os.environ.get("GRAPHSVC_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{reason} (GRAPHSVC_REQUIRE_BROWSER=1)", pytrace=False)
-        pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def playwright():
     """One Playwright per module (a second sync instance cannot start beside the first)."""
-    need(sync_playwright is not None, "playwright is not installed: pip install -e '.[test]'")
-    need(Path(CHROMIUM).is_file(), f"{CHROMIUM} is absent: apt-get install chromium")
+    need_browser(
+        sync_playwright is not None, "playwright is not installed: pip install -e '.[test]'"
+    )
+    need_browser(Path(CHROMIUM).is_file(), f"{CHROMIUM} is absent: apt-get install chromium")
     with sync_playwright() as p:
         yield p
 
@@ -275,7 +269,7 @@ def test_injected_html_stays_text(browser, tmp_path):
 def test_graphiql_offline(watch, tmp_path):
     """GraphiQL from our own server only: loads, runs the pre-filled query, shows the result."""
     assets = os.environ.get("GRAPHSVC_GRAPHIQL_ASSETS")
-    need(
+    need_browser(
         assets and Path(assets).is_dir(),
         "GRAPHSVC_GRAPHIQL_ASSETS names no folder of GraphiQL's files (README, Maps)",
     )
@@ -780,7 +774,7 @@ def test_graphiql_offline_from_a_built_wheel(watch, tmp_path):
     import sys
     import zipfile
 
-    need(shutil_which("npm"), "npm is absent: apt-get install nodejs npm")
+    need_browser(shutil_which("npm"), "npm is absent: apt-get install nodejs npm")
     wheels = tmp_path / "wheels"
     r = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(REPO)],
@@ -847,7 +841,7 @@ def test_shared_corpus_map_at_depth_two_with_every_edge_kind(gl, tmp_path):
     from ..conftest import SHARED_CORPUS
 
     corpus = SHARED_CORPUS / "everyday-ai"
-    need(corpus.is_dir(), f"{corpus} is absent")
+    need_browser(corpus.is_dir(), f"{corpus} is absent")
     with serve(corpus, tmp=tmp_path, env={"GRAPHSVC_GRAPHIQL_ASSETS": ""}) as server:
         top = server.data(
             "{ articles(first: 1, orderBy: RELATED_COUNT_DESC) { edges { node { url } } } }"

@@ -22,20 +22,13 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from ..conftest import REPO, serve
+from ..conftest import REPO, need_browser, serve
 from ..corpus import article, write
 from ..livetools import AUTH, TOKEN, input_for, upsert, wait_for
 
 AUDIT_SCRIPT = REPO / "tests" / "tools" / "graphql_http_audit.mjs"
 GR = "application/graphql-response+json"
 AUDITS = 61
-
-
-def _need(ok: bool, reason: str) -> None:
-    if not ok:
-        if os.environ.get("GRAPHSVC_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{reason} (GRAPHSVC_REQUIRE_BROWSER=1)", pytrace=False)
-        pytest.skip(reason)
 
 
 def sha(query: str) -> str:
@@ -71,10 +64,12 @@ def codes(r: httpx.Response) -> list[str]:
 
 def test_graphql_http_audit_passes_all_61(seeds_server):
     node = shutil.which("node")
-    _need(node is not None and shutil.which("npm") is not None, "Node.js and npm are not installed")
+    need_browser(
+        node is not None and shutil.which("npm") is not None, "Node.js and npm are not installed"
+    )
     prefix = os.environ.get("GRAPHSVC_GRAPHQL_HTTP_AUDIT", "")
     installed = prefix and (Path(prefix) / "node_modules" / "graphql-http").is_dir()
-    _need(
+    need_browser(
         bool(installed),
         "GRAPHSVC_GRAPHQL_HTTP_AUDIT names no npm prefix holding graphql-http "
         "(npm install --prefix DIR graphql-http@1.23.1)",

