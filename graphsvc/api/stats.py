@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import strawberry
 from strawberry.types import Info
 
@@ -53,15 +55,4 @@ def load_report(lg: gl.LinkGraph) -> list[records.LoadIssue]:
 def graph_stats(lg: gl.LinkGraph) -> GraphStats:
     """The ``stats`` answer for ``lg``: its counts (computed once per version)."""
     s = lg.stats()
-    return GraphStats(
-        version=Version(s.version),
-        files=s.files,
-        articles=s.articles,
-        documents=s.documents,
-        stubs=s.stubs,
-        providers=s.providers,
-        topics=s.topics,
-        related_edges=s.related_edges,
-        load_errors=s.load_errors,
-        load_warnings=s.load_warnings,
-    )
+    return GraphStats(**{**dataclasses.asdict(s), "version": Version(s.version)})
