@@ -147,10 +147,10 @@ def load_static_graph(folder: Path, config: Config, quiet: bool = False):
 
 
 def load_report(lg) -> list:
-    """``lg``'s load problems, errors first, then by path and line: the order of the
-    API's ``loadReport`` (:func:`graphsvc.api.stats.load_report`, which imports the
-    GraphQL libraries `graphsvc validate` does without)."""
-    return sorted(lg.issues, key=lambda i: (i.severity != "error", i.path, i.line or 0))
+    """``lg``'s load problems in the order the API's ``loadReport`` gives them."""
+    from .records import errors_first
+
+    return errors_first(lg.issues)
 
 
 def print_report(lg) -> int:

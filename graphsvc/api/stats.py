@@ -49,7 +49,7 @@ class GraphStats:
 
 def load_report(lg: gl.LinkGraph) -> list[records.LoadIssue]:
     """The problems of ``lg``'s files: errors first, then by path and line."""
-    return sorted(lg.issues, key=lambda i: (i.severity != "error", i.path, i.line or 0))
+    return records.errors_first(lg.issues)
 
 
 def graph_stats(lg: gl.LinkGraph) -> GraphStats:

@@ -2,7 +2,7 @@
 known field typed and repaired, every problem a :class:`LoadIssue` with its line.
 Knows nothing of folders, graphs or the API."""
 
-from .article import URL_FIELDS, ArticleRecord, Image, LoadIssue, ProviderRef
+from .article import URL_FIELDS, ArticleRecord, Image, LoadIssue, ProviderRef, errors_first
 from .parse import parse_bytes, parse_text, repair_text
 
 __all__ = [
@@ -10,6 +10,7 @@ __all__ = [
     "ArticleRecord",
     "Image",
     "LoadIssue",
+    "errors_first",
     "ProviderRef",
     "parse_bytes",
     "parse_text",

@@ -6,6 +6,7 @@ merges them into articles.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -77,3 +78,9 @@ class LoadIssue:
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
         return f"{where}: {self.severity}: {self.message}"
+
+
+def errors_first(issues: Iterable[LoadIssue]) -> list[LoadIssue]:
+    """The order a load report is shown in (``loadReport``, ``graphsvc validate``):
+    errors first, then by path and line."""
+    return sorted(issues, key=lambda i: (i.severity != "error", i.path, i.line or 0))
