@@ -90,15 +90,9 @@ def load_corpus_object(
     tty = sys.stderr.isatty()
     loaded = load_with_progress(corpus, display)
     lg = loaded.graph
-    s = lg.stats()
     if not quiet or tty:
-        how = "from snapshot" if loaded.source == "snapshot" else "from files"
-        print(
-            f"graphsvc: {s.files} files, {s.articles} articles ({s.documents} with files, "
-            f"{s.stubs} stubs), {s.providers} providers, {s.topics} topics, "
-            f"{s.related_edges} related links, {s.load_errors} errors, "
-            f"{s.load_warnings} warnings in {loaded.seconds:.2f}s ({how})",
-            file=sys.stderr,
+        describe(
+            lg, loaded.seconds, "from snapshot" if loaded.source == "snapshot" else "from files"
         )
         if loaded.reread:
             print(
@@ -165,14 +159,14 @@ def print_report(lg) -> int:
     return 1 if s.load_errors else 0
 
 
-def describe(lg, seconds: float) -> None:
-    """The summary line of a loaded graph."""
+def describe(lg, seconds: float, how: str | None = None) -> None:
+    """The summary line of a loaded graph (``how``: from what, in brackets)."""
     s = lg.stats()
     print(
         f"graphsvc: {s.files} files, {s.articles} articles ({s.documents} with files, "
         f"{s.stubs} stubs), {s.providers} providers, {s.topics} topics, "
         f"{s.related_edges} related links, {s.load_errors} errors, "
-        f"{s.load_warnings} warnings in {seconds:.2f}s",
+        f"{s.load_warnings} warnings in {seconds:.2f}s" + (f" ({how})" if how else ""),
         file=sys.stderr,
     )
 
